@@ -1,0 +1,173 @@
+//! The command line: what `mspbots-setup` accepts, and the commands that run without a window.
+//!
+//! Parsing only describes; `main` reads it once and hands values on. Commands here print for scripts and people
+//! and return an exit code; they never open a window.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sim::{self, Sim, SimConfig};
+
+/// Connect a Microsoft 365 tenant to MSPbots: sign in, grant consent, verify permissions, install the Teams app
+/// and add it to the Global app setup policy.
+#[derive(Debug, Parser)]
+#[command(name = "mspbots-setup", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Run against the simulated demo tenant even when the vendor profile is complete.
+    #[arg(long)]
+    pub demo: bool,
+    /// Vendor profile to use instead of the shipped one.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Demo tenant scenario, by name or file (see `mspbots-setup sim --list`).
+    #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
+    pub scenario: String,
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Commands that run without the window.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the simulated Microsoft tenant over HTTPS and print one JSON line describing it.
+    Sim(SimArgs),
+}
+
+/// Options of `mspbots-setup sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address of the simulated login host (port 0 picks a free one; Graph and Teams admin get their own).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Scenario by name or TOML file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
+    pub scenario: String,
+    /// Complete every sign-in, consent and device code at once as this account.
+    #[arg(long, value_name = "UPN")]
+    pub auto_login: Option<String>,
+    /// Folder for the CA certificate (default: a private temporary folder removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// List the shipped scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// Prints an error and its causes on stderr, one per line.
+pub fn report(context: &str, err: &dyn std::error::Error) {
+    let mut text = format!("error: {context}: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    #[expect(clippy::print_stderr, reason = "command-line error output")]
+    {
+        eprintln!("{text}");
+    }
+}
+
+/// `mspbots-setup sim`: serves until SIGINT or SIGTERM, then exits 0.
+pub fn run_sim(args: SimArgs) -> ExitCode {
+    if args.list {
+        let mut out = std::io::stdout().lock();
+        for (name, summary) in sim::scenario::shipped() {
+            // A closed stdout (e.g. `| head`) is not an error worth reporting.
+            let _ignored = writeln!(out, "{name:<24} {summary}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let scenario = match sim::scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(err) => {
+            report("cannot load the scenario", &err);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mspbots-sim")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            report("cannot start the async runtime", &err);
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let config = SimConfig { addr: args.addr, scenario, auto_login: args.auto_login, work_dir: args.state_dir };
+        let sim = match Sim::start(config).await {
+            Ok(sim) => sim,
+            Err(err) => {
+                report("cannot start the simulated tenant", &err);
+                return ExitCode::FAILURE;
+            }
+        };
+        let line = match serde_json::to_string(sim.info()) {
+            Ok(line) => line,
+            Err(err) => {
+                report("cannot describe the simulated tenant", &err);
+                return ExitCode::FAILURE;
+            }
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        wait_for_stop_signal().await;
+        sim.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _interrupted = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _interrupted = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sim_defaults_to_loopback_and_happy() {
+        let cli = Cli::try_parse_from(["mspbots-setup", "sim"]).unwrap();
+        let Some(Command::Sim(args)) = cli.command else { panic!("not sim") };
+        assert_eq!(args.addr.to_string(), "127.0.0.1:0");
+        assert_eq!(args.scenario, "happy");
+    }
+}

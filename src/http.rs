@@ -1,0 +1,99 @@
+//! The one HTTP stack: every reqwest client in the product is built here, so timeouts, user agent, redirect policy,
+//! proxy and TLS roots are set in one place (STYLE rule 13).
+//!
+//! TLS verification is never disabled. Against Microsoft the OS trust store is used (rustls platform verifier, so
+//! corporate TLS inspection with a company root works); against the simulated tenant only the simulator's own CA
+//! is trusted, explicitly.
+
+use std::time::Duration;
+
+/// What the client is for; decides the redirect policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Token and device-code endpoints: never follow redirects (SSRF guard, as oauth2-rs asks).
+    Auth,
+    /// Graph and the Teams admin API: follow a few same-scheme redirects (photo and package downloads).
+    Api,
+}
+
+/// Which certificate authorities to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The operating system's trust store (live tenants).
+    System,
+    /// Only this CA, in PEM (the simulated tenant in demo mode and tests).
+    OnlyPem(String),
+}
+
+/// Settings of one client.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub purpose: Purpose,
+    pub trust: Trust,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl HttpConfig {
+    /// Defaults for `purpose` with `trust`.
+    pub fn new(purpose: Purpose, trust: Trust) -> Self {
+        Self { purpose, trust, timeout: Duration::from_secs(60), connect_timeout: Duration::from_secs(15) }
+    }
+}
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpSetupError {
+    #[error("the certificate to trust is not valid PEM")]
+    BadCertificate(#[source] reqwest::Error),
+    #[error("the PEM text to trust holds no certificate")]
+    NoCertificate,
+    #[error("could not set up the HTTP client (TLS or proxy configuration)")]
+    Build(#[source] reqwest::Error),
+}
+
+/// `mspbots-setup/<version> (<os>)`, sent on every request so Microsoft's logs can tell us apart.
+pub fn user_agent() -> String {
+    format!("mspbots-setup/{} ({})", env!("CARGO_PKG_VERSION"), std::env::consts::OS)
+}
+
+/// Builds a client. Proxies come from `HTTPS_PROXY`/`NO_PROXY` (reqwest's default).
+pub fn client(config: &HttpConfig) -> Result<reqwest::Client, HttpSetupError> {
+    #[expect(clippy::disallowed_methods, reason = "this module is the one place that builds HTTP clients")]
+    let mut builder = reqwest::Client::builder();
+    builder = builder
+        .user_agent(user_agent())
+        .timeout(config.timeout)
+        .connect_timeout(config.connect_timeout)
+        .https_only(matches!(config.trust, Trust::System));
+    builder = match config.purpose {
+        Purpose::Auth => builder.redirect(reqwest::redirect::Policy::none()),
+        Purpose::Api => builder.redirect(reqwest::redirect::Policy::limited(5)),
+    };
+    if let Trust::OnlyPem(pem) = &config.trust {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(HttpSetupError::BadCertificate)?;
+        if certs.is_empty() {
+            return Err(HttpSetupError::NoCertificate);
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    builder.build().map_err(HttpSetupError::Build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_pem_is_a_clear_error() {
+        let err = client(&HttpConfig::new(Purpose::Auth, Trust::OnlyPem("not a cert".into()))).unwrap_err();
+        assert!(matches!(err, HttpSetupError::BadCertificate(_) | HttpSetupError::NoCertificate), "{err:?}");
+    }
+
+    #[test]
+    fn system_trust_builds() {
+        client(&HttpConfig::new(Purpose::Api, Trust::System)).unwrap();
+    }
+}

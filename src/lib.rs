@@ -1,0 +1,12 @@
+//! MSPbots setup wizard: connects a Microsoft 365 tenant to MSPbots.
+//!
+//! Layers, one direction: `app` (egui window and the shell that runs effects) → `wizard` (pure state machine);
+//! clients over the one HTTP stack in `http`; `sim` (the simulated tenant) depends on nothing above it.
+//! `ARCHITECTURE.md` has the full map.
+
+pub mod app;
+pub mod cli;
+pub mod http;
+pub mod profile;
+pub mod sim;
+pub mod wizard;

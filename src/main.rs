@@ -1,0 +1,27 @@
+//! `mspbots-setup`: parses the command line once, sets up logging, and hands over to the window or a command.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use mspbots_setup::app::{self, LaunchOptions};
+use mspbots_setup::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command {
+        Some(Command::Sim(args)) => cli::run_sim(args),
+        None => app::run(&LaunchOptions { demo: cli.demo, profile: cli.profile, scenario: cli.scenario }),
+    }
+}
+
+/// Logs go to stderr; `-v` and `-vv` raise the level.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false).init();
+}

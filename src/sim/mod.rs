@@ -1,0 +1,403 @@
+//! The simulated tenant: a local HTTPS server that answers like `login.microsoftonline.com` (and, in later layers,
+//! `graph.microsoft.com` and the Teams admin configuration API), driven by a [`scenario::Scenario`].
+//!
+//! It serves three masters: demo mode (started in-process by the app), the tests, and support replaying a
+//! customer's error (`mspbots-setup sim`). Each simulated host gets its own loopback port so URLs keep Microsoft's
+//! shapes. The simulator depends on nothing else in the crate and never reuses the client's serde types, so a
+//! drift between what the client expects and what Microsoft documents shows up as a failing test.
+
+mod aad;
+pub mod clock;
+mod directory;
+mod graph;
+mod html;
+mod identity;
+mod jwt;
+pub mod recorder;
+mod resources;
+pub mod scenario;
+mod tls;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use recorder::{Host, RecordedRequest, WaitTimeout};
+pub use scenario::Scenario;
+
+use directory::Directory;
+use scenario::FaultSpec;
+
+/// How to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address of the login host. Port 0 picks a free port; the Graph and Teams admin hosts always take free
+    /// ports on the same IP.
+    pub addr: SocketAddr,
+    /// The tenant and its faults.
+    pub scenario: Scenario,
+    /// Complete every sign-in and consent at once as this account (scripts, tests).
+    pub auto_login: Option<String>,
+    /// Where to write `ca.pem`; a fresh private temporary folder when `None`.
+    pub work_dir: Option<PathBuf>,
+}
+
+impl SimConfig {
+    /// Loopback on a free port, no auto login, private temporary folder.
+    pub fn new(scenario: Scenario) -> Self {
+        Self { addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0), scenario, auto_login: None, work_dir: None }
+    }
+
+    /// Sets the auto-login account.
+    pub fn with_auto_login(mut self, upn: impl Into<String>) -> Self {
+        self.auto_login = Some(upn.into());
+        self
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error(transparent)]
+    Keys(#[from] jwt::KeyGenError),
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not write the simulator's CA certificate to {path}")]
+    WriteCa {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the auto-login account '{upn}' is not an account of scenario '{scenario}'")]
+    UnknownAutoLogin { upn: String, scenario: String },
+}
+
+/// One account, as printed for scripts and shown on the demo's Welcome page.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountInfo {
+    pub upn: String,
+    pub display_name: String,
+    /// Directory role names.
+    pub roles: Vec<String>,
+    /// What this account demonstrates.
+    pub note: Option<String>,
+    /// True when the account belongs to another organization.
+    pub external: bool,
+}
+
+/// What a client needs to talk to a running simulator; printed as one JSON line by `mspbots-setup sim`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimInfo {
+    /// Scenario name.
+    pub scenario: String,
+    /// The authority base, e.g. `https://127.0.0.1:PORT/` (append `organizations` or a tenant).
+    pub login_url: String,
+    /// Graph base, e.g. `https://127.0.0.1:PORT/` (append `v1.0/...`).
+    pub graph_url: String,
+    /// Teams admin configuration API base.
+    pub teams_admin_url: String,
+    /// Path of the CA certificate (PEM) to trust for these hosts.
+    pub ca_pem: PathBuf,
+    pub tenant_id: String,
+    /// The tenant's first verified domain.
+    pub tenant_domain: String,
+    pub signin_client_id: String,
+    pub consent_client_id: String,
+    /// The simulated vendor backend's secret, so client-credentials flows can be exercised.
+    pub consent_client_secret: String,
+    /// The account auto mode and the demo suggest first.
+    pub default_account: String,
+    pub accounts: Vec<AccountInfo>,
+}
+
+/// Mutable simulator state, behind one lock that is never held across an await.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub dir: Directory,
+    /// Matching-request counters, one per scenario fault.
+    fault_hits: Vec<u32>,
+    pub flows: identity::Flows,
+}
+
+/// A fault chosen for a request.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultHit {
+    pub spec: FaultSpec,
+}
+
+impl FaultHit {
+    /// The delay to apply before answering.
+    pub fn delay(&self) -> Duration {
+        Duration::from_millis(self.spec.delay_ms)
+    }
+
+    /// True when the fault changes the answer (not only delays it).
+    pub fn fails(&self) -> bool {
+        self.spec.aadsts.is_some() || self.spec.error.is_some() || self.spec.status.is_some()
+    }
+}
+
+/// What a request offers to fault filters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FaultProbe<'a> {
+    pub endpoint: &'a str,
+    pub grant_type: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub account: Option<&'a str>,
+}
+
+impl State {
+    /// Counts this request against matching faults and returns the first that fires.
+    pub fn take_fault(&mut self, probe: FaultProbe<'_>) -> Option<FaultHit> {
+        let apps = &self.dir.scenario.apps;
+        for (i, f) in self.dir.scenario.faults.iter().enumerate() {
+            if f.endpoint != probe.endpoint {
+                continue;
+            }
+            if let Some(g) = &f.grant_type
+                && probe.grant_type != Some(g.as_str())
+            {
+                continue;
+            }
+            if let Some(c) = &f.client {
+                let wanted = match c.as_str() {
+                    "signin" => apps.signin.client_id.as_str(),
+                    "consent" => apps.consent.client_id.as_str(),
+                    other => other,
+                };
+                if !probe.client_id.is_some_and(|id| id.eq_ignore_ascii_case(wanted)) {
+                    continue;
+                }
+            }
+            if let Some(a) = &f.account
+                && !probe.account.is_some_and(|x| x.eq_ignore_ascii_case(a))
+            {
+                continue;
+            }
+            let Some(hits) = self.fault_hits.get_mut(i) else {
+                continue;
+            };
+            *hits += 1;
+            let n = *hits;
+            if n <= f.after || f.count.is_some_and(|c| n > f.after + c) {
+                continue;
+            }
+            return Some(FaultHit { spec: f.clone() });
+        }
+        None
+    }
+}
+
+/// State shared by every handler of one simulator.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// `https://127.0.0.1:PORT/` of each host.
+    pub login_base: String,
+    pub graph_base: String,
+    pub signer: jwt::Signer,
+    state: Mutex<State>,
+    pub recorder: Arc<recorder::Recorder>,
+    auto_login: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// Locks the state. A handler that panicked cannot leave it half-written in a way that matters to a test
+    /// double, so a poisoned lock is taken over rather than propagated.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The auto-login account, if auto mode is on.
+    pub fn auto_login(&self) -> Option<String> {
+        self.auto_login.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// A private folder that is removed when the simulator stops.
+#[derive(Debug)]
+struct WorkDir {
+    path: PathBuf,
+    remove_on_drop: bool,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if self.remove_on_drop {
+            // Best effort: a leftover temp folder holds only a public CA certificate.
+            let _ignored = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the servers.
+#[derive(Debug)]
+pub struct Sim {
+    info: SimInfo,
+    shared: Arc<Shared>,
+    ca_pem: String,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    _work_dir: WorkDir,
+}
+
+impl Sim {
+    /// Starts the three hosts on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> Result<Self, SimError> {
+        let SimConfig { addr, scenario, auto_login, work_dir } = config;
+        if let Some(upn) = &auto_login
+            && scenario.user(upn).is_none()
+        {
+            return Err(SimError::UnknownAutoLogin { upn: upn.clone(), scenario: scenario.name.clone() });
+        }
+        let tls = tls::SimTls::generate()?;
+        let signer = jwt::Signer::generate()?;
+
+        let work_dir = match work_dir {
+            Some(path) => WorkDir { path, remove_on_drop: false },
+            None => WorkDir {
+                path: std::env::temp_dir().join(format!("mspbots-sim-{}-{}", std::process::id(), clock::opaque::<6>())),
+                remove_on_drop: true,
+            },
+        };
+        let ca_path = work_dir.path.join("ca.pem");
+        write_private(&work_dir.path, &ca_path, tls.ca_pem.as_bytes())
+            .map_err(|source| SimError::WriteCa { path: ca_path.clone(), source })?;
+
+        let login = bind(addr).await?;
+        let graph = bind(SocketAddr::new(addr.ip(), 0)).await?;
+        let teams = bind(SocketAddr::new(addr.ip(), 0)).await?;
+        let base = |l: &TcpListener| l.local_addr().map(|a| format!("https://{a}/"));
+        let login_base = base(&login).map_err(|source| SimError::Bind { addr, source })?;
+        let graph_base = base(&graph).map_err(|source| SimError::Bind { addr, source })?;
+        let teams_admin_url = base(&teams).map_err(|source| SimError::Bind { addr, source })?;
+
+        let fault_count = scenario.faults.len();
+        let dir = Directory::new(scenario);
+        let info = SimInfo {
+            scenario: dir.scenario.name.clone(),
+            login_url: login_base.clone(),
+            graph_url: graph_base.clone(),
+            teams_admin_url,
+            ca_pem: ca_path,
+            tenant_id: dir.tenant_id().to_owned(),
+            tenant_domain: dir.scenario.tenant.domains.first().cloned().unwrap_or_default(),
+            signin_client_id: dir.scenario.apps.signin.client_id.clone(),
+            consent_client_id: dir.scenario.apps.consent.client_id.clone(),
+            consent_client_secret: dir.consent_client_secret.clone(),
+            default_account: dir.scenario.default_account.clone(),
+            accounts: dir
+                .scenario
+                .users
+                .iter()
+                .map(|u| AccountInfo {
+                    upn: u.upn.clone(),
+                    display_name: u.display_name.clone(),
+                    roles: u.roles.clone(),
+                    note: u.note.clone(),
+                    external: u.home_tenant.is_some(),
+                })
+                .collect(),
+        };
+        let shared = Arc::new(Shared {
+            login_base,
+            graph_base,
+            signer,
+            state: Mutex::new(State { dir, fault_hits: vec![0; fault_count], flows: identity::Flows::default() }),
+            recorder: Arc::new(recorder::Recorder::default()),
+            auto_login: Mutex::new(auto_login),
+        });
+
+        let (stop, stop_rx) = watch::channel(false);
+        let mut servers = Vec::new();
+        for (listener, host) in [(login, Host::Login), (graph, Host::Graph), (teams, Host::TeamsAdmin)] {
+            let router = match host {
+                Host::Login => identity::router(shared.clone()),
+                Host::Graph => graph::router(shared.clone()),
+                Host::TeamsAdmin => graph::teams_admin_router(shared.clone()),
+            }
+            .layer(axum::middleware::from_fn_with_state(
+                recorder::RecordLayer { recorder: shared.recorder.clone(), host },
+                recorder::record,
+            ));
+            let tls_listener = tls::TlsListener::new(listener, tls.server_config.clone())
+                .map_err(|source| SimError::Bind { addr, source })?;
+            let mut stop_rx = stop_rx.clone();
+            servers.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    // Either a stop signal or the Sim being dropped ends the server.
+                    let _closed = stop_rx.wait_for(|stopped| *stopped).await;
+                };
+                if let Err(err) = axum::serve(tls_listener, router).with_graceful_shutdown(shutdown).await {
+                    tracing::error!("simulated {host:?} host stopped: {err}");
+                }
+            }));
+        }
+        tracing::info!(scenario = %info.scenario, login = %info.login_url, "simulated tenant started");
+        Ok(Self { info, shared, ca_pem: tls.ca_pem, stop, servers, _work_dir: work_dir })
+    }
+
+    /// Endpoints, ids and accounts of this simulator.
+    pub fn info(&self) -> &SimInfo {
+        &self.info
+    }
+
+    /// The CA certificate (PEM) that signs the simulator's server certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Everything the simulator answered so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.recorder.snapshot()
+    }
+
+    /// Waits until a request matching `pred` has been answered.
+    pub async fn wait_for(
+        &self,
+        description: &str,
+        timeout: Duration,
+        pred: impl Fn(&RecordedRequest) -> bool,
+    ) -> Result<RecordedRequest, WaitTimeout> {
+        self.shared.recorder.wait_for(description, timeout, pred).await
+    }
+
+    /// Turns auto mode on (as `upn`) or off.
+    pub fn set_auto_login(&self, upn: Option<String>) {
+        *self.shared.auto_login.lock().unwrap_or_else(PoisonError::into_inner) = upn;
+    }
+
+    /// Stops the servers and waits for them to finish.
+    pub async fn shutdown(mut self) {
+        let _no_receivers = self.stop.send(true);
+        for server in self.servers.drain(..) {
+            let _joined = server.await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _no_receivers = self.stop.send(true);
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, SimError> {
+    TcpListener::bind(addr).await.map_err(|source| SimError::Bind { addr, source })
+}
+
+fn write_private(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(file, bytes)
+}

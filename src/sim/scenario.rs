@@ -1,0 +1,655 @@
+//! Scenarios: what the simulated tenant looks like and which faults it injects.
+//!
+//! A scenario is a TOML file (format documented in `assets/scenarios/README.md`). The shipped ones are compiled
+//! in, so the binary can replay them anywhere; `--scenario FILE` loads another. A file may name a `base`
+//! scenario and change only what differs. This module parses and validates; it does not serve anything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::clock::is_guid;
+
+/// The scenarios shipped with the product, by name. `happy` is the complete base the others extend.
+const SHIPPED: &[(&str, &str)] = &[
+    ("happy", include_str!("../../assets/scenarios/happy.toml")),
+    ("not-admin", include_str!("../../assets/scenarios/not-admin.toml")),
+    ("cloud-app-admin", include_str!("../../assets/scenarios/cloud-app-admin.toml")),
+    ("consent-declined", include_str!("../../assets/scenarios/consent-declined.toml")),
+    ("conditional-access", include_str!("../../assets/scenarios/conditional-access.toml")),
+    ("mfa-required", include_str!("../../assets/scenarios/mfa-required.toml")),
+    ("other-tenant", include_str!("../../assets/scenarios/other-tenant.toml")),
+    ("app-disabled", include_str!("../../assets/scenarios/app-disabled.toml")),
+    ("app-not-found", include_str!("../../assets/scenarios/app-not-found.toml")),
+    ("redirect-not-registered", include_str!("../../assets/scenarios/redirect-not-registered.toml")),
+    ("no-reply-address", include_str!("../../assets/scenarios/no-reply-address.toml")),
+    ("replication-delay", include_str!("../../assets/scenarios/replication-delay.toml")),
+    ("gdap-partner", include_str!("../../assets/scenarios/gdap-partner.toml")),
+    ("session-expired", include_str!("../../assets/scenarios/session-expired.toml")),
+];
+
+/// Directory roles the simulator knows, with Entra's built-in role template ids.
+pub const KNOWN_ROLES: &[(&str, &str)] = &[
+    ("Global Administrator", "62e90394-69f5-4237-9190-012177145e10"),
+    ("Privileged Role Administrator", "e8611ab8-c189-46e8-94e1-60213ab1f814"),
+    ("Cloud Application Administrator", "158c047a-c907-4556-b7ef-446551a6b5f7"),
+    ("Application Administrator", "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"),
+    ("Teams Administrator", "69091246-20e8-4a56-aa4d-066075b2a7a8"),
+    ("User Administrator", "fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    ("Global Reader", "f2ef992c-3afb-46b9-b7cf-a126ee74c451"),
+];
+
+/// Endpoints of the identity platform a fault can target.
+pub const IDENTITY_ENDPOINTS: &[&str] = &["discovery", "keys", "authorize", "adminconsent", "token", "devicecode"];
+
+/// Problems loading a scenario. Each names where the scenario came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("no shipped scenario is named '{name}' and no file has that path (shipped: {known})")]
+    Unknown { name: String, known: String },
+    #[error("could not read scenario file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("scenario {origin} is not valid TOML for a scenario: {message}")]
+    Parse { origin: String, message: String },
+    #[error("scenario {origin}: {problem}")]
+    Invalid { origin: String, problem: String },
+}
+
+/// A fully resolved scenario: every field has its value (base scenarios already applied).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Short name (`happy`, `not-admin`, ...).
+    pub name: String,
+    /// One line for `sim --list` and the demo's Welcome page.
+    pub summary: String,
+    /// The account auto mode signs in as when no `login_hint` names another.
+    pub default_account: String,
+    /// The customer's tenant.
+    pub tenant: TenantSpec,
+    /// Accounts: members of the tenant, and accounts of other tenants (`home_tenant`).
+    pub users: Vec<UserSpec>,
+    /// Other directories whose accounts may try to sign in.
+    pub external_tenants: Vec<ExternalTenantSpec>,
+    /// The two vendor applications.
+    pub apps: AppsSpec,
+    /// How consent behaves.
+    pub consent: ConsentSpec,
+    /// Device-code timing.
+    pub device_code: DeviceCodeSpec,
+    /// Injected faults, checked in order.
+    pub faults: Vec<FaultSpec>,
+}
+
+/// The customer's tenant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    /// Directory (tenant) id.
+    pub tenant_id: String,
+    /// Organization display name.
+    pub display_name: String,
+    /// Verified domains; the first is the initial `*.onmicrosoft.com` domain.
+    pub domains: Vec<String>,
+    /// Whether ordinary users may consent to apps for themselves (Entra "user consent settings").
+    #[serde(default = "yes")]
+    pub user_consent_allowed: bool,
+}
+
+/// One account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// Sign-in name.
+    pub upn: String,
+    /// Display name.
+    pub display_name: String,
+    /// Directory role names (see [`KNOWN_ROLES`]).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Licence names, as an admin reads them in the admin center.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// Job title.
+    #[serde(default)]
+    pub job_title: Option<String>,
+    /// Department.
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The manager's UPN.
+    #[serde(default)]
+    pub manager: Option<String>,
+    /// Mail address; defaults to the UPN.
+    #[serde(default)]
+    pub mail: Option<String>,
+    /// Whether sign-in is allowed (`accountEnabled`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The domain of the account's home directory when it is not the customer's tenant.
+    #[serde(default)]
+    pub home_tenant: Option<String>,
+    /// A note shown beside the account on the simulated sign-in page and the demo's Welcome page.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Another directory, whose accounts are not members of the customer's tenant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalTenantSpec {
+    /// Directory id.
+    pub tenant_id: String,
+    /// Its initial domain.
+    pub domain: String,
+    /// Organization display name.
+    pub display_name: String,
+}
+
+/// The vendor's two applications.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppsSpec {
+    /// The public client the wizard signs in with.
+    pub signin: AppSpec,
+    /// The multi-tenant application the admin consents to.
+    pub consent: AppSpec,
+}
+
+/// One application registration (in the vendor's directory) and its state in the customer's tenant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// Application (client) id.
+    pub client_id: String,
+    /// Display name shown on consent pages.
+    pub display_name: String,
+    /// Publisher shown on consent pages.
+    pub publisher: String,
+    /// False simulates an app id that does not exist (AADSTS700016).
+    pub registered: bool,
+    /// False simulates an enterprise app disabled in the customer's tenant (AADSTS7000112).
+    pub enabled: bool,
+    /// Public client (no secret; device code allowed) or confidential (has a secret).
+    pub public_client: bool,
+    /// Registered redirect URIs. Loopback ones match any port, as Entra does.
+    pub redirect_uris: Vec<String>,
+    /// Permissions the registration asks for (what `/.default` and admin consent grant).
+    pub required_permissions: Vec<PermissionSpec>,
+}
+
+/// One permission an application asks for.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSpec {
+    /// `graph` or `teams-admin`.
+    pub resource: String,
+    /// `delegated` (scope) or `application` (app role).
+    pub kind: PermissionKind,
+    /// The permission's value, e.g. `User.Read.All`.
+    pub name: String,
+}
+
+/// Delegated (scope) or application (app role).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum PermissionKind {
+    Delegated,
+    Application,
+}
+
+/// How consent behaves.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentSpec {
+    /// What auto mode answers on consent pages.
+    #[serde(default)]
+    pub auto_decision: ConsentDecision,
+    /// Seconds after a granted admin consent during which the tenant does not see it yet.
+    #[serde(default)]
+    pub replication_delay_secs: f64,
+}
+
+/// Accept or Cancel on a consent page.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentDecision {
+    #[default]
+    Accept,
+    Decline,
+}
+
+/// Device-code timing, in seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceCodeSpec {
+    /// `interval` returned to clients.
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// `expires_in` returned to clients.
+    #[serde(default = "default_device_expiry")]
+    pub expires_in_secs: u64,
+}
+
+impl Default for DeviceCodeSpec {
+    fn default() -> Self {
+        Self { interval_secs: default_interval(), expires_in_secs: default_device_expiry() }
+    }
+}
+
+/// One injected fault. Filters narrow which requests it hits; `count` limits how many.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Which endpoint (see [`IDENTITY_ENDPOINTS`]).
+    pub endpoint: String,
+    /// The AADSTS code to answer with; its `error` and message come from the simulator's catalogue.
+    #[serde(default)]
+    pub aadsts: Option<u32>,
+    /// Overrides the catalogue's `error` value (e.g. `slow_down`, `temporarily_unavailable`).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// `suberror` to add on token errors (e.g. `basic_action`).
+    #[serde(default)]
+    pub suberror: Option<String>,
+    /// HTTP status for JSON endpoints (default 400, or 401 for `invalid_client`).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Delay before answering, in milliseconds (alone: a slow but successful answer).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// How many matching requests fail; absent means all of them.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Matching requests to let through before failing.
+    #[serde(default)]
+    pub after: u32,
+    /// Token endpoint only: the `grant_type` to hit (`authorization_code`, `refresh_token`, `device_code`,
+    /// `client_credentials`).
+    #[serde(default)]
+    pub grant_type: Option<String>,
+    /// `signin`, `consent`, or a client id.
+    #[serde(default)]
+    pub client: Option<String>,
+    /// Only requests for this account (UPN).
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_interval() -> u64 {
+    5
+}
+fn default_device_expiry() -> u64 {
+    900
+}
+
+/// The on-disk form: everything optional so a scenario can extend a base.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    name: Option<String>,
+    summary: Option<String>,
+    base: Option<String>,
+    default_account: Option<String>,
+    tenant: Option<TenantSpec>,
+    users: Option<Vec<UserSpec>>,
+    #[serde(default)]
+    extra_users: Vec<UserSpec>,
+    external_tenants: Option<Vec<ExternalTenantSpec>>,
+    #[serde(default)]
+    apps: AppsOverride,
+    consent: Option<ConsentSpec>,
+    device_code: Option<DeviceCodeSpec>,
+    #[serde(default)]
+    faults: Vec<FaultSpec>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppsOverride {
+    signin: Option<AppOverride>,
+    consent: Option<AppOverride>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppOverride {
+    client_id: Option<String>,
+    display_name: Option<String>,
+    publisher: Option<String>,
+    registered: Option<bool>,
+    enabled: Option<bool>,
+    public_client: Option<bool>,
+    redirect_uris: Option<Vec<String>>,
+    required_permissions: Option<Vec<PermissionSpec>>,
+}
+
+impl AppOverride {
+    fn apply(self, base: &mut AppSpec) {
+        let Self { client_id, display_name, publisher, registered, enabled, public_client, redirect_uris, required_permissions } =
+            self;
+        if let Some(v) = client_id {
+            base.client_id = v;
+        }
+        if let Some(v) = display_name {
+            base.display_name = v;
+        }
+        if let Some(v) = publisher {
+            base.publisher = v;
+        }
+        if let Some(v) = registered {
+            base.registered = v;
+        }
+        if let Some(v) = enabled {
+            base.enabled = v;
+        }
+        if let Some(v) = public_client {
+            base.public_client = v;
+        }
+        if let Some(v) = redirect_uris {
+            base.redirect_uris = v;
+        }
+        if let Some(v) = required_permissions {
+            base.required_permissions = v;
+        }
+    }
+
+    fn into_complete(self, origin: &str, which: &str) -> Result<AppSpec, ScenarioError> {
+        let missing = |field: &str| invalid(origin, format!("[apps.{which}] needs '{field}' when there is no base"));
+        Ok(AppSpec {
+            client_id: self.client_id.ok_or_else(|| missing("client_id"))?,
+            display_name: self.display_name.ok_or_else(|| missing("display_name"))?,
+            publisher: self.publisher.ok_or_else(|| missing("publisher"))?,
+            registered: self.registered.unwrap_or(true),
+            enabled: self.enabled.unwrap_or(true),
+            public_client: self.public_client.ok_or_else(|| missing("public_client"))?,
+            redirect_uris: self.redirect_uris.unwrap_or_default(),
+            required_permissions: self.required_permissions.unwrap_or_default(),
+        })
+    }
+}
+
+fn invalid(origin: &str, problem: impl Into<String>) -> ScenarioError {
+    ScenarioError::Invalid { origin: origin.to_owned(), problem: problem.into() }
+}
+
+/// Names and one-line summaries of the shipped scenarios, in shipping order.
+pub fn shipped() -> Vec<(String, String)> {
+    SHIPPED
+        .iter()
+        .map(|(name, _)| {
+            let summary = load(name).map_or_else(|e| format!("(broken: {e})"), |s| s.summary);
+            ((*name).to_owned(), summary)
+        })
+        .collect()
+}
+
+/// Loads a shipped scenario by name, or a scenario file by path.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    load_depth(name_or_path, None, 0)
+}
+
+fn load_depth(name_or_path: &str, relative_to: Option<&Path>, depth: u32) -> Result<Scenario, ScenarioError> {
+    if depth > 8 {
+        return Err(invalid(name_or_path, "its chain of 'base' scenarios is too deep (a loop?)"));
+    }
+    if let Some((name, text)) = SHIPPED.iter().find(|(name, _)| *name == name_or_path) {
+        return parse(text, &format!("'{name}'"), None, depth);
+    }
+    let path = match relative_to {
+        Some(dir) if Path::new(name_or_path).is_relative() => dir.join(name_or_path),
+        _ => PathBuf::from(name_or_path),
+    };
+    if !path.exists() {
+        return Err(ScenarioError::Unknown {
+            name: name_or_path.to_owned(),
+            known: SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+        });
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::Read { path: path.clone(), source })?;
+    parse(&text, &path.display().to_string(), path.parent(), depth)
+}
+
+/// Parses scenario text. `origin` names it in errors; `dir` resolves a relative `base`.
+pub fn parse_str(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    parse(text, origin, None, 0)
+}
+
+fn parse(text: &str, origin: &str, dir: Option<&Path>, depth: u32) -> Result<Scenario, ScenarioError> {
+    let file: ScenarioFile =
+        toml::from_str(text).map_err(|e| ScenarioError::Parse { origin: origin.to_owned(), message: e.to_string() })?;
+    let base = match &file.base {
+        Some(base) => Some(load_depth(base, dir, depth + 1)?),
+        None => None,
+    };
+    let scenario = resolve(file, base, origin)?;
+    validate(&scenario, origin)?;
+    Ok(scenario)
+}
+
+fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<Scenario, ScenarioError> {
+    let ScenarioFile {
+        name,
+        summary,
+        base: _,
+        default_account,
+        tenant,
+        users,
+        extra_users,
+        external_tenants,
+        apps,
+        consent,
+        device_code,
+        faults,
+    } = file;
+    let need = |what: &str| invalid(origin, format!("'{what}' is required when the scenario has no base"));
+    let mut scenario = match base {
+        Some(mut base) => {
+            if let Some(t) = tenant {
+                base.tenant = t;
+            }
+            if let Some(u) = users {
+                base.users = u;
+            }
+            if let Some(x) = external_tenants {
+                base.external_tenants = x;
+            }
+            if let Some(a) = apps.signin {
+                a.apply(&mut base.apps.signin);
+            }
+            if let Some(a) = apps.consent {
+                a.apply(&mut base.apps.consent);
+            }
+            if let Some(c) = consent {
+                base.consent = c;
+            }
+            if let Some(d) = device_code {
+                base.device_code = d;
+            }
+            base.faults.extend(faults);
+            base
+        }
+        None => Scenario {
+            name: String::new(),
+            summary: String::new(),
+            default_account: String::new(),
+            tenant: tenant.ok_or_else(|| need("[tenant]"))?,
+            users: users.ok_or_else(|| need("[[users]]"))?,
+            external_tenants: external_tenants.unwrap_or_default(),
+            apps: AppsSpec {
+                signin: apps.signin.ok_or_else(|| need("[apps.signin]"))?.into_complete(origin, "signin")?,
+                consent: apps.consent.ok_or_else(|| need("[apps.consent]"))?.into_complete(origin, "consent")?,
+            },
+            consent: consent.unwrap_or(ConsentSpec { auto_decision: ConsentDecision::Accept, replication_delay_secs: 0.0 }),
+            device_code: device_code.unwrap_or_default(),
+            faults,
+        },
+    };
+    scenario.users.extend(extra_users);
+    scenario.name = name.ok_or_else(|| invalid(origin, "'name' is required"))?;
+    scenario.summary = summary.ok_or_else(|| invalid(origin, "'summary' is required"))?;
+    if let Some(account) = default_account {
+        scenario.default_account = account;
+    }
+    Ok(scenario)
+}
+
+fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
+    let bad = |problem: String| Err(invalid(origin, problem));
+    if !is_guid(&s.tenant.tenant_id) {
+        return bad(format!("tenant_id '{}' is not a GUID", s.tenant.tenant_id));
+    }
+    if s.tenant.domains.is_empty() {
+        return bad("the tenant needs at least one domain".to_owned());
+    }
+    let external: BTreeSet<&str> = s.external_tenants.iter().map(|t| t.domain.as_str()).collect();
+    for t in &s.external_tenants {
+        if !is_guid(&t.tenant_id) {
+            return bad(format!("external tenant '{}' has a tenant_id that is not a GUID", t.domain));
+        }
+    }
+    let mut upns = BTreeSet::new();
+    for u in &s.users {
+        if !u.upn.contains('@') {
+            return bad(format!("user '{}' needs a UPN of the form name@domain", u.upn));
+        }
+        if !upns.insert(u.upn.to_lowercase()) {
+            return bad(format!("user '{}' is listed twice", u.upn));
+        }
+        for role in &u.roles {
+            if !KNOWN_ROLES.iter().any(|(name, _)| name == role) {
+                let known: Vec<&str> = KNOWN_ROLES.iter().map(|(n, _)| *n).collect();
+                return bad(format!("user '{}' has unknown role '{role}' (known: {})", u.upn, known.join(", ")));
+            }
+        }
+        if let Some(home) = &u.home_tenant
+            && !external.contains(home.as_str())
+        {
+            return bad(format!("user '{}' names home_tenant '{home}', which is not in [[external_tenants]]", u.upn));
+        }
+    }
+    for u in &s.users {
+        if let Some(m) = &u.manager
+            && !upns.contains(&m.to_lowercase())
+        {
+            return bad(format!("user '{}' names manager '{m}', who is not a user of the scenario", u.upn));
+        }
+    }
+    if !upns.contains(&s.default_account.to_lowercase()) {
+        return bad(format!("default_account '{}' is not one of the scenario's users", s.default_account));
+    }
+    for (which, app) in [("signin", &s.apps.signin), ("consent", &s.apps.consent)] {
+        if !is_guid(&app.client_id) {
+            return bad(format!("apps.{which}.client_id '{}' is not a GUID", app.client_id));
+        }
+        for p in &app.required_permissions {
+            if !["graph", "teams-admin"].contains(&p.resource.as_str()) {
+                return bad(format!("apps.{which} asks for '{}' on unknown resource '{}'", p.name, p.resource));
+            }
+        }
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        if !IDENTITY_ENDPOINTS.contains(&f.endpoint.as_str()) {
+            return bad(format!(
+                "fault #{} targets unknown endpoint '{}' (known: {})",
+                i + 1,
+                f.endpoint,
+                IDENTITY_ENDPOINTS.join(", ")
+            ));
+        }
+        if f.aadsts.is_none() && f.error.is_none() && f.status.is_none() && f.delay_ms == 0 {
+            return bad(format!("fault #{} on '{}' does nothing: give aadsts, error, status or delay_ms", i + 1, f.endpoint));
+        }
+    }
+    if !(0.0..=3600.0).contains(&s.consent.replication_delay_secs) {
+        return bad("consent.replication_delay_secs must be between 0 and 3600".to_owned());
+    }
+    Ok(())
+}
+
+impl Scenario {
+    /// The account with this UPN (case-insensitive).
+    pub fn user(&self, upn: &str) -> Option<&UserSpec> {
+        self.users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_scenario_loads_and_validates() {
+        for (name, _) in SHIPPED {
+            let s = load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&s.name, name, "file name and 'name' agree");
+            assert!(!s.summary.is_empty());
+        }
+        assert_eq!(shipped().len(), SHIPPED.len());
+    }
+
+    #[test]
+    fn unknown_scenario_lists_the_shipped_ones() {
+        let err = load("no-such-scenario").unwrap_err().to_string();
+        assert!(err.contains("happy") && err.contains("not-admin"), "{err}");
+    }
+
+    #[test]
+    fn parse_error_names_the_line() {
+        let err = parse_str("name = \"x\"\nsummary = \n", "test.toml").unwrap_err().to_string();
+        assert!(err.contains("test.toml") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_name() {
+        let err = parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ncolour = 1\n", "t").unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn base_scenario_is_extended_not_replaced() {
+        let s = parse_str(
+            r#"
+            base = "happy"
+            name = "x"
+            summary = "y"
+            [[faults]]
+            endpoint = "token"
+            aadsts = 50076
+            [apps.consent]
+            enabled = false
+            "#,
+            "t",
+        )
+        .unwrap();
+        let happy = load("happy").unwrap();
+        assert_eq!(s.users.len(), happy.users.len());
+        assert_eq!(s.faults.len(), happy.faults.len() + 1);
+        assert!(!s.apps.consent.enabled);
+        assert_eq!(s.apps.consent.client_id, happy.apps.consent.client_id);
+    }
+
+    #[test]
+    fn validation_catches_dangling_references() {
+        let err = parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ndefault_account = \"ghost@nowhere\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ghost@nowhere"), "{err}");
+        let err = parse_str(
+            "base = \"happy\"\nname = \"x\"\nsummary = \"y\"\n[[faults]]\nendpoint = \"tokne\"\naadsts = 1\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("tokne") && err.contains("token"), "{err}");
+        let err = parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\n[[faults]]\nendpoint = \"token\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does nothing"), "{err}");
+    }
+}

@@ -1,0 +1,230 @@
+//! Helpers shared by the integration tests: a simulator plus a client that trusts only its CA, PKCE values,
+//! URL and JWT reading. These deliberately use raw HTTP and JSON, not the product's client types, so the tests
+//! check the simulator against Microsoft's documented shapes.
+#![allow(dead_code, reason = "each test binary uses a different subset of these helpers")]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mspbots_setup::http::{self, HttpConfig, Purpose, Trust};
+use mspbots_setup::sim::{Scenario, Sim, SimConfig, scenario};
+use serde_json::Value;
+
+pub const LOOPBACK: &str = "http://localhost:53111/";
+pub const GRAPH_USER_READ: &str = "https://graph.microsoft.com/User.Read";
+
+pub struct TestSim {
+    pub sim: Sim,
+    pub client: reqwest::Client,
+}
+
+impl TestSim {
+    pub async fn start(name: &str, auto_login: Option<&str>) -> Self {
+        Self::start_with(scenario::load(name).unwrap(), auto_login).await
+    }
+
+    pub async fn start_with(scenario: Scenario, auto_login: Option<&str>) -> Self {
+        let mut config = SimConfig::new(scenario);
+        config.auto_login = auto_login.map(str::to_owned);
+        let sim = Sim::start(config).await.unwrap();
+        let client = http::client(&HttpConfig::new(Purpose::Auth, Trust::OnlyPem(sim.ca_pem().to_owned()))).unwrap();
+        Self { sim, client }
+    }
+
+    pub fn login(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.info().login_url)
+    }
+
+    pub fn tenant_id(&self) -> String {
+        self.sim.info().tenant_id.clone()
+    }
+
+    pub fn signin_client(&self) -> String {
+        self.sim.info().signin_client_id.clone()
+    }
+
+    pub fn consent_client(&self) -> String {
+        self.sim.info().consent_client_id.clone()
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client.get(url).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(url).form(form).send().await.unwrap()
+    }
+
+    /// POSTs to the token endpoint of `tenant` and returns (status, JSON body).
+    pub async fn token(&self, tenant: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self.post_form(&self.login(&format!("{tenant}/oauth2/v2.0/token")), form).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// An authorize URL for the sign-in client with PKCE; returns (url, verifier, state, nonce).
+    pub fn authorize_url(&self, tenant: &str, scope: &str, extra: &[(&str, &str)]) -> (String, String, String, String) {
+        let (verifier, challenge) = pkce();
+        let state = format!("st-{}", URL_SAFE_NO_PAD.encode(rand_bytes()));
+        let nonce = format!("n-{}", URL_SAFE_NO_PAD.encode(rand_bytes()));
+        let mut url = url::Url::parse(&self.login(&format!("{tenant}/oauth2/v2.0/authorize"))).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.signin_client())
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", LOOPBACK)
+            .append_pair("scope", scope)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("prompt", "select_account");
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        (url.to_string(), verifier, state, nonce)
+    }
+
+    /// Auto mode: authorize and return the redirect's query parameters and the verifier.
+    pub async fn auto_code(&self, tenant: &str, scope: &str) -> (HashMap<String, String>, String) {
+        let (url, verifier, _, _) = self.authorize_url(tenant, scope, &[]);
+        let r = self.get(&url).await;
+        assert_eq!(r.status(), 302, "authorize should redirect: {}", r.text().await.unwrap());
+        (redirect_params(&r), verifier)
+    }
+
+    pub async fn redeem(&self, tenant: &str, code: &str, verifier: &str, scope: &str) -> (u16, Value) {
+        let client_id = self.signin_client();
+        self.token(
+            tenant,
+            &[
+                ("client_id", &client_id),
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", LOOPBACK),
+                ("code_verifier", verifier),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
+    /// Admin consent (v2) for the consent app; returns the redirect's parameters.
+    pub async fn admin_consent(&self, tenant: &str) -> HashMap<String, String> {
+        let url = format!(
+            "{}?client_id={}&scope={}&redirect_uri={}&state=ac-1",
+            self.login(&format!("{tenant}/v2.0/adminconsent")),
+            self.consent_client(),
+            enc("https://graph.microsoft.com/.default"),
+            enc(LOOPBACK)
+        );
+        let r = self.get(&url).await;
+        assert_eq!(r.status(), 302, "admin consent should redirect: {}", r.text().await.unwrap());
+        redirect_params(&r)
+    }
+
+    pub async fn client_credentials(&self, tenant: &str) -> (u16, Value) {
+        let (id, secret) = (self.consent_client(), self.sim.info().consent_client_secret.clone());
+        self.token(
+            tenant,
+            &[
+                ("client_id", &id),
+                ("client_secret", &secret),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn rand_bytes() -> [u8; 12] {
+    let mut b = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut b).unwrap();
+    b
+}
+
+/// A PKCE verifier (43 characters, as MSAL makes them) and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).unwrap();
+    let verifier = URL_SAFE_NO_PAD.encode(raw);
+    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// Query parameters of a 302's Location.
+pub fn redirect_params(r: &reqwest::Response) -> HashMap<String, String> {
+    let location = r.headers().get("location").expect("a Location header").to_str().unwrap();
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs().into_owned().collect()
+}
+
+/// The claims of a JWT, without checking its signature.
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// Verifies an RS256 JWT against a JWKS document.
+pub fn verify_with_jwks(token: &str, jwks: &Value) -> bool {
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let Some(key) = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"]) else {
+        return false;
+    };
+    let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e }
+        .verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+        .is_ok()
+}
+
+/// Reads the hidden inputs of an HTML form (the simulator's pages and form_post answers).
+pub fn hidden_inputs(html: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for chunk in html.split("<input type=\"hidden\" ").skip(1) {
+        let attr = |name: &str| {
+            chunk.split(&format!("{name}=\"")).nth(1).and_then(|rest| rest.split('"').next()).map(unescape)
+        };
+        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            out.insert(n, v);
+        }
+    }
+    out
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// Checks Microsoft's token-error JSON shape and returns the first AADSTS code.
+pub fn assert_aad_error(body: &Value, error: &str, code: u64) {
+    assert_eq!(body["error"], error, "{body:#}");
+    assert_eq!(body["error_codes"][0], code, "{body:#}");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(description.starts_with(&format!("AADSTS{code}: ")), "{description}");
+    assert!(description.contains("\r\nTrace ID: ") && description.contains("\r\nCorrelation ID: "), "{description}");
+    for field in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
+        assert!(body[field].is_string(), "missing {field}: {body:#}");
+    }
+}
+
+/// Checks an error redirect's parameters: `error`, the AADSTS code in `error_description`, `error_uri`.
+pub fn assert_redirect_error(params: &HashMap<String, String>, error: &str, code: u32) {
+    assert_eq!(params.get("error").map(String::as_str), Some(error), "{params:?}");
+    let d = params.get("error_description").unwrap();
+    assert!(d.starts_with(&format!("AADSTS{code}: ")), "{d}");
+    assert!(d.contains("\r\nTrace ID: "), "{d}");
+    assert!(params.get("error_uri").unwrap().ends_with(&format!("error?code={code}")), "{params:?}");
+}
+
+pub const SHORT: Duration = Duration::from_secs(5);
