@@ -5,6 +5,7 @@
 //! `ARCHITECTURE.md` has the full map.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod http;
 pub mod profile;

@@ -162,14 +162,17 @@ impl Profile {
 
     /// Loads and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_owned(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates profile text; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ProfileError> {
-        let file: ProfileFile = toml::from_str(text)
-            .map_err(|e| ProfileError::Syntax { source_name: source_name.to_owned(), message: one_line(&e.to_string()) })?;
+        let file: ProfileFile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
+            source_name: source_name.to_owned(),
+            message: one_line(&e.to_string()),
+        })?;
         let invalid = |span: Range<usize>, problem: String| ProfileError::Invalid {
             source_name: source_name.to_owned(),
             line: line_of(text, span.start),
@@ -178,7 +181,9 @@ impl Profile {
         if file.vendor_name.get_ref().trim().is_empty() {
             return Err(invalid(file.vendor_name.span(), "vendor_name must not be empty".to_owned()));
         }
-        for (field, value) in [("signin.client_id", &file.signin.client_id), ("consent.client_id", &file.consent.client_id)] {
+        for (field, value) in
+            [("signin.client_id", &file.signin.client_id), ("consent.client_id", &file.consent.client_id)]
+        {
             let v = value.get_ref();
             if !v.is_empty() && !is_guid(v) {
                 return Err(invalid(value.span(), format!("{field} '{v}' is not an application (client) id (a GUID)")));
@@ -200,13 +205,19 @@ impl Profile {
             return Err(invalid(file.teams_app.span(), "teams_app.display_name must not be empty".to_owned()));
         }
         if file.permissions.is_empty() {
-            return Err(invalid(0..0, "the profile lists no [[permissions]]; the wizard would have nothing to verify".to_owned()));
+            return Err(invalid(
+                0..0,
+                "the profile lists no [[permissions]]; the wizard would have nothing to verify".to_owned(),
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for p in &file.permissions {
             let perm = p.get_ref();
             if perm.name.trim().is_empty() || perm.reason.trim().is_empty() {
-                return Err(invalid(p.span(), "each permission needs a name and a reason to show the admin".to_owned()));
+                return Err(invalid(
+                    p.span(),
+                    "each permission needs a name and a reason to show the admin".to_owned(),
+                ));
             }
             if !seen.insert((perm.resource, perm.kind, perm.name.to_ascii_lowercase())) {
                 return Err(invalid(p.span(), format!("permission '{}' ({:?}) is listed twice", perm.name, perm.kind)));
@@ -231,10 +242,16 @@ impl Profile {
             gaps.push(LiveGap { field: "signin.client_id", meaning: "the public client the wizard signs in with" });
         }
         if self.consent_client_id.is_empty() {
-            gaps.push(LiveGap { field: "consent.client_id", meaning: "the vendor's multi-tenant app the admin consents to" });
+            gaps.push(LiveGap {
+                field: "consent.client_id",
+                meaning: "the vendor's multi-tenant app the admin consents to",
+            });
         }
         if self.teams_app.store_id.is_empty() && self.teams_app.package.is_empty() {
-            gaps.push(LiveGap { field: "teams_app.store_id or teams_app.package", meaning: "which Teams app to install" });
+            gaps.push(LiveGap {
+                field: "teams_app.store_id or teams_app.package",
+                meaning: "which Teams app to install",
+            });
         }
         gaps
     }
@@ -300,13 +317,17 @@ mod tests {
     fn unknown_fields_and_clouds_are_refused() {
         let err = Profile::parse(&format!("{SHIPPED_PROFILE}\ncolour = 1\n"), "p").unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
-        let err = Profile::parse(&SHIPPED_PROFILE.replace("cloud = \"public\"", "cloud = \"mars\""), "p").unwrap_err().to_string();
+        let err = Profile::parse(&SHIPPED_PROFILE.replace("cloud = \"public\"", "cloud = \"mars\""), "p")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mars") || err.contains("cloud"), "{err}");
     }
 
     #[test]
     fn complete_profile_has_no_gaps() {
-        let p = Profile::shipped().unwrap().for_simulator("3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72", "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03");
+        let p = Profile::shipped()
+            .unwrap()
+            .for_simulator("3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72", "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03");
         let gaps: Vec<&str> = p.live_gaps().iter().map(|g| g.field).collect();
         assert_eq!(gaps, ["teams_app.store_id or teams_app.package"]);
     }

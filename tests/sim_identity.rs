@@ -1,6 +1,12 @@
 //! The simulated identity platform over real loopback HTTPS: discovery, keys, the authorization-code flow with
 //! PKCE (auto and interactive), refresh, device code, client credentials and admin consent, with Microsoft's
 //! success and error shapes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test code: a failed step should panic, and tests may read the real clock"
+)]
 
 mod common;
 
@@ -63,7 +69,10 @@ async fn auth_code_with_pkce_issues_signed_tokens_with_the_documented_claims() {
     let jwks: Value = t.get(&t.login("organizations/discovery/v2.0/keys")).await.json().await.unwrap();
     let access = body["access_token"].as_str().unwrap();
     let id_token = body["id_token"].as_str().unwrap();
-    assert!(verify_with_jwks(access, &jwks) && verify_with_jwks(id_token, &jwks), "signatures verify against the published keys");
+    assert!(
+        verify_with_jwks(access, &jwks) && verify_with_jwks(id_token, &jwks),
+        "signatures verify against the published keys"
+    );
 
     let at = claims(access);
     assert_eq!(at["aud"], "https://graph.microsoft.com");
@@ -121,7 +130,10 @@ async fn refresh_rotates_and_unconsented_scope_needs_consent() {
     let rt = first["refresh_token"].as_str().unwrap();
     let client = t.signin_client();
     let (status, second) = t
-        .token("organizations", &[("client_id", &client), ("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", SIGNIN_SCOPES)])
+        .token(
+            "organizations",
+            &[("client_id", &client), ("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", SIGNIN_SCOPES)],
+        )
         .await;
     assert_eq!(status, 200, "{second:#}");
     assert_ne!(second["refresh_token"], first["refresh_token"], "a new refresh token comes back");
@@ -129,7 +141,12 @@ async fn refresh_rotates_and_unconsented_scope_needs_consent() {
     let (status, body) = t
         .token(
             "organizations",
-            &[("client_id", &client), ("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "https://graph.microsoft.com/Mail.Read")],
+            &[
+                ("client_id", &client),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("scope", "https://graph.microsoft.com/Mail.Read"),
+            ],
         )
         .await;
     assert_eq!(status, 400);
@@ -139,7 +156,12 @@ async fn refresh_rotates_and_unconsented_scope_needs_consent() {
     let (status, body) = t
         .token(
             "organizations",
-            &[("client_id", &client), ("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "https://graph.microsoft.com/User.Read.All")],
+            &[
+                ("client_id", &client),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("scope", "https://graph.microsoft.com/User.Read.All"),
+            ],
         )
         .await;
     assert_eq!(status, 400);
@@ -166,11 +188,18 @@ async fn interactive_pages_pick_an_account_then_ask_for_consent() {
     let t = TestSim::start("happy", None).await;
     let (url, verifier, state, _) = t.authorize_url("organizations", SIGNIN_SCOPES, &[]);
     let page = t.get(&url).await.text().await.unwrap();
-    assert!(page.contains("Pick an account") && page.contains(ADMIN) && page.contains("megan.bowen@contoso.com"), "{page}");
+    assert!(
+        page.contains("Pick an account") && page.contains(ADMIN) && page.contains("megan.bowen@contoso.com"),
+        "{page}"
+    );
     let ctx = hidden_inputs(&page)["ctx"].clone();
 
-    let consent = t.post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", ADMIN)]).await.text().await.unwrap();
-    assert!(consent.contains("Permissions requested") && consent.contains("Sign you in and read your profile"), "{consent}");
+    let consent =
+        t.post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", ADMIN)]).await.text().await.unwrap();
+    assert!(
+        consent.contains("Permissions requested") && consent.contains("Sign you in and read your profile"),
+        "{consent}"
+    );
     assert!(consent.contains("Consent on behalf of your organization"), "admins get the org-wide box");
 
     let r = t.post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "accept")]).await;
@@ -231,14 +260,23 @@ async fn device_code_flow_polls_then_succeeds_after_the_user_signs_in() {
     scenario.device_code.interval_secs = 2;
     let t = TestSim::start_with(scenario, None).await;
     let client = t.signin_client();
-    let r = t.post_form(&t.login("organizations/oauth2/v2.0/devicecode"), &[("client_id", &client), ("scope", SIGNIN_SCOPES)]).await;
+    let r = t
+        .post_form(
+            &t.login("organizations/oauth2/v2.0/devicecode"),
+            &[("client_id", &client), ("scope", SIGNIN_SCOPES)],
+        )
+        .await;
     let dc: Value = r.json().await.unwrap();
     for field in ["device_code", "user_code", "verification_uri", "expires_in", "interval", "message"] {
         assert!(!dc[field].is_null(), "missing {field}: {dc:#}");
     }
     assert!(dc.get("verification_uri_complete").is_none(), "Microsoft does not return it");
     let device_code = dc["device_code"].as_str().unwrap();
-    let poll = [("client_id", client.as_str()), ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", device_code)];
+    let poll = [
+        ("client_id", client.as_str()),
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code),
+    ];
 
     let (status, body) = t.token("organizations", &poll).await;
     assert_eq!(status, 400);
@@ -251,14 +289,23 @@ async fn device_code_flow_polls_then_succeeds_after_the_user_signs_in() {
     assert!(t.get(verification).await.text().await.unwrap().contains("Enter code"));
     let picker = t.post_form(verification, &[("otc", dc["user_code"].as_str().unwrap())]).await.text().await.unwrap();
     let ctx = hidden_inputs(&picker)["ctx"].clone();
-    let consent = t.post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", ADMIN)]).await.text().await.unwrap();
+    let consent =
+        t.post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", ADMIN)]).await.text().await.unwrap();
     assert!(consent.contains("Permissions requested"), "{consent}");
-    let done = t.post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "accept")]).await.text().await.unwrap();
+    let done = t
+        .post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "accept")])
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(done.contains("You have signed in"), "{done}");
 
     // Bare `device_code` is MSAL Node's spelling.
     let (status, body) = t
-        .token("organizations", &[("client_id", client.as_str()), ("grant_type", "device_code"), ("device_code", device_code)])
+        .token(
+            "organizations",
+            &[("client_id", client.as_str()), ("grant_type", "device_code"), ("device_code", device_code)],
+        )
         .await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(claims(body["access_token"].as_str().unwrap())["preferred_username"], ADMIN);
@@ -277,25 +324,57 @@ async fn device_code_decline_and_expiry_end_polling() {
         let client = client.clone();
         let http = t.client.clone();
         async move {
-            let v: Value = http.post(url).form(&[("client_id", client.as_str()), ("scope", SIGNIN_SCOPES)]).send().await.unwrap().json().await.unwrap();
+            let v: Value = http
+                .post(url)
+                .form(&[("client_id", client.as_str()), ("scope", SIGNIN_SCOPES)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             v
         }
     };
     let dc = start(&t).await;
-    let picker = t.post_form(dc["verification_uri"].as_str().unwrap(), &[("otc", dc["user_code"].as_str().unwrap())]).await.text().await.unwrap();
+    let picker = t
+        .post_form(dc["verification_uri"].as_str().unwrap(), &[("otc", dc["user_code"].as_str().unwrap())])
+        .await
+        .text()
+        .await
+        .unwrap();
     let ctx = hidden_inputs(&picker)["ctx"].clone();
     t.post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", ADMIN)]).await;
-    let page = t.post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "cancel")]).await.text().await.unwrap();
+    let page = t
+        .post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "cancel")])
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("declined"), "{page}");
     let (_, body) = t
-        .token("organizations", &[("client_id", &client), ("grant_type", "device_code"), ("device_code", dc["device_code"].as_str().unwrap())])
+        .token(
+            "organizations",
+            &[
+                ("client_id", &client),
+                ("grant_type", "device_code"),
+                ("device_code", dc["device_code"].as_str().unwrap()),
+            ],
+        )
         .await;
     assert_aad_error(&body, "authorization_declined", 70020);
 
     let dc = start(&t).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (_, body) = t
-        .token("organizations", &[("client_id", &client), ("grant_type", "device_code"), ("device_code", dc["device_code"].as_str().unwrap())])
+        .token(
+            "organizations",
+            &[
+                ("client_id", &client),
+                ("grant_type", "device_code"),
+                ("device_code", dc["device_code"].as_str().unwrap()),
+            ],
+        )
         .await;
     assert_aad_error(&body, "expired_token", 70019);
 }
@@ -331,17 +410,41 @@ async fn client_credentials_errors_follow_microsoft() {
     t.admin_consent(&tenant).await;
     let id = t.consent_client();
     let (status, body) = t
-        .token(&tenant, &[("client_id", &id), ("client_secret", "wrong"), ("grant_type", "client_credentials"), ("scope", "https://graph.microsoft.com/.default")])
+        .token(
+            &tenant,
+            &[
+                ("client_id", &id),
+                ("client_secret", "wrong"),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
         .await;
     assert_eq!(status, 401);
     assert_aad_error(&body, "invalid_client", 7000215);
     let secret = t.sim.info().consent_client_secret.clone();
     let (_, body) = t
-        .token(&tenant, &[("client_id", &id), ("client_secret", &secret), ("grant_type", "client_credentials"), ("scope", "User.Read.All")])
+        .token(
+            &tenant,
+            &[
+                ("client_id", &id),
+                ("client_secret", &secret),
+                ("grant_type", "client_credentials"),
+                ("scope", "User.Read.All"),
+            ],
+        )
         .await;
     assert_aad_error(&body, "invalid_scope", 1002012);
     let (_, body) = t
-        .token("organizations", &[("client_id", &id), ("client_secret", &secret), ("grant_type", "client_credentials"), ("scope", "https://graph.microsoft.com/.default")])
+        .token(
+            "organizations",
+            &[
+                ("client_id", &id),
+                ("client_secret", &secret),
+                ("grant_type", "client_credentials"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
         .await;
     assert_aad_error(&body, "invalid_request", 50059);
     // client_secret_basic works too.
@@ -357,7 +460,10 @@ async fn client_credentials_errors_follow_microsoft() {
     // A public client may not send a secret.
     let signin = t.signin_client();
     let (_, body) = t
-        .token("organizations", &[("client_id", &signin), ("client_secret", "x"), ("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .token(
+            "organizations",
+            &[("client_id", &signin), ("client_secret", "x"), ("grant_type", "refresh_token"), ("refresh_token", "x")],
+        )
         .await;
     assert_aad_error(&body, "invalid_client", 700025);
 }
@@ -366,11 +472,24 @@ async fn client_credentials_errors_follow_microsoft() {
 async fn admin_consent_v1_and_cancel_shapes() {
     let t = TestSim::start("happy", None).await;
     let tenant = t.tenant_id();
-    let url = format!("{}?client_id={}&redirect_uri={}&state=v1", t.login(&format!("{tenant}/adminconsent")), t.consent_client(), enc(LOOPBACK));
+    let url = format!(
+        "{}?client_id={}&redirect_uri={}&state=v1",
+        t.login(&format!("{tenant}/adminconsent")),
+        t.consent_client(),
+        enc(LOOPBACK)
+    );
     let page = t.get(&url).await.text().await.unwrap();
     let ctx = hidden_inputs(&page)["ctx"].clone();
-    let consent = t.post_form(&t.login(&format!("{tenant}/login")), &[("ctx", &ctx), ("username", ADMIN)]).await.text().await.unwrap();
-    assert!(consent.contains("for all users in your organization") && consent.contains("application permission"), "{consent}");
+    let consent = t
+        .post_form(&t.login(&format!("{tenant}/login")), &[("ctx", &ctx), ("username", ADMIN)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        consent.contains("for all users in your organization") && consent.contains("application permission"),
+        "{consent}"
+    );
     let r = t.post_form(&t.login(&format!("{tenant}/consent")), &[("ctx", &ctx), ("decision", "cancel")]).await;
     let params = redirect_params(&r);
     assert_eq!(params.get("error").map(String::as_str), Some("access_denied"));
@@ -430,7 +549,8 @@ async fn userinfo_answers_for_a_graph_token_and_refuses_others() {
     let r = t.client.get(&url).bearer_auth(body["access_token"].as_str().unwrap()).send().await.unwrap();
     let info: Value = r.json().await.unwrap();
     assert_eq!(info["name"], "Adele Vance");
-    let r = t.client.get(&url).bearer_auth("forged.token.value").header("client-request-id", "abc").send().await.unwrap();
+    let r =
+        t.client.get(&url).bearer_auth("forged.token.value").header("client-request-id", "abc").send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["client-request-id"], "abc");
     let body: Value = r.json().await.unwrap();
@@ -449,6 +569,10 @@ async fn recorder_sees_requests_and_wait_for_times_out_with_what_it_saw() {
         .unwrap();
     assert_eq!(hit.status, 200);
     assert_eq!(hit.path, "/organizations/oauth2/v2.0/token");
-    let err = t.sim.wait_for("a device code request", std::time::Duration::from_millis(200), |r| r.path.ends_with("/devicecode")).await.unwrap_err();
+    let err = t
+        .sim
+        .wait_for("a device code request", std::time::Duration::from_millis(200), |r| r.path.ends_with("/devicecode"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("oauth2/v2.0/token"), "{err}");
 }

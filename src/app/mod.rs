@@ -67,7 +67,9 @@ impl Launch {
                 let shipped = Profile::shipped();
                 match shipped {
                     Ok(p) => (p, Some(format!("{err:#}"))),
-                    Err(shipped_err) => return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}")),
+                    Err(shipped_err) => {
+                        return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}"));
+                    }
                 }
             }
         };

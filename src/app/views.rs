@@ -50,13 +50,39 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
     ui.add_space(4.0);
 }
 
-fn status_icon(status: StepStatus) -> &'static str {
+/// Paints the step's status marker (shapes, not glyphs, so it does not depend on the font).
+fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
+    let size = egui::vec2(14.0, 14.0);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter();
+    let visuals = ui.visuals();
+    let c = rect.center();
+    let r = 6.0;
+    let ink = visuals.strong_text_color();
     match status {
-        StepStatus::NotStarted => "○",
-        StepStatus::Running => "●",
-        StepStatus::Done => "✔",
-        StepStatus::NeedsAttention => "⚠",
-        StepStatus::Skipped => "–",
+        StepStatus::NotStarted => {
+            painter.circle_stroke(c, r, egui::Stroke::new(1.5, visuals.weak_text_color()));
+        }
+        StepStatus::Running => {
+            painter.circle_stroke(c, r, egui::Stroke::new(1.5, visuals.selection.bg_fill));
+            painter.circle_filled(c, r - 3.0, visuals.selection.bg_fill);
+        }
+        StepStatus::Done => {
+            painter.circle_filled(c, r, visuals.selection.bg_fill);
+            let tick = [c + egui::vec2(-3.0, 0.0), c + egui::vec2(-1.0, 2.5), c + egui::vec2(3.0, -2.5)];
+            painter.line(tick.to_vec(), egui::Stroke::new(1.5, visuals.selection.stroke.color));
+        }
+        StepStatus::NeedsAttention => {
+            painter.circle_filled(c, r, visuals.warn_fg_color);
+            painter.line_segment(
+                [c + egui::vec2(0.0, -3.5), c + egui::vec2(0.0, 1.0)],
+                egui::Stroke::new(1.5, visuals.extreme_bg_color),
+            );
+            painter.circle_filled(c + egui::vec2(0.0, 3.0), 0.9, visuals.extreme_bg_color);
+        }
+        StepStatus::Skipped => {
+            painter.line_segment([c + egui::vec2(-4.0, 0.0), c + egui::vec2(4.0, 0.0)], egui::Stroke::new(1.5, ink));
+        }
     }
 }
 
@@ -64,9 +90,12 @@ fn step_list_ui(ui: &mut Ui, app: &WizardApp) {
     ui.add_space(8.0);
     for step in StepId::ALL {
         let status = app.step_status(step);
-        let text = RichText::new(format!("{}  {}", status_icon(status), step.title()));
-        let text = if step == app.current { text.strong() } else { text };
-        ui.add(egui::Label::new(text).selectable(false)).on_hover_text(status.label());
+        ui.horizontal(|ui| {
+            status_marker_ui(ui, status);
+            let text = RichText::new(step.title());
+            let text = if step == app.current { text.strong() } else { text };
+            ui.add(egui::Label::new(text).selectable(false)).on_hover_text(status.label());
+        });
         ui.add_space(4.0);
     }
 }
@@ -121,13 +150,17 @@ fn welcome_ui(ui: &mut Ui, app: &WizardApp) {
     ui.label("• About ten minutes. Each change to your tenant is described before it is made.");
     ui.add_space(10.0);
     ui.label(RichText::new("What will be requested").strong());
-    egui::Grid::new("permissions").num_columns(2).spacing([12.0, 6.0]).striped(true).show(ui, |ui| {
-        for p in &app.launch.profile.permissions {
-            ui.label(&p.name);
-            ui.label(&p.reason);
-            ui.end_row();
-        }
-    });
+    for p in &app.launch.profile.permissions {
+        let kind = match p.kind {
+            crate::profile::PermissionKind::Delegated => "delegated",
+            crate::profile::PermissionKind::Application => "application",
+        };
+        ui.label(RichText::new(format!("{} ({kind})", p.name)).monospace());
+        ui.indent(("reason", &p.name), |ui| {
+            ui.add(egui::Label::new(&p.reason).wrap());
+        });
+        ui.add_space(2.0);
+    }
     ui.add_space(10.0);
     demo_accounts_ui(ui, app);
 }
@@ -146,17 +179,19 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
             });
         }
         DemoTenant::Failed(problem) => {
-            ui.label(RichText::new(format!("The demo tenant could not start: {problem}")).color(ui.visuals().error_fg_color));
+            ui.label(
+                RichText::new(format!("The demo tenant could not start: {problem}")).color(ui.visuals().error_fg_color),
+            );
         }
         DemoTenant::NotNeeded => {}
         DemoTenant::Ready(sim) => {
             ui.label("Sign in as any of these accounts to try each outcome; no password is needed.");
-            egui::Grid::new("accounts").num_columns(3).spacing([12.0, 6.0]).striped(true).show(ui, |ui| {
+            egui::Grid::new("accounts").num_columns(3).spacing([16.0, 6.0]).striped(true).show(ui, |ui| {
                 for a in &sim.info().accounts {
                     ui.label(&a.display_name);
-                    ui.label(&a.upn);
+                    ui.label(RichText::new(&a.upn).monospace());
                     let roles = if a.roles.is_empty() { "No admin role".to_owned() } else { a.roles.join(", ") };
-                    ui.label(a.note.clone().unwrap_or(roles));
+                    ui.add(egui::Label::new(a.note.clone().unwrap_or(roles)).wrap());
                     ui.end_row();
                 }
             });

@@ -75,7 +75,10 @@ pub enum ConsentPower {
 
 /// A service principal (enterprise application) in some tenant.
 #[derive(Debug, Clone)]
-#[expect(dead_code, reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it")]
+#[expect(
+    dead_code,
+    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
+)]
 pub struct ServicePrincipal {
     pub tenant_id: String,
     pub object_id: String,
@@ -96,7 +99,10 @@ pub enum ConsentType {
 
 /// An `oauth2PermissionGrant`.
 #[derive(Debug, Clone)]
-#[expect(dead_code, reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it")]
+#[expect(
+    dead_code,
+    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
+)]
 pub struct DelegatedGrant {
     pub tenant_id: String,
     pub id: String,
@@ -110,7 +116,10 @@ pub struct DelegatedGrant {
 
 /// An `appRoleAssignment` granted to a client service principal.
 #[derive(Debug, Clone)]
-#[expect(dead_code, reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it")]
+#[expect(
+    dead_code,
+    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
+)]
 pub struct AppRoleAssignment {
     pub tenant_id: String,
     pub id: String,
@@ -232,7 +241,8 @@ impl Directory {
     }
 
     fn ensure_sp(&mut self, tenant_id: &str, app: &AppSpec, visible_after: Option<Instant>) -> String {
-        if let Some(sp) = self.service_principals.iter_mut().find(|s| s.tenant_id == tenant_id && s.app_id == app.client_id)
+        if let Some(sp) =
+            self.service_principals.iter_mut().find(|s| s.tenant_id == tenant_id && s.app_id == app.client_id)
         {
             if visible_after.is_some() {
                 sp.visible_after = visible_after;
@@ -254,7 +264,13 @@ impl Directory {
     }
 
     /// Delegated scopes `client_id` holds on `resource` for `user_oid` in `tenant_id` (tenant-wide plus personal).
-    pub fn delegated_scopes(&self, tenant_id: &str, client_id: &str, resource: &Resource, user_oid: &str) -> BTreeSet<String> {
+    pub fn delegated_scopes(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        resource: &Resource,
+        user_oid: &str,
+    ) -> BTreeSet<String> {
         let Some(sp) = self.service_principal(tenant_id, client_id) else {
             return BTreeSet::new();
         };
@@ -342,9 +358,10 @@ impl Directory {
                     let Some(role_id) = resource.permission(&p.name).and_then(|perm| perm.role_id) else {
                         continue;
                     };
-                    let already = self.app_role_assignments.iter().any(|a| {
-                        a.tenant_id == tenant_id && a.principal_id == sp_id && a.app_role_id == role_id
-                    });
+                    let already = self
+                        .app_role_assignments
+                        .iter()
+                        .any(|a| a.tenant_id == tenant_id && a.principal_id == sp_id && a.app_role_id == role_id);
                     if !already {
                         self.app_role_assignments.push(AppRoleAssignment {
                             tenant_id: tenant_id.to_owned(),

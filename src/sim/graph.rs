@@ -58,7 +58,8 @@ fn set_header(response: &mut Response, name: &'static str, value: &str) {
 /// Claims of a valid bearer token for `audience`, or the Graph 401 Microsoft sends.
 #[expect(clippy::result_large_err, reason = "the error is the finished HTTP answer; handlers return it as is")]
 pub fn bearer_claims(shared: &Shared, headers: &HeaderMap, audience: &str) -> Result<Value, Response> {
-    let unauthorized = |message: &str| graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message, headers);
+    let unauthorized =
+        |message: &str| graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message, headers);
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
         return Err(unauthorized("Access token is empty."));
     };
@@ -105,7 +106,9 @@ async fn no_route_graph(request: Request) -> Response {
     graph_error(
         StatusCode::NOT_FOUND,
         "SimulatorNoRoute",
-        &format!("The simulated tenant has no Graph route for {method} {path}. The client called an API the simulator does not implement."),
+        &format!(
+            "The simulated tenant has no Graph route for {method} {path}. The client called an API the simulator does not implement."
+        ),
         request.headers(),
     )
 }

@@ -52,11 +52,14 @@ pub struct PickerAccount<'a> {
 }
 
 /// The account picker. `action` receives `ctx` and `username`.
-pub fn account_picker(action: &str, ctx: &str, app_name: &str, accounts: &[PickerAccount<'_>], problem: Option<&str>) -> String {
-    let mut body = format!(
-        "<h1>Pick an account</h1><div class=\"sub\">to continue to {}</div>",
-        esc(app_name)
-    );
+pub fn account_picker(
+    action: &str,
+    ctx: &str,
+    app_name: &str,
+    accounts: &[PickerAccount<'_>],
+    problem: Option<&str>,
+) -> String {
+    let mut body = format!("<h1>Pick an account</h1><div class=\"sub\">to continue to {}</div>", esc(app_name));
     if let Some(p) = problem {
         body.push_str(&format!("<p class=\"err\" role=\"alert\">{}</p>", esc(p)));
     }
@@ -123,9 +126,11 @@ pub fn consent(p: &ConsentPage<'_>) -> String {
              your organization. No one else will be prompted to review these permissions.</p>",
         );
     }
-    body.push_str(&format!("<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"ctx\" value=\"{ctx}\">",
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"ctx\" value=\"{ctx}\">",
         action = esc(p.action),
-        ctx = esc(p.ctx)));
+        ctx = esc(p.ctx)
+    ));
     if p.org_wide_choice {
         body.push_str(
             "<p><label><input type=\"checkbox\" name=\"org_wide\" value=\"on\"> Consent on behalf of your \
@@ -186,13 +191,16 @@ pub fn form_post(redirect_uri: &str, params: &[(String, String)]) -> String {
 
 /// Device login: the code entry page.
 pub fn device_code_entry(action: &str, problem: Option<&str>) -> String {
-    let mut body = String::from("<h1>Enter code</h1><div class=\"sub\">Enter the code displayed on your app or device.</div>");
+    let mut body =
+        String::from("<h1>Enter code</h1><div class=\"sub\">Enter the code displayed on your app or device.</div>");
     if let Some(p) = problem {
         body.push_str(&format!("<p class=\"err\" role=\"alert\">{}</p>", esc(p)));
     }
-    body.push_str(&format!("<form method=\"post\" action=\"{}\"><label for=\"otc\">Code</label>\
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"{}\"><label for=\"otc\">Code</label>\
          <input type=\"text\" id=\"otc\" name=\"otc\" autocomplete=\"off\"><button class=\"btn\">Next</button></form>",
-        esc(action)));
+        esc(action)
+    ));
     page("Enter code", &body)
 }
 
@@ -208,7 +216,13 @@ mod tests {
     #[test]
     fn values_are_escaped_everywhere() {
         let evil = "\"><script>alert(1)</script>";
-        let html = account_picker(evil, evil, evil, &[PickerAccount { upn: evil, display_name: evil, detail: evil.into() }], Some(evil));
+        let html = account_picker(
+            evil,
+            evil,
+            evil,
+            &[PickerAccount { upn: evil, display_name: evil, detail: evil.into() }],
+            Some(evil),
+        );
         assert!(!html.contains("<script>"), "{html}");
         let html = form_post(evil, &[(evil.into(), evil.into())]);
         assert!(!html.contains("<script>"), "{html}");

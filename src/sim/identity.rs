@@ -104,9 +104,14 @@ enum Kind {
 enum Stage {
     PickAccount,
     /// The consent page is showing for `upn` in `tenant_id`.
-    Consent { upn: String, tenant_id: String },
+    Consent {
+        upn: String,
+        tenant_id: String,
+    },
     /// "Need admin approval" is showing; going back answers with this error.
-    AdminApproval { error: AadError },
+    AdminApproval {
+        error: AadError,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -396,7 +401,11 @@ fn scope_problem(app: &AppSpec, scopes: &[String], ctx: &Ctx) -> Option<AadError
             }
             ScopeItem::UnknownPermission { resource, name } => {
                 let resource = resources::by_key(resource).map_or(resource, |r| r.app_id);
-                let c = ctx.clone().with("scope", name).with("resource", resource).with("app_name", app.display_name.clone());
+                let c = ctx
+                    .clone()
+                    .with("scope", name)
+                    .with("resource", resource)
+                    .with("app_name", app.display_name.clone());
                 return Some(AadError::new(650053, &c));
             }
             _ => {}
@@ -431,7 +440,9 @@ fn consent_lines(scopes: &BTreeMap<&'static str, BTreeSet<String>>) -> Vec<Conse
     scopes
         .iter()
         .filter_map(|(key, names)| resources::by_key(key).map(|r| (r, names)))
-        .flat_map(|(r, names)| names.iter().map(move |n| ConsentLine { text: describe(r, n, PermissionKind::Delegated) }))
+        .flat_map(|(r, names)| {
+            names.iter().map(move |n| ConsentLine { text: describe(r, n, PermissionKind::Delegated) })
+        })
         .collect()
 }
 
@@ -443,7 +454,14 @@ fn account_detail(account: &Account) -> String {
     }
 }
 
-fn picker(shared: &Shared, st: &SimState, ctx_id: &str, segment: &str, client_id: &str, problem: Option<&str>) -> Response {
+fn picker(
+    shared: &Shared,
+    st: &SimState,
+    ctx_id: &str,
+    segment: &str,
+    client_id: &str,
+    problem: Option<&str>,
+) -> Response {
     let accounts = st.dir.accounts();
     let app_name = st.dir.app(client_id).map_or("the application", |a| a.display_name.as_str());
     let entries: Vec<PickerAccount<'_>> = accounts
@@ -552,9 +570,10 @@ async fn keys(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>, hea
         let hit = st.take_fault(FaultProbe { endpoint: "keys", ..Default::default() });
         let delay = hit.as_ref().map_or(Duration::ZERO, FaultHit::delay);
         match (hit.filter(FaultHit::fails), st.dir.resolve_tenant(&tenant)) {
-            (Some(hit), _) => {
-                Reply { response: json_error(&shared, &fault_error(&hit, &tenant_ctx(&st.dir, &tenant)), &headers), delay }
-            }
+            (Some(hit), _) => Reply {
+                response: json_error(&shared, &fault_error(&hit, &tenant_ctx(&st.dir, &tenant)), &headers),
+                delay,
+            },
             (None, None) => {
                 let err = AadError::new(90002, &Ctx::default().with("tenant", tenant.as_str()));
                 Reply { response: json_error(&shared, &err, &headers), delay }
@@ -723,7 +742,14 @@ fn with_account(shared: &Shared, st: &mut SimState, ctx_id: &str, upn: &str, aut
     };
     let Some(account) = st.dir.account(upn) else {
         let text = format!("We couldn't find an account with that username ({upn}). Try another account.");
-        return Reply::now(picker(shared, st, ctx_id, &interaction.tenant_segment, &interaction.client_id, Some(&text)));
+        return Reply::now(picker(
+            shared,
+            st,
+            ctx_id,
+            &interaction.tenant_segment,
+            &interaction.client_id,
+            Some(&text),
+        ));
     };
     if !account.spec.enabled {
         let text = "Your account has been locked. Contact your support person to unlock it, then try again.";
@@ -768,11 +794,15 @@ fn with_account(shared: &Shared, st: &mut SimState, ctx_id: &str, upn: &str, aut
         return finish(st, AadError::new(7000112, &ctx));
     }
     let mut reply = match &interaction.kind {
-        Kind::AdminConsent(req) => admin_consent_gate(shared, st, ctx_id, &interaction, &app, &account, &tenant_id, req, auto, &ctx),
+        Kind::AdminConsent(req) => {
+            admin_consent_gate(shared, st, ctx_id, &interaction, &app, &account, &tenant_id, req, auto, &ctx)
+        }
         Kind::Authorize(_) | Kind::Device { .. } => {
             let scopes = match &interaction.kind {
                 Kind::Authorize(r) => r.scopes.clone(),
-                Kind::Device { device_code } => st.flows.device.get(device_code).map(|d| d.scopes.clone()).unwrap_or_default(),
+                Kind::Device { device_code } => {
+                    st.flows.device.get(device_code).map(|d| d.scopes.clone()).unwrap_or_default()
+                }
                 Kind::AdminConsent(_) => Vec::new(),
             };
             user_consent_gate(shared, st, ctx_id, &interaction, &app, &account, &tenant_id, &scopes, auto, &ctx)
@@ -813,9 +843,9 @@ fn user_consent_gate(
         return Reply::now(complete(st, &interaction.kind, app, account, tenant_id));
     }
     let power = account.consent_power();
-    let needs_admin = missing
-        .iter()
-        .any(|(k, names)| resources::by_key(k).is_some_and(|r| names.iter().any(|n| r.permission(n).is_some_and(|p| p.admin_only))));
+    let needs_admin = missing.iter().any(|(k, names)| {
+        resources::by_key(k).is_some_and(|r| names.iter().any(|n| r.permission(n).is_some_and(|p| p.admin_only)))
+    });
     let blocked = if power != ConsentPower::None {
         None
     } else if !st.dir.scenario.tenant.user_consent_allowed {
@@ -826,11 +856,23 @@ fn user_consent_gate(
             tenant = st.dir.tenant_name(tenant_id),
             app = app.display_name
         );
-        Some((err, format!("{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.", app.display_name)))
+        Some((
+            err,
+            format!(
+                "{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
+                app.display_name
+            ),
+        ))
     } else if needs_admin {
         let mut err = AadError::new(90094, ctx);
         err.message = "The grant requires admin permission.".to_owned();
-        Some((err, format!("{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.", app.display_name)))
+        Some((
+            err,
+            format!(
+                "{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
+                app.display_name
+            ),
+        ))
     } else {
         None
     };
@@ -841,7 +883,13 @@ fn user_consent_gate(
         }
         set_stage(st, ctx_id, Stage::AdminApproval { error: err });
         let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
-        return Reply::now(html_page(html::need_admin_approval(&action, ctx_id, &app.display_name, &account.spec.upn, &reason)));
+        return Reply::now(html_page(html::need_admin_approval(
+            &action,
+            ctx_id,
+            &app.display_name,
+            &account.spec.upn,
+            &reason,
+        )));
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
@@ -909,7 +957,13 @@ fn admin_consent_gate(
         }
         set_stage(st, ctx_id, Stage::AdminApproval { error: err });
         let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
-        return Reply::now(html_page(html::need_admin_approval(&action, ctx_id, &app.display_name, &account.spec.upn, &reason)));
+        return Reply::now(html_page(html::need_admin_approval(
+            &action,
+            ctx_id,
+            &app.display_name,
+            &account.spec.upn,
+            &reason,
+        )));
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
@@ -967,7 +1021,9 @@ async fn consent_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
                 st.flows.interactions.remove(ctx_id);
                 Reply::now(end_with_error(&shared, &mut st, &kind, &error))
             }
-            Some((Kind::AdminConsent(_), Stage::Consent { .. })) => decide_admin_consent(&shared, &mut st, ctx_id, decision),
+            Some((Kind::AdminConsent(_), Stage::Consent { .. })) => {
+                decide_admin_consent(&shared, &mut st, ctx_id, decision)
+            }
             Some((_, Stage::Consent { .. })) => decide_user_consent(&shared, &mut st, ctx_id, decision, org_wide),
             Some((_, Stage::PickAccount)) => expired_session(),
         }
@@ -975,7 +1031,13 @@ async fn consent_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     reply.send().await
 }
 
-fn decide_user_consent(shared: &Shared, st: &mut SimState, ctx_id: &str, decision: ConsentDecision, org_wide: bool) -> Reply {
+fn decide_user_consent(
+    shared: &Shared,
+    st: &mut SimState,
+    ctx_id: &str,
+    decision: ConsentDecision,
+    org_wide: bool,
+) -> Reply {
     let Some(interaction) = st.flows.interactions.remove(ctx_id) else {
         return expired_session();
     };
@@ -1020,7 +1082,8 @@ fn finish_user_consent(
         Kind::AdminConsent(_) => Vec::new(),
     };
     let wanted = requested_delegated(app, &scopes);
-    let principal = (!(org_wide && account.consent_power() != ConsentPower::None)).then_some(account.object_id.as_str());
+    let principal =
+        (!(org_wide && account.consent_power() != ConsentPower::None)).then_some(account.object_id.as_str());
     st.dir.grant_delegated(tenant_id, &app.client_id, principal, &wanted);
     Reply::now(complete(st, &interaction.kind, app, account, tenant_id))
 }
@@ -1094,11 +1157,15 @@ fn complete(st: &mut SimState, kind: &Kind, app: &AppSpec, account: &Account, te
         }
         Kind::Device { device_code } => {
             if let Some(grant) = st.flows.device.get_mut(device_code) {
-                grant.status = DeviceStatus::Approved { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() };
+                grant.status =
+                    DeviceStatus::Approved { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() };
             }
             html_page(html::message(
                 &app.display_name,
-                &format!("You have signed in to the {} application on your device. You may now close this window.", app.display_name),
+                &format!(
+                    "You have signed in to the {} application on your device. You may now close this window.",
+                    app.display_name
+                ),
             ))
         }
         // Admin consent ends in `decide_admin_consent`, never here.
@@ -1113,11 +1180,19 @@ fn client_info(account: &Account) -> String {
 // ---------------------------------------------------------------------------------------------------------
 // Admin consent
 
-async fn admin_consent_v2(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn admin_consent_v2(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     admin_consent(shared, tenant, q, false).await
 }
 
-async fn admin_consent_v1(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn admin_consent_v1(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     admin_consent(shared, tenant, q, true).await
 }
 
@@ -1140,7 +1215,12 @@ fn admin_consent_start(shared: &Shared, st: &mut SimState, segment: &str, p: &Pa
             Ok(ok) => (ok.0.clone(), ok.1),
             Err(err) => return Reply::now(error_page(&err)),
         };
-    let req = AdminConsentRequest { redirect_uri, state: p.get("state").map(str::to_owned), scope: p.get("scope").map(str::to_owned), v1 };
+    let req = AdminConsentRequest {
+        redirect_uri,
+        state: p.get("state").map(str::to_owned),
+        scope: p.get("scope").map(str::to_owned),
+        v1,
+    };
     let ctx = app_ctx(tenant_ctx(&st.dir, &msg_tenant), &app);
     let kind = Kind::AdminConsent(req);
     // Personal accounts cannot consent outside a tenant; Microsoft answers `common` this way (observed).
@@ -1153,7 +1233,13 @@ fn admin_consent_start(shared: &Shared, st: &mut SimState, segment: &str, p: &Pa
     let ctx_id = clock::opaque::<18>();
     st.flows.interactions.insert(
         ctx_id.clone(),
-        Interaction { kind, tenant_segment: segment.to_owned(), tenant_path, client_id: app.client_id.clone(), stage: Stage::PickAccount },
+        Interaction {
+            kind,
+            tenant_segment: segment.to_owned(),
+            tenant_path,
+            client_id: app.client_id.clone(),
+            stage: Stage::PickAccount,
+        },
     );
     match shared.auto_login() {
         Some(default_upn) => {
@@ -1168,7 +1254,12 @@ fn admin_consent_start(shared: &Shared, st: &mut SimState, segment: &str, p: &Pa
 // Device code
 
 /// `POST /{tenant}/oauth2/v2.0/devicecode`.
-async fn devicecode(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn devicecode(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Params::parse(&body);
     let reply = {
         let mut st = shared.lock();
@@ -1249,10 +1340,14 @@ async fn device_entry_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> 
             .find(|(_, g)| g.user_code.eq_ignore_ascii_case(&entered) && matches!(g.status, DeviceStatus::Pending))
             .map(|(code, g)| (code.clone(), g.expires, g.client_id.clone(), g.tenant_path.clone()));
         match found {
-            None => Reply::now(html_page(html::device_code_entry(&action, Some("That code didn't work. Check the code and try again.")))),
-            Some((_, expires, _, _)) if now >= expires => {
-                Reply::now(html_page(html::device_code_entry(&action, Some("That code has expired. Get a new code from the app."))))
-            }
+            None => Reply::now(html_page(html::device_code_entry(
+                &action,
+                Some("That code didn't work. Check the code and try again."),
+            ))),
+            Some((_, expires, _, _)) if now >= expires => Reply::now(html_page(html::device_code_entry(
+                &action,
+                Some("That code has expired. Get a new code from the app."),
+            ))),
             Some((device_code, _, client_id, tenant_path)) => {
                 let ctx_id = clock::opaque::<18>();
                 let segment = match &tenant_path {
@@ -1287,7 +1382,12 @@ async fn token_wrong_method(State(shared): State<Arc<Shared>>, headers: HeaderMa
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
-async fn token(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Params::parse(&body);
     let reply = {
         let mut st = shared.lock();
@@ -1314,7 +1414,9 @@ fn client_credentials(form: &Params, headers: &HeaderMap) -> (Option<String>, Op
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| {
             s.split_once(':').map(|(id, secret)| {
-                let decode = |x: &str| url::form_urlencoded::parse(format!("v={x}").as_bytes()).next().map(|(_, v)| v.into_owned());
+                let decode = |x: &str| {
+                    url::form_urlencoded::parse(format!("v={x}").as_bytes()).next().map(|(_, v)| v.into_owned())
+                };
                 (decode(id), decode(secret))
             })
         });
@@ -1468,12 +1570,18 @@ fn token_scopes(scopes: &[String], ctx: &Ctx) -> Result<TokenScopes, AadError> {
                 return Err(AadError::new(500011, &ctx.clone().with("resource", resource)));
             }
             ScopeItem::UnknownPermission { name, .. } => {
-                return Err(AadError::new(70011, &ctx.clone().with("detail", format!("The scope '{name}' does not exist."))));
+                return Err(AadError::new(
+                    70011,
+                    &ctx.clone().with("detail", format!("The scope '{name}' does not exist.")),
+                ));
             }
         }
     }
     if out.default && !out.named.is_empty() {
-        return Err(AadError::new(70011, &ctx.clone().with("detail", "Scope '.default' cannot be combined with other scopes of the same resource.")));
+        return Err(AadError::new(
+            70011,
+            &ctx.clone().with("detail", "Scope '.default' cannot be combined with other scopes of the same resource."),
+        ));
     }
     Ok(out)
 }
@@ -1494,8 +1602,11 @@ fn user_tokens(
     let ts = token_scopes(scopes, ctx)?;
     let granted = st.dir.delegated_scopes(tenant_id, &app.client_id, ts.resource, &account.object_id);
     let consent_required = || {
-        AadError::new(65001, &ctx.clone().with("client_id", app.client_id.clone()).with("app_name", app.display_name.clone()))
-            .with_suberror(Some("consent_required"))
+        AadError::new(
+            65001,
+            &ctx.clone().with("client_id", app.client_id.clone()).with("app_name", app.display_name.clone()),
+        )
+        .with_suberror(Some("consent_required"))
     };
     let scp: BTreeSet<String> = if ts.default {
         let all: BTreeSet<String> = granted.iter().filter(|s| *s != "offline_access").cloned().collect();
@@ -1535,7 +1646,8 @@ fn user_tokens(
         "ver": "2.0",
     }));
     let prefix = ts.resource.scope_prefix();
-    let mut scope_out: Vec<String> = scp.iter().map(|s| if ts.oidc.contains(s) { s.clone() } else { format!("{prefix}{s}") }).collect();
+    let mut scope_out: Vec<String> =
+        scp.iter().map(|s| if ts.oidc.contains(s) { s.clone() } else { format!("{prefix}{s}") }).collect();
     if ts.offline {
         scope_out.push("offline_access".to_owned());
     }
@@ -1629,11 +1741,13 @@ fn redeem_code(shared: &Shared, st: &mut SimState, form: &Params, app: &AppSpec,
     let Some(account) = st.dir.account(&issued.upn) else {
         return err(50034, ctx);
     };
-    let scopes = form.get("scope").map_or_else(|| issued.scopes.clone(), |s| s.split_whitespace().map(str::to_owned).collect());
+    let scopes =
+        form.get("scope").map_or_else(|| issued.scopes.clone(), |s| s.split_whitespace().map(str::to_owned).collect());
     let scopes = first_resource_only(scopes, &issued.scopes);
     let client_info = form.get("client_info") == Some("1");
     let ctx = ctx.clone().with("upn", issued.upn.clone());
-    match user_tokens(shared, st, app, &account, &issued.tenant_id, &scopes, issued.nonce.as_deref(), client_info, &ctx) {
+    match user_tokens(shared, st, app, &account, &issued.tenant_id, &scopes, issued.nonce.as_deref(), client_info, &ctx)
+    {
         Ok((body, refresh_token)) => {
             if let Some(c) = st.flows.codes.get_mut(code) {
                 c.redeemed = true;
@@ -1710,7 +1824,9 @@ fn redeem_device(shared: &Shared, st: &mut SimState, form: &Params, app: &AppSpe
         (status, _) => status.clone(),
     };
     match status {
-        DeviceStatus::Pending if polled_too_fast => Err((AadError::new(70016, ctx).with_error(Some("slow_down")), None)),
+        DeviceStatus::Pending if polled_too_fast => {
+            Err((AadError::new(70016, ctx).with_error(Some("slow_down")), None))
+        }
         DeviceStatus::Pending => Err((AadError::new(70016, ctx), None)),
         DeviceStatus::Declined => Err((AadError::new(70020, ctx), None)),
         DeviceStatus::Redeemed => Err((AadError::new(70018, ctx), None)),
@@ -1748,7 +1864,13 @@ fn redeem_device(shared: &Shared, st: &mut SimState, form: &Params, app: &AppSpe
 
 /// Auto mode: the device code is approved as `upn` the first time it is polled, with the same checks and
 /// consent rules as the device login pages.
-fn auto_approve_device(shared: &Shared, st: &mut SimState, device_code: &str, grant: &DeviceGrant, upn: &str) -> DeviceStatus {
+fn auto_approve_device(
+    shared: &Shared,
+    st: &mut SimState,
+    device_code: &str,
+    grant: &DeviceGrant,
+    upn: &str,
+) -> DeviceStatus {
     let ctx_id = clock::opaque::<18>();
     st.flows.interactions.insert(
         ctx_id.clone(),
@@ -1788,7 +1910,9 @@ fn client_credentials_grant(
     };
     let resource = match parse_scope(scope) {
         ScopeItem::Default { resource } => resources::by_key(resource).unwrap_or(&GRAPH),
-        ScopeItem::UnknownResource { resource } => return Err((AadError::new(500011, &ctx.clone().with("resource", resource)), None)),
+        ScopeItem::UnknownResource { resource } => {
+            return Err((AadError::new(500011, &ctx.clone().with("resource", resource)), None));
+        }
         _ => return Err((AadError::new(1002012, &ctx.clone().with("scope", scope.clone())), None)),
     };
     let now_instant = clock::instant_now();
@@ -1869,7 +1993,9 @@ mod tests {
         let ctx = Ctx::default();
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert!(token_scopes(&s(&["User.Read", "openid"]), &ctx).is_ok());
-        let err = token_scopes(&s(&["User.Read", "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"]), &ctx).err().unwrap();
+        let err = token_scopes(&s(&["User.Read", "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"]), &ctx)
+            .err()
+            .unwrap();
         assert_eq!(err.code, 28000);
         let err = token_scopes(&s(&["https://graph.microsoft.com/.default", "User.Read"]), &ctx).err().unwrap();
         assert_eq!(err.code, 70011);

@@ -46,11 +46,8 @@ impl Signer {
     /// Signs `claims` as a compact JWS with `alg: RS256`.
     pub fn sign(&self, claims: &Value) -> String {
         let header = json!({ "typ": "JWT", "alg": "RS256", "kid": self.kid });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0u8; self.key.public_modulus_len()];
         // Signing with a key we generated ourselves cannot fail short of a crypto-library bug; an empty
         // signature then makes every verifier reject the token, which is the honest outcome.

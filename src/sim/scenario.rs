@@ -331,8 +331,16 @@ struct AppOverride {
 
 impl AppOverride {
     fn apply(self, base: &mut AppSpec) {
-        let Self { client_id, display_name, publisher, registered, enabled, public_client, redirect_uris, required_permissions } =
-            self;
+        let Self {
+            client_id,
+            display_name,
+            publisher,
+            registered,
+            enabled,
+            public_client,
+            redirect_uris,
+            required_permissions,
+        } = self;
         if let Some(v) = client_id {
             base.client_id = v;
         }
@@ -485,7 +493,8 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
                 signin: apps.signin.ok_or_else(|| need("[apps.signin]"))?.into_complete(origin, "signin")?,
                 consent: apps.consent.ok_or_else(|| need("[apps.consent]"))?.into_complete(origin, "consent")?,
             },
-            consent: consent.unwrap_or(ConsentSpec { auto_decision: ConsentDecision::Accept, replication_delay_secs: 0.0 }),
+            consent: consent
+                .unwrap_or(ConsentSpec { auto_decision: ConsentDecision::Accept, replication_delay_secs: 0.0 }),
             device_code: device_code.unwrap_or_default(),
             faults,
         },
@@ -563,7 +572,11 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
             ));
         }
         if f.aadsts.is_none() && f.error.is_none() && f.status.is_none() && f.delay_ms == 0 {
-            return bad(format!("fault #{} on '{}' does nothing: give aadsts, error, status or delay_ms", i + 1, f.endpoint));
+            return bad(format!(
+                "fault #{} on '{}' does nothing: give aadsts, error, status or delay_ms",
+                i + 1,
+                f.endpoint
+            ));
         }
     }
     if !(0.0..=3600.0).contains(&s.consent.replication_delay_secs) {
@@ -607,7 +620,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected_with_their_name() {
-        let err = parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ncolour = 1\n", "t").unwrap_err().to_string();
+        let err =
+            parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ncolour = 1\n", "t").unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
 
@@ -636,9 +650,10 @@ mod tests {
 
     #[test]
     fn validation_catches_dangling_references() {
-        let err = parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ndefault_account = \"ghost@nowhere\"\n", "t")
-            .unwrap_err()
-            .to_string();
+        let err =
+            parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ndefault_account = \"ghost@nowhere\"\n", "t")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("ghost@nowhere"), "{err}");
         let err = parse_str(
             "base = \"happy\"\nname = \"x\"\nsummary = \"y\"\n[[faults]]\nendpoint = \"tokne\"\naadsts = 1\n",

@@ -47,7 +47,8 @@ impl SimTls {
         let mut ca_params = CertificateParams::default();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.distinguished_name = name("MSPbots simulated tenant CA (local test only)");
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         ca_params.not_before = not_before;
         ca_params.not_after = not_after;
         let ca_cert = ca_params.self_signed(&ca_key)?;

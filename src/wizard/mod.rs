@@ -17,8 +17,15 @@ pub enum StepId {
 
 impl StepId {
     /// Every step, in the order the admin walks them.
-    pub const ALL: [Self; 7] =
-        [Self::Welcome, Self::SignIn, Self::AdminConsent, Self::VerifyPermissions, Self::TeamsApp, Self::GlobalPolicy, Self::Done];
+    pub const ALL: [Self; 7] = [
+        Self::Welcome,
+        Self::SignIn,
+        Self::AdminConsent,
+        Self::VerifyPermissions,
+        Self::TeamsApp,
+        Self::GlobalPolicy,
+        Self::Done,
+    ];
 
     /// The step's name in the step list.
     pub fn title(self) -> &'static str {

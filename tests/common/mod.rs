@@ -1,6 +1,12 @@
 //! Helpers shared by the integration tests: a simulator plus a client that trusts only its CA, PKCE values,
 //! URL and JWT reading. These deliberately use raw HTTP and JSON, not the product's client types, so the tests
 //! check the simulator against Microsoft's documented shapes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test code: a failed step should panic, and tests may read the real clock"
+)]
 #![allow(dead_code, reason = "each test binary uses a different subset of these helpers")]
 
 use std::collections::HashMap;

@@ -1,0 +1,290 @@
+//! Every shipped scenario shows its fault on the wire, in Microsoft's payload shape.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test code: a failed step should panic, and tests may read the real clock"
+)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use mspbots_setup::sim::scenario;
+
+/// The wizard's own sign-in scopes include admin-only Graph permissions, as the product will ask for.
+const WIZARD_SCOPES: &str = "openid profile offline_access https://graph.microsoft.com/User.Read https://graph.microsoft.com/Directory.Read.All";
+
+/// Scenarios with a test in this file. A new shipped scenario must be added here with its test.
+const COVERED: &[&str] = &[
+    "happy",
+    "not-admin",
+    "cloud-app-admin",
+    "consent-declined",
+    "conditional-access",
+    "mfa-required",
+    "other-tenant",
+    "app-disabled",
+    "app-not-found",
+    "redirect-not-registered",
+    "no-reply-address",
+    "replication-delay",
+    "gdap-partner",
+    "session-expired",
+];
+
+#[test]
+fn every_shipped_scenario_has_a_wire_test() {
+    let shipped: Vec<String> = scenario::shipped().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(shipped, COVERED, "add a test below for each new scenario");
+}
+
+async fn authorize_as_default(t: &TestSim, tenant: &str) -> HashMap<String, String> {
+    let (url, _, _, _) = t.authorize_url(tenant, WIZARD_SCOPES, &[]);
+    let r = t.get(&url).await;
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
+    redirect_params(&r)
+}
+
+#[tokio::test]
+async fn happy_signs_in_consents_and_gets_app_roles() {
+    let t = TestSim::start("happy", Some("adele.vance@contoso.com")).await;
+    let params = authorize_as_default(&t, "organizations").await;
+    assert!(params.contains_key("code"));
+    let consent = t.admin_consent(&t.tenant_id()).await;
+    assert_eq!(consent["admin_consent"], "True");
+    let (status, _) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn not_admin_needs_admin_approval_aadsts90094() {
+    let t = TestSim::start("not-admin", Some("alex.wilber@contoso.com")).await;
+    let params = authorize_as_default(&t, "organizations").await;
+    assert_redirect_error(&params, "access_denied", 90094);
+    assert!(params["error_description"].contains("has set a policy"), "{params:?}");
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "access_denied", 90094);
+    assert_eq!(params["admin_consent"], "True");
+    assert!(!params.contains_key("tenant"));
+}
+
+#[tokio::test]
+async fn not_admin_sees_the_need_admin_approval_page_interactively() {
+    let t = TestSim::start("not-admin", None).await;
+    let (url, _, state, _) = t.authorize_url("organizations", WIZARD_SCOPES, &[]);
+    let page = t.get(&url).await.text().await.unwrap();
+    let ctx = hidden_inputs(&page)["ctx"].clone();
+    let page = t
+        .post_form(&t.login("organizations/login"), &[("ctx", &ctx), ("username", "alex.wilber@contoso.com")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Need admin approval"), "{page}");
+    let r = t.post_form(&t.login("organizations/consent"), &[("ctx", &ctx), ("decision", "back")]).await;
+    let params = redirect_params(&r);
+    assert_redirect_error(&params, "access_denied", 90094);
+    assert_eq!(params["state"], state);
+}
+
+#[tokio::test]
+async fn cloud_app_admin_cannot_grant_graph_application_permissions() {
+    let t = TestSim::start("cloud-app-admin", Some("lee.gu@contoso.com")).await;
+    // Delegated admin-only scopes are within the role's power.
+    let params = authorize_as_default(&t, "organizations").await;
+    assert!(params.contains_key("code"), "{params:?}");
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "access_denied", 90094);
+    let (status, _) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 400, "nothing was granted");
+}
+
+#[tokio::test]
+async fn consent_declined_is_aadsts65004_on_both_endpoints() {
+    let t = TestSim::start("consent-declined", Some("adele.vance@contoso.com")).await;
+    let params = authorize_as_default(&t, "organizations").await;
+    assert_redirect_error(&params, "access_denied", 65004);
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "access_denied", 65004);
+    assert_eq!(params["admin_consent"], "True");
+    assert!(!params.contains_key("tenant"), "no tenant on errors");
+}
+
+#[tokio::test]
+async fn conditional_access_blocks_browser_sign_in_but_not_device_code() {
+    let t = TestSim::start("conditional-access", Some("adele.vance@contoso.com")).await;
+    let params = authorize_as_default(&t, "organizations").await;
+    assert_redirect_error(&params, "access_denied", 53003);
+
+    let client = t.signin_client();
+    let dc: serde_json::Value = t
+        .post_form(
+            &t.login("organizations/oauth2/v2.0/devicecode"),
+            &[("client_id", &client), ("scope", WIZARD_SCOPES)],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("client_id", &client),
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", dc["device_code"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "auto mode approves the device code on the first poll: {body:#}");
+}
+
+#[tokio::test]
+async fn mfa_required_refuses_the_first_redemption_with_suberror() {
+    let t = TestSim::start("mfa-required", Some("adele.vance@contoso.com")).await;
+    let (params, verifier) = t.auto_code("organizations", WIZARD_SCOPES).await;
+    let (status, body) = t.redeem("organizations", &params["code"], &verifier, WIZARD_SCOPES).await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "invalid_grant", 50076);
+    assert_eq!(body["suberror"], "basic_action");
+    // The fault fires once; signing in again succeeds (and the refused code was not spent).
+    let (status, _) = t.redeem("organizations", &params["code"], &verifier, WIZARD_SCOPES).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn other_tenant_account_is_aadsts50020_in_the_customer_tenant() {
+    let t = TestSim::start("other-tenant", Some("nestor.wilke@fabrikam.com")).await;
+    let params = authorize_as_default(&t, &t.tenant_id()).await;
+    assert_redirect_error(&params, "access_denied", 50020);
+    assert!(params["error_description"].contains("nestor.wilke@fabrikam.com"));
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "access_denied", 50020);
+    // At /organizations the account signs in to its own tenant (Fabrikam), where it may consent to
+    // user-level permissions for itself.
+    let (url, _, _, _) = t.authorize_url("organizations", "openid profile https://graph.microsoft.com/User.Read", &[]);
+    let params = redirect_params(&t.get(&url).await);
+    assert!(params.contains_key("code"), "{params:?}");
+}
+
+#[tokio::test]
+async fn app_disabled_is_aadsts7000112() {
+    let t = TestSim::start("app-disabled", Some("adele.vance@contoso.com")).await;
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "unauthorized_client", 7000112);
+}
+
+#[tokio::test]
+async fn app_not_found_shows_aadsts700016_without_redirecting() {
+    let t = TestSim::start("app-not-found", Some("adele.vance@contoso.com")).await;
+    let url = format!(
+        "{}?client_id={}&scope={}&redirect_uri={}",
+        t.login(&format!("{}/v2.0/adminconsent", t.tenant_id())),
+        t.consent_client(),
+        enc("https://graph.microsoft.com/.default"),
+        enc(LOOPBACK)
+    );
+    let r = t.get(&url).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert!(r.text().await.unwrap().contains("AADSTS700016"));
+    let (status, body) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "unauthorized_client", 700016);
+}
+
+async fn consent_page_error(name: &str, code: &str) {
+    let t = TestSim::start(name, Some("adele.vance@contoso.com")).await;
+    let url = format!(
+        "{}?client_id={}&scope={}&redirect_uri={}&state=s",
+        t.login(&format!("{}/v2.0/adminconsent", t.tenant_id())),
+        t.consent_client(),
+        enc("https://graph.microsoft.com/.default"),
+        enc(LOOPBACK)
+    );
+    let r = t.get(&url).await;
+    assert_eq!(r.status(), 400, "{name}");
+    assert!(r.headers().get("location").is_none(), "{name}: never redirects to an unregistered URI");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(code) && page.contains("Correlation Id"), "{name}: {page}");
+}
+
+#[tokio::test]
+async fn redirect_not_registered_is_aadsts50011_page() {
+    consent_page_error("redirect-not-registered", "AADSTS50011").await;
+}
+
+#[tokio::test]
+async fn no_reply_address_is_aadsts500113_page() {
+    consent_page_error("no-reply-address", "AADSTS500113").await;
+}
+
+#[tokio::test]
+async fn replication_delay_hides_a_fresh_consent_for_a_while() {
+    let mut s = scenario::load("replication-delay").unwrap();
+    assert_eq!(s.consent.replication_delay_secs, 20.0, "the shipped scenario waits 20 s");
+    s.consent.replication_delay_secs = 0.6;
+    let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_eq!(params["admin_consent"], "True", "consent itself succeeds at once");
+    let (status, body) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "unauthorized_client", 700016);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let (status, body) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(claims(body["access_token"].as_str().unwrap())["roles"].is_array());
+}
+
+#[tokio::test]
+async fn gdap_partner_is_aadsts90099() {
+    let t = TestSim::start("gdap-partner", Some("tech@northwind-msp.com")).await;
+    let params = authorize_as_default(&t, &t.tenant_id()).await;
+    assert_redirect_error(&params, "invalid_grant", 90099);
+    let params = t.admin_consent(&t.tenant_id()).await;
+    assert_redirect_error(&params, "invalid_grant", 90099);
+}
+
+#[tokio::test]
+async fn session_expired_refuses_refresh_with_aadsts700082() {
+    let t = TestSim::start("session-expired", Some("adele.vance@contoso.com")).await;
+    let (params, verifier) = t.auto_code("organizations", WIZARD_SCOPES).await;
+    let (status, body) = t.redeem("organizations", &params["code"], &verifier, WIZARD_SCOPES).await;
+    assert_eq!(status, 200);
+    let rt = body["refresh_token"].as_str().unwrap();
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[("client_id", &t.signin_client()), ("grant_type", "refresh_token"), ("refresh_token", rt)],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "invalid_grant", 700082);
+}
+
+#[tokio::test]
+async fn faults_count_and_delay() {
+    let mut s = scenario::load("happy").unwrap();
+    s.faults.push(scenario::FaultSpec {
+        endpoint: "discovery".into(),
+        status: Some(503),
+        error: Some("temporarily_unavailable".into()),
+        count: Some(1),
+        after: 1,
+        ..Default::default()
+    });
+    s.faults.push(scenario::FaultSpec { endpoint: "keys".into(), delay_ms: 300, ..Default::default() });
+    let t = TestSim::start_with(s, None).await;
+    let url = t.login("organizations/v2.0/.well-known/openid-configuration");
+    assert_eq!(t.get(&url).await.status(), 200, "the first request is let through (after = 1)");
+    let r = t.get(&url).await;
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_aad_error(&body, "temporarily_unavailable", 90033);
+    assert_eq!(t.get(&url).await.status(), 200, "count = 1");
+    let started = tokio::time::Instant::now();
+    assert_eq!(t.get(&t.login("organizations/discovery/v2.0/keys")).await.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "a delay-only fault slows the answer");
+}
