@@ -45,11 +45,7 @@ const CATALOGUE: &[Entry] = &[
         error: "invalid_tenant",
         message: "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
     },
-    Entry {
-        code: 90094,
-        error: "access_denied",
-        message: "An administrator of {tenant_name} has set a policy that prevents you from granting {app_name} the permissions it is requesting. Contact an administrator of {tenant_name}, who can grant permissions to this app on your behalf.",
-    },
+    Entry { code: 90094, error: "access_denied", message: "The grant requires admin permission." },
     Entry {
         code: 90093,
         error: "access_denied",

@@ -856,40 +856,15 @@ fn user_consent_gate(
             tenant = st.dir.tenant_name(tenant_id),
             app = app.display_name
         );
-        Some((
-            err,
-            format!(
-                "{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
-                app.display_name
-            ),
-        ))
+        Some((err, admin_only_reason(app)))
     } else if needs_admin {
-        let mut err = AadError::new(90094, ctx);
-        err.message = "The grant requires admin permission.".to_owned();
-        Some((
-            err,
-            format!(
-                "{} needs permission to access resources in your organization that only an admin can grant. Please ask an admin to grant permission to this app before you can use it.",
-                app.display_name
-            ),
-        ))
+        let err = AadError::new(90094, ctx);
+        Some((err, admin_only_reason(app)))
     } else {
         None
     };
     if let Some((err, reason)) = blocked {
-        if auto {
-            st.flows.interactions.remove(ctx_id);
-            return Reply::now(end_with_error(shared, st, &interaction.kind, &err));
-        }
-        set_stage(st, ctx_id, Stage::AdminApproval { error: err });
-        let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
-        return Reply::now(html_page(html::need_admin_approval(
-            &action,
-            ctx_id,
-            &app.display_name,
-            &account.spec.upn,
-            &reason,
-        )));
+        return need_admin_approval(shared, st, ctx_id, interaction, app, account, err, &reason, auto);
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
@@ -908,6 +883,38 @@ fn user_consent_gate(
         org_wide_choice: power != ConsentPower::None,
         for_org: false,
     })))
+}
+
+/// The account may not grant what the app asks for: "Need admin approval", whose way back answers `err`
+/// (auto mode answers at once).
+#[expect(clippy::too_many_arguments, reason = "the values are the flow's context")]
+fn need_admin_approval(
+    shared: &Shared,
+    st: &mut SimState,
+    ctx_id: &str,
+    interaction: &Interaction,
+    app: &AppSpec,
+    account: &Account,
+    err: AadError,
+    reason: &str,
+    auto: bool,
+) -> Reply {
+    if auto {
+        st.flows.interactions.remove(ctx_id);
+        return Reply::now(end_with_error(shared, st, &interaction.kind, &err));
+    }
+    set_stage(st, ctx_id, Stage::AdminApproval { error: err });
+    let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
+    Reply::now(html_page(html::need_admin_approval(&action, ctx_id, &app.display_name, &account.spec.upn, reason)))
+}
+
+/// What "Need admin approval" says when the app needs permissions only an admin can grant.
+fn admin_only_reason(app: &AppSpec) -> String {
+    format!(
+        "{} needs permission to access resources in your organization that only an admin can grant. Please ask an \
+         admin to grant permission to this app before you can use it.",
+        app.display_name
+    )
 }
 
 fn auto_decision(st: &SimState) -> ConsentDecision {
@@ -935,11 +942,7 @@ fn admin_consent_gate(
 ) -> Reply {
     let power = account.consent_power();
     let refusal = match power {
-        ConsentPower::None => Some(format!(
-            "{} needs permission to access resources in your organization that only an admin can grant. Please ask \
-             an admin to grant permission to this app before you can use it.",
-            app.display_name
-        )),
+        ConsentPower::None => Some(admin_only_reason(app)),
         ConsentPower::AllButGraphAppRoles if st.dir.needs_graph_app_roles(&app.client_id) => Some(format!(
             "{} asks for Microsoft Graph application permissions. Only a Global Administrator or a Privileged Role \
              Administrator can grant them; your role ({}) cannot.",
@@ -949,21 +952,8 @@ fn admin_consent_gate(
         _ => None,
     };
     if let Some(reason) = refusal {
-        let mut err = AadError::new(90094, ctx);
-        err.message = "The grant requires admin permission.".to_owned();
-        if auto {
-            st.flows.interactions.remove(ctx_id);
-            return Reply::now(fail(shared, &interaction.kind, &err));
-        }
-        set_stage(st, ctx_id, Stage::AdminApproval { error: err });
-        let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
-        return Reply::now(html_page(html::need_admin_approval(
-            &action,
-            ctx_id,
-            &app.display_name,
-            &account.spec.upn,
-            &reason,
-        )));
+        let err = AadError::new(90094, ctx);
+        return need_admin_approval(shared, st, ctx_id, interaction, app, account, err, &reason, auto);
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
