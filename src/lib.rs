@@ -9,5 +9,6 @@ pub mod auth;
 pub mod cli;
 pub mod http;
 pub mod profile;
+pub mod secret;
 pub mod sim;
 pub mod wizard;

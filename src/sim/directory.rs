@@ -75,10 +75,6 @@ pub enum ConsentPower {
 
 /// A service principal (enterprise application) in some tenant.
 #[derive(Debug, Clone)]
-#[expect(
-    dead_code,
-    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
-)]
 pub struct ServicePrincipal {
     pub tenant_id: String,
     pub object_id: String,

@@ -3,21 +3,32 @@
 //! This layer serves what the identity platform itself points at (`/oidc/userinfo`) and the shapes every Graph
 //! answer shares: the error envelope and the `request-id` / `client-request-id` headers. Unknown routes answer
 //! loudly so a client calling something the simulator does not implement fails visibly instead of silently.
+#![expect(clippy::result_large_err, reason = "errors here are finished HTTP answers that handlers return as is")]
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::directory::Account;
+use super::scenario::KNOWN_ROLES;
 use super::{Shared, clock};
 
 /// Router of the Graph host.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new().route("/oidc/userinfo", get(userinfo).post(userinfo)).fallback(no_route_graph).with_state(shared)
+    Router::new()
+        .route("/oidc/userinfo", get(userinfo).post(userinfo))
+        .route("/v1.0/me", get(me))
+        .route("/v1.0/me/transitiveMemberOf", get(my_memberships))
+        .route("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", get(my_memberships))
+        .route("/v1.0/organization", get(organization))
+        .route("/v1.0/servicePrincipals", get(service_principals))
+        .fallback(no_route_graph)
+        .with_state(shared)
 }
 
 /// Router of the Teams admin configuration host.
@@ -56,7 +67,6 @@ fn set_header(response: &mut Response, name: &'static str, value: &str) {
 }
 
 /// Claims of a valid bearer token for `audience`, or the Graph 401 Microsoft sends.
-#[expect(clippy::result_large_err, reason = "the error is the finished HTTP answer; handlers return it as is")]
 pub fn bearer_claims(shared: &Shared, headers: &HeaderMap, audience: &str) -> Result<Value, Response> {
     let unauthorized =
         |message: &str| graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message, headers);
@@ -121,5 +131,244 @@ async fn no_route_teams(request: Request) -> Response {
         "SimulatorNoRoute",
         &format!("The simulated tenant has no Teams admin route for {method} {path}."),
         request.headers(),
+    )
+}
+
+/// A Graph success answer with Graph's headers.
+fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
+    let request_id = clock::new_guid();
+    let client_request_id = request_headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| request_id.clone(), str::to_owned);
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static(
+            "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+        ),
+    );
+    set_header(&mut response, "request-id", &request_id);
+    set_header(&mut response, "client-request-id", &client_request_id);
+    set_header(
+        &mut response,
+        "x-ms-ags-diagnostic",
+        r#"{"ServerInfo":{"DataCenter":"Simulated","Slice":"E","Ring":"1","ScaleUnit":"000","RoleInstance":"sim"}}"#,
+    );
+    response
+}
+
+/// What a Graph token allows: delegated scopes (`scp`) or application roles (`roles`).
+struct Caller {
+    claims: Value,
+}
+
+impl Caller {
+    fn tenant_id(&self) -> &str {
+        self.claims.get("tid").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    fn upn(&self) -> Option<&str> {
+        self.claims.get("preferred_username").and_then(Value::as_str)
+    }
+
+    /// True when the token carries any of `permissions` as a scope or an app role.
+    fn has_any(&self, permissions: &[&str]) -> bool {
+        let scopes = self.claims.get("scp").and_then(Value::as_str).unwrap_or_default();
+        let roles: Vec<&str> = self
+            .claims
+            .get("roles")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        permissions.iter().any(|p| {
+            scopes.split(' ').any(|s| s.eq_ignore_ascii_case(p)) || roles.iter().any(|r| r.eq_ignore_ascii_case(p))
+        })
+    }
+}
+
+/// Checks the bearer token and that it carries one of `permissions`; Graph's 401 or 403 otherwise.
+fn authorize(shared: &Shared, headers: &HeaderMap, permissions: &[&str]) -> Result<Caller, Response> {
+    let claims = bearer_claims(shared, headers, super::resources::GRAPH.audience)?;
+    let caller = Caller { claims };
+    if caller.has_any(permissions) {
+        Ok(caller)
+    } else {
+        Err(graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            headers,
+        ))
+    }
+}
+
+/// Permissions that let a signed-in user read their own profile and memberships.
+const READ_SELF: &[&str] =
+    &["User.Read", "User.ReadWrite", "User.Read.All", "Directory.Read.All", "Directory.AccessAsUser.All"];
+
+/// The signed-in user of a delegated token.
+fn signed_in_user(shared: &Shared, headers: &HeaderMap, caller: &Caller) -> Result<Account, Response> {
+    let account = caller.upn().and_then(|upn| shared.lock().dir.account(upn));
+    account.ok_or_else(|| {
+        graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+            headers,
+        )
+    })
+}
+
+fn user_json(account: &Account) -> Value {
+    let spec = &account.spec;
+    let (given, surname) = spec.display_name.split_once(' ').unwrap_or((spec.display_name.as_str(), ""));
+    json!({
+        "businessPhones": [],
+        "displayName": spec.display_name,
+        "givenName": given,
+        "jobTitle": spec.job_title,
+        "mail": spec.mail.clone().unwrap_or_else(|| spec.upn.clone()),
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": surname,
+        "userPrincipalName": spec.upn,
+        "id": account.object_id,
+    })
+}
+
+/// `GET /v1.0/me`.
+async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let result = authorize(&shared, &headers, READ_SELF).and_then(|c| signed_in_user(&shared, &headers, &c));
+    match result {
+        Ok(account) => {
+            let mut body = user_json(&account);
+            body["@odata.context"] = json!(format!("{}v1.0/$metadata#users/$entity", shared.graph_base));
+            graph_ok(&headers, body)
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /v1.0/me/transitiveMemberOf[/microsoft.graph.directoryRole]`: the user's directory roles (the simulator
+/// has no groups). With only `User.Read` Microsoft returns these in full (observed), so the simulator does too.
+async fn my_memberships(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let result =
+        authorize(&shared, &headers, READ_SELF).and_then(|c| signed_in_user(&shared, &headers, &c).map(|a| (c, a)));
+    let (caller, account) = match result {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let roles: Vec<Value> = account
+        .spec
+        .roles
+        .iter()
+        .filter_map(|name| KNOWN_ROLES.iter().find(|(n, _)| n == name))
+        .map(|(name, template)| {
+            json!({
+                "@odata.type": "#microsoft.graph.directoryRole",
+                "id": clock::stable_guid("directory-role", &format!("{}/{template}", caller.tenant_id())),
+                "deletedDateTime": null,
+                "description": format!("{name} role"),
+                "displayName": name,
+                "roleTemplateId": template,
+            })
+        })
+        .collect();
+    graph_ok(
+        &headers,
+        json!({ "@odata.context": format!("{}v1.0/$metadata#directoryObjects", shared.graph_base), "value": roles }),
+    )
+}
+
+/// `GET /v1.0/organization`: the caller's tenant.
+async fn organization(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let caller = match authorize(&shared, &headers, &["User.Read", "Organization.Read.All", "Directory.Read.All"]) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let st = shared.lock();
+    let tid = caller.tenant_id().to_owned();
+    let scenario = &st.dir.scenario;
+    let (name, domains) = if tid == scenario.tenant.tenant_id {
+        (scenario.tenant.display_name.clone(), scenario.tenant.domains.clone())
+    } else {
+        match scenario.external_tenants.iter().find(|t| t.tenant_id == tid) {
+            Some(t) => (t.display_name.clone(), vec![t.domain.clone()]),
+            None => (tid.clone(), Vec::new()),
+        }
+    };
+    drop(st);
+    let verified: Vec<Value> = domains
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            json!({
+                "capabilities": "Email, OfficeCommunicationsOnline",
+                "isDefault": i == domains.len().saturating_sub(1),
+                "isInitial": i == 0,
+                "name": d,
+                "type": "Managed",
+            })
+        })
+        .collect();
+    graph_ok(
+        &headers,
+        json!({
+            "@odata.context": format!("{}v1.0/$metadata#organization", shared.graph_base),
+            "value": [{ "id": tid, "displayName": name, "verifiedDomains": verified, "tenantType": "AAD" }],
+        }),
+    )
+}
+
+/// `GET /v1.0/servicePrincipals?$filter=appId eq '{appId}'`. A service principal whose consent has not
+/// replicated yet is not found, as right after a real consent.
+async fn service_principals(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let caller = match authorize(
+        &shared,
+        &headers,
+        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"],
+    ) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let filter = query.iter().find(|(k, _)| k == "$filter").map(|(_, v)| v.trim().to_owned());
+    let Some(app_id) = filter.as_deref().and_then(|f| f.strip_prefix("appId eq '")).and_then(|f| f.strip_suffix('\''))
+    else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            "The simulated tenant lists service principals only with $filter=appId eq '{appId}'.",
+            &headers,
+        );
+    };
+    let st = shared.lock();
+    let tid = caller.tenant_id();
+    let now = clock::instant_now();
+    let found: Vec<Value> = st
+        .dir
+        .service_principal(tid, app_id)
+        .filter(|_| st.dir.sp_visible(tid, app_id, now))
+        .map(|sp| {
+            json!({
+                "id": sp.object_id,
+                "appId": sp.app_id,
+                "displayName": sp.display_name,
+                "accountEnabled": sp.account_enabled,
+                "appOwnerOrganizationId": clock::stable_guid("tenant", "vendor"),
+                "servicePrincipalType": "Application",
+                "signInAudience": "AzureADMultipleOrgs",
+                "createdDateTime": clock::iso_utc(sp.created_unix),
+            })
+        })
+        .into_iter()
+        .collect();
+    drop(st);
+    graph_ok(
+        &headers,
+        json!({ "@odata.context": format!("{}v1.0/$metadata#servicePrincipals", shared.graph_base), "value": found }),
     )
 }

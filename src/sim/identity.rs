@@ -186,24 +186,34 @@ impl Reply {
     }
 }
 
-/// Router of the login host.
+/// Router of the login host (HTTPS): every endpoint.
 pub fn router(shared: Arc<Shared>) -> Router {
+    pages()
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery))
+        .route("/{tenant}/discovery/v2.0/keys", get(keys))
+        .route("/{tenant}/oauth2/v2.0/token", post(token).get(token_wrong_method))
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode).get(token_wrong_method))
+        .fallback(no_route)
+        .with_state(shared)
+}
+
+/// Router of the browser front door (plain HTTP on loopback, demo only): the pages a person visits, so the
+/// system browser shows them without a certificate warning. Token endpoints are not served here.
+pub fn browser_router(shared: Arc<Shared>) -> Router {
+    pages().fallback(no_route).with_state(shared)
+}
+
+fn pages() -> Router<Arc<Shared>> {
     Router::new()
         .route("/", get(index))
         .route("/error", get(error_lookup))
         .route("/devicelogin", get(device_entry).post(device_entry_submit))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(discovery))
-        .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
-        .route("/{tenant}/oauth2/v2.0/token", post(token).get(token_wrong_method))
-        .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode).get(token_wrong_method))
         .route("/{tenant}/oauth2/v2.0/logout", get(logout))
         .route("/{tenant}/v2.0/adminconsent", get(admin_consent_v2))
         .route("/{tenant}/adminconsent", get(admin_consent_v1))
         .route("/{tenant}/login", post(login_submit))
         .route("/{tenant}/consent", post(consent_submit))
-        .fallback(no_route)
-        .with_state(shared)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -454,21 +464,14 @@ fn account_detail(account: &Account) -> String {
     }
 }
 
-fn picker(
-    shared: &Shared,
-    st: &SimState,
-    ctx_id: &str,
-    segment: &str,
-    client_id: &str,
-    problem: Option<&str>,
-) -> Response {
+fn picker(st: &SimState, ctx_id: &str, segment: &str, client_id: &str, problem: Option<&str>) -> Response {
     let accounts = st.dir.accounts();
     let app_name = st.dir.app(client_id).map_or("the application", |a| a.display_name.as_str());
     let entries: Vec<PickerAccount<'_>> = accounts
         .iter()
         .map(|a| PickerAccount { upn: &a.spec.upn, display_name: &a.spec.display_name, detail: account_detail(a) })
         .collect();
-    let action = format!("{}{segment}/login", shared.login_base);
+    let action = format!("/{segment}/login");
     html_page(html::account_picker(&action, ctx_id, app_name, &entries, problem))
 }
 
@@ -672,7 +675,7 @@ fn authorize_start(shared: &Shared, st: &mut SimState, segment: &str, p: &Params
             };
             Reply::now(fail(shared, &i.kind, &AadError::new(50058, &ctx)))
         }
-        None => Reply::now(picker(shared, st, &ctx_id, segment, &app.client_id, None)),
+        None => Reply::now(picker(st, &ctx_id, segment, &app.client_id, None)),
     }
 }
 
@@ -723,7 +726,7 @@ async fn login_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 fn picker_again(shared: &Shared, ctx_id: Option<&str>, problem: &str) -> Response {
     let st = shared.lock();
     match ctx_id.and_then(|c| st.flows.interactions.get(c).map(|i| (c, i))) {
-        Some((c, i)) => picker(shared, &st, c, &i.tenant_segment, &i.client_id, Some(problem)),
+        Some((c, i)) => picker(&st, c, &i.tenant_segment, &i.client_id, Some(problem)),
         None => html_page(html::message("Sign-in session expired", "Start signing in again from the application.")),
     }
 }
@@ -742,18 +745,11 @@ fn with_account(shared: &Shared, st: &mut SimState, ctx_id: &str, upn: &str, aut
     };
     let Some(account) = st.dir.account(upn) else {
         let text = format!("We couldn't find an account with that username ({upn}). Try another account.");
-        return Reply::now(picker(
-            shared,
-            st,
-            ctx_id,
-            &interaction.tenant_segment,
-            &interaction.client_id,
-            Some(&text),
-        ));
+        return Reply::now(picker(st, ctx_id, &interaction.tenant_segment, &interaction.client_id, Some(&text)));
     };
     if !account.spec.enabled {
         let text = "Your account has been locked. Contact your support person to unlock it, then try again.";
-        return Reply::now(picker(shared, st, ctx_id, &interaction.tenant_segment, &interaction.client_id, Some(text)));
+        return Reply::now(picker(st, ctx_id, &interaction.tenant_segment, &interaction.client_id, Some(text)));
     }
     let tenant_id = match &interaction.tenant_path {
         TenantPath::Organizations | TenantPath::Common | TenantPath::Consumers => account.home_tenant_id.clone(),
@@ -872,7 +868,7 @@ fn user_consent_gate(
     }
     let shown = if force { wanted } else { missing };
     let lines = consent_lines(&shown);
-    let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
+    let action = format!("/{}/consent", interaction.tenant_segment);
     Reply::now(html_page(html::consent(&html::ConsentPage {
         action: &action,
         ctx: ctx_id,
@@ -904,7 +900,7 @@ fn need_admin_approval(
         return Reply::now(end_with_error(shared, st, &interaction.kind, &err));
     }
     set_stage(st, ctx_id, Stage::AdminApproval { error: err });
-    let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
+    let action = format!("/{}/consent", interaction.tenant_segment);
     Reply::now(html_page(html::need_admin_approval(&action, ctx_id, &app.display_name, &account.spec.upn, reason)))
 }
 
@@ -963,7 +959,7 @@ fn admin_consent_gate(
         .into_iter()
         .filter_map(|(key, kind, name)| resources::by_key(&key).map(|r| ConsentLine { text: describe(r, &name, kind) }))
         .collect();
-    let action = format!("{}{}/consent", shared.login_base, interaction.tenant_segment);
+    let action = format!("/{}/consent", interaction.tenant_segment);
     Reply::now(html_page(html::consent(&html::ConsentPage {
         action: &action,
         ctx: ctx_id,
@@ -1236,7 +1232,7 @@ fn admin_consent_start(shared: &Shared, st: &mut SimState, segment: &str, p: &Pa
             let upn = p.get("login_hint").filter(|h| st.dir.account(h).is_some()).map_or(default_upn, str::to_owned);
             with_account(shared, st, &ctx_id, &upn, true)
         }
-        None => Reply::now(picker(shared, st, &ctx_id, segment, &app.client_id, None)),
+        None => Reply::now(picker(st, &ctx_id, segment, &app.client_id, None)),
     }
 }
 
@@ -1287,7 +1283,7 @@ fn devicecode_reply(shared: &Shared, st: &mut SimState, segment: &str, form: &Pa
     let spec = st.dir.scenario.device_code.clone();
     let device_code = format!("DAQABAAEAAAD{}", clock::opaque::<48>());
     let user_code = clock::user_code();
-    let verification_uri = format!("{}devicelogin", shared.login_base);
+    let verification_uri = format!("{}devicelogin", shared.browser_base);
     st.flows.device.insert(
         device_code.clone(),
         DeviceGrant {
@@ -1312,13 +1308,13 @@ fn devicecode_reply(shared: &Shared, st: &mut SimState, segment: &str, form: &Pa
     reply(with_token_headers(axum::Json(body).into_response(), &clock::new_guid()))
 }
 
-async fn device_entry(State(shared): State<Arc<Shared>>) -> Response {
-    html_page(html::device_code_entry(&format!("{}devicelogin", shared.login_base), None))
+async fn device_entry() -> Response {
+    html_page(html::device_code_entry("/devicelogin", None))
 }
 
 async fn device_entry_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let form = Params::parse(&body);
-    let action = format!("{}devicelogin", shared.login_base);
+    let action = "/devicelogin";
     let entered: String = form.get("otc").unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).collect();
     let reply = {
         let mut st = shared.lock();
@@ -1331,11 +1327,11 @@ async fn device_entry_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> 
             .map(|(code, g)| (code.clone(), g.expires, g.client_id.clone(), g.tenant_path.clone()));
         match found {
             None => Reply::now(html_page(html::device_code_entry(
-                &action,
+                action,
                 Some("That code didn't work. Check the code and try again."),
             ))),
             Some((_, expires, _, _)) if now >= expires => Reply::now(html_page(html::device_code_entry(
-                &action,
+                action,
                 Some("That code has expired. Get a new code from the app."),
             ))),
             Some((device_code, _, client_id, tenant_path)) => {
@@ -1356,7 +1352,7 @@ async fn device_entry_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> 
                         stage: Stage::PickAccount,
                     },
                 );
-                Reply::now(picker(&shared, &st, &ctx_id, &segment, &client_id, None))
+                Reply::now(picker(&st, &ctx_id, &segment, &client_id, None))
             }
         }
     };

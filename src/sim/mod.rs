@@ -104,6 +104,9 @@ pub struct SimInfo {
     pub scenario: String,
     /// The authority base, e.g. `https://127.0.0.1:PORT/` (append `organizations` or a tenant).
     pub login_url: String,
+    /// The same sign-in pages over plain HTTP on loopback, for a person's browser in demo mode (no certificate
+    /// warning). Only pages are served there; token endpoints are HTTPS only.
+    pub browser_login_url: String,
     /// Graph base, e.g. `https://127.0.0.1:PORT/` (append `v1.0/...`).
     pub graph_url: String,
     /// Teams admin configuration API base.
@@ -205,6 +208,8 @@ impl State {
 pub(crate) struct Shared {
     /// `https://127.0.0.1:PORT/` of each host.
     pub login_base: String,
+    /// `http://127.0.0.1:PORT/` of the browser front door.
+    pub browser_base: String,
     pub graph_base: String,
     pub signer: jwt::Signer,
     state: Mutex<State>,
@@ -278,6 +283,9 @@ impl Sim {
         let login = bind(addr).await?;
         let graph = bind(SocketAddr::new(addr.ip(), 0)).await?;
         let teams = bind(SocketAddr::new(addr.ip(), 0)).await?;
+        let browser = bind(SocketAddr::new(addr.ip(), 0)).await?;
+        let browser_base =
+            browser.local_addr().map(|a| format!("http://{a}/")).map_err(|source| SimError::Bind { addr, source })?;
         let base = |l: &TcpListener| l.local_addr().map(|a| format!("https://{a}/"));
         let login_base = base(&login).map_err(|source| SimError::Bind { addr, source })?;
         let graph_base = base(&graph).map_err(|source| SimError::Bind { addr, source })?;
@@ -288,6 +296,7 @@ impl Sim {
         let info = SimInfo {
             scenario: dir.scenario.name.clone(),
             login_url: login_base.clone(),
+            browser_login_url: browser_base.clone(),
             graph_url: graph_base.clone(),
             teams_admin_url,
             ca_pem: ca_path,
@@ -312,6 +321,7 @@ impl Sim {
         };
         let shared = Arc::new(Shared {
             login_base,
+            browser_base,
             graph_base,
             signer,
             state: Mutex::new(State { dir, fault_hits: vec![0; fault_count], flows: identity::Flows::default() }),
@@ -326,6 +336,7 @@ impl Sim {
                 Host::Login => identity::router(shared.clone()),
                 Host::Graph => graph::router(shared.clone()),
                 Host::TeamsAdmin => graph::teams_admin_router(shared.clone()),
+                Host::LoginPages => identity::browser_router(shared.clone()),
             }
             .layer(axum::middleware::from_fn_with_state(
                 recorder::RecordLayer { recorder: shared.recorder.clone(), host },
@@ -344,6 +355,20 @@ impl Sim {
                 }
             }));
         }
+        // The browser front door is plain HTTP on loopback: pages only, for a person's browser in demo mode.
+        let pages = identity::browser_router(shared.clone()).layer(axum::middleware::from_fn_with_state(
+            recorder::RecordLayer { recorder: shared.recorder.clone(), host: Host::LoginPages },
+            recorder::record,
+        ));
+        let mut stop_pages = stop_rx.clone();
+        servers.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _closed = stop_pages.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(err) = axum::serve(browser, pages).with_graceful_shutdown(shutdown).await {
+                tracing::error!("simulated sign-in pages stopped: {err}");
+            }
+        }));
         tracing::info!(scenario = %info.scenario, login = %info.login_url, "simulated tenant started");
         Ok(Self { info, shared, ca_pem: tls.ca_pem, stop, servers, _work_dir: work_dir })
     }

@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 pub enum Host {
     /// `login.microsoftonline.com`.
     Login,
+    /// The plain-HTTP front door serving the sign-in pages to a person's browser (demo mode).
+    LoginPages,
     /// `graph.microsoft.com`.
     Graph,
     /// `api.interfaces.records.teams.microsoft.com`.

@@ -1,10 +1,26 @@
-//! The wizard's pure core: which steps exist, in which order, and what state each is in.
+//! The wizard's pure core: which steps exist, the exclusive states of each, and every transition between them.
 //!
-//! Pure means: no egui, tokio, reqwest, keyring, file system or clock here (STYLE rule 1). The shell feeds it
-//! events and carries out the effects it returns; the app only renders it.
+//! Pure means: no egui, tokio, reqwest, keyring, file system or clock here (STYLE rule 1). [`Wizard::update`] takes
+//! one [`Event`] and the current [`Moment`] and returns the [`Effect`]s the shell must carry out; results come
+//! back as [`Event::Done`]. Deadlines, poll schedules and backoff are data in the states, so journeys of minutes
+//! run in microseconds in tests. Secrets never enter the wizard: the shell keeps tokens, codes and verifiers and
+//! refers to them by [`Attempt`].
+
+mod consent;
+mod failure;
+mod sign_in;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use consent::{Consent, ConsentGrant, Precheck, Watch};
+pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
+pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
 
 /// The steps of the wizard, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepId {
     Welcome,
     SignIn,
@@ -39,10 +55,16 @@ impl StepId {
             Self::Done => "Done",
         }
     }
+
+    /// Steps this version of the wizard can run. Later steps are listed but not reachable yet.
+    pub fn is_built(self) -> bool {
+        matches!(self, Self::Welcome | Self::SignIn | Self::AdminConsent)
+    }
 }
 
 /// How a step stands, as the step list shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     NotStarted,
     Running,
@@ -64,16 +86,372 @@ impl StepStatus {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Monotonic time as the shell reads it: milliseconds since the session started. The wizard never reads a clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Moment(u64);
 
-    #[test]
-    fn steps_are_in_walking_order_with_distinct_titles() {
-        let mut sorted = StepId::ALL;
-        sorted.sort();
-        assert_eq!(sorted, StepId::ALL);
-        let titles: std::collections::BTreeSet<&str> = StepId::ALL.iter().map(|s| s.title()).collect();
-        assert_eq!(titles.len(), StepId::ALL.len());
+impl Moment {
+    /// A moment `millis` after the session started.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self(millis)
+    }
+
+    /// Milliseconds since the session started.
+    pub const fn millis(self) -> u64 {
+        self.0
+    }
+
+    /// This moment plus `d`.
+    pub fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    }
+
+    /// Time from `self` until `later` (zero if `later` is earlier).
+    pub fn until(self, later: Self) -> Duration {
+        Duration::from_millis(later.0.saturating_sub(self.0))
     }
 }
+
+/// Identifies one run of an effect, so late results of abandoned work are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Attempt(pub u64);
+
+/// Which API permissions a sign-in asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeSet {
+    /// What anyone may grant: sign in, read one's own profile and roles.
+    SignIn,
+    /// Read access to the tenant's applications and grants (needs an admin's approval).
+    TenantRead,
+}
+
+/// `prompt` for the authorize request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    /// Always show the account picker (the browser may hold the wrong session).
+    SelectAccount,
+    /// Show the consent page again.
+    Consent,
+}
+
+/// Where the admin-consent redirect goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentRedirect {
+    /// To the wizard's loopback listener (the redirect URI is `http://localhost` or `http://127.0.0.1`).
+    Loopback,
+    /// To the vendor's website: the wizard cannot see it and watches the tenant instead.
+    External { url: String },
+}
+
+/// Which admin-consent endpoint to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentEndpoint {
+    /// `/{tenant}/v2.0/adminconsent` with `scope=https://graph.microsoft.com/.default`.
+    V2,
+    /// `/{tenant}/adminconsent`.
+    V1,
+}
+
+/// How long to wait for people and the tenant.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// For the admin to finish signing in in the browser.
+    pub browser_sign_in: Duration,
+    /// For the admin to finish the consent page.
+    pub consent_page: Duration,
+    /// First wait before re-checking the tenant; doubles up to `watch_max`.
+    pub watch_first: Duration,
+    pub watch_max: Duration,
+    /// How long "still applying" may last before it becomes a failure.
+    pub replication_patience: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            browser_sign_in: Duration::from_secs(10 * 60),
+            consent_page: Duration::from_secs(15 * 60),
+            watch_first: Duration::from_secs(3),
+            watch_max: Duration::from_secs(30),
+            replication_patience: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// One permission as the wizard explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionView {
+    pub name: String,
+    /// `delegated` or `application`.
+    pub kind: String,
+    pub reason: String,
+}
+
+/// What the wizard needs to know about the vendor and the environment, fixed for the session.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub vendor_name: String,
+    /// Sign in to this tenant (`--tenant`), else `organizations`.
+    pub tenant_hint: Option<String>,
+    /// The identity platform's base URL as people's browsers reach it, ending in `/`.
+    pub login_browser_base: String,
+    /// The vendor's multi-tenant app.
+    pub consent_client_id: String,
+    pub consent_endpoint: ConsentEndpoint,
+    pub consent_redirect: ConsentRedirect,
+    /// The redirect URI registered on the consent app, for the shareable consent link.
+    pub consent_redirect_uri: String,
+    pub permissions: Vec<PermissionView>,
+    pub timing: Timing,
+}
+
+/// Something the person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// The page's main button: leave Welcome, or go on from a finished step.
+    Continue,
+    /// Jump to a step in the step list (only steps already reached).
+    ShowStep(StepId),
+    SignInWithBrowser,
+    SignInWithDeviceCode,
+    /// Retry the failed sign-in the same way.
+    RetrySignIn,
+    CancelSignIn,
+    /// Start over with another account (from the consent pre-check).
+    SignInAsSomeoneElse,
+    /// Open the device-code verification page in the browser.
+    OpenVerificationPage,
+    /// Open the admin consent page.
+    GrantConsent,
+    /// "I've finished in the browser": look at the tenant now.
+    ConsentFinishedInBrowser,
+    CancelConsent,
+    RetryConsent,
+    /// Sign in again to let the setup tool read the tenant's applications.
+    ApproveTenantRead,
+}
+
+/// A result reported by the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The loopback listener is up and the browser was (or could not be) opened.
+    BrowserSignInReady { attempt: Attempt, authorize_url: String, launch: BrowserLaunch },
+    /// Code exchanged and the account read, or why not.
+    SignInFinished { attempt: Attempt, result: Result<Account, Failure> },
+    /// The device code to show, or why there is none.
+    DeviceCodeReady { attempt: Attempt, result: Result<DeviceCodeView, Failure> },
+    /// One poll of the token endpoint.
+    DevicePolled { attempt: Attempt, result: DevicePoll },
+    /// The admin-consent page was (or could not be) opened.
+    ConsentPageReady { attempt: Attempt, url: String, launch: BrowserLaunch },
+    /// The admin-consent redirect arrived at the loopback listener.
+    ConsentRedirect { attempt: Attempt, result: Result<ConsentGrant, Failure> },
+    /// Whether the vendor app's service principal is in the tenant yet.
+    ConsentObserved { attempt: Attempt, result: Result<bool, Failure> },
+    /// The extra approval for reading the tenant finished.
+    TenantReadApproved { attempt: Attempt, result: Result<(), Failure> },
+}
+
+/// Work for the shell. Every effect that starts work names its attempt; [`Effect::Abandon`] ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start a loopback listener, open the browser at the authorize URL, wait for the redirect, redeem the code,
+    /// read the account; report [`Outcome::BrowserSignInReady`] then [`Outcome::SignInFinished`]
+    /// (or [`Outcome::TenantReadApproved`] for [`ScopeSet::TenantRead`]).
+    BeginBrowserSignIn { attempt: Attempt, scopes: ScopeSet, prompt: Prompt, login_hint: Option<String> },
+    /// Ask for a device code; report [`Outcome::DeviceCodeReady`].
+    BeginDeviceCode { attempt: Attempt },
+    /// Poll once; report [`Outcome::DevicePolled`].
+    PollDeviceCode { attempt: Attempt },
+    /// Stop the attempt's work, close its listener and forget its secrets.
+    Abandon { attempt: Attempt },
+    /// Open a URL in the system browser (nothing is reported back).
+    OpenUrl { url: String },
+    /// Open the admin-consent page (with a loopback listener when the redirect comes back here); report
+    /// [`Outcome::ConsentPageReady`], then [`Outcome::ConsentRedirect`] if it does.
+    BeginAdminConsent { attempt: Attempt, tenant_id: String },
+    /// Look for the vendor app's service principal in the tenant; report [`Outcome::ConsentObserved`].
+    CheckConsent { attempt: Attempt },
+    /// Forget the signed-in session (tokens) before signing in as someone else.
+    SignOut,
+}
+
+/// What the wizard receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::large_enum_variant, reason = "events are moved once into `update`; boxing would only add noise")]
+pub enum Event {
+    User(Intent),
+    Done(Outcome),
+    /// Time passed (deadlines, polls, backoff).
+    Tick,
+}
+
+/// The whole wizard.
+#[derive(Debug, Clone)]
+pub struct Wizard {
+    settings: Settings,
+    page: StepId,
+    welcome_done: bool,
+    sign_in: SignIn,
+    consent: Consent,
+    next_attempt: u64,
+}
+
+impl Wizard {
+    /// A wizard at the Welcome page.
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            page: StepId::Welcome,
+            welcome_done: false,
+            sign_in: SignIn::Idle,
+            consent: Consent::Locked,
+            next_attempt: 1,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The step whose page is shown.
+    pub fn page(&self) -> StepId {
+        self.page
+    }
+
+    pub fn sign_in(&self) -> &SignIn {
+        &self.sign_in
+    }
+
+    pub fn consent(&self) -> &Consent {
+        &self.consent
+    }
+
+    /// The signed-in account, once there is one.
+    pub fn account(&self) -> Option<&Account> {
+        match &self.sign_in {
+            SignIn::Done(account) => Some(account),
+            _ => None,
+        }
+    }
+
+    fn new_attempt(&mut self) -> Attempt {
+        let a = Attempt(self.next_attempt);
+        self.next_attempt += 1;
+        a
+    }
+
+    /// How a step stands.
+    pub fn status(&self, step: StepId) -> StepStatus {
+        match step {
+            StepId::Welcome => {
+                if self.welcome_done {
+                    StepStatus::Done
+                } else {
+                    StepStatus::Running
+                }
+            }
+            StepId::SignIn => self.sign_in.status(),
+            StepId::AdminConsent => self.consent.status(),
+            _ => StepStatus::NotStarted,
+        }
+    }
+
+    /// True when the step list may jump to `step`.
+    pub fn can_show(&self, step: StepId) -> bool {
+        match step {
+            StepId::Welcome => true,
+            StepId::SignIn => self.welcome_done,
+            StepId::AdminConsent => !matches!(self.consent, Consent::Locked),
+            _ => false,
+        }
+    }
+
+    /// The earliest moment at which [`Event::Tick`] changes something (for the shell to wake up then).
+    pub fn next_deadline(&self) -> Option<Moment> {
+        [self.sign_in.next_deadline(), self.consent.next_deadline()].into_iter().flatten().min()
+    }
+
+    /// The one transition function.
+    #[must_use = "the effects must be carried out"]
+    pub fn update(&mut self, event: Event, now: Moment) -> Vec<Effect> {
+        match event {
+            Event::User(Intent::Continue) => self.on_continue(),
+            Event::User(Intent::ShowStep(step)) => {
+                if self.can_show(step) {
+                    self.page = step;
+                }
+                Vec::new()
+            }
+            Event::User(
+                intent @ (Intent::GrantConsent
+                | Intent::ConsentFinishedInBrowser
+                | Intent::CancelConsent
+                | Intent::RetryConsent
+                | Intent::ApproveTenantRead),
+            ) => self.on_consent_intent(intent, now),
+            Event::User(intent) => self.on_sign_in_intent(intent, now),
+            Event::Done(
+                outcome @ (Outcome::ConsentPageReady { .. }
+                | Outcome::ConsentRedirect { .. }
+                | Outcome::ConsentObserved { .. }
+                | Outcome::TenantReadApproved { .. }),
+            ) => self.on_consent_outcome(outcome, now),
+            Event::Done(outcome) => self.on_sign_in_outcome(outcome, now),
+            Event::Tick => {
+                let mut effects = self.on_sign_in_tick(now);
+                effects.extend(self.on_consent_tick(now));
+                effects
+            }
+        }
+    }
+
+    fn on_continue(&mut self) -> Vec<Effect> {
+        match self.page {
+            StepId::Welcome => {
+                self.welcome_done = true;
+                self.page = StepId::SignIn;
+            }
+            StepId::SignIn if matches!(self.sign_in, SignIn::Done(_)) => self.page = StepId::AdminConsent,
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The link a customer's admin can open to grant consent themselves (no loopback: it uses the redirect URI
+    /// registered on the vendor's app).
+    pub fn consent_link(&self) -> Option<String> {
+        let tenant = self.account().map_or_else(
+            || self.settings.tenant_hint.clone().unwrap_or_else(|| "organizations".to_owned()),
+            |a| a.tenant_id.clone(),
+        );
+        let base = &self.settings.login_browser_base;
+        let client = &self.settings.consent_client_id;
+        let redirect = enc(&self.settings.consent_redirect_uri);
+        Some(match self.settings.consent_endpoint {
+            ConsentEndpoint::V2 => format!(
+                "{base}{tenant}/v2.0/adminconsent?client_id={client}&scope={}&redirect_uri={redirect}",
+                enc("https://graph.microsoft.com/.default")
+            ),
+            ConsentEndpoint::V1 => format!("{base}{tenant}/adminconsent?client_id={client}&redirect_uri={redirect}"),
+        })
+    }
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

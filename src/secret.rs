@@ -1,0 +1,61 @@
+//! Secrets as values that cannot leak by accident: a redacted `Debug`, no `Display`, no `Serialize`, and an explicit
+//! `expose` at the one place that must use the text (an HTTP header, a form field, the keychain).
+
+use std::fmt;
+
+/// A secret string: a token, an authorization code, a PKCE verifier, a device code, a client secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret text, for the one place that must send or store it. Never log or display it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares in constant time (for `state` values and the like).
+    pub fn ct_eq(&self, other: &str) -> bool {
+        constant_time_eq(self.0.as_bytes(), other.as_bytes())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Equality whose time does not depend on where the inputs differ (only on their lengths).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let s = Secret::new("super-secret-token");
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret([redacted]))");
+        assert_eq!(s.expose(), "super-secret-token");
+    }
+
+    #[test]
+    fn constant_time_comparison_is_correct() {
+        let s = Secret::new("abc");
+        assert!(s.ct_eq("abc"));
+        assert!(!s.ct_eq("abd"));
+        assert!(!s.ct_eq("ab"));
+        assert!(!s.ct_eq(""));
+    }
+}

@@ -1,0 +1,184 @@
+//! Why a step failed, as typed data the wizard can branch on and the UI can explain.
+//!
+//! Clients turn Microsoft's answers into these values; the wizard decides on them (a Conditional Access block
+//! switches sign-in to device code; `consent_required` asks for an approval); the diagnostics catalogue turns
+//! them into words. Nothing here holds a token or a code.
+
+use serde::{Deserialize, Serialize};
+
+/// A failure of one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    /// Microsoft's identity platform (or another OpenID provider) refused, with an OAuth error.
+    Identity(IdentityError),
+    /// Microsoft Graph refused.
+    Graph(GraphError),
+    /// The network, proxy or TLS failed before an answer arrived.
+    Transport(TransportError),
+    /// An answer arrived but could not be read.
+    Parse {
+        /// What was being read.
+        what: String,
+        /// The start of the answer (already free of secrets: error bodies and discovery documents only).
+        excerpt: String,
+    },
+    /// Something the wizard itself decided (timeouts, expiry, no browser).
+    Local(LocalFailure),
+}
+
+/// An OAuth error from the identity platform: from the token endpoint's JSON or a redirect's parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityError {
+    /// OAuth `error`, e.g. `invalid_grant`.
+    pub error: String,
+    /// Microsoft's AADSTS numbers (first is the one that matters).
+    pub error_codes: Vec<u32>,
+    /// `suberror`, e.g. `consent_required`, `basic_action`.
+    pub suberror: Option<String>,
+    /// `error_description` as Microsoft wrote it.
+    pub description: Option<String>,
+    pub trace_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub timestamp: Option<String>,
+    pub error_uri: Option<String>,
+    /// Where it came from, e.g. `token endpoint`, `sign-in redirect`, `admin consent redirect`.
+    pub source: String,
+}
+
+/// A Graph error envelope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphError {
+    pub status: u16,
+    /// `error.code`, e.g. `Authorization_RequestDenied`.
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub client_request_id: Option<String>,
+    pub date: Option<String>,
+    /// What was being asked, e.g. `GET /v1.0/servicePrincipals`.
+    pub operation: String,
+}
+
+/// A failure before any answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportError {
+    pub kind: TransportKind,
+    /// The host that could not be reached.
+    pub host: String,
+    /// The underlying error, in words.
+    pub detail: String,
+}
+
+/// Which part of the connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    Proxy,
+    Other,
+}
+
+/// Failures the wizard decides on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum LocalFailure {
+    /// Nobody finished signing in in the browser in time.
+    SignInTimedOut { minutes: u64 },
+    /// Nobody finished the consent page in time.
+    ConsentTimedOut { minutes: u64 },
+    /// The device code expired before anyone used it.
+    DeviceCodeExpired,
+    /// No browser could be opened on this computer.
+    NoBrowser { detail: String },
+    /// The loopback listener could not be started.
+    ListenerUnavailable { detail: String },
+    /// Consent was granted but the tenant still does not show it.
+    ReplicationTimedOut { minutes: u64 },
+    /// The sign-in answer did not belong to this sign-in (nonce).
+    TokenMismatch { detail: String },
+}
+
+/// Conditional Access codes on which sign-in switches to the other method (`field-notes.md` #2).
+const CONDITIONAL_ACCESS: [u32; 2] = [53003, 53000];
+
+impl Failure {
+    /// The first AADSTS number, if the identity platform sent one.
+    pub fn aadsts(&self) -> Option<u32> {
+        match self {
+            Self::Identity(e) => e.error_codes.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// A blocked-by-Conditional-Access answer.
+    pub fn is_conditional_access(&self) -> bool {
+        self.aadsts().is_some_and(|c| CONDITIONAL_ACCESS.contains(&c))
+    }
+
+    /// The identity platform says the app lacks consent for what was asked (AADSTS65001 / `consent_required`).
+    pub fn is_consent_required(&self) -> bool {
+        match self {
+            Self::Identity(e) => {
+                e.error_codes.contains(&65001)
+                    || e.suberror.as_deref() == Some("consent_required")
+                    || e.error == "consent_required"
+            }
+            _ => false,
+        }
+    }
+
+    /// A short machine-readable code: `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, `sign_in_timed_out`.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Identity(e) => e.error_codes.first().map_or_else(|| e.error.clone(), |c| format!("AADSTS{c}")),
+            Self::Graph(e) => e.code.clone(),
+            Self::Transport(t) => match t.kind {
+                TransportKind::Dns => "dns".to_owned(),
+                TransportKind::Connect => "connect".to_owned(),
+                TransportKind::Tls => "tls".to_owned(),
+                TransportKind::Timeout => "timeout".to_owned(),
+                TransportKind::Proxy => "proxy".to_owned(),
+                TransportKind::Other => "transport".to_owned(),
+            },
+            Self::Parse { .. } => "unreadable_answer".to_owned(),
+            Self::Local(l) => match l {
+                LocalFailure::SignInTimedOut { .. } => "sign_in_timed_out",
+                LocalFailure::ConsentTimedOut { .. } => "consent_timed_out",
+                LocalFailure::DeviceCodeExpired => "device_code_expired",
+                LocalFailure::NoBrowser { .. } => "no_browser",
+                LocalFailure::ListenerUnavailable { .. } => "listener_unavailable",
+                LocalFailure::ReplicationTimedOut { .. } => "replication_timed_out",
+                LocalFailure::TokenMismatch { .. } => "token_mismatch",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(codes: &[u32], error: &str, suberror: Option<&str>) -> Failure {
+        Failure::Identity(IdentityError {
+            error: error.into(),
+            error_codes: codes.to_vec(),
+            suberror: suberror.map(Into::into),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn classification_uses_codes_not_text() {
+        assert!(identity(&[53003], "access_denied", None).is_conditional_access());
+        assert!(!identity(&[65004], "access_denied", None).is_conditional_access());
+        assert!(identity(&[65001], "invalid_grant", Some("consent_required")).is_consent_required());
+        assert!(identity(&[], "invalid_grant", Some("consent_required")).is_consent_required());
+        assert_eq!(identity(&[50076, 50079], "invalid_grant", None).code(), "AADSTS50076");
+        assert_eq!(identity(&[], "slow_down", None).code(), "slow_down");
+    }
+}

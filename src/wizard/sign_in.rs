@@ -1,0 +1,387 @@
+//! Step 1, sign in: system browser (authorization code + PKCE) or device code, then who signed in and where.
+//!
+//! ```text
+//! Idle ──SignInWithBrowser──▶ Browser{url: None}                          [BeginBrowserSignIn]
+//! Browser ──BrowserSignInReady(opened)──▶ Browser{url}
+//! Browser ──BrowserSignInReady(not opened)──▶ DeviceCode{reason: NoBrowser} [Abandon, BeginDeviceCode]
+//! Browser ──SignInFinished(Ok)──▶ Done                                     (consent unlocks)
+//! Browser ──SignInFinished(Conditional Access)──▶ DeviceCode{reason: CA}   [BeginDeviceCode]
+//! Browser ──SignInFinished(Err)──▶ Failed
+//! Browser ──Tick ≥ deadline──▶ Failed{SignInTimedOut}                      [Abandon]
+//! Idle | Failed ──SignInWithDeviceCode──▶ DeviceCode{code: None}           [BeginDeviceCode]
+//! DeviceCode ──DeviceCodeReady(Ok)──▶ DeviceCode{code, next_poll = now + interval}
+//! DeviceCode ──Tick ≥ next_poll──▶ DeviceCode{polling}                     [PollDeviceCode]
+//! DeviceCode ──DevicePolled(Pending | SlowDown)──▶ DeviceCode{next_poll}   (slow_down adds 5 s to the interval)
+//! DeviceCode ──DevicePolled(Finished Ok)──▶ Done
+//! DeviceCode ──DevicePolled(Finished Err) | DeviceCodeReady(Err)──▶ Failed
+//! DeviceCode ──Tick ≥ expires_at──▶ Failed{DeviceCodeExpired}              [Abandon]
+//! Browser | DeviceCode ──CancelSignIn──▶ Idle                              [Abandon]
+//! Failed ──RetrySignIn──▶ the same method again
+//! Done ──SignInAsSomeoneElse──▶ Browser (prompt=select_account); consent locks again  [SignOut, BeginBrowserSignIn]
+//! ```
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{
+    Attempt, Consent, Effect, Failure, Intent, LocalFailure, Moment, Outcome, Prompt, ScopeSet, StepId, StepStatus,
+    Wizard,
+};
+
+/// RFC 8628: a `slow_down` answer adds five seconds to the polling interval.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// The sign-in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Idle,
+    /// Waiting for the admin in the system browser.
+    Browser {
+        attempt: Attempt,
+        /// The authorize URL, shown with Copy; `None` until the listener is up.
+        url: Option<String>,
+        launch: BrowserLaunch,
+        deadline: Moment,
+    },
+    /// Device code: the admin types the code on another page or device.
+    DeviceCode {
+        attempt: Attempt,
+        /// Why the wizard switched to this method by itself, if it did.
+        reason: Option<SwitchReason>,
+        /// The code to show; `None` until Microsoft answered.
+        code: Option<DeviceCodeView>,
+        /// When the code stops working.
+        expires_at: Option<Moment>,
+        interval: Duration,
+        next_poll: Option<Moment>,
+        polling: bool,
+    },
+    Done(Account),
+    Failed {
+        failure: Failure,
+        method: SignInMethod,
+    },
+}
+
+/// The two ways to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Browser,
+    DeviceCode,
+}
+
+/// Whether the system browser opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BrowserLaunch {
+    Opened,
+    /// Could not open one; the reason in words. The URL is still shown for copying.
+    NotOpened {
+        detail: String,
+    },
+}
+
+/// Why sign-in moved to device code without being asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchReason {
+    /// Browser sign-in was blocked by Conditional Access.
+    ConditionalAccess(Failure),
+    /// No browser could be opened on this computer.
+    NoBrowser { detail: String },
+}
+
+/// The device code as the admin sees it (the device code itself stays in the shell).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceCodeView {
+    pub user_code: String,
+    pub verification_uri: String,
+    /// Microsoft's own instructions.
+    pub message: String,
+    pub expires_in: Duration,
+    pub interval: Duration,
+}
+
+/// One poll's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(clippy::large_enum_variant, reason = "one value per poll, moved once; boxing would only add noise")]
+pub enum DevicePoll {
+    Pending,
+    SlowDown,
+    Finished(Result<Account, Failure>),
+}
+
+/// Who signed in, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub display_name: String,
+    /// Sign-in name.
+    pub upn: String,
+    pub object_id: String,
+    pub tenant_id: String,
+    /// The tenant's name, when it could be read.
+    pub tenant_name: Option<String>,
+    /// The tenant's initial (`*.onmicrosoft.com`) or default domain, when it could be read.
+    pub tenant_domain: Option<String>,
+    pub roles: Roles,
+}
+
+/// The account's directory roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Roles {
+    Known {
+        names: Vec<String>,
+    },
+    /// Could not be read; the consent step says so and lets the admin try.
+    Unknown {
+        why: String,
+    },
+}
+
+impl Roles {
+    /// True for the roles that may grant Microsoft Graph application permissions (`microsoft-apis.md` A5).
+    pub fn can_grant_graph_app_permissions(&self) -> Option<bool> {
+        match self {
+            Self::Known { names } => {
+                Some(names.iter().any(|r| r == "Global Administrator" || r == "Privileged Role Administrator"))
+            }
+            Self::Unknown { .. } => None,
+        }
+    }
+}
+
+impl SignIn {
+    pub(super) fn status(&self) -> StepStatus {
+        match self {
+            Self::Idle => StepStatus::NotStarted,
+            Self::Browser { .. } | Self::DeviceCode { .. } => StepStatus::Running,
+            Self::Done(_) => StepStatus::Done,
+            Self::Failed { .. } => StepStatus::NeedsAttention,
+        }
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Moment> {
+        match self {
+            Self::Browser { deadline, .. } => Some(*deadline),
+            Self::DeviceCode { next_poll, polling: false, expires_at, .. } => {
+                [*next_poll, *expires_at].into_iter().flatten().min()
+            }
+            Self::DeviceCode { expires_at, .. } => *expires_at,
+            _ => None,
+        }
+    }
+
+    /// The attempt whose work is running, if any.
+    fn running(&self) -> Option<Attempt> {
+        match self {
+            Self::Browser { attempt, .. } | Self::DeviceCode { attempt, .. } => Some(*attempt),
+            _ => None,
+        }
+    }
+}
+
+impl Wizard {
+    fn begin_browser(&mut self, now: Moment, prompt: Prompt) -> Vec<Effect> {
+        let attempt = self.new_attempt();
+        self.sign_in = SignIn::Browser {
+            attempt,
+            url: None,
+            launch: BrowserLaunch::Opened,
+            deadline: now.plus(self.settings.timing.browser_sign_in),
+        };
+        vec![Effect::BeginBrowserSignIn { attempt, scopes: ScopeSet::SignIn, prompt, login_hint: None }]
+    }
+
+    fn begin_device_code(&mut self, reason: Option<SwitchReason>) -> Vec<Effect> {
+        let attempt = self.new_attempt();
+        self.sign_in = SignIn::DeviceCode {
+            attempt,
+            reason,
+            code: None,
+            expires_at: None,
+            interval: Duration::from_secs(5),
+            next_poll: None,
+            polling: false,
+        };
+        vec![Effect::BeginDeviceCode { attempt }]
+    }
+
+    /// Abandons running sign-in work, if any.
+    fn abandon_sign_in(&self) -> Vec<Effect> {
+        self.sign_in.running().map(|attempt| Effect::Abandon { attempt }).into_iter().collect()
+    }
+
+    pub(super) fn on_sign_in_intent(&mut self, intent: Intent, now: Moment) -> Vec<Effect> {
+        match intent {
+            Intent::SignInWithBrowser if !self.sign_in_busy() => {
+                self.page = StepId::SignIn;
+                self.begin_browser(now, Prompt::SelectAccount)
+            }
+            Intent::SignInWithDeviceCode if !matches!(self.sign_in, SignIn::DeviceCode { .. } | SignIn::Done(_)) => {
+                let mut effects = self.abandon_sign_in();
+                self.page = StepId::SignIn;
+                effects.extend(self.begin_device_code(None));
+                effects
+            }
+            Intent::RetrySignIn => match &self.sign_in {
+                SignIn::Failed { method: SignInMethod::Browser, .. } => self.begin_browser(now, Prompt::SelectAccount),
+                SignIn::Failed { method: SignInMethod::DeviceCode, .. } => self.begin_device_code(None),
+                _ => Vec::new(),
+            },
+            Intent::CancelSignIn => {
+                let effects = self.abandon_sign_in();
+                if !effects.is_empty() {
+                    self.sign_in = SignIn::Idle;
+                }
+                effects
+            }
+            Intent::SignInAsSomeoneElse => {
+                let mut effects = self.abandon_sign_in();
+                effects.extend(self.abandon_consent());
+                effects.push(Effect::SignOut);
+                self.consent = Consent::Locked;
+                self.page = StepId::SignIn;
+                effects.extend(self.begin_browser(now, Prompt::SelectAccount));
+                effects
+            }
+            Intent::OpenVerificationPage => match &self.sign_in {
+                SignIn::DeviceCode { code: Some(code), .. } => {
+                    vec![Effect::OpenUrl { url: code.verification_uri.clone() }]
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Repeated clicks while a sign-in is running are ignored (STYLE rule 8).
+    fn sign_in_busy(&self) -> bool {
+        matches!(self.sign_in, SignIn::Browser { .. } | SignIn::Done(_))
+    }
+
+    pub(super) fn on_sign_in_outcome(&mut self, outcome: Outcome, now: Moment) -> Vec<Effect> {
+        match outcome {
+            Outcome::BrowserSignInReady { attempt, authorize_url, launch } => {
+                let SignIn::Browser { attempt: current, url, launch: shown, .. } = &mut self.sign_in else {
+                    return Vec::new();
+                };
+                if *current != attempt {
+                    return Vec::new();
+                }
+                *url = Some(authorize_url);
+                match launch {
+                    BrowserLaunch::Opened => {
+                        *shown = BrowserLaunch::Opened;
+                        Vec::new()
+                    }
+                    BrowserLaunch::NotOpened { detail } => {
+                        let mut effects = vec![Effect::Abandon { attempt }];
+                        effects.extend(self.begin_device_code(Some(SwitchReason::NoBrowser { detail })));
+                        effects
+                    }
+                }
+            }
+            Outcome::SignInFinished { attempt, result } => {
+                if !matches!(&self.sign_in, SignIn::Browser { attempt: a, .. } if *a == attempt) {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(account) => self.signed_in(account),
+                    Err(failure) if failure.is_conditional_access() => {
+                        self.begin_device_code(Some(SwitchReason::ConditionalAccess(failure)))
+                    }
+                    Err(failure) => {
+                        self.sign_in = SignIn::Failed { failure, method: SignInMethod::Browser };
+                        Vec::new()
+                    }
+                }
+            }
+            Outcome::DeviceCodeReady { attempt, result } => {
+                let SignIn::DeviceCode { attempt: current, code, expires_at, interval, next_poll, .. } =
+                    &mut self.sign_in
+                else {
+                    return Vec::new();
+                };
+                if *current != attempt {
+                    return Vec::new();
+                }
+                match result {
+                    Ok(view) => {
+                        *expires_at = Some(now.plus(view.expires_in));
+                        *interval = view.interval;
+                        *next_poll = Some(now.plus(view.interval));
+                        *code = Some(view);
+                        Vec::new()
+                    }
+                    Err(failure) => {
+                        self.sign_in = SignIn::Failed { failure, method: SignInMethod::DeviceCode };
+                        Vec::new()
+                    }
+                }
+            }
+            Outcome::DevicePolled { attempt, result } => {
+                let SignIn::DeviceCode { attempt: current, interval, next_poll, polling, .. } = &mut self.sign_in
+                else {
+                    return Vec::new();
+                };
+                if *current != attempt {
+                    return Vec::new();
+                }
+                *polling = false;
+                match result {
+                    DevicePoll::Pending => {
+                        *next_poll = Some(now.plus(*interval));
+                        Vec::new()
+                    }
+                    DevicePoll::SlowDown => {
+                        *interval += SLOW_DOWN_STEP;
+                        *next_poll = Some(now.plus(*interval));
+                        Vec::new()
+                    }
+                    DevicePoll::Finished(Ok(account)) => self.signed_in(account),
+                    DevicePoll::Finished(Err(failure)) => {
+                        self.sign_in = SignIn::Failed { failure, method: SignInMethod::DeviceCode };
+                        Vec::new()
+                    }
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn signed_in(&mut self, account: Account) -> Vec<Effect> {
+        let precheck = super::consent::precheck(&account.roles);
+        self.sign_in = SignIn::Done(account);
+        self.consent = Consent::Ready { precheck };
+        Vec::new()
+    }
+
+    pub(super) fn on_sign_in_tick(&mut self, now: Moment) -> Vec<Effect> {
+        match &mut self.sign_in {
+            SignIn::Browser { attempt, deadline, .. } if now >= *deadline => {
+                let attempt = *attempt;
+                let minutes = self.settings.timing.browser_sign_in.as_secs() / 60;
+                self.sign_in = SignIn::Failed {
+                    failure: Failure::Local(LocalFailure::SignInTimedOut { minutes }),
+                    method: SignInMethod::Browser,
+                };
+                vec![Effect::Abandon { attempt }]
+            }
+            SignIn::DeviceCode { attempt, expires_at: Some(expires_at), .. } if now >= *expires_at => {
+                let attempt = *attempt;
+                self.sign_in = SignIn::Failed {
+                    failure: Failure::Local(LocalFailure::DeviceCodeExpired),
+                    method: SignInMethod::DeviceCode,
+                };
+                vec![Effect::Abandon { attempt }]
+            }
+            SignIn::DeviceCode { attempt, next_poll: Some(at), polling, .. } if !*polling && now >= *at => {
+                *polling = true;
+                vec![Effect::PollDeviceCode { attempt: *attempt }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
