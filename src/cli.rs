@@ -28,6 +28,9 @@ pub struct Cli {
     /// Demo tenant scenario, by name or file (see `mspbots-setup sim --list`).
     #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
     pub scenario: String,
+    /// Sign in to this tenant (id or verified domain) instead of letting the account choose.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -36,8 +39,63 @@ pub struct Cli {
 /// Commands that run without the window.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the setup steps built so far without a window, printing each step's outcome.
+    Run(RunArgs),
     /// Serve the simulated Microsoft tenant over HTTPS and print one JSON line describing it.
     Sim(SimArgs),
+}
+
+/// Options of `mspbots-setup run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run without a window (required: the window is `mspbots-setup` without a command).
+    #[arg(long)]
+    pub headless: bool,
+    /// Run against the simulated demo tenant.
+    #[arg(long)]
+    pub demo: bool,
+    /// Vendor profile to use instead of the shipped one.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Demo tenant scenario, by name or file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
+    pub scenario: String,
+    /// Demo mode: the account that signs in (default: the scenario's default account).
+    #[arg(long = "as", value_name = "UPN")]
+    pub as_account: Option<String>,
+    /// Identity provider base URL (instead of Microsoft or the demo), e.g. the URL `sim` printed.
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// Microsoft Graph base URL to use with --login-url.
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Teams admin configuration API base URL to use with --login-url.
+    #[arg(long, value_name = "URL")]
+    pub teams_admin_url: Option<String>,
+    /// An OpenID Connect discovery URL (for identity providers other than Microsoft).
+    #[arg(long, value_name = "URL")]
+    pub discovery_url: Option<String>,
+    /// Trust only this CA certificate (PEM) for the URLs above.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+    /// Sign in to this tenant (id or verified domain).
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Sign-in scopes, space separated (for identity providers other than Microsoft).
+    #[arg(long, value_name = "SCOPES")]
+    pub scopes: Option<String>,
+    /// Host name in the loopback redirect URI.
+    #[arg(long, value_name = "HOST", value_parser = ["localhost", "127.0.0.1"])]
+    pub redirect_host: Option<String>,
+    /// Sign in with a device code instead of the browser.
+    #[arg(long)]
+    pub device_code: bool,
+    /// Stop after this step.
+    #[arg(long, value_name = "STEP", value_parser = ["sign-in", "admin-consent"])]
+    pub stop_after: Option<String>,
+    /// Print JSON lines (`step`, `status`, `code`, `summary`, `fix`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `mspbots-setup sim`.
@@ -129,6 +187,42 @@ pub fn run_sim(args: SimArgs) -> ExitCode {
         sim.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// `mspbots-setup run --headless`.
+pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
+    if !args.headless {
+        report(
+            "nothing to do",
+            &std::io::Error::other("`run` needs --headless; start the window with `mspbots-setup`"),
+        );
+        return ExitCode::from(2);
+    }
+    let options = crate::headless::HeadlessOptions {
+        launch: crate::app::LaunchOptions {
+            demo: args.demo,
+            profile: args.profile,
+            scenario: args.scenario,
+            tenant: args.tenant,
+        },
+        login_url: args.login_url,
+        graph_url: args.graph_url,
+        teams_admin_url: args.teams_admin_url,
+        discovery_url: args.discovery_url,
+        ca_cert: args.ca_cert,
+        as_account: args.as_account,
+        scopes: args.scopes.map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        redirect_host: args.redirect_host,
+        device_code: args.device_code,
+        stop_after: args.stop_after.as_deref().map(|s| match s {
+            "sign-in" => crate::wizard::StepId::SignIn,
+            _ => crate::wizard::StepId::AdminConsent,
+        }),
+        json: args.json,
+        state_dir,
+        browser,
+    };
+    crate::headless::run(options)
 }
 
 async fn wait_for_stop_signal() {

@@ -82,6 +82,56 @@ pub fn client(config: &HttpConfig) -> Result<reqwest::Client, HttpSetupError> {
     builder.build().map_err(HttpSetupError::Build)
 }
 
+/// Turns a transport-level reqwest error into the wizard's failure, naming the host and the part that failed.
+pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
+    use crate::wizard::{Failure, TransportError, TransportKind};
+    let host = err.url().and_then(|u| {
+        u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_owned(),
+        })
+    });
+    // Walk the source chain once; hyper and rustls say what failed only in their own messages.
+    let mut chain = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    let kind = if err.is_timeout() {
+        TransportKind::Timeout
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
+        TransportKind::Dns
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        TransportKind::Tls
+    } else if lower.contains("proxy") {
+        TransportKind::Proxy
+    } else if err.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    };
+    Failure::Transport(TransportError { kind, host: host.unwrap_or_default(), detail: chain })
+}
+
+/// A random GUID for `client-request-id`, so one call can be found in Microsoft's logs.
+pub fn new_request_id() -> String {
+    let mut b = [0u8; 16];
+    // A failed OS random source leaves zeros: the id is then still well-formed, only not unique.
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        tracing::debug!("no OS randomness for a request id");
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,14 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod diagnostics;
+pub mod fsutil;
+pub mod graph;
+pub mod headless;
 pub mod http;
 pub mod profile;
 pub mod secret;
+pub mod session;
+pub mod shell;
 pub mod sim;
 pub mod wizard;

@@ -12,7 +12,13 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match cli.command {
         Some(Command::Sim(args)) => cli::run_sim(args),
-        None => app::run(&LaunchOptions { demo: cli.demo, profile: cli.profile, scenario: cli.scenario }),
+        Some(Command::Run(args)) => {
+            cli::run_headless(args, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
+        }
+        None => app::run(
+            &LaunchOptions { demo: cli.demo, profile: cli.profile, scenario: cli.scenario, tenant: cli.tenant },
+            mspbots_setup::fsutil::state_dir_from_env(),
+        ),
     }
 }
 

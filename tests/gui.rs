@@ -1,5 +1,5 @@
-//! The window, headless (egui_kittest + AccessKit, no GPU): demo banner, step list, demo accounts, and a broken
-//! profile reported in the window instead of a crash.
+//! The window, headless (egui_kittest + AccessKit, no GPU), in demo mode against the in-process simulated tenant:
+//! Welcome → sign in → consent for success, not an admin, declined and Conditional Access; a broken profile.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,74 +7,199 @@
     reason = "test code: a failed step should panic, and tests may read the real clock"
 )]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use mspbots_setup::app::{DemoTenant, Launch, LaunchOptions, Shell, Waker, WizardApp};
+use mspbots_setup::app::{AppServices, DemoTenant, Launch, LaunchOptions, WizardApp};
+use mspbots_setup::http::{self, HttpConfig, Purpose};
+use mspbots_setup::session::Endpoints;
+use mspbots_setup::shell::browser::FollowingBrowser;
+use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
+use mspbots_setup::sim::scenario::ConsentDecision;
+use mspbots_setup::wizard::{Consent, SignIn, StepId, StepStatus};
 
-struct NoWaker;
-impl Waker for NoWaker {
-    fn wake(&self) {}
+/// A "browser" that follows the simulator's redirects back to the wizard, as the chosen demo account.
+fn following_browser() -> AppServices {
+    AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
+        let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();
+        Arc::new(FollowingBrowser::new(http, runtime.clone())) as Arc<dyn UrlOpener>
+    }))
 }
 
 fn app(runtime: &tokio::runtime::Runtime, options: &LaunchOptions) -> WizardApp {
     let launch = Launch::resolve(options).unwrap();
-    WizardApp::new(launch, Shell::new(runtime.handle().clone()), NoWaker)
+    WizardApp::new(launch, Shell::new(runtime.handle().clone(), NoWaker), following_browser())
 }
 
-fn options() -> LaunchOptions {
-    LaunchOptions { demo: false, profile: None, scenario: "happy".to_owned() }
+fn demo(scenario: &str) -> LaunchOptions {
+    LaunchOptions { demo: false, profile: None, scenario: scenario.to_owned(), tenant: None }
 }
 
 fn harness(app: WizardApp) -> Harness<'static, WizardApp> {
-    Harness::builder().with_size([960.0, 640.0]).build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app)
+    Harness::builder().with_size([1000.0, 760.0]).build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app)
 }
 
-/// Runs frames until `done` holds, draining background reports like the real app; panics with what it saw.
+/// Runs frames until `done` holds, pumping background reports like the real app; on timeout panics with the
+/// wizard's state so the failure says what the app was doing.
 fn step_until(harness: &mut Harness<'static, WizardApp>, description: &str, done: impl Fn(&WizardApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        harness.state_mut().drain_reports();
-        // A spinner keeps asking for frames, so step a fixed number instead of waiting to settle.
+        harness.state_mut().pump();
+        // Spinners keep asking for frames, so step a fixed number instead of waiting to settle.
         harness.run_steps(2);
         if done(harness.state()) {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "timed out waiting for {description}; app state: {:?}",
-            harness.state().demo
+            "timed out waiting for {description}; wizard: {:#?}",
+            harness.state().wizard().map(|w| (w.sign_in().clone(), w.consent().clone()))
         );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-#[test]
-fn incomplete_profile_starts_demo_mode_and_names_the_missing_fields() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut harness = harness(app(&rt, &options()));
-    harness.run_steps(3);
-    harness.get_by_label("Demo mode");
-    harness.get_by_label_contains("consent.client_id");
-    harness.get_by_label_contains("signin.client_id");
-    for step in mspbots_setup::wizard::StepId::ALL {
-        // "Welcome" is also the page heading, so a step title may appear twice.
-        assert!(harness.query_all_by_label(step.title()).next().is_some(), "step list lacks {}", step.title());
-    }
+/// Waits for the demo tenant and makes its sign-in pages answer as `upn`.
+fn demo_ready_as(harness: &mut Harness<'static, WizardApp>, upn: &str) {
+    step_until(harness, "the demo tenant", |app| app.wizard().is_some());
+    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!("demo tenant not ready") };
+    sim.set_auto_login(Some(upn.to_owned()));
+}
+
+fn click(harness: &mut Harness<'static, WizardApp>, label: &str) {
+    // The AccessKit default action, as a screen reader would press it (also reaches buttons scrolled out of view).
+    harness.get_by_role_and_label(Role::Button, label).click_accesskit();
+    harness.run_steps(2);
+}
+
+fn signed_in(app: &WizardApp) -> bool {
+    app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::Done(_)))
 }
 
 #[test]
-fn demo_accounts_are_listed_once_the_demo_tenant_is_ready() {
+fn global_admin_signs_in_and_grants_consent() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut harness = harness(app(&rt, &options()));
-    harness.run_steps(3);
-    assert_eq!(harness.query_all_by_label("Starting the demo tenant…").count(), 2, "status line and accounts section");
-    step_until(&mut harness, "the demo tenant", |app| matches!(app.demo, DemoTenant::Ready(_)));
+    let mut harness = harness(app(&rt, &demo("happy")));
+    harness.run_steps(2);
+    harness.get_by_label("Demo mode");
+    harness.get_by_label_contains("consent.client_id");
+    demo_ready_as(&mut harness, "adele.vance@contoso.com");
     harness.get_by_label("adele.vance@contoso.com");
-    harness.get_by_label("lee.gu@contoso.com");
-    harness.get_by_label_contains("Cloud Application Administrator: cannot grant");
-    harness.get_by_label_contains("Demo tenant ready at https://127.0.0.1:");
+
+    click(&mut harness, "Start");
+    harness.get_by_label_contains("Sign in with the Microsoft work account");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "sign-in", signed_in);
+    harness.get_by_label("Signed in");
+    harness.get_by_label("Adele Vance");
+    harness.get_by_label("Global Administrator");
+    harness.get_by_label("Contoso (contoso.onmicrosoft.com)");
+    assert_eq!(harness.state().step_status(StepId::SignIn), StepStatus::Done);
+
+    click(&mut harness, "Continue");
+    harness.get_by_label_contains("will be granted these permissions for your whole organization");
+    harness.get_by_label("User.Read.All (application)");
+    click(&mut harness, "Grant consent…");
+    step_until(&mut harness, "consent", |app| {
+        app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
+    });
+    harness.get_by_label("Consent granted");
+    assert_eq!(harness.state().step_status(StepId::AdminConsent), StepStatus::Done);
+    harness.get_by_label_contains("Sign-in kept in memory only");
+}
+
+#[test]
+fn an_account_without_an_admin_role_stops_at_the_pre_consent_check() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("happy")));
+    demo_ready_as(&mut harness, "alex.wilber@contoso.com");
+    click(&mut harness, "Start");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "sign-in", signed_in);
+    harness.get_by_label("No admin role");
+    click(&mut harness, "Continue");
+    harness.get_by_label("This account cannot grant the permissions");
+    harness.get_by_label_contains("Only a Global Administrator or a Privileged Role Administrator");
+    assert_eq!(harness.state().step_status(StepId::AdminConsent), StepStatus::NeedsAttention);
+    assert!(harness.query_by_label("Grant consent…").is_none(), "the main button is replaced by the options");
+    click(&mut harness, "Copy consent link for your admin");
+    let copied = harness.state().copied.clone().unwrap();
+    assert!(
+        copied.contains("/v2.0/adminconsent?client_id=") && copied.contains("redirect_uri=http%3A%2F%2Flocalhost"),
+        "{copied}"
+    );
+    harness.get_by_role_and_label(Role::Button, "Sign in with another account…");
+}
+
+#[test]
+fn declined_consent_is_explained_inline_with_retry() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("happy")));
+    demo_ready_as(&mut harness, "adele.vance@contoso.com");
+    click(&mut harness, "Start");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "sign-in", signed_in);
+    click(&mut harness, "Continue");
+    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!() };
+    sim.set_consent_decision(Some(ConsentDecision::Decline));
+    click(&mut harness, "Grant consent…");
+    step_until(&mut harness, "the declined consent", |app| {
+        app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Failed { .. }))
+    });
+    harness.get_by_label("Consent was declined");
+    harness.get_by_label_contains("Cancel was pressed on Microsoft's permissions page");
+    harness.get_by_label_contains("Who can fix it: You");
+    harness.get_by_label("Code: AADSTS65004");
+    click(&mut harness, "Copy details");
+    let details = harness.state().copied.clone().unwrap();
+    assert!(details.contains("AADSTS65004") && details.contains("Correlation ID"), "{details}");
+    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!() };
+    sim.set_consent_decision(None);
+    click(&mut harness, "Retry");
+    step_until(&mut harness, "consent after retry", |app| {
+        app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
+    });
+}
+
+#[test]
+fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
+    let dir = std::env::temp_dir().join(format!("mspbots-gui-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ca.toml");
+    std::fs::write(&file, "base = \"conditional-access\"\nname = \"ca-fast\"\nsummary = \"CA with a 1 s poll\"\n[device_code]\ninterval_secs = 1\n").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo(file.to_str().unwrap())));
+    demo_ready_as(&mut harness, "adele.vance@contoso.com");
+    click(&mut harness, "Start");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "the device code", |app| {
+        app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::DeviceCode { code: Some(_), .. }))
+    });
+    harness.get_by_label("A Conditional Access policy blocked this sign-in");
+    harness.get_by_label_contains("Browser sign-in was blocked, so the setup switched to a code");
+    harness.get_by_role_and_label(Role::Button, "Copy code");
+    harness.get_by_role_and_label(Role::Button, "Open the sign-in page…");
+    step_until(&mut harness, "device code sign-in", signed_in);
+    harness.get_by_label("Adele Vance");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_non_admin_in_a_tenant_without_user_consent_gets_the_explanation_and_the_link() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("not-admin")));
+    demo_ready_as(&mut harness, "alex.wilber@contoso.com");
+    click(&mut harness, "Start");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "the failed sign-in", |app| {
+        app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::Failed { .. }))
+    });
+    harness.get_by_label("This account cannot approve the permissions MSPbots needs");
+    harness.get_by_role_and_label(Role::Button, "Copy consent link for your admin");
+    harness.get_by_role_and_label(Role::Button, "Retry");
 }
 
 #[test]
@@ -84,21 +209,22 @@ fn a_broken_profile_is_reported_with_its_line_and_the_demo_still_runs() {
     let file = dir.join("broken-profile.toml");
     std::fs::write(&file, "vendor_name = \"Acme\"\ncloud = \"mars\"\n").unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let options = LaunchOptions { profile: Some(file), ..options() };
+    let options = LaunchOptions { profile: Some(file), ..demo("happy") };
     let mut harness = harness(app(&rt, &options));
-    harness.run_steps(3);
+    harness.run_steps(2);
     harness.get_by_label_contains("The vendor profile could not be used");
     harness.get_by_label_contains("broken-profile.toml");
     harness.get_by_label_contains("line 2");
+    step_until(&mut harness, "the demo tenant", |app| app.wizard().is_some());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn unknown_demo_scenario_falls_back_to_happy_and_says_so() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let options = LaunchOptions { demo: true, scenario: "no-such-scenario".to_owned(), ..options() };
+    let options = LaunchOptions { demo: true, ..demo("no-such-scenario") };
     let mut harness = harness(app(&rt, &options));
-    harness.run_steps(3);
+    harness.run_steps(2);
     harness.get_by_label_contains("Demo mode was requested with --demo.");
     harness.get_by_label_contains("running the 'happy' scenario instead");
 }

@@ -1,22 +1,22 @@
-//! The window: decides live or demo mode at launch, owns the shell, drains its reports once per frame and renders.
-//!
-//! The app renders state and emits intents; it does no network or file work itself (STYLE rules 6-8).
+//! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
+//! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
 
-mod shell;
 mod views;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::auth::vault::{Durability, MemoryStore};
 use crate::profile::{LiveGap, Profile};
-use crate::sim::{Scenario, Sim};
-
-use crate::wizard::{StepId, StepStatus};
-
-pub use shell::{Report, Shell, Waker};
+use crate::session::{self, Driver, Endpoints};
+use crate::shell::browser::SystemBrowser;
+use crate::shell::{Report, Shell, UrlOpener, VaultOpener, Waker};
+use crate::sim::{Scenario, Sim, SimConfig};
+use crate::wizard::{Intent, StepId, StepStatus, Wizard};
 
 /// What the command line asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     /// `--demo`.
     pub demo: bool,
@@ -24,6 +24,8 @@ pub struct LaunchOptions {
     pub profile: Option<PathBuf>,
     /// `--scenario NAME|FILE`.
     pub scenario: String,
+    /// `--tenant T`: sign in to this tenant instead of `organizations`.
+    pub tenant: Option<String>,
 }
 
 /// Why the app runs against the simulated tenant.
@@ -49,6 +51,7 @@ pub enum Mode {
 pub struct Launch {
     pub profile: Profile,
     pub mode: Mode,
+    pub tenant: Option<String>,
 }
 
 impl Launch {
@@ -62,16 +65,10 @@ impl Launch {
         };
         let (profile, invalid) = match loaded {
             Ok(p) => (p, None),
-            Err(err) => {
-                // The shipped profile is compiled in and tested, so it is the safe fallback.
-                let shipped = Profile::shipped();
-                match shipped {
-                    Ok(p) => (p, Some(format!("{err:#}"))),
-                    Err(shipped_err) => {
-                        return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}"));
-                    }
-                }
-            }
+            Err(err) => match Profile::shipped() {
+                Ok(p) => (p, Some(format!("{err:#}"))),
+                Err(shipped_err) => return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}")),
+            },
         };
         let gaps = profile.live_gaps();
         let reason = if let Some(problem) = invalid {
@@ -83,17 +80,19 @@ impl Launch {
         } else {
             None
         };
+        let tenant = options.tenant.clone();
         let Some(reason) = reason else {
-            return Ok(Self { profile, mode: Mode::Live });
+            return Ok(Self { profile, mode: Mode::Live, tenant });
         };
-        let (scenario, scenario_problem) = match crate::sim::scenario::load(&options.scenario) {
+        let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
+        let (scenario, scenario_problem) = match crate::sim::scenario::load(scenario_name) {
             Ok(s) => (s, None),
             Err(err) => match crate::sim::scenario::load("happy") {
                 Ok(s) => (s, Some(format!("{err:#}; running the 'happy' scenario instead"))),
                 Err(happy_err) => return Err(format!("{err:#}; {happy_err:#}")),
             },
         };
-        Ok(Self { profile, mode: Mode::Demo { reason, scenario: Box::new(scenario), scenario_problem } })
+        Ok(Self { profile, mode: Mode::Demo { reason, scenario: Box::new(scenario), scenario_problem }, tenant })
     }
 }
 
@@ -111,41 +110,143 @@ pub enum DemoTenant {
     Failed(String),
 }
 
+/// Makes the URL opener once the endpoints are known (tests follow redirects instead of starting a browser).
+pub type OpenerFactory = Arc<dyn Fn(&Endpoints, &tokio::runtime::Handle) -> Arc<dyn UrlOpener> + Send + Sync>;
+
+/// What the app uses to reach the outside world; tests replace parts of it.
+#[derive(Clone)]
+pub struct AppServices {
+    pub opener: OpenerFactory,
+    pub vault: VaultOpener,
+}
+
+impl std::fmt::Debug for AppServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppServices")
+    }
+}
+
+impl AppServices {
+    /// The system browser and the OS keychain (sealed tokens in `state_dir`).
+    pub fn system(state_dir: PathBuf) -> Self {
+        Self {
+            opener: Arc::new(|_, _| Arc::new(SystemBrowser) as Arc<dyn UrlOpener>),
+            vault: Arc::new(move || crate::auth::vault::open_platform_store(&state_dir)),
+        }
+    }
+
+    /// `opener` for URLs and a memory-only vault (tests).
+    pub fn for_tests(opener: OpenerFactory) -> Self {
+        Self { opener, vault: Arc::new(|| Arc::new(MemoryStore::new("tests keep tokens in memory"))) }
+    }
+}
+
 /// The eframe application.
 #[derive(Debug)]
 pub struct WizardApp {
     pub launch: Launch,
     pub demo: DemoTenant,
-    pub current: StepId,
+    /// The wizard, once the environment is known (at once in live mode, when the demo tenant is up otherwise).
+    pub driver: Option<Driver>,
+    /// Where tokens are kept, once known.
+    pub storage: Option<Durability>,
+    /// Why the wizard cannot run (HTTP setup failed), if it cannot.
+    pub setup_problem: Option<String>,
+    /// The last thing copied to the clipboard, for the "Copied" confirmation.
+    pub copied: Option<String>,
     shell: Shell,
+    services: AppServices,
 }
 
 impl WizardApp {
-    /// Creates the app and starts the demo tenant in the background when in demo mode.
-    pub fn new(launch: Launch, shell: Shell, waker: impl Waker) -> Self {
-        let demo = match &launch.mode {
-            Mode::Live => DemoTenant::NotNeeded,
-            Mode::Demo { scenario, .. } => {
-                shell.start_demo_tenant((**scenario).clone(), waker);
-                DemoTenant::Starting
-            }
+    /// Creates the app; starts the demo tenant in the background, or configures the live environment.
+    pub fn new(launch: Launch, shell: Shell, services: AppServices) -> Self {
+        let mut app = Self {
+            launch,
+            demo: DemoTenant::NotNeeded,
+            driver: None,
+            storage: None,
+            setup_problem: None,
+            copied: None,
+            shell,
+            services,
         };
-        Self { launch, demo, current: StepId::Welcome, shell }
-    }
-
-    /// Applies finished background work (called once per frame, and by tests).
-    pub fn drain_reports(&mut self) {
-        for report in self.shell.drain() {
-            match report {
-                Report::DemoTenant(Ok(sim)) => self.demo = DemoTenant::Ready(Box::new(sim)),
-                Report::DemoTenant(Err(err)) => self.demo = DemoTenant::Failed(format!("{err:#}")),
+        match &app.launch.mode {
+            Mode::Live => {
+                let endpoints = Endpoints::microsoft();
+                app.start_wizard(&app.launch.profile.clone(), &endpoints);
+            }
+            Mode::Demo { scenario, .. } => {
+                app.shell.start_demo_tenant(SimConfig::new((**scenario).clone()));
+                app.demo = DemoTenant::Starting;
             }
         }
+        app
+    }
+
+    fn start_wizard(&mut self, profile: &Profile, endpoints: &Endpoints) {
+        let env = session::environment(profile, endpoints, self.launch.tenant.as_deref());
+        let opener = (self.services.opener)(endpoints, self.shell.runtime());
+        if let Err(e) = self.shell.configure(env.clone(), opener, self.services.vault.clone()) {
+            self.setup_problem = Some(format!("{e:#}"));
+            return;
+        }
+        let settings = session::settings(profile, &env, self.launch.tenant.as_deref());
+        self.driver = Some(Driver { wizard: Wizard::new(settings) });
+    }
+
+    /// Applies finished background work and lets time pass (called once per frame, and by tests).
+    pub fn pump(&mut self) {
+        for report in self.shell.drain() {
+            let report = match &mut self.driver {
+                Some(driver) => driver.apply(&self.shell, report),
+                None => Some(report),
+            };
+            match report {
+                Some(Report::DemoTenant(Ok(sim))) => {
+                    let info = sim.info().clone();
+                    let endpoints = Endpoints::simulator(&info, sim.ca_pem());
+                    let profile = self.launch.profile.for_simulator(&info.signin_client_id, &info.consent_client_id);
+                    self.demo = DemoTenant::Ready(Box::new(sim));
+                    self.start_wizard(&profile, &endpoints);
+                }
+                Some(Report::DemoTenant(Err(err))) => self.demo = DemoTenant::Failed(format!("{err:#}")),
+                Some(Report::Storage(durability)) => self.storage = Some(durability),
+                Some(Report::Wizard(_)) | None => {}
+            }
+        }
+        if let Some(driver) = &mut self.driver {
+            driver.tick(&self.shell);
+        }
+    }
+
+    /// Hands a person's intent to the wizard.
+    pub fn dispatch(&mut self, intent: Intent) {
+        if let Some(driver) = &mut self.driver {
+            driver.dispatch(&self.shell, intent);
+        }
+    }
+
+    /// The wizard, once running.
+    pub fn wizard(&self) -> Option<&Wizard> {
+        self.driver.as_ref().map(|d| &d.wizard)
+    }
+
+    /// The page shown.
+    pub fn page(&self) -> StepId {
+        self.wizard().map_or(StepId::Welcome, Wizard::page)
     }
 
     /// The status of a step in the step list.
     pub fn step_status(&self, step: StepId) -> StepStatus {
-        if step == self.current { StepStatus::Running } else { StepStatus::NotStarted }
+        self.wizard().map_or(if step == StepId::Welcome { StepStatus::Running } else { StepStatus::NotStarted }, |w| {
+            w.status(step)
+        })
+    }
+
+    /// Time until the wizard next needs a frame, if it waits on time.
+    fn repaint_after(&self) -> Option<std::time::Duration> {
+        self.driver.as_ref().and_then(|d| d.time_to_next_deadline(&self.shell))
     }
 
     /// Everything inside the window (tests drive this without a window).
@@ -155,8 +256,11 @@ impl WizardApp {
 }
 
 impl eframe::App for WizardApp {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.drain_reports();
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.pump();
+        if let Some(after) = self.repaint_after() {
+            ctx.request_repaint_after(after);
+        }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -165,7 +269,7 @@ impl eframe::App for WizardApp {
 }
 
 /// Opens the window. Blocks until it is closed.
-pub fn run(options: &LaunchOptions) -> ExitCode {
+pub fn run(options: &LaunchOptions, state_dir: PathBuf) -> ExitCode {
     let launch = match Launch::resolve(options) {
         Ok(launch) => launch,
         Err(problem) => {
@@ -188,12 +292,12 @@ pub fn run(options: &LaunchOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shell = Shell::new(runtime.handle().clone());
+    let handle = runtime.handle().clone();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("MSPbots setup")
             .with_app_id("ai.mspbots.setup")
-            .with_inner_size([960.0, 640.0])
+            .with_inner_size([980.0, 680.0])
             .with_min_inner_size([720.0, 480.0]),
         ..Default::default()
     };
@@ -201,11 +305,11 @@ pub fn run(options: &LaunchOptions) -> ExitCode {
         "MSPbots setup",
         native,
         Box::new(move |cc| {
-            let waker = cc.egui_ctx.clone();
-            Ok(Box::new(WizardApp::new(launch, shell, waker)))
+            let shell = Shell::new(handle, cc.egui_ctx.clone());
+            Ok(Box::new(WizardApp::new(launch, shell, AppServices::system(state_dir))))
         }),
     );
-    // Background tasks (the demo tenant) end with the runtime.
+    // Background work (listeners, the demo tenant) ends with the runtime.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,4 +318,9 @@ pub fn run(options: &LaunchOptions) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The waker egui needs, re-exported for tests that build a shell without a window.
+pub fn no_waker() -> impl Waker {
+    crate::shell::NoWaker
 }

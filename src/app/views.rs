@@ -1,20 +1,43 @@
-//! Views: functions that draw the app's state into a `Ui`. They read state and, in later steps, emit intents;
-//! they never start work themselves.
+//! Views: `*_ui` functions that draw the app's state and collect the person's intents. They never start work; the
+//! window applies the collected intents after drawing.
 
-use egui::{RichText, Ui};
+use egui::{Button, RichText, Ui};
 
 use super::{DemoReason, DemoTenant, Mode, WizardApp};
+use crate::auth::vault::Durability;
+use crate::diagnostics::{Catalogue, Explanation};
 use crate::profile::Cloud;
-use crate::wizard::{StepId, StepStatus};
+use crate::wizard::{
+    Account, BrowserLaunch, Consent, ConsentCheck, Failure, Intent, Moment, Precheck, Roles, SignIn, StepId,
+    StepStatus, SwitchReason, Wizard,
+};
+
+/// What the person asked for while the frame was drawn.
+#[derive(Debug, Default)]
+struct Asks {
+    intents: Vec<Intent>,
+    copy: Option<String>,
+}
 
 /// The whole window.
 pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
+    let mut asks = Asks::default();
     egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
     egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app));
-    egui::Panel::left("steps").resizable(false).default_size(190.0).show(ui, |ui| step_list_ui(ui, app));
+    egui::Panel::left("steps").resizable(false).default_size(200.0).show(ui, |ui| step_list_ui(ui, app, &mut asks));
     egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| welcome_ui(ui, app));
+        egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
+            ui.add_space(8.0);
+            page_ui(ui, app, &mut asks);
+        });
     });
+    if let Some(text) = asks.copy {
+        ui.ctx().copy_text(text.clone());
+        app.copied = Some(text);
+    }
+    for intent in asks.intents {
+        app.dispatch(intent);
+    }
 }
 
 fn header_ui(ui: &mut Ui, app: &WizardApp) {
@@ -39,7 +62,10 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
                     }
                 }
                 DemoReason::ProfileInvalid(problem) => {
-                    ui.label(RichText::new(format!("The vendor profile could not be used: {problem}")).color(ui.visuals().error_fg_color));
+                    ui.label(
+                        RichText::new(format!("The vendor profile could not be used: {problem}"))
+                            .color(ui.visuals().error_fg_color),
+                    );
                 }
             }
             if let Some(problem) = scenario_problem {
@@ -52,13 +78,11 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
 
 /// Paints the step's status marker (shapes, not glyphs, so it does not depend on the font).
 fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
-    let size = egui::vec2(14.0, 14.0);
-    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
     let painter = ui.painter();
     let visuals = ui.visuals();
     let c = rect.center();
     let r = 6.0;
-    let ink = visuals.strong_text_color();
     match status {
         StepStatus::NotStarted => {
             painter.circle_stroke(c, r, egui::Stroke::new(1.5, visuals.weak_text_color()));
@@ -69,39 +93,46 @@ fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
         }
         StepStatus::Done => {
             painter.circle_filled(c, r, visuals.selection.bg_fill);
-            let tick = [c + egui::vec2(-3.0, 0.0), c + egui::vec2(-1.0, 2.5), c + egui::vec2(3.0, -2.5)];
-            painter.line(tick.to_vec(), egui::Stroke::new(1.5, visuals.selection.stroke.color));
+            let tick = vec![c + egui::vec2(-3.0, 0.0), c + egui::vec2(-1.0, 2.5), c + egui::vec2(3.0, -2.5)];
+            painter.line(tick, egui::Stroke::new(1.5, visuals.selection.stroke.color));
         }
         StepStatus::NeedsAttention => {
             painter.circle_filled(c, r, visuals.warn_fg_color);
-            painter.line_segment(
-                [c + egui::vec2(0.0, -3.5), c + egui::vec2(0.0, 1.0)],
-                egui::Stroke::new(1.5, visuals.extreme_bg_color),
-            );
-            painter.circle_filled(c + egui::vec2(0.0, 3.0), 0.9, visuals.extreme_bg_color);
+            let bg = visuals.extreme_bg_color;
+            painter.line_segment([c + egui::vec2(0.0, -3.5), c + egui::vec2(0.0, 1.0)], egui::Stroke::new(1.5, bg));
+            painter.circle_filled(c + egui::vec2(0.0, 3.0), 0.9, bg);
         }
         StepStatus::Skipped => {
+            let ink = visuals.strong_text_color();
             painter.line_segment([c + egui::vec2(-4.0, 0.0), c + egui::vec2(4.0, 0.0)], egui::Stroke::new(1.5, ink));
         }
     }
 }
 
-fn step_list_ui(ui: &mut Ui, app: &WizardApp) {
+fn step_list_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     ui.add_space(8.0);
+    let page = app.page();
     for step in StepId::ALL {
         let status = app.step_status(step);
+        let reachable = app.wizard().is_some_and(|w| w.can_show(step));
         ui.horizontal(|ui| {
             status_marker_ui(ui, status);
             let text = RichText::new(step.title());
-            let text = if step == app.current { text.strong() } else { text };
-            ui.add(egui::Label::new(text).selectable(false)).on_hover_text(status.label());
+            let text = if step == page { text.strong() } else { text };
+            let response = ui
+                .add_enabled(reachable, egui::Button::selectable(step == page, text).frame_when_inactive(false))
+                .on_hover_text(status.label())
+                .on_disabled_hover_text(if step.is_built() { status.label() } else { "arrives in a later version" });
+            if response.clicked() {
+                asks.intents.push(Intent::ShowStep(step));
+            }
         });
-        ui.add_space(4.0);
+        ui.add_space(2.0);
     }
 }
 
 fn status_line_ui(ui: &mut Ui, app: &WizardApp) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let text = match &app.demo {
             DemoTenant::NotNeeded => format!("Live mode · {} cloud", cloud_name(app.launch.profile.cloud)),
             DemoTenant::Starting => "Starting the demo tenant…".to_owned(),
@@ -112,6 +143,23 @@ fn status_line_ui(ui: &mut Ui, app: &WizardApp) {
             ui.spinner();
         }
         ui.label(text);
+        match &app.storage {
+            Some(Durability::MemoryOnly { why }) => {
+                ui.separator();
+                ui.label(RichText::new("Sign-in kept in memory only").color(ui.visuals().warn_fg_color))
+                    .on_hover_text(format!("You will need to sign in again next time: {why}."));
+            }
+            Some(Durability::Keychain { .. }) => {
+                ui.separator();
+                ui.label("Sign-in saved in this computer's keychain");
+            }
+            None => {}
+        }
+        if let Some(copied) = &app.copied {
+            ui.separator();
+            let shown: String = copied.chars().take(40).collect();
+            ui.label(format!("Copied: {shown}{}", if copied.chars().count() > 40 { "…" } else { "" }));
+        }
     });
 }
 
@@ -125,9 +173,21 @@ fn cloud_name(cloud: Cloud) -> &'static str {
     }
 }
 
-fn welcome_ui(ui: &mut Ui, app: &WizardApp) {
+fn page_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
+    if let Some(problem) = &app.setup_problem {
+        ui.label(RichText::new(format!("The setup tool cannot start: {problem}")).color(ui.visuals().error_fg_color));
+        return;
+    }
+    let now = app.shell.clock().now();
+    match (app.wizard(), app.page()) {
+        (Some(w), StepId::SignIn) => sign_in_ui(ui, w, now, asks),
+        (Some(w), StepId::AdminConsent) => consent_ui(ui, w, now, asks),
+        _ => welcome_ui(ui, app, asks),
+    }
+}
+
+fn welcome_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     let vendor = &app.launch.profile.vendor_name;
-    ui.add_space(8.0);
     ui.heading("Welcome");
     ui.label(format!("This wizard connects your organization's Microsoft 365 tenant to {vendor}. It will:"));
     let teams_app = &app.launch.profile.teams_app.display_name;
@@ -150,19 +210,39 @@ fn welcome_ui(ui: &mut Ui, app: &WizardApp) {
     ui.label("• About ten minutes. Each change to your tenant is described before it is made.");
     ui.add_space(10.0);
     ui.label(RichText::new("What will be requested").strong());
-    for p in &app.launch.profile.permissions {
-        let kind = match p.kind {
-            crate::profile::PermissionKind::Delegated => "delegated",
-            crate::profile::PermissionKind::Application => "application",
-        };
-        ui.label(RichText::new(format!("{} ({kind})", p.name)).monospace());
-        ui.indent(("reason", &p.name), |ui| {
-            ui.add(egui::Label::new(&p.reason).wrap());
+    permissions_ui(
+        ui,
+        &app.launch
+            .profile
+            .permissions
+            .iter()
+            .map(|p| (p.name.clone(), kind_name(p.kind), p.reason.clone()))
+            .collect::<Vec<_>>(),
+    );
+    ui.add_space(10.0);
+    demo_accounts_ui(ui, app);
+    ui.add_space(12.0);
+    let ready = app.wizard().is_some();
+    if ui.add_enabled(ready, Button::new("Start")).on_disabled_hover_text("Waiting for the demo tenant").clicked() {
+        asks.intents.push(Intent::Continue);
+    }
+}
+
+fn kind_name(kind: crate::profile::PermissionKind) -> String {
+    match kind {
+        crate::profile::PermissionKind::Delegated => "delegated".to_owned(),
+        crate::profile::PermissionKind::Application => "application".to_owned(),
+    }
+}
+
+fn permissions_ui(ui: &mut Ui, permissions: &[(String, String, String)]) {
+    for (name, kind, reason) in permissions {
+        ui.label(RichText::new(format!("{name} ({kind})")).monospace());
+        ui.indent(("reason", name), |ui| {
+            ui.add(egui::Label::new(reason).wrap());
         });
         ui.add_space(2.0);
     }
-    ui.add_space(10.0);
-    demo_accounts_ui(ui, app);
 }
 
 fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
@@ -185,7 +265,9 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
         }
         DemoTenant::NotNeeded => {}
         DemoTenant::Ready(sim) => {
-            ui.label("Sign in as any of these accounts to try each outcome; no password is needed.");
+            ui.label(
+                "Pick any of these accounts on the simulated sign-in page to try each outcome; no password is needed.",
+            );
             egui::Grid::new("accounts").num_columns(3).spacing([16.0, 6.0]).striped(true).show(ui, |ui| {
                 for a in &sim.info().accounts {
                     ui.label(&a.display_name);
@@ -197,4 +279,418 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
             });
         }
     }
+}
+
+/// A URL the person may need to copy (locked-down machines, another browser).
+fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(label);
+        if ui.button("Copy link").clicked() {
+            asks.copy = Some(url.to_owned());
+        }
+    });
+    ui.add(egui::Label::new(RichText::new(url).monospace().small()).wrap().selectable(true));
+}
+
+fn mm_ss(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
+    ui.heading("Sign in");
+    match w.sign_in() {
+        SignIn::Idle => {
+            ui.label("Sign in with the Microsoft work account that will approve the connection. Your browser opens Microsoft's sign-in page; come back here when you are done.");
+            if let Some(t) = &w.settings().tenant_hint {
+                ui.label(format!("Signing in to tenant {t}."));
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Sign in with Microsoft…").clicked() {
+                    asks.intents.push(Intent::SignInWithBrowser);
+                }
+                if ui
+                    .button("Sign in with a code…")
+                    .on_hover_text("For locked-down computers, or to sign in on another device")
+                    .clicked()
+                {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+        SignIn::Browser { url, launch, deadline, .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Waiting for you to finish signing in in your browser…");
+            });
+            ui.label(format!("This stops waiting in {}.", mm_ss(now.until(*deadline))));
+            if let BrowserLaunch::NotOpened { detail } = launch {
+                ui.label(
+                    RichText::new(format!("The browser could not be opened ({detail})."))
+                        .color(ui.visuals().warn_fg_color),
+                );
+            }
+            if let Some(url) = url {
+                ui.add_space(6.0);
+                link_ui(ui, "If the browser did not open, or opened the wrong profile, copy this link:", url, asks);
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Cancel").clicked() {
+                    asks.intents.push(Intent::CancelSignIn);
+                }
+                if ui.button("Sign in with a code instead…").clicked() {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+        SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
+            match reason {
+                Some(SwitchReason::ConditionalAccess(failure)) => {
+                    explanation_ui(ui, w, failure, None, asks);
+                    ui.label("Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.");
+                }
+                Some(SwitchReason::NoBrowser { detail }) => {
+                    ui.label(format!(
+                        "No browser could be opened on this computer ({detail}). Use this code on any device instead."
+                    ));
+                }
+                None => {}
+            }
+            match code {
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Getting a code from Microsoft…");
+                    });
+                }
+                Some(view) => {
+                    ui.label(format!("Open {} on any device and enter this code:", view.verification_uri));
+                    ui.add_space(4.0);
+                    ui.label(RichText::new(&view.user_code).size(32.0).monospace().strong());
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy code").clicked() {
+                            asks.copy = Some(view.user_code.clone());
+                        }
+                        if ui.button("Open the sign-in page…").clicked() {
+                            asks.intents.push(Intent::OpenVerificationPage);
+                        }
+                        if ui.button("Copy link").clicked() {
+                            asks.copy = Some(view.verification_uri.clone());
+                        }
+                    });
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        let left = expires_at
+                            .map(|e| format!(" The code expires in {}.", mm_ss(now.until(e))))
+                            .unwrap_or_default();
+                        ui.label(format!(
+                            "Waiting for you to enter the code (checking every {} s).{left}",
+                            interval.as_secs()
+                        ));
+                    });
+                }
+            }
+            ui.add_space(8.0);
+            if ui.button("Cancel").clicked() {
+                asks.intents.push(Intent::CancelSignIn);
+            }
+        }
+        SignIn::Done(account) => {
+            ui.label(RichText::new("Signed in").strong());
+            account_ui(ui, account);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Continue").clicked() {
+                    asks.intents.push(Intent::Continue);
+                }
+                if ui.button("Sign in with another account…").clicked() {
+                    asks.intents.push(Intent::SignInAsSomeoneElse);
+                }
+            });
+        }
+        SignIn::Failed { failure, method } => {
+            let retry = match method {
+                crate::wizard::SignInMethod::Browser => "Retry",
+                crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
+            };
+            explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
+            if needs_an_admin(failure)
+                && let Some(link) = w.consent_link()
+            {
+                ui.add_space(6.0);
+                ui.label(format!(
+                    "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
+                    w.settings().vendor_name
+                ));
+                ui.add(egui::Label::new(RichText::new(&link).monospace().small()).wrap().selectable(true));
+                if ui.button("Copy consent link for your admin").clicked() {
+                    asks.copy = Some(link);
+                }
+            }
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button("Sign in with Microsoft…").clicked() {
+                    asks.intents.push(Intent::SignInWithBrowser);
+                }
+                if ui.button("Sign in with a code…").clicked() {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+    }
+}
+
+/// Failures that only an administrator can clear, where a consent link for them helps.
+fn needs_an_admin(failure: &Failure) -> bool {
+    matches!(failure.aadsts(), Some(90094 | 90093 | 90099 | 65001))
+}
+
+/// Who signed in, and where.
+fn account_ui(ui: &mut Ui, account: &Account) {
+    egui::Grid::new("account").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
+        ui.label("Name");
+        ui.label(&account.display_name);
+        ui.end_row();
+        ui.label("Account");
+        ui.label(RichText::new(&account.upn).monospace());
+        ui.end_row();
+        ui.label("Tenant");
+        let tenant = match (&account.tenant_name, &account.tenant_domain) {
+            (Some(n), Some(d)) => format!("{n} ({d})"),
+            (Some(n), None) => n.clone(),
+            (None, Some(d)) => d.clone(),
+            (None, None) => "not readable".to_owned(),
+        };
+        ui.label(tenant);
+        ui.end_row();
+        ui.label("Tenant ID");
+        ui.label(RichText::new(&account.tenant_id).monospace());
+        ui.end_row();
+        ui.label("Roles");
+        match &account.roles {
+            Roles::Known { names } if names.is_empty() => {
+                ui.label("No admin role");
+            }
+            Roles::Known { names } => {
+                ui.label(names.join(", "));
+            }
+            Roles::Unknown { why } => {
+                ui.label(format!("Could not be read ({why})"));
+            }
+        }
+        ui.end_row();
+    });
+}
+
+fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    ui.heading("Admin consent");
+    let permissions: Vec<(String, String, String)> =
+        w.settings().permissions.iter().map(|p| (p.name.clone(), p.kind.clone(), p.reason.clone())).collect();
+    match w.consent() {
+        Consent::Locked => {
+            ui.label("Sign in first.");
+        }
+        Consent::Ready { precheck } => {
+            if let Some(account) = w.account() {
+                ui.label(format!("Signed in as {} ({}).", account.display_name, account.upn));
+            }
+            ui.label(format!("{vendor} will be granted these permissions for your whole organization. Microsoft shows the same list; choose Accept."));
+            ui.add_space(4.0);
+            permissions_ui(ui, &permissions);
+            ui.add_space(8.0);
+            match precheck {
+                Precheck::CanGrant => {
+                    if ui.button("Grant consent…").clicked() {
+                        asks.intents.push(Intent::GrantConsent);
+                    }
+                }
+                Precheck::RolesUnknown { why } => {
+                    ui.label(RichText::new(format!("Your roles could not be read ({why}). Consent needs a Global Administrator or Privileged Role Administrator.")).color(ui.visuals().warn_fg_color));
+                    if ui.button("Grant consent…").clicked() {
+                        asks.intents.push(Intent::GrantConsent);
+                    }
+                }
+                Precheck::CannotGrant { roles } => cannot_grant_ui(ui, w, roles, asks),
+            }
+        }
+        Consent::Waiting { url, launch, catches_redirect, deadline, watch, approval, .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Waiting for you to accept on Microsoft's permissions page…");
+            });
+            ui.label(format!("This stops waiting in {}.", mm_ss(now.until(*deadline))));
+            if let BrowserLaunch::NotOpened { detail } = launch {
+                ui.label(
+                    RichText::new(format!("The browser could not be opened ({detail})."))
+                        .color(ui.visuals().warn_fg_color),
+                );
+            }
+            if let Some(url) = url {
+                link_ui(ui, "If the page did not open, copy this link:", url, asks);
+            }
+            if !catches_redirect {
+                ui.label(format!("After you accept, Microsoft sends you to {vendor}'s website. Come back here: the setup watches your tenant and continues by itself."));
+            }
+            if watch.active {
+                match (&watch.last_problem, watch.next_check) {
+                    (Some(problem), _) if watch.paused => {
+                        ui.label("To see the result in your tenant, the setup tool needs permission to read your tenant's applications.");
+                        explanation_ui(ui, w, problem, None, asks);
+                        if approval.is_some() {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label("Waiting for you to approve read access in the browser…");
+                            });
+                        } else if ui.button("Approve read access…").clicked() {
+                            asks.intents.push(Intent::ApproveTenantRead);
+                        }
+                    }
+                    (Some(problem), Some(next)) => {
+                        ui.label(format!(
+                            "The last check did not work; trying again in {} s.",
+                            now.until(next).as_secs()
+                        ));
+                        explanation_ui(ui, w, problem, None, asks);
+                    }
+                    (None, Some(next)) if watch.checks > 0 => {
+                        ui.label(format!(
+                            "{vendor} is not in your tenant yet. Microsoft can take a minute to apply a consent; checking again in {} s.",
+                            now.until(next).as_secs()
+                        ));
+                    }
+                    _ => {
+                        ui.label("Checking your tenant…");
+                    }
+                }
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("I've finished in the browser").clicked() {
+                    asks.intents.push(Intent::ConsentFinishedInBrowser);
+                }
+                if ui.button("Cancel").clicked() {
+                    asks.intents.push(Intent::CancelConsent);
+                }
+            });
+        }
+        Consent::Applying { watch, .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Consent granted. Microsoft is still applying it; nothing needs to be redone.");
+            });
+            if let Some(next) = watch.next_check.filter(|_| watch.checks > 0) {
+                ui.label(format!("Checking your tenant again in {} s.", now.until(next).as_secs()));
+            }
+        }
+        Consent::Done { grant, check } => {
+            ui.label(RichText::new("Consent granted").strong());
+            let tenant =
+                grant.tenant_id.clone().or_else(|| w.account().map(|a| a.tenant_id.clone())).unwrap_or_default();
+            ui.label(format!("{vendor} has its permissions in tenant {tenant}."));
+            match check {
+                ConsentCheck::Confirmed => {
+                    ui.label("The tenant shows the app.");
+                }
+                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
+                    ui.label("Microsoft confirmed the consent on its page. The setup tool has not been approved to read your tenant's applications yet, so it checks each permission in the next step.");
+                }
+                ConsentCheck::Unconfirmed(why) => {
+                    ui.label("Microsoft confirmed the consent on its page, but the setup tool could not look at your tenant:");
+                    explanation_ui(ui, w, why, None, asks);
+                }
+            }
+            ui.add_space(6.0);
+            ui.label(RichText::new("Sign-in and consent are complete. Verifying permissions, the Teams app and the Global policy arrive in a later version of this setup tool.").weak());
+        }
+        Consent::Failed { failure, precheck } => {
+            explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryConsent)), asks);
+            if let Precheck::CannotGrant { roles } = precheck {
+                ui.add_space(6.0);
+                cannot_grant_ui(ui, w, roles, asks);
+            }
+        }
+    }
+}
+
+/// The pre-consent check failed: say why, and offer another account or a link for the customer's admin.
+fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("This account cannot grant the permissions").strong().color(ui.visuals().warn_fg_color));
+        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+        ui.label(format!(
+            "The signed-in account has {held}. Only a Global Administrator or a Privileged Role Administrator can grant Microsoft Graph application permissions."
+        ));
+        ui.label("Who can fix it: a Global Administrator or Privileged Role Administrator of this tenant.");
+        ui.add_space(4.0);
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Sign in with another account…").clicked() {
+                asks.intents.push(Intent::SignInAsSomeoneElse);
+            }
+            if let Some(link) = w.consent_link()
+                && ui.button("Copy consent link for your admin").clicked()
+            {
+                asks.copy = Some(link);
+            }
+            if ui.button("Try anyway…").on_hover_text("If your role was just activated, Microsoft may allow it").clicked() {
+                asks.intents.push(Intent::GrantConsent);
+            }
+        });
+        if let Some(link) = w.consent_link() {
+            ui.label("Send this link to your organization's Global Administrator; they open it, sign in and accept:");
+            ui.add(egui::Label::new(RichText::new(link).monospace().small()).wrap().selectable(true));
+        }
+    });
+}
+
+/// The one shared inline error panel (STYLE rule 10): what happened, what it means, who can fix it, how, the
+/// documentation link, Retry and Copy details.
+fn explanation_ui(ui: &mut Ui, w: &Wizard, failure: &Failure, retry: Option<(&str, Intent)>, asks: &mut Asks) {
+    let e = Catalogue::shipped().explain(failure, &w.settings().vendor_name);
+    error_panel_ui(ui, &e, retry, asks);
+}
+
+fn error_panel_ui(ui: &mut Ui, e: &Explanation, retry: Option<(&str, Intent)>, asks: &mut Asks) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(&e.summary).strong().color(ui.visuals().error_fg_color));
+        ui.add(egui::Label::new(&e.meaning).wrap());
+        ui.add_space(4.0);
+        ui.label(format!("Who can fix it: {}", e.who.label()));
+        ui.label("How to fix it:");
+        for (i, step) in e.fix.iter().enumerate() {
+            ui.add(egui::Label::new(format!("{}. {step}", i + 1)).wrap());
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(format!("Code: {}", e.code)).monospace().small());
+            if let Some(doc) = &e.doc_url {
+                ui.hyperlink_to("Microsoft's documentation", doc);
+            }
+        });
+        ui.horizontal(|ui| {
+            if let Some((label, intent)) = retry
+                && ui.button(label).clicked()
+            {
+                asks.intents.push(intent);
+            }
+            if ui.button("Copy details").clicked() {
+                asks.copy = Some(details_text(e));
+            }
+        });
+    });
+}
+
+/// The text "Copy details" puts on the clipboard: the explanation and the ids support needs, no secrets.
+pub fn details_text(e: &Explanation) -> String {
+    let mut text = format!("{}\nCode: {}\nWho can fix it: {}\n{}\n", e.summary, e.code, e.who.label(), e.meaning);
+    for (k, v) in &e.details {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    if let Some(doc) = &e.doc_url {
+        text.push_str(&format!("Documentation: {doc}\n"));
+    }
+    text
 }

@@ -1,8 +1,13 @@
 //! OAuth against the Microsoft identity platform: oauth2-rs wired to our one reqwest stack, with Microsoft's
-//! token and error response fields.
+//! token and error response fields; the loopback listener; the sign-in, device-code, refresh and admin-consent
+//! conversations; token storage.
 //!
-//! This module owns the protocol types (token responses, the identity platform's error body, endpoint URLs). It
-//! does not open browsers, listen on sockets or keep state; the sign-in step drives it.
+//! It does not open browsers or decide what happens next: the shell runs these conversations when the wizard
+//! asks, and reports their typed results back.
+
+pub mod loopback;
+pub mod signin;
+pub mod vault;
 
 use std::fmt;
 
@@ -165,6 +170,19 @@ pub enum ExchangeError {
     Transport(#[from] reqwest::Error),
     #[error("the identity platform's answer could not be read")]
     Response(#[from] http::Error),
+}
+
+/// A boxed, `Send` exchange future: what [`exchanger`] returns, so token requests can run in spawned tasks.
+pub type Exchange = std::pin::Pin<Box<dyn std::future::Future<Output = Result<HttpResponse, ExchangeError>> + Send>>;
+
+/// An oauth2-rs HTTP client over our reqwest client whose futures are `Send + 'static`. Use as
+/// `.request_async(&auth::exchanger(&http))`.
+pub fn exchanger(http: &reqwest::Client) -> impl Fn(HttpRequest) -> Exchange + Send + Sync + use<> {
+    let http = http.clone();
+    move |request| {
+        let http = http.clone();
+        Box::pin(async move { send(&http, request).await })
+    }
 }
 
 /// Sends one oauth2-rs request through our reqwest client (which must not follow redirects: build it with

@@ -141,15 +141,40 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Builds the directory of `scenario` with a fresh secret for the consent app.
+    /// Builds the directory of `scenario` with a fresh secret for the consent app, and the consent it says
+    /// already exists.
     pub fn new(scenario: Scenario) -> Self {
-        Self {
+        let mut dir = Self {
             scenario,
             consent_client_secret: format!("sim~{}", clock::opaque::<24>()),
             service_principals: Vec::new(),
             delegated_grants: Vec::new(),
             app_role_assignments: Vec::new(),
+        };
+        let tenant_id = dir.tenant_id().to_owned();
+        for existing in dir.scenario.existing_consent.clone() {
+            let app = if existing.app == "signin" { &dir.scenario.apps.signin } else { &dir.scenario.apps.consent };
+            let client_id = app.client_id.clone();
+            match existing.scopes {
+                None => dir.grant_admin_consent(&tenant_id, &client_id, Duration::ZERO),
+                Some(scopes) => {
+                    let mut by_resource: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+                    for s in scopes {
+                        match resources::parse_scope(&s) {
+                            resources::ScopeItem::Named { resource, name } => {
+                                by_resource.entry(resource).or_default().insert(name);
+                            }
+                            resources::ScopeItem::Oidc(name) => {
+                                by_resource.entry(resources::GRAPH.key).or_default().insert(name);
+                            }
+                            _ => {}
+                        }
+                    }
+                    dir.grant_delegated(&tenant_id, &client_id, None, &by_resource);
+                }
+            }
         }
+        dir
     }
 
     /// The customer tenant's id.

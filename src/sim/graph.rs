@@ -3,7 +3,6 @@
 //! This layer serves what the identity platform itself points at (`/oidc/userinfo`) and the shapes every Graph
 //! answer shares: the error envelope and the `request-id` / `client-request-id` headers. Unknown routes answer
 //! loudly so a client calling something the simulator does not implement fails visibly instead of silently.
-#![expect(clippy::result_large_err, reason = "errors here are finished HTTP answers that handlers return as is")]
 
 use std::sync::Arc;
 

@@ -5,7 +5,6 @@
 //! Shapes come from Microsoft's documentation and recorded traffic (`../shared/reference/microsoft-apis.md` A1-A5
 //! and its MSAL appendix), never from the product's client types. Handlers decide under the state lock and apply
 //! a fault's delay after releasing it.
-#![expect(clippy::result_large_err, reason = "a test server's error path; boxing would only add noise")]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -864,7 +863,7 @@ fn user_consent_gate(
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
-        return decide_user_consent(shared, st, ctx_id, auto_decision(st), power != ConsentPower::None);
+        return decide_user_consent(shared, st, ctx_id, auto_decision(shared, st), power != ConsentPower::None);
     }
     let shown = if force { wanted } else { missing };
     let lines = consent_lines(&shown);
@@ -913,8 +912,8 @@ fn admin_only_reason(app: &AppSpec) -> String {
     )
 }
 
-fn auto_decision(st: &SimState) -> ConsentDecision {
-    st.dir.scenario.consent.auto_decision
+fn auto_decision(shared: &Shared, st: &SimState) -> ConsentDecision {
+    shared.consent_decision(st.dir.scenario.consent.auto_decision)
 }
 
 fn set_stage(st: &mut SimState, ctx_id: &str, stage: Stage) {
@@ -953,7 +952,7 @@ fn admin_consent_gate(
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
-        return decide_admin_consent(shared, st, ctx_id, auto_decision(st));
+        return decide_admin_consent(shared, st, ctx_id, auto_decision(shared, st));
     }
     let lines: Vec<ConsentLine> = admin_consent_permissions(app, req)
         .into_iter()

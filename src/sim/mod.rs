@@ -215,6 +215,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     pub recorder: Arc<recorder::Recorder>,
     auto_login: Mutex<Option<String>>,
+    /// Overrides the scenario's consent decision in auto mode (tests switch it mid-run).
+    consent_decision: Mutex<Option<scenario::ConsentDecision>>,
 }
 
 impl Shared {
@@ -227,6 +229,11 @@ impl Shared {
     /// The auto-login account, if auto mode is on.
     pub fn auto_login(&self) -> Option<String> {
         self.auto_login.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// What auto mode answers on consent pages: the override, else the scenario's.
+    pub fn consent_decision(&self, scenario_default: scenario::ConsentDecision) -> scenario::ConsentDecision {
+        self.consent_decision.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(scenario_default)
     }
 }
 
@@ -327,6 +334,7 @@ impl Sim {
             state: Mutex::new(State { dir, fault_hits: vec![0; fault_count], flows: identity::Flows::default() }),
             recorder: Arc::new(recorder::Recorder::default()),
             auto_login: Mutex::new(auto_login),
+            consent_decision: Mutex::new(None),
         });
 
         let (stop, stop_rx) = watch::channel(false);
@@ -401,6 +409,11 @@ impl Sim {
     /// Turns auto mode on (as `upn`) or off.
     pub fn set_auto_login(&self, upn: Option<String>) {
         *self.shared.auto_login.lock().unwrap_or_else(PoisonError::into_inner) = upn;
+    }
+
+    /// Makes auto mode accept or decline consent pages from now on (`None`: the scenario decides).
+    pub fn set_consent_decision(&self, decision: Option<scenario::ConsentDecision>) {
+        *self.shared.consent_decision.lock().unwrap_or_else(PoisonError::into_inner) = decision;
     }
 
     /// Stops the servers and waits for them to finish.

@@ -83,6 +83,21 @@ pub struct Scenario {
     pub device_code: DeviceCodeSpec,
     /// Injected faults, checked in order.
     pub faults: Vec<FaultSpec>,
+    /// Consent already granted in the tenant before the run starts.
+    #[serde(default)]
+    pub existing_consent: Vec<ExistingConsent>,
+}
+
+/// A consent granted before the run (an earlier onboarding, a pre-approved tool).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingConsent {
+    /// `signin` or `consent`.
+    pub app: String,
+    /// Delegated permissions granted tenant-wide. Absent: a full admin consent to everything the app's
+    /// registration asks for.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// The customer's tenant.
@@ -307,6 +322,8 @@ struct ScenarioFile {
     device_code: Option<DeviceCodeSpec>,
     #[serde(default)]
     faults: Vec<FaultSpec>,
+    #[serde(default)]
+    existing_consent: Vec<ExistingConsent>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -454,6 +471,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
         consent,
         device_code,
         faults,
+        existing_consent,
     } = file;
     let need = |what: &str| invalid(origin, format!("'{what}' is required when the scenario has no base"));
     let mut scenario = match base {
@@ -480,6 +498,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
                 base.device_code = d;
             }
             base.faults.extend(faults);
+            base.existing_consent.extend(existing_consent);
             base
         }
         None => Scenario {
@@ -497,6 +516,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
                 .unwrap_or(ConsentSpec { auto_decision: ConsentDecision::Accept, replication_delay_secs: 0.0 }),
             device_code: device_code.unwrap_or_default(),
             faults,
+            existing_consent,
         },
     };
     scenario.users.extend(extra_users);
@@ -577,6 +597,19 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
                 i + 1,
                 f.endpoint
             ));
+        }
+    }
+    for c in &s.existing_consent {
+        if !["signin", "consent"].contains(&c.app.as_str()) {
+            return bad(format!("existing_consent app '{}' must be 'signin' or 'consent'", c.app));
+        }
+        for scope in c.scopes.iter().flatten() {
+            if !matches!(
+                super::resources::parse_scope(scope),
+                super::resources::ScopeItem::Named { .. } | super::resources::ScopeItem::Oidc(_)
+            ) {
+                return bad(format!("existing_consent for '{}' names unknown delegated permission '{scope}'", c.app));
+            }
         }
     }
     if !(0.0..=3600.0).contains(&s.consent.replication_delay_secs) {

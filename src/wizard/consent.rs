@@ -9,16 +9,16 @@
 //! Waiting ──ConsentRedirect(Err)──▶ Failed
 //! Waiting ──ConsentFinishedInBrowser──▶ Waiting{watching, check now}
 //! Waiting | Applying ──Tick ≥ next check──▶ (checking)                      [CheckConsent]
-//! Waiting ──ConsentObserved(found)──▶ Done{confirmed}                       [Abandon]
+//! Waiting ──ConsentObserved(found)──▶ Done{Confirmed}                       [Abandon]
 //! Waiting ──ConsentObserved(not yet | error)──▶ Waiting (backoff 3 s → 30 s)
 //! Waiting ──ConsentObserved(consent required)──▶ Waiting{paused: needs ApproveTenantRead}
 //! Waiting ──ApproveTenantRead──▶ Waiting{approval}                          [BeginBrowserSignIn(TenantRead)]
 //! Waiting ──TenantReadApproved(Ok)──▶ Waiting{check now}
 //! Waiting ──Tick ≥ deadline──▶ Failed{ConsentTimedOut}                     [Abandon]
 //! Waiting ──CancelConsent──▶ Ready                                          [Abandon]
-//! Applying ──ConsentObserved(found)──▶ Done{confirmed}
+//! Applying ──ConsentObserved(found)──▶ Done{Confirmed}
 //! Applying ──ConsentObserved(not yet)──▶ Applying ("Microsoft is still applying the consent", backoff)
-//! Applying ──ConsentObserved(error)──▶ Done{unconfirmed}  (Microsoft's redirect already said granted)
+//! Applying ──ConsentObserved(error)──▶ Done{Unconfirmed(why)}  (Microsoft's redirect already said granted)
 //! Applying ──Tick ≥ since + patience──▶ Failed{ReplicationTimedOut}
 //! ```
 
@@ -58,13 +58,22 @@ pub enum Consent {
     },
     Done {
         grant: ConsentGrant,
-        /// True when the tenant was seen to hold the vendor app.
-        confirmed: bool,
+        /// Whether the tenant was seen to hold the vendor app.
+        check: ConsentCheck,
     },
     Failed {
         failure: Failure,
         precheck: Precheck,
     },
+}
+
+/// How sure the wizard is that the tenant holds the consent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentCheck {
+    /// The vendor app's service principal was seen in the tenant.
+    Confirmed,
+    /// Microsoft's redirect said granted, but the tenant could not be read; why not.
+    Unconfirmed(Failure),
 }
 
 /// What the redirect (or the tenant) said was granted.
@@ -256,7 +265,7 @@ impl Wizard {
                 match result {
                     Ok(true) => {
                         let page_attempt = *page_attempt;
-                        self.consent = Consent::Done { grant: ConsentGrant::default(), confirmed: true };
+                        self.consent = Consent::Done { grant: ConsentGrant::default(), check: ConsentCheck::Confirmed };
                         vec![Effect::Abandon { attempt: page_attempt }]
                     }
                     Ok(false) => {
@@ -277,9 +286,11 @@ impl Wizard {
             {
                 watch.checking = None;
                 match result {
-                    Ok(true) => self.consent = Consent::Done { grant: grant.clone(), confirmed: true },
+                    Ok(true) => self.consent = Consent::Done { grant: grant.clone(), check: ConsentCheck::Confirmed },
                     Ok(false) => watch.back_off(now, timing.watch_first, timing.watch_max),
-                    Err(_) => self.consent = Consent::Done { grant: grant.clone(), confirmed: false },
+                    Err(why) => {
+                        self.consent = Consent::Done { grant: grant.clone(), check: ConsentCheck::Unconfirmed(why) }
+                    }
                 }
                 Vec::new()
             }

@@ -159,6 +159,20 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Identity(e) => write!(f, "{} from the {} ({})", self.code(), e.source, e.error),
+            Self::Graph(e) => write!(f, "{} {} from {}", e.status, e.code, e.operation),
+            Self::Transport(t) => write!(f, "{} failure reaching {}", self.code(), t.host),
+            Self::Parse { what, .. } => write!(f, "could not read the {what}"),
+            Self::Local(_) => f.write_str(&self.code()),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

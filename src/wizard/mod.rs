@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use consent::{Consent, ConsentGrant, Precheck, Watch};
+pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
 pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
 
@@ -281,7 +281,6 @@ pub enum Effect {
 
 /// What the wizard receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::large_enum_variant, reason = "events are moved once into `update`; boxing would only add noise")]
 pub enum Event {
     User(Intent),
     Done(Outcome),

@@ -105,7 +105,6 @@ pub struct DeviceCodeView {
 
 /// One poll's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(clippy::large_enum_variant, reason = "one value per poll, moved once; boxing would only add noise")]
 pub enum DevicePoll {
     Pending,
     SlowDown,

@@ -284,7 +284,7 @@ fn consent_redirect_then_tenant_shows_the_app() {
     let _ = w.update(Event::Done(Outcome::ConsentRedirect { attempt, result: Ok(grant.clone()) }), at(20));
     let check = started_attempt(&w.update(Event::Tick, at(20)));
     let _ = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21));
-    assert_eq!(w.consent(), &Consent::Done { grant, confirmed: true });
+    assert_eq!(w.consent(), &Consent::Done { grant, check: ConsentCheck::Confirmed });
     assert_eq!(w.status(StepId::AdminConsent), StepStatus::Done);
 }
 
@@ -306,7 +306,7 @@ fn replication_delay_is_still_applying_with_backoff_then_done() {
     assert_eq!(waits, [3, 6, 12, 24, 30], "doubling, capped at 30 s");
     let check = started_attempt(&w.update(Event::Tick, now));
     let _ = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), now);
-    assert!(matches!(w.consent(), Consent::Done { confirmed: true, .. }));
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
 
 #[test]
@@ -350,7 +350,7 @@ fn external_redirect_watches_the_tenant_without_a_callback() {
     let check = started_attempt(&w.update(Event::Tick, at(16)));
     let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(16));
     assert_eq!(effects, [Effect::Abandon { attempt: page }]);
-    assert!(matches!(w.consent(), Consent::Done { confirmed: true, .. }));
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
 
 #[test]
@@ -375,7 +375,7 @@ fn finished_in_browser_checks_now_and_asks_for_read_access_when_needed() {
     let _ = w.update(Event::Done(Outcome::TenantReadApproved { attempt: approval, result: Ok(()) }), at(120));
     let check = started_attempt(&w.update(Event::Tick, at(120)));
     let _ = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(121));
-    assert!(matches!(w.consent(), Consent::Done { confirmed: true, .. }));
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
 
 #[test]
@@ -401,7 +401,7 @@ fn redirect_success_with_an_unreadable_tenant_is_done_but_unconfirmed() {
     let denied =
         Failure::Graph(GraphError { status: 403, code: "Authorization_RequestDenied".into(), ..Default::default() });
     let _ = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Err(denied) }), at(21));
-    assert!(matches!(w.consent(), Consent::Done { confirmed: false, .. }));
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Unconfirmed(Failure::Graph(_)), .. }));
 }
 
 #[test]

@@ -1,0 +1,352 @@
+//! The one-shot loopback listener that catches a browser redirect (RFC 8252 §7.3).
+//!
+//! Binds `127.0.0.1` on an ephemeral port; accepts only `GET` on the redirect path with a matching `Host` (DNS
+//! rebinding) and a `state` equal, in constant time, to the one it waits for; bounds request size and time; keeps
+//! only allow-listed parameters; answers every request with a small HTML page that echoes nothing unescaped. A
+//! forged or stale request is refused with a page and the listener keeps waiting for the real one. After the
+//! result it answers "already finished" for a short grace period, then closes.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+use crate::secret::Secret;
+
+/// Largest request head accepted (request line plus headers).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// How long one connection may take to send its request.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the listener keeps answering "already finished" after the result.
+pub const GRACE: Duration = Duration::from_secs(3);
+
+/// Parameters a redirect may carry; everything else is dropped.
+const ALLOWED: &[&str] = &[
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "error_uri",
+    "error_subcode",
+    "admin_consent",
+    "tenant",
+    "scope",
+    "client_info",
+    "session_state",
+];
+
+/// The allow-listed query parameters of the redirect that matched.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Callback {
+    params: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code is a secret; show which parameters came, not their values.
+        f.debug_struct("Callback").field("params", &self.params.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Callback {
+    /// A parameter's value, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+}
+
+/// Words for the pages the listener serves (the vendor's name goes into them).
+#[derive(Debug, Clone)]
+pub struct Pages {
+    pub product: String,
+}
+
+/// A bound listener waiting to be used.
+#[derive(Debug)]
+pub struct Loopback {
+    listener: TcpListener,
+    port: u16,
+    host_name: String,
+    path: String,
+}
+
+impl Loopback {
+    /// Binds `127.0.0.1` on a free port. `host_name` is what the redirect URI names (`localhost` or `127.0.0.1`);
+    /// `path` is the redirect path (`/` when the registered URI has none).
+    pub async fn bind(host_name: &str, path: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let port = listener.local_addr()?.port();
+        let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
+        Ok(Self { listener, port, host_name: host_name.to_owned(), path })
+    }
+
+    /// The redirect URI to send: `http://{host}:{port}{path}`.
+    pub fn redirect_uri(&self) -> String {
+        format!("http://{}:{}{}", self.host_name, self.port, self.path)
+    }
+
+    /// The bound address (always `127.0.0.1`).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Waits for the redirect whose `state` matches, answering other requests with pages. Never returns an
+    /// error: a missing callback ends by the caller dropping this future (cancel or timeout).
+    pub async fn wait(self, expected_state: Secret, pages: Pages) -> Callback {
+        let (tx, mut rx) = mpsc::channel::<Callback>(1);
+        let expect = Expectation { state: expected_state, port: self.port, path: self.path.clone() };
+        let expect = std::sync::Arc::new(expect);
+        let pages = std::sync::Arc::new(pages);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let result = loop {
+            tokio::select! {
+                Some(callback) = rx.recv() => break callback,
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _peer)) = accepted else { continue };
+                    let (expect, pages, tx, done) = (expect.clone(), pages.clone(), tx.clone(), done.clone());
+                    tokio::spawn(async move { serve(stream, &expect, &pages, &tx, &done).await });
+                }
+            }
+        };
+        // Keep answering stragglers (a second tab, a reload) for a moment, then close the port.
+        let listener = self.listener;
+        tokio::spawn(async move {
+            let _grace_over = tokio::time::timeout(GRACE, async {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else { continue };
+                    let (expect, pages, tx, done) = (expect.clone(), pages.clone(), tx.clone(), done.clone());
+                    tokio::spawn(async move { serve(stream, &expect, &pages, &tx, &done).await });
+                }
+            })
+            .await;
+        });
+        result
+    }
+}
+
+struct Expectation {
+    state: Secret,
+    port: u16,
+    path: String,
+}
+
+/// Reads one request and answers it.
+async fn serve(
+    mut stream: TcpStream,
+    expect: &Expectation,
+    pages: &Pages,
+    tx: &mpsc::Sender<Callback>,
+    done: &std::sync::atomic::AtomicBool,
+) {
+    let answer = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+        Err(_) => Answer::new(408, "Request timed out", "The request took too long to arrive."),
+        Ok(Err(HeadError::TooLarge)) => {
+            Answer::new(431, "Request too large", "The request was larger than a sign-in reply can be.")
+        }
+        Ok(Err(HeadError::Io | HeadError::Malformed)) => {
+            Answer::new(400, "Bad request", "The request could not be read.")
+        }
+        Ok(Ok(head)) => judge(&head, expect, pages, tx, done),
+    };
+    let _closed = stream.write_all(answer.render(pages).as_bytes()).await;
+    let _closed = stream.shutdown().await;
+}
+
+enum HeadError {
+    Io,
+    TooLarge,
+    Malformed,
+}
+
+struct Head {
+    method: String,
+    target: String,
+    host: Option<String>,
+}
+
+async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(|_| HeadError::Io)?;
+        if n == 0 {
+            return Err(HeadError::Malformed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            buf.truncate(end);
+            break;
+        }
+        if buf.len() > MAX_REQUEST_BYTES {
+            return Err(HeadError::TooLarge);
+        }
+    }
+    if buf.len() > MAX_REQUEST_BYTES {
+        return Err(HeadError::TooLarge);
+    }
+    let text = std::str::from_utf8(&buf).map_err(|_| HeadError::Malformed)?;
+    let mut lines = text.split("\r\n");
+    let mut request_line = lines.next().ok_or(HeadError::Malformed)?.split(' ');
+    let (Some(method), Some(target), Some(version)) = (request_line.next(), request_line.next(), request_line.next())
+    else {
+        return Err(HeadError::Malformed);
+    };
+    if !version.starts_with("HTTP/1.") || request_line.next().is_some() {
+        return Err(HeadError::Malformed);
+    }
+    let host = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    Ok(Head { method: method.to_owned(), target: target.to_owned(), host })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Decides what a well-formed request gets.
+fn judge(
+    head: &Head,
+    expect: &Expectation,
+    pages: &Pages,
+    tx: &mpsc::Sender<Callback>,
+    done: &std::sync::atomic::AtomicBool,
+) -> Answer {
+    let hosts = [format!("127.0.0.1:{}", expect.port), format!("localhost:{}", expect.port)];
+    if !head.host.as_ref().is_some_and(|h| hosts.contains(h)) {
+        return Answer::new(
+            400,
+            "Wrong address",
+            "This page only answers requests addressed to this computer's sign-in listener.",
+        );
+    }
+    if head.method != "GET" {
+        return Answer::new(405, "Method not allowed", "The sign-in listener only accepts the browser's redirect.")
+            .allow_get();
+    }
+    let (path, query) = head.target.split_once('?').unwrap_or((head.target.as_str(), ""));
+    if path != expect.path {
+        return Answer::new(404, "Not found", "There is nothing at this address; the sign-in reply goes elsewhere.");
+    }
+    let mut params = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if ALLOWED.contains(&k.as_ref()) && !params.contains_key(k.as_ref()) {
+            params.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let state_ok = params.get("state").is_some_and(|s| expect.state.ct_eq(s));
+    if !state_ok {
+        return Answer::new(
+            400,
+            "This reply is not for this setup window",
+            &format!(
+                "The reply did not carry the code this {} setup window is waiting for. If you started again, finish in the newest browser tab; this one can be closed.",
+                pages.product
+            ),
+        );
+    }
+    if done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Answer::new(
+            409,
+            "Already finished",
+            "This step has already received its reply. You can close this tab.",
+        );
+    }
+    let callback = Callback { params };
+    let answer = match callback.get("error") {
+        Some(error) => {
+            let detail = callback.get("error_description").unwrap_or(error).to_owned();
+            Answer::new(
+                200,
+                "Microsoft reported a problem",
+                &format!(
+                    "Return to the {} setup window: it explains what happened and what to do. Details: {detail}",
+                    pages.product
+                ),
+            )
+        }
+        None => Answer::new(
+            200,
+            "Done",
+            &format!("You can close this tab and return to the {} setup window.", pages.product),
+        ),
+    };
+    // The receiver is gone only if the wait was abandoned; the page is still the right answer.
+    let _abandoned = tx.try_send(callback);
+    answer
+}
+
+struct Answer {
+    status: u16,
+    title: String,
+    text: String,
+    allow_get: bool,
+}
+
+impl Answer {
+    fn new(status: u16, title: &str, text: &str) -> Self {
+        Self { status, title: title.to_owned(), text: text.to_owned(), allow_get: false }
+    }
+
+    fn allow_get(mut self) -> Self {
+        self.allow_get = true;
+        self
+    }
+
+    fn render(&self, pages: &Pages) -> String {
+        let reason = match self.status {
+            200 => "OK",
+            400 => "Bad Request",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            409 => "Conflict",
+            431 => "Request Header Fields Too Large",
+            _ => "Error",
+        };
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{product} setup</title>\
+             <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#1b1b1b}}\
+             h1{{font-size:1.4em}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>",
+            product = escape(&pages.product),
+            title = escape(&self.title),
+            text = escape(&self.text),
+        );
+        let allow = if self.allow_get { "Allow: GET\r\n" } else { "" };
+        format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+             X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n\
+             Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n{allow}Connection: close\r\n\r\n{body}",
+            self.status,
+            body.len()
+        )
+    }
+}
+
+/// Escapes text for HTML.
+fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape("<script>\"'&"), "&lt;script&gt;&quot;&#39;&amp;");
+    }
+}

@@ -1,0 +1,311 @@
+//! Explaining failures to people: the error catalogue (`assets/errors/catalogue.toml`), and the one explanation
+//! shape every inline error panel, headless line and copied detail uses.
+//!
+//! It reads only compiled-in data and the failure in hand; it never sees tokens, codes or verifiers.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wizard::{Failure, TransportKind};
+
+const SHIPPED_CATALOGUE: &str = include_str!("../../assets/errors/catalogue.toml");
+
+/// Who can fix a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Who {
+    You,
+    GlobalAdmin,
+    PrivilegedRoleAdmin,
+    TeamsAdmin,
+    ItAdmin,
+    Vendor,
+    Wait,
+}
+
+impl Who {
+    /// Words for "Who can fix it".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::You => "You",
+            Self::GlobalAdmin => "A Global Administrator (or Privileged Role Administrator)",
+            Self::PrivilegedRoleAdmin => "A Privileged Role Administrator",
+            Self::TeamsAdmin => "A Teams Administrator",
+            Self::ItAdmin => "Your IT administrator",
+            Self::Vendor => "The vendor's support",
+            Self::Wait => "No one: wait and retry",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    entry: Vec<Entry>,
+}
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    #[serde(default)]
+    aadsts: Option<u32>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    graph: Option<String>,
+    #[serde(default)]
+    local: Option<String>,
+    summary: String,
+    meaning: String,
+    who: Who,
+    fix: Vec<String>,
+    #[serde(default)]
+    doc: Option<String>,
+}
+
+/// The catalogue, parsed once.
+#[derive(Debug)]
+pub struct Catalogue {
+    entries: Vec<Entry>,
+}
+
+/// What a person reads about one failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, …
+    pub code: String,
+    pub summary: String,
+    pub meaning: String,
+    pub who: Who,
+    pub fix: Vec<String>,
+    pub doc_url: Option<String>,
+    /// Identifiers support needs (trace, correlation, request ids, time), as label/value pairs.
+    pub details: Vec<(String, String)>,
+}
+
+/// The catalogue text is malformed (only possible if the compiled-in file is broken, which the tests rule out).
+#[derive(Debug, thiserror::Error)]
+#[error("the error catalogue is not valid: {0}")]
+pub struct CatalogueError(String);
+
+impl Catalogue {
+    /// Parses catalogue text.
+    pub fn parse(text: &str) -> Result<Self, CatalogueError> {
+        let file: CatalogueFile = toml::from_str(text).map_err(|e| CatalogueError(e.to_string()))?;
+        for (i, e) in file.entry.iter().enumerate() {
+            let keys = [e.aadsts.is_some(), e.error.is_some(), e.graph.is_some(), e.local.is_some()];
+            if keys.iter().filter(|k| **k).count() != 1 {
+                return Err(CatalogueError(format!(
+                    "entry #{} ('{}') needs exactly one of aadsts, error, graph, local",
+                    i + 1,
+                    e.summary
+                )));
+            }
+        }
+        Ok(Self { entries: file.entry })
+    }
+
+    /// The compiled-in catalogue.
+    pub fn shipped() -> &'static Self {
+        static SHIPPED: OnceLock<Catalogue> = OnceLock::new();
+        SHIPPED.get_or_init(|| {
+            Self::parse(SHIPPED_CATALOGUE).unwrap_or_else(|e| Self {
+                // Unreachable while the catalogue test passes; keep explaining (generically) rather than crash.
+                entries: vec![Entry {
+                    aadsts: None,
+                    error: None,
+                    graph: None,
+                    local: Some("catalogue_broken".into()),
+                    summary: format!("{e}"),
+                    meaning: String::new(),
+                    who: Who::Vendor,
+                    fix: Vec::new(),
+                    doc: None,
+                }],
+            })
+        })
+    }
+
+    fn find(&self, failure: &Failure) -> Option<&Entry> {
+        let by = |pred: &dyn Fn(&Entry) -> bool| self.entries.iter().find(|e| pred(e));
+        match failure {
+            Failure::Identity(e) => e
+                .error_codes
+                .iter()
+                .find_map(|c| by(&|x| x.aadsts == Some(*c)))
+                .or_else(|| by(&|x| x.error.as_deref() == Some(e.error.as_str()))),
+            Failure::Graph(e) => by(&|x| x.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&e.code))),
+            Failure::Transport(_) | Failure::Parse { .. } | Failure::Local(_) => {
+                let code = failure.code();
+                by(&|x| x.local.as_deref() == Some(code.as_str()))
+            }
+        }
+    }
+
+    /// Explains `failure` for `vendor`. Unknown codes get an honest generic explanation that quotes the code and
+    /// the ids support needs.
+    pub fn explain(&self, failure: &Failure, vendor: &str) -> Explanation {
+        let fill = |s: &str| s.replace("{vendor}", vendor);
+        let details = details(failure);
+        let code = failure.code();
+        match self.find(failure) {
+            Some(e) => Explanation {
+                code,
+                summary: fill(&e.summary),
+                meaning: fill(&e.meaning),
+                who: e.who,
+                fix: e.fix.iter().map(|f| fill(f)).collect(),
+                doc_url: e.doc.clone(),
+                details,
+            },
+            None => generic(failure, code, details, vendor),
+        }
+    }
+}
+
+fn generic(failure: &Failure, code: String, details: Vec<(String, String)>, vendor: &str) -> Explanation {
+    let (summary, meaning, doc) = match failure {
+        Failure::Identity(e) => (
+            format!("Microsoft refused the sign-in ({code})"),
+            format!(
+                "Microsoft answered '{}'{}. This code is not in the setup tool's list yet.",
+                e.error,
+                e.description.as_deref().map(|d| format!(": {}", d.lines().next().unwrap_or(d))).unwrap_or_default()
+            ),
+            Some("https://learn.microsoft.com/entra/identity-platform/reference-error-codes".to_owned()),
+        ),
+        Failure::Graph(e) => (
+            format!("Microsoft Graph refused ({} {code})", e.status),
+            format!("{} answered: {}", e.operation, e.message),
+            Some("https://learn.microsoft.com/graph/errors".to_owned()),
+        ),
+        Failure::Transport(t) => (format!("The connection to {} failed", t.host), t.detail.clone(), None),
+        Failure::Parse { what, excerpt } => (format!("The {what} could not be read"), excerpt.clone(), None),
+        Failure::Local(l) => (format!("The setup stopped ({code})"), format!("{l:?}"), None),
+    };
+    Explanation {
+        code,
+        summary,
+        meaning,
+        who: Who::Vendor,
+        fix: vec![
+            "Press Retry.".to_owned(),
+            format!("If it happens again, copy the details (or export diagnostics) and send them to {vendor} support."),
+        ],
+        doc_url: doc,
+        details,
+    }
+}
+
+/// The identifiers support needs, in a fixed order.
+fn details(failure: &Failure) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut push = |label: &str, value: Option<&String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push((label.to_owned(), v.clone()));
+        }
+    };
+    match failure {
+        Failure::Identity(e) => {
+            push("Error", Some(&e.error));
+            let codes = e.error_codes.iter().map(|c| format!("AADSTS{c}")).collect::<Vec<_>>().join(", ");
+            push("Codes", Some(&codes));
+            push("Suberror", e.suberror.as_ref());
+            push("Trace ID", e.trace_id.as_ref());
+            push("Correlation ID", e.correlation_id.as_ref());
+            push("Timestamp", e.timestamp.as_ref());
+            push("From", Some(&e.source));
+        }
+        Failure::Graph(e) => {
+            push("Status", Some(&e.status.to_string()));
+            push("Code", Some(&e.code));
+            push("Request", Some(&e.operation));
+            push("request-id", e.request_id.as_ref());
+            push("client-request-id", e.client_request_id.as_ref());
+            push("Date", e.date.as_ref());
+        }
+        Failure::Transport(t) => {
+            let kind = match t.kind {
+                TransportKind::Dns => "name lookup",
+                TransportKind::Connect => "connection",
+                TransportKind::Tls => "TLS",
+                TransportKind::Timeout => "timeout",
+                TransportKind::Proxy => "proxy",
+                TransportKind::Other => "transport",
+            };
+            push("Failed at", Some(&kind.to_owned()));
+            push("Host", Some(&t.host));
+        }
+        Failure::Parse { what, .. } => push("Reading", Some(what)),
+        Failure::Local(_) => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wizard::{GraphError, IdentityError, LocalFailure};
+
+    #[test]
+    fn shipped_catalogue_parses_and_keys_are_unique() {
+        let c = Catalogue::parse(SHIPPED_CATALOGUE).unwrap();
+        let mut keys: Vec<String> =
+            c.entries.iter().map(|e| format!("{:?}{:?}{:?}{:?}", e.aadsts, e.error, e.graph, e.local)).collect();
+        let n = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(n, keys.len(), "duplicate catalogue keys");
+        assert!(c.entries.iter().all(|e| !e.summary.is_empty() && !e.meaning.is_empty() && !e.fix.is_empty()));
+    }
+
+    #[test]
+    fn every_shipped_scenario_code_has_its_own_explanation() {
+        for code in [90094, 65004, 53003, 50076, 50020, 7000112, 700016, 50011, 500113, 90099, 700082] {
+            let f =
+                Failure::Identity(IdentityError { error: "x".into(), error_codes: vec![code], ..Default::default() });
+            let e = Catalogue::shipped().explain(&f, "MSPbots");
+            assert!(!e.summary.contains("not in the setup tool's list"), "AADSTS{code} falls back to the generic text");
+            assert_eq!(e.code, format!("AADSTS{code}"));
+        }
+    }
+
+    #[test]
+    fn unknown_codes_get_an_honest_generic_explanation_with_ids() {
+        let f = Failure::Identity(IdentityError {
+            error: "invalid_request".into(),
+            error_codes: vec![12345],
+            trace_id: Some("trace-1".into()),
+            correlation_id: Some("corr-1".into()),
+            ..Default::default()
+        });
+        let e = Catalogue::shipped().explain(&f, "MSPbots");
+        assert!(e.summary.contains("AADSTS12345"), "{}", e.summary);
+        assert!(e.details.iter().any(|(k, v)| k == "Trace ID" && v == "trace-1"));
+        assert!(e.details.iter().any(|(k, v)| k == "Correlation ID" && v == "corr-1"));
+        assert_eq!(e.who, Who::Vendor);
+    }
+
+    #[test]
+    fn graph_local_and_error_values_are_found() {
+        let c = Catalogue::shipped();
+        let g = Failure::Graph(GraphError {
+            status: 403,
+            code: "Authorization_RequestDenied".into(),
+            ..Default::default()
+        });
+        assert_eq!(c.explain(&g, "V").who, Who::GlobalAdmin);
+        let l = Failure::Local(LocalFailure::DeviceCodeExpired);
+        assert_eq!(c.explain(&l, "V").summary, "The device code expired");
+        let declined =
+            Failure::Identity(IdentityError { error: "authorization_declined".into(), ..Default::default() });
+        assert!(c.explain(&declined, "V").summary.contains("declined"));
+        let e = c.explain(
+            &Failure::Identity(IdentityError { error: "x".into(), error_codes: vec![7000112], ..Default::default() }),
+            "MSPbots",
+        );
+        assert!(e.summary.contains("MSPbots"), "{{vendor}} is filled in: {}", e.summary);
+    }
+}

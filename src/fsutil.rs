@@ -1,0 +1,72 @@
+//! Small file-system helpers: the app's private state folder and atomic, owner-only writes.
+//!
+//! Environment variables are read once, in `main`, through [`state_dir_from_env`]; nothing else here reads them.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically (write a temporary file beside it, flush, rename), readable by the
+/// owner only on Unix.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+
+/// The app's state folder from the environment: `%LOCALAPPDATA%\MSPbots\Setup` on Windows,
+/// `~/Library/Application Support/ai.mspbots.setup` on macOS, `$XDG_STATE_HOME/mspbots-setup` (or
+/// `~/.local/state/mspbots-setup`) elsewhere; a folder under the temp dir when none of these is set.
+pub fn state_dir_from_env() -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if cfg!(windows) {
+        if let Some(base) = var("LOCALAPPDATA") {
+            return base.join("MSPbots").join("Setup");
+        }
+    } else if cfg!(target_os = "macos") {
+        if let Some(home) = var("HOME") {
+            return home.join("Library").join("Application Support").join("ai.mspbots.setup");
+        }
+    } else if let Some(state) = var("XDG_STATE_HOME") {
+        return state.join("mspbots-setup");
+    } else if let Some(home) = var("HOME") {
+        return home.join(".local").join("state").join("mspbots-setup");
+    }
+    std::env::temp_dir().join("mspbots-setup")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_content_and_is_private() {
+        let dir = std::env::temp_dir().join(format!("mspbots-fsutil-{}", std::process::id()));
+        let file = dir.join("x.bin");
+        write_atomic_private(&file, b"one").unwrap();
+        write_atomic_private(&file, b"two").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

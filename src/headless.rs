@@ -1,0 +1,390 @@
+//! `mspbots-setup run --headless`: the same wizard and shell as the window, driven by a script instead of clicks,
+//! printing each step's outcome (as JSON lines with `--json`). Exit code 0 only when every step run succeeded.
+//!
+//! In demo mode the simulated tenant runs in-process and its sign-in pages answer as `--as UPN`; against a real
+//! identity provider the browser is `$BROWSER`, or the URL is printed for a person to open.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::app::{Launch, LaunchOptions, Mode};
+use crate::auth::vault::open_platform_store;
+use crate::diagnostics::Catalogue;
+use crate::http::{self, HttpConfig, Purpose, Trust};
+use crate::session::{self, Driver, Endpoints};
+use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
+use crate::shell::{NoWaker, Report, Shell, UrlOpener};
+use crate::sim::{Sim, SimConfig};
+use crate::wizard::{Consent, ConsentCheck, Failure, Intent, Precheck, SignIn, StepId, SwitchReason, Wizard};
+
+/// Options of `run --headless`.
+#[derive(Debug, Clone, Default)]
+pub struct HeadlessOptions {
+    pub launch: LaunchOptions,
+    /// Identity provider base (with `graph_url` and `ca_cert`): run against these instead of Microsoft or the demo.
+    pub login_url: Option<String>,
+    pub graph_url: Option<String>,
+    pub teams_admin_url: Option<String>,
+    /// A discovery URL other than `{login_url}{tenant}/v2.0/.well-known/openid-configuration`.
+    pub discovery_url: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    /// Demo mode: the account the simulated sign-in pages answer as.
+    pub as_account: Option<String>,
+    /// Sign-in scopes to ask for instead of the wizard's (other identity providers).
+    pub scopes: Option<Vec<String>>,
+    /// `localhost` (default) or `127.0.0.1` for the redirect URI.
+    pub redirect_host: Option<String>,
+    /// Sign in with a device code instead of the browser.
+    pub device_code: bool,
+    /// Stop after this step.
+    pub stop_after: Option<StepId>,
+    pub json: bool,
+    /// Where the token vault keeps its sealed file.
+    pub state_dir: PathBuf,
+    /// `$BROWSER`, read once in `main`: the command that opens URLs against a real identity provider.
+    pub browser: Option<String>,
+}
+
+/// One step's outcome, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepLine {
+    pub step: StepId,
+    /// `done`, `needs_attention`, `failed` or `skipped`.
+    pub status: &'static str,
+    pub code: Option<String>,
+    pub summary: String,
+    pub fix: Vec<String>,
+    /// Step-specific facts (the account, the consent grant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl StepLine {
+    fn failed(step: StepId, status: &'static str, failure: &Failure, vendor: &str) -> Self {
+        let e = Catalogue::shipped().explain(failure, vendor);
+        Self { step, status, code: Some(e.code), summary: e.summary, fix: e.fix, detail: None }
+    }
+}
+
+/// Why the run could not start; exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Launch(String),
+    #[error("cannot read the CA certificate {path}")]
+    CaCert {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("live mode needs these profile fields: {0}")]
+    ProfileIncomplete(String),
+    #[error("cannot start the simulated tenant")]
+    Sim(#[from] crate::sim::SimError),
+    #[error("cannot set up the HTTP clients")]
+    Http(#[from] crate::http::HttpSetupError),
+    #[error("cannot configure the shell")]
+    Shell(#[from] crate::shell::ConfigureError),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// Runs the built steps without a window.
+pub fn run(options: HeadlessOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mspbots-worker")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::cli::report("cannot start", &SetupError::Runtime(e));
+            return ExitCode::from(2);
+        }
+    };
+    let json = options.json;
+    let result = runtime.block_on(async move { drive(options).await });
+    match result {
+        Ok(lines) => {
+            let all_done = !lines.is_empty() && lines.iter().all(|l| l.status == "done");
+            print_lines(&lines, json);
+            if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            crate::cli::report("cannot run the setup", &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_lines(lines: &[StepLine], json: bool) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let text = if json {
+            serde_json::to_string(line).unwrap_or_default()
+        } else {
+            let mut t = format!("[{}] {}: {}", line.status, line.step_title(), line.summary);
+            if let Some(code) = &line.code {
+                t.push_str(&format!(" ({code})"));
+            }
+            for (i, f) in line.fix.iter().enumerate() {
+                t.push_str(&format!("\n    {}. {f}", i + 1));
+            }
+            t
+        };
+        // A closed stdout (e.g. `| head`) is not worth an error.
+        let _ignored = writeln!(out, "{text}");
+    }
+}
+
+impl StepLine {
+    fn step_title(&self) -> &'static str {
+        self.step.title()
+    }
+}
+
+async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
+    let launch = Launch::resolve(&options.launch).map_err(SetupError::Launch)?;
+    let mut shell = Shell::new(tokio::runtime::Handle::current(), NoWaker);
+    let explicit = options.login_url.is_some() || options.discovery_url.is_some();
+    let mut profile = launch.profile.clone();
+    let mut _sim: Option<Sim> = None;
+    let (endpoints, opener): (Endpoints, Arc<dyn UrlOpener>) = if explicit {
+        let trust = match &options.ca_cert {
+            Some(path) => Trust::OnlyPem(
+                std::fs::read_to_string(path).map_err(|source| SetupError::CaCert { path: path.clone(), source })?,
+            ),
+            None => Trust::System,
+        };
+        let login_url =
+            options.login_url.clone().or_else(|| options.discovery_url.as_deref().map(origin_of)).unwrap_or_default();
+        let endpoints = Endpoints {
+            login_url,
+            browser_login_url: None,
+            graph_url: options.graph_url.clone(),
+            discovery_url: options.discovery_url.clone(),
+            trust,
+        };
+        (endpoints, browser_for_people(options.browser.as_deref()))
+    } else {
+        match &launch.mode {
+            Mode::Demo { scenario, .. } => {
+                let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account.clone());
+                let sim = Sim::start(SimConfig::new((**scenario).clone()).with_auto_login(upn)).await?;
+                let info = sim.info().clone();
+                let endpoints = Endpoints::simulator(&info, sim.ca_pem());
+                profile = profile.for_simulator(&info.signin_client_id, &info.consent_client_id);
+                let follower = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone()))?;
+                _sim = Some(sim);
+                (
+                    endpoints,
+                    Arc::new(FollowingBrowser::new(follower, tokio::runtime::Handle::current())) as Arc<dyn UrlOpener>,
+                )
+            }
+            Mode::Live => (Endpoints::microsoft(), browser_for_people(options.browser.as_deref())),
+        }
+    };
+    if explicit || matches!(launch.mode, Mode::Live) {
+        let gaps: Vec<&str> = profile.live_gaps().iter().map(|g| g.field).filter(|f| f.contains("client_id")).collect();
+        if !gaps.is_empty() {
+            return Err(SetupError::ProfileIncomplete(gaps.join(", ")));
+        }
+    }
+    let mut env = session::environment(&profile, &endpoints, launch.tenant.as_deref());
+    if let Some(scopes) = &options.scopes {
+        env.sign_in_scopes = scopes.clone();
+    }
+    if let Some(host) = &options.redirect_host {
+        env.redirect_host = host.clone();
+    }
+    let state_dir = options.state_dir.clone();
+    shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
+    let settings = session::settings(&profile, &env, launch.tenant.as_deref());
+    let mut driver = Driver { wizard: Wizard::new(settings) };
+    let vendor = profile.vendor_name.clone();
+
+    let mut lines = Vec::new();
+    driver.dispatch(&shell, Intent::Continue);
+    driver.dispatch(&shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
+    let mut shown_code = false;
+    let mut switched: Option<Failure> = None;
+    wait_until(&mut driver, &mut shell, |w| {
+        if let SignIn::DeviceCode { reason: Some(SwitchReason::ConditionalAccess(f)), .. } = w.sign_in() {
+            switched = Some(f.clone());
+        }
+        if let SignIn::DeviceCode { code: Some(view), .. } = w.sign_in()
+            && !shown_code
+        {
+            shown_code = true;
+            tell(&format!("{} (code {})", view.message, view.user_code));
+        }
+        !matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Idle)
+    })
+    .await;
+    let signed_in = match driver.wizard.sign_in() {
+        SignIn::Done(account) => {
+            let tenant =
+                account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
+            let how = switched.as_ref().map_or(String::new(), |f| {
+                format!(
+                    " with a device code, after {} blocked the browser sign-in",
+                    Catalogue::shipped().explain(f, &vendor).code
+                )
+            });
+            lines.push(StepLine {
+                step: StepId::SignIn,
+                status: "done",
+                code: switched.as_ref().map(Failure::code),
+                summary: format!("Signed in as {} ({}) in {tenant}{how}", account.display_name, account.upn),
+                fix: Vec::new(),
+                detail: serde_json::to_value(account).ok(),
+            });
+            true
+        }
+        SignIn::Failed { failure, .. } => {
+            lines.push(StepLine::failed(StepId::SignIn, "failed", failure, &vendor));
+            false
+        }
+        other => {
+            lines.push(StepLine {
+                step: StepId::SignIn,
+                status: "failed",
+                code: Some("not_finished".into()),
+                summary: format!("Sign-in did not finish ({other:?})"),
+                fix: vec!["Run again.".into()],
+                detail: None,
+            });
+            false
+        }
+    };
+    if options.stop_after == Some(StepId::SignIn) {
+        return Ok(lines);
+    }
+    if !signed_in {
+        lines.push(skipped(StepId::AdminConsent, "Sign in first"));
+        return Ok(lines);
+    }
+
+    driver.dispatch(&shell, Intent::Continue);
+    if let Consent::Ready { precheck: Precheck::CannotGrant { roles } } = driver.wizard.consent() {
+        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+        let mut fix = vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
+        if let Some(link) = driver.wizard.consent_link() {
+            fix.push(format!("Or send this consent link to your organization's Global Administrator: {link}"));
+        }
+        lines.push(StepLine {
+            step: StepId::AdminConsent,
+            status: "needs_attention",
+            code: Some("precheck_cannot_grant".into()),
+            summary: format!(
+                "The signed-in account has {held} and cannot grant Microsoft Graph application permissions"
+            ),
+            fix,
+            detail: driver.wizard.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
+        });
+        return Ok(lines);
+    }
+    driver.dispatch(&shell, Intent::GrantConsent);
+    let mut told_url = false;
+    wait_until(&mut driver, &mut shell, |w| {
+        if let Consent::Waiting { url: Some(url), .. } = w.consent()
+            && !told_url
+        {
+            told_url = true;
+            tracing::info!("admin consent page: {url}");
+        }
+        matches!(w.consent(), Consent::Done { .. } | Consent::Failed { .. })
+    })
+    .await;
+    match driver.wizard.consent() {
+        Consent::Done { grant, check } => {
+            let (summary, code) = match check {
+                ConsentCheck::Confirmed => {
+                    (format!("{vendor} has its permissions, and the tenant shows its app"), None)
+                }
+                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
+                    (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
+                }
+                ConsentCheck::Unconfirmed(why) => {
+                    let e = Catalogue::shipped().explain(why, &vendor);
+                    (
+                        format!(
+                            "{vendor} has its permissions (confirmed by Microsoft's redirect); the tenant could not be read: {}",
+                            e.summary
+                        ),
+                        Some(e.code),
+                    )
+                }
+            };
+            lines.push(StepLine {
+                step: StepId::AdminConsent,
+                status: "done",
+                code,
+                summary,
+                fix: Vec::new(),
+                detail: serde_json::to_value(grant).ok(),
+            });
+        }
+        Consent::Failed { failure, .. } => {
+            lines.push(StepLine::failed(StepId::AdminConsent, "failed", failure, &vendor))
+        }
+        other => lines.push(StepLine {
+            step: StepId::AdminConsent,
+            status: "failed",
+            code: Some("not_finished".into()),
+            summary: format!("Consent did not finish ({other:?})"),
+            fix: vec!["Run again.".into()],
+            detail: None,
+        }),
+    }
+    Ok(lines)
+}
+
+fn skipped(step: StepId, why: &str) -> StepLine {
+    StepLine { step, status: "skipped", code: None, summary: why.to_owned(), fix: Vec::new(), detail: None }
+}
+
+/// Tells the person something on stderr (stdout carries the results).
+fn tell(text: &str) {
+    #[expect(clippy::print_stderr, reason = "headless runs talk to the person on stderr")]
+    {
+        eprintln!("{text}");
+    }
+}
+
+/// `$BROWSER` if set, else print the URL (on stderr: stdout carries the results).
+fn browser_for_people(browser: Option<&str>) -> Arc<dyn UrlOpener> {
+    match browser {
+        Some(program) if !program.trim().is_empty() => Arc::new(CommandBrowser { program: program.to_owned() }),
+        _ => Arc::new(PrintUrl { to_stderr: true }),
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_owned(), |u| format!("{}/", u.origin().ascii_serialization()))
+}
+
+/// Pumps reports and time into the wizard until `done`.
+async fn wait_until(driver: &mut Driver, shell: &mut Shell, mut done: impl FnMut(&Wizard) -> bool) {
+    loop {
+        if done(&driver.wizard) {
+            return;
+        }
+        let wait = driver.time_to_next_deadline(shell).unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(1));
+        if let Some(report) = shell.next_report(wait.max(Duration::from_millis(10))).await {
+            if let Some(Report::Storage(d)) = driver.apply(shell, report) {
+                tracing::info!("token storage: {d:?}");
+            }
+            for more in shell.drain() {
+                let _other = driver.apply(shell, more);
+            }
+        }
+        driver.tick(shell);
+    }
+}

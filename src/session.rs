@@ -1,0 +1,173 @@
+//! Wiring one run of the wizard: from a vendor profile and an environment (Microsoft's cloud or the simulated
+//! tenant) to the shell's [`Environment`] and the wizard's [`Settings`], and the loop that feeds the shell's
+//! reports and the clock into the wizard. The window and the headless runner both use it.
+
+use crate::auth::signin::ConsentRedirectTo;
+use crate::http::Trust;
+use crate::profile::{PermissionKind, Profile};
+use crate::shell::{Environment, Report, SIGN_IN_SCOPES, Shell, TENANT_READ_SCOPES};
+use crate::sim::SimInfo;
+use crate::wizard::{
+    ConsentEndpoint, ConsentRedirect, Effect, Event, Intent, PermissionView, Settings, Timing, Wizard,
+};
+
+/// Microsoft's commercial cloud.
+pub const MICROSOFT_LOGIN: &str = "https://login.microsoftonline.com/";
+pub const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com/";
+
+/// Where to sign in, given explicitly (headless `--login-url` and friends) or by demo/live mode.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// The authority base, ending in `/`.
+    pub login_url: String,
+    /// The same base as a person's browser reaches it (the simulator's front door), if different.
+    pub browser_login_url: Option<String>,
+    /// Graph's base, or `None` for a non-Microsoft identity provider.
+    pub graph_url: Option<String>,
+    /// A discovery URL other than `{login_url}{tenant}/v2.0/.well-known/openid-configuration`.
+    pub discovery_url: Option<String>,
+    pub trust: Trust,
+}
+
+impl Endpoints {
+    /// Microsoft's commercial cloud, trusting the OS store.
+    pub fn microsoft() -> Self {
+        Self {
+            login_url: MICROSOFT_LOGIN.to_owned(),
+            browser_login_url: None,
+            graph_url: Some(MICROSOFT_GRAPH.to_owned()),
+            discovery_url: None,
+            trust: Trust::System,
+        }
+    }
+
+    /// A running simulator, trusting only its CA.
+    pub fn simulator(info: &SimInfo, ca_pem: &str) -> Self {
+        Self {
+            login_url: info.login_url.clone(),
+            browser_login_url: Some(info.browser_login_url.clone()),
+            graph_url: Some(info.graph_url.clone()),
+            discovery_url: None,
+            trust: Trust::OnlyPem(ca_pem.to_owned()),
+        }
+    }
+}
+
+fn with_slash(s: &str) -> String {
+    if s.ends_with('/') { s.to_owned() } else { format!("{s}/") }
+}
+
+/// How a loopback redirect URI from the profile is caught: host and path.
+fn loopback(uri: &str) -> Option<(String, String)> {
+    let u = url::Url::parse(uri).ok()?;
+    match (u.scheme(), u.host_str()) {
+        ("http", Some(host @ ("localhost" | "127.0.0.1"))) => Some((host.to_owned(), u.path().to_owned())),
+        _ => None,
+    }
+}
+
+/// The shell's environment for `profile` at `endpoints`, signing in to `tenant` (or `organizations`).
+pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str>) -> Environment {
+    let login = with_slash(&endpoints.login_url);
+    let tenant = tenant.unwrap_or("organizations");
+    let browser = endpoints.browser_login_url.as_deref().map(with_slash);
+    let consent_redirect = match loopback(&profile.consent_redirect_uri) {
+        Some((host, path)) => ConsentRedirectTo::Loopback { host, path },
+        None => ConsentRedirectTo::External { uri: profile.consent_redirect_uri.clone() },
+    };
+    Environment {
+        product: profile.vendor_name.clone(),
+        discovery_url: endpoints
+            .discovery_url
+            .clone()
+            .unwrap_or_else(|| format!("{login}{tenant}/v2.0/.well-known/openid-configuration")),
+        browser_origin: browser.as_ref().map(|b| (origin(&login), origin(b))),
+        login_browser_base: browser.unwrap_or_else(|| login.clone()),
+        graph_base: endpoints.graph_url.as_deref().map(with_slash),
+        trust: endpoints.trust.clone(),
+        signin_client_id: profile.signin_client_id.clone(),
+        sign_in_scopes: SIGN_IN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        tenant_read_scopes: TENANT_READ_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        redirect_host: "localhost".to_owned(),
+        consent_client_id: profile.consent_client_id.clone(),
+        consent_endpoint: ConsentEndpoint::V2,
+        consent_redirect,
+    }
+}
+
+/// `https://host:port` of a URL.
+fn origin(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.trim_end_matches('/').to_owned(), |u| u.origin().ascii_serialization())
+}
+
+/// The wizard's settings for `profile` in `env`.
+pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>) -> Settings {
+    Settings {
+        vendor_name: profile.vendor_name.clone(),
+        tenant_hint: tenant_hint.map(str::to_owned),
+        login_browser_base: env.login_browser_base.clone(),
+        consent_client_id: profile.consent_client_id.clone(),
+        consent_endpoint: env.consent_endpoint,
+        consent_redirect: match &env.consent_redirect {
+            ConsentRedirectTo::Loopback { .. } => ConsentRedirect::Loopback,
+            ConsentRedirectTo::External { uri } => ConsentRedirect::External { url: uri.clone() },
+        },
+        consent_redirect_uri: profile.consent_redirect_uri.clone(),
+        permissions: profile
+            .permissions
+            .iter()
+            .map(|p| PermissionView {
+                name: p.name.clone(),
+                kind: match p.kind {
+                    PermissionKind::Delegated => "delegated".to_owned(),
+                    PermissionKind::Application => "application".to_owned(),
+                },
+                reason: p.reason.clone(),
+            })
+            .collect(),
+        timing: Timing::default(),
+    }
+}
+
+/// A wizard and the shell that carries out its effects.
+#[derive(Debug)]
+pub struct Driver {
+    pub wizard: Wizard,
+}
+
+impl Driver {
+    /// Feeds one person's intent.
+    pub fn dispatch(&mut self, shell: &Shell, intent: Intent) {
+        let effects = self.wizard.update(Event::User(intent), shell.clock().now());
+        run_all(shell, effects);
+    }
+
+    /// Applies a report from the shell; returns reports that are not the wizard's (demo tenant, storage).
+    pub fn apply(&mut self, shell: &Shell, report: Report) -> Option<Report> {
+        match report {
+            Report::Wizard(outcome) => {
+                let effects = self.wizard.update(Event::Done(outcome), shell.clock().now());
+                run_all(shell, effects);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Lets time pass: deadlines, polls and backoff.
+    pub fn tick(&mut self, shell: &Shell) {
+        let effects = self.wizard.update(Event::Tick, shell.clock().now());
+        run_all(shell, effects);
+    }
+
+    /// How long until the wizard next needs a tick, if it is waiting on time.
+    pub fn time_to_next_deadline(&self, shell: &Shell) -> Option<std::time::Duration> {
+        self.wizard.next_deadline().map(|d| shell.clock().now().until(d))
+    }
+}
+
+fn run_all(shell: &Shell, effects: Vec<Effect>) {
+    for effect in effects {
+        shell.run(effect);
+    }
+}

@@ -1,0 +1,628 @@
+//! The shell: carries out the wizard's effects on the one tokio runtime and reports results over a bounded
+//! channel, then wakes the UI (STYLE rules 6-7). It owns everything the pure wizard must not hold: the clock,
+//! tokens and codes (by attempt), listeners, the token vault, and the browser.
+//!
+//! Both the window (`app`) and the headless runner drive the wizard through this shell.
+
+pub mod browser;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OnceCell, mpsc};
+use tokio::task::AbortHandle;
+
+use crate::auth::signin::{
+    self, ConsentRedirectTo, ConsentRequest, DeviceCode, Endpoints, PollAnswer, SignInRequest, Tokens,
+};
+use crate::auth::vault::{Durability, SecretStore};
+use crate::graph::Graph;
+use crate::http::{self, HttpConfig, Purpose, Trust};
+use crate::secret::Secret;
+use crate::sim::{Sim, SimError};
+use crate::wizard::{
+    Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Moment, Outcome,
+    Prompt, Roles, ScopeSet,
+};
+
+pub use browser::UrlOpener;
+
+/// What the wizard signs in with on first sign-in: what anyone may grant (`User.Read` also reads one's own
+/// directory roles).
+pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "User.Read"];
+/// Read access to the tenant's applications and grants, approved by an admin when first needed.
+pub const TENANT_READ_SCOPES: &[&str] =
+    &["https://graph.microsoft.com/Application.Read.All", "https://graph.microsoft.com/Directory.Read.All"];
+
+/// Where the session's refresh token is filed in the vault.
+const REFRESH_TOKEN: &str = "refresh-token";
+
+/// The monotonic clock of a session; the only place the shell reads time.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    /// Starts the session clock.
+    pub fn start() -> Self {
+        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
+        let start = Instant::now();
+        Self { start }
+    }
+
+    /// Now, as the wizard counts time.
+    pub fn now(&self) -> Moment {
+        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
+        let elapsed = Instant::now().duration_since(self.start);
+        Moment::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn instant(&self) -> Instant {
+        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
+        Instant::now()
+    }
+}
+
+/// Where the wizard's identity provider, Graph and consent live, and how to trust them.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// The vendor's name, for the listener's pages.
+    pub product: String,
+    /// The OpenID discovery document of the sign-in authority.
+    pub discovery_url: String,
+    /// When people's browsers reach the identity provider elsewhere than the API does (the demo's plain-HTTP
+    /// front door): `(api origin, browser origin)`; the authorize endpoint's origin is swapped.
+    pub browser_origin: Option<(String, String)>,
+    /// The identity provider's base as browsers reach it (admin-consent URLs), ending in `/`.
+    pub login_browser_base: String,
+    /// Microsoft Graph's base, ending in `/`; `None` for identity providers without Graph.
+    pub graph_base: Option<String>,
+    pub trust: Trust,
+    pub signin_client_id: String,
+    pub sign_in_scopes: Vec<String>,
+    pub tenant_read_scopes: Vec<String>,
+    /// `localhost` or `127.0.0.1`, as registered on the sign-in app.
+    pub redirect_host: String,
+    pub consent_client_id: String,
+    pub consent_endpoint: ConsentEndpoint,
+    pub consent_redirect: ConsentRedirectTo,
+}
+
+/// A finished piece of background work.
+#[derive(Debug)]
+pub enum Report {
+    /// A result for the wizard.
+    Wizard(Outcome),
+    /// Where tokens are kept, known once the vault is opened.
+    Storage(Durability),
+    /// The in-process demo tenant is serving (or could not start).
+    DemoTenant(Result<Sim, SimError>),
+}
+
+/// Something that can wake the UI after a report (egui's `Context::request_repaint` in the app).
+pub trait Waker: Send + Sync + 'static {
+    fn wake(&self);
+}
+
+impl Waker for egui::Context {
+    fn wake(&self) {
+        self.request_repaint();
+    }
+}
+
+/// A waker that does nothing (headless runs and tests poll instead).
+#[derive(Debug, Clone, Copy)]
+pub struct NoWaker;
+
+impl Waker for NoWaker {
+    fn wake(&self) {}
+}
+
+/// Opens the token vault (may block on a keychain prompt; called off the UI thread).
+pub type VaultOpener = Arc<dyn Fn() -> Arc<dyn SecretStore> + Send + Sync>;
+
+struct Services {
+    env: Environment,
+    http_auth: reqwest::Client,
+    graph: Option<Graph>,
+    opener: Arc<dyn UrlOpener>,
+    open_vault: VaultOpener,
+    vault: OnceCell<Arc<dyn SecretStore>>,
+    endpoints: OnceCell<Endpoints>,
+    clock: Clock,
+    /// Access tokens by scope set, with their expiry.
+    tokens: Mutex<HashMap<&'static str, (Secret, Instant)>>,
+    /// Device codes by attempt.
+    device_codes: Mutex<HashMap<Attempt, DeviceCode>>,
+    /// Running work by attempt.
+    running: Mutex<HashMap<Attempt, AbortHandle>>,
+}
+
+/// Carries out effects; the owner drains [`Shell::drain`] once per frame (or loop turn).
+pub struct Shell {
+    runtime: tokio::runtime::Handle,
+    sender: mpsc::Sender<Report>,
+    receiver: mpsc::Receiver<Report>,
+    waker: Arc<dyn Waker>,
+    services: Option<Arc<Services>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shell").field("configured", &self.services.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Reports waiting at once; the UI drains every frame, so this is never reached in practice.
+const REPORT_CAPACITY: usize = 64;
+
+/// Why the shell could not be configured.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP clients")]
+pub struct ConfigureError(#[from] http::HttpSetupError);
+
+impl Shell {
+    /// A shell on `runtime`; `waker` is called after each report.
+    pub fn new(runtime: tokio::runtime::Handle, waker: impl Waker) -> Self {
+        let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
+        Self { runtime, sender, receiver, waker: Arc::new(waker), services: None, clock: Clock::start() }
+    }
+
+    /// The session clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// The runtime work runs on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
+    /// Points the shell at an identity provider and Graph; needed before any sign-in effect.
+    pub fn configure(
+        &mut self,
+        env: Environment,
+        opener: Arc<dyn UrlOpener>,
+        open_vault: VaultOpener,
+    ) -> Result<(), ConfigureError> {
+        let http_auth = http::client(&HttpConfig::new(Purpose::Auth, env.trust.clone()))?;
+        let http_api = http::client(&HttpConfig::new(Purpose::Api, env.trust.clone()))?;
+        let graph = env.graph_base.as_deref().map(|b| Graph::new(http_api, b));
+        self.services = Some(Arc::new(Services {
+            env,
+            http_auth,
+            graph,
+            opener,
+            open_vault,
+            vault: OnceCell::new(),
+            endpoints: OnceCell::new(),
+            clock: self.clock,
+            tokens: Mutex::new(HashMap::new()),
+            device_codes: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+        }));
+        Ok(())
+    }
+
+    /// True once [`Shell::configure`] ran.
+    pub fn is_configured(&self) -> bool {
+        self.services.is_some()
+    }
+
+    /// Starts the simulated tenant in the background; reports [`Report::DemoTenant`].
+    pub fn start_demo_tenant(&self, config: crate::sim::SimConfig) {
+        let sender = self.sender.clone();
+        let waker = self.waker.clone();
+        self.runtime.spawn(async move {
+            let result = Sim::start(config).await;
+            // The owner has gone when the receiver is gone; the simulator is then dropped with the report.
+            if sender.send(Report::DemoTenant(result)).await.is_ok() {
+                waker.wake();
+            }
+        });
+    }
+
+    /// Reports that arrived since the last call.
+    pub fn drain(&mut self) -> Vec<Report> {
+        let mut out = Vec::new();
+        while let Ok(report) = self.receiver.try_recv() {
+            out.push(report);
+        }
+        out
+    }
+
+    /// Waits for the next report, at most `timeout` (headless runs).
+    pub async fn next_report(&mut self, timeout: Duration) -> Option<Report> {
+        tokio::time::timeout(timeout, self.receiver.recv()).await.ok().flatten()
+    }
+
+    /// Carries out one effect.
+    pub fn run(&self, effect: Effect) {
+        let Some(services) = self.services.clone() else {
+            tracing::warn!("effect before the shell was configured: {effect:?}");
+            return;
+        };
+        let sender = self.sender.clone();
+        let waker = self.waker.clone();
+        let report = move |outcome: Outcome| {
+            let sender = sender.clone();
+            let waker = waker.clone();
+            async move {
+                if sender.send(Report::Wizard(outcome)).await.is_ok() {
+                    waker.wake();
+                }
+            }
+        };
+        match effect {
+            Effect::Abandon { attempt } => services.abandon(attempt),
+            Effect::OpenUrl { url } => {
+                if let Err(e) = services.opener.open(&url) {
+                    tracing::warn!("could not open the browser: {e}");
+                }
+            }
+            Effect::SignOut => services.sign_out(&self.runtime),
+            Effect::BeginBrowserSignIn { attempt, scopes, prompt, login_hint } => {
+                let s = services.clone();
+                let sender = self.sender.clone();
+                let waker = self.waker.clone();
+                self.track(&services, attempt, async move {
+                    s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
+                });
+            }
+            Effect::BeginDeviceCode { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.begin_device_code(attempt).await;
+                    report(Outcome::DeviceCodeReady { attempt, result }).await;
+                });
+            }
+            Effect::PollDeviceCode { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.poll_device_code(attempt).await;
+                    report(Outcome::DevicePolled { attempt, result }).await;
+                });
+            }
+            Effect::BeginAdminConsent { attempt, tenant_id } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    s.admin_consent(attempt, tenant_id, report).await;
+                });
+            }
+            Effect::CheckConsent { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.check_consent().await;
+                    report(Outcome::ConsentObserved { attempt, result }).await;
+                });
+            }
+        }
+    }
+
+    fn track(
+        &self,
+        services: &Arc<Services>,
+        attempt: Attempt,
+        work: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let s = services.clone();
+        let handle = self.runtime.spawn(async move {
+            work.await;
+            s.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
+        });
+        services.running.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, handle.abort_handle());
+    }
+}
+
+impl Services {
+    fn abandon(&self, attempt: Attempt) {
+        if let Some(handle) = self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt) {
+            handle.abort();
+        }
+        self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
+    }
+
+    fn sign_out(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let s = self.clone();
+        runtime.spawn(async move {
+            let vault = s.vault().await;
+            let result = tokio::task::spawn_blocking(move || vault.remove(REFRESH_TOKEN)).await;
+            if let Ok(Err(e)) = result {
+                tracing::warn!("could not remove the saved sign-in: {e}");
+            }
+        });
+    }
+
+    /// The identity provider's endpoints, discovered once.
+    async fn endpoints(&self) -> Result<Endpoints, Failure> {
+        if let Some(e) = self.endpoints.get() {
+            return Ok(e.clone());
+        }
+        let discovered = signin::discover(&self.http_auth, &self.env.discovery_url).await?;
+        // A concurrent discovery may have won; both found the same document.
+        let _already = self.endpoints.set(discovered.clone());
+        Ok(discovered)
+    }
+
+    /// The token vault, opened once off the async threads (a keychain may prompt).
+    async fn vault(&self) -> Arc<dyn SecretStore> {
+        if let Some(v) = self.vault.get() {
+            return v.clone();
+        }
+        let open = self.open_vault.clone();
+        let opened = tokio::task::spawn_blocking(move || open())
+            .await
+            .unwrap_or_else(|_| Arc::new(crate::auth::vault::MemoryStore::new("the keychain could not be opened")));
+        let _already = self.vault.set(opened.clone());
+        self.vault.get().cloned().unwrap_or(opened)
+    }
+
+    fn scopes(&self, set: ScopeSet) -> Vec<String> {
+        match set {
+            ScopeSet::SignIn => self.env.sign_in_scopes.clone(),
+            ScopeSet::TenantRead => self.env.tenant_read_scopes.clone(),
+        }
+    }
+
+    fn key(set: ScopeSet) -> &'static str {
+        match set {
+            ScopeSet::SignIn => "sign-in",
+            ScopeSet::TenantRead => "tenant-read",
+        }
+    }
+
+    /// Keeps an access token for `set` and files the refresh token in the vault.
+    async fn keep(&self, set: ScopeSet, tokens: &Tokens) -> Option<Durability> {
+        let expiry = self.clock.instant() + tokens.expires_in.saturating_sub(Duration::from_secs(60));
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(Self::key(set), (tokens.access_token.clone(), expiry));
+        let rt = tokens.refresh_token.clone()?;
+        let vault = self.vault().await;
+        let durability = vault.durability();
+        let result = tokio::task::spawn_blocking(move || vault.save(REFRESH_TOKEN, &rt)).await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!("could not save the sign-in for later: {e}");
+        }
+        Some(durability)
+    }
+
+    /// A valid access token for `set`: the cached one, or a refreshed one.
+    async fn token(&self, set: ScopeSet) -> Result<Secret, Failure> {
+        let now = self.clock.instant();
+        if let Some((token, expiry)) = self.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(Self::key(set))
+            && *expiry > now
+        {
+            return Ok(token.clone());
+        }
+        let vault = self.vault().await;
+        let rt =
+            tokio::task::spawn_blocking(move || vault.load(REFRESH_TOKEN)).await.ok().and_then(Result::ok).flatten();
+        let Some(rt) = rt else {
+            return Err(Failure::Identity(crate::wizard::IdentityError {
+                error: "interaction_required".into(),
+                description: Some("No saved sign-in: sign in again.".into()),
+                source: "this computer".into(),
+                ..Default::default()
+            }));
+        };
+        let endpoints = self.endpoints().await?;
+        let tokens =
+            signin::refresh(&self.http_auth, &endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
+        self.keep(set, &tokens).await;
+        Ok(tokens.access_token)
+    }
+
+    fn authorize_endpoint(&self, endpoints: &Endpoints) -> String {
+        match &self.env.browser_origin {
+            Some((api, browser)) => match endpoints.authorization.strip_prefix(api.as_str()) {
+                Some(rest) => format!("{browser}{rest}"),
+                None => endpoints.authorization.clone(),
+            },
+            None => endpoints.authorization.clone(),
+        }
+    }
+
+    fn launch(&self, url: &str) -> BrowserLaunch {
+        match self.opener.open(url) {
+            Ok(()) => BrowserLaunch::Opened,
+            Err(detail) => BrowserLaunch::NotOpened { detail },
+        }
+    }
+
+    async fn browser_sign_in(
+        self: Arc<Self>,
+        attempt: Attempt,
+        set: ScopeSet,
+        prompt: Prompt,
+        login_hint: Option<String>,
+        sender: &mpsc::Sender<Report>,
+        waker: &dyn Waker,
+    ) {
+        let send = |outcome: Outcome| async move {
+            if sender.send(Report::Wizard(outcome)).await.is_ok() {
+                waker.wake();
+            }
+        };
+        let finished = |result: Result<Option<Account>, Failure>| match set {
+            ScopeSet::SignIn => Outcome::SignInFinished {
+                attempt,
+                result: result
+                    .and_then(|a| a.ok_or_else(|| Failure::Parse { what: "account".into(), excerpt: String::new() })),
+            },
+            ScopeSet::TenantRead => Outcome::TenantReadApproved { attempt, result: result.map(|_| ()) },
+        };
+        let endpoints = match self.endpoints().await {
+            Ok(e) => e,
+            Err(f) => return send(finished(Err(f))).await,
+        };
+        let request = SignInRequest {
+            client_id: self.env.signin_client_id.clone(),
+            scopes: self.scopes(set),
+            prompt: Some(
+                match prompt {
+                    Prompt::SelectAccount => "select_account",
+                    Prompt::Consent => "consent",
+                }
+                .to_owned(),
+            ),
+            login_hint,
+            redirect_host: self.env.redirect_host.clone(),
+            product: self.env.product.clone(),
+        };
+        let pending =
+            match signin::start_browser_sign_in(&endpoints, &self.authorize_endpoint(&endpoints), &request).await {
+                Ok(p) => p,
+                Err(f) => return send(finished(Err(f))).await,
+            };
+        let launch = self.launch(&pending.authorize_url);
+        send(Outcome::BrowserSignInReady { attempt, authorize_url: pending.authorize_url.clone(), launch }).await;
+        let tokens = match pending.finish(&self.http_auth).await {
+            Ok(t) => t,
+            Err(f) => return send(finished(Err(f))).await,
+        };
+        if let Some(durability) = self.keep(set, &tokens).await {
+            let _closed = sender.send(Report::Storage(durability)).await;
+        }
+        let result = match set {
+            ScopeSet::SignIn => self.read_account(&tokens).await.map(Some),
+            ScopeSet::TenantRead => Ok(None),
+        };
+        send(finished(result)).await;
+    }
+
+    async fn begin_device_code(&self, attempt: Attempt) -> Result<DeviceCodeView, Failure> {
+        let endpoints = self.endpoints().await?;
+        let code = signin::request_device_code(
+            &self.http_auth,
+            &endpoints,
+            &self.env.signin_client_id,
+            &self.scopes(ScopeSet::SignIn),
+        )
+        .await?;
+        let view = DeviceCodeView {
+            user_code: code.user_code.clone(),
+            verification_uri: code.verification_uri.clone(),
+            message: code.message.clone(),
+            expires_in: code.expires_in,
+            interval: code.interval,
+        };
+        self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, code);
+        Ok(view)
+    }
+
+    async fn poll_device_code(&self, attempt: Attempt) -> DevicePoll {
+        let code = self
+            .device_codes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&attempt)
+            .map(|c| c.device_code.clone());
+        let Some(device_code) = code else {
+            return DevicePoll::Finished(Err(Failure::Local(crate::wizard::LocalFailure::DeviceCodeExpired)));
+        };
+        let endpoints = match self.endpoints().await {
+            Ok(e) => e,
+            Err(f) => return DevicePoll::Finished(Err(f)),
+        };
+        match signin::poll_device_code(&self.http_auth, &endpoints, &self.env.signin_client_id, &device_code).await {
+            Ok(PollAnswer::Pending) => DevicePoll::Pending,
+            Ok(PollAnswer::SlowDown) => DevicePoll::SlowDown,
+            Ok(PollAnswer::Tokens(tokens)) => {
+                self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
+                self.keep(ScopeSet::SignIn, &tokens).await;
+                DevicePoll::Finished(self.read_account(&tokens).await)
+            }
+            Err(f) => {
+                self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
+                DevicePoll::Finished(Err(f))
+            }
+        }
+    }
+
+    /// Who signed in and where: Graph when the provider has it, the id token otherwise.
+    async fn read_account(&self, tokens: &Tokens) -> Result<Account, Failure> {
+        let claims = tokens.id_claims.clone().unwrap_or_default();
+        let from_claims_roles = || {
+            let names: Vec<String> =
+                claims.wids.iter().filter_map(|w| crate::graph::role_name(w)).map(str::to_owned).collect();
+            (!names.is_empty()).then_some(Roles::Known { names })
+        };
+        let Some(graph) = &self.graph else {
+            return Ok(Account {
+                display_name: claims.name.clone().unwrap_or_default(),
+                upn: claims
+                    .preferred_username
+                    .clone()
+                    .or(claims.email.clone())
+                    .or(claims.sub.clone())
+                    .unwrap_or_default(),
+                object_id: claims.oid.clone().or(claims.sub.clone()).unwrap_or_default(),
+                tenant_id: claims.tid.clone().unwrap_or_default(),
+                tenant_name: None,
+                tenant_domain: None,
+                roles: from_claims_roles()
+                    .unwrap_or(Roles::Unknown { why: "this identity provider has no Microsoft Graph".into() }),
+            });
+        };
+        let token = &tokens.access_token;
+        let (me, roles, org) =
+            tokio::join!(graph.me(token), graph.my_directory_roles(token), graph.organization(token));
+        let me = me?;
+        let roles = match roles {
+            Ok(names) => Roles::Known { names },
+            Err(f) => from_claims_roles().unwrap_or(Roles::Unknown { why: f.to_string() }),
+        };
+        let org = org.ok().flatten();
+        Ok(Account {
+            display_name: me.display_name.unwrap_or_default(),
+            upn: me.user_principal_name.or(me.mail).unwrap_or_default(),
+            object_id: me.id,
+            tenant_id: org.as_ref().map(|o| o.id.clone()).filter(|t| !t.is_empty()).or(claims.tid).unwrap_or_default(),
+            tenant_name: org.as_ref().and_then(|o| o.display_name.clone()),
+            tenant_domain: org.and_then(|o| o.initial_domain.or(o.default_domain)),
+            roles,
+        })
+    }
+
+    async fn admin_consent<F, Fut>(&self, attempt: Attempt, tenant_id: String, report: F)
+    where
+        F: Fn(Outcome) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let request = ConsentRequest {
+            login_browser_base: self.env.login_browser_base.clone(),
+            tenant_id,
+            client_id: self.env.consent_client_id.clone(),
+            endpoint: self.env.consent_endpoint,
+            redirect: self.env.consent_redirect.clone(),
+            product: self.env.product.clone(),
+        };
+        let pending = match signin::start_admin_consent(&request).await {
+            Ok(p) => p,
+            Err(f) => return report(Outcome::ConsentRedirect { attempt, result: Err(f) }).await,
+        };
+        if let Err(f) = signin::preflight(&self.http_auth, &pending.url).await {
+            return report(Outcome::ConsentRedirect { attempt, result: Err(f) }).await;
+        }
+        let launch = self.launch(&pending.url);
+        report(Outcome::ConsentPageReady { attempt, url: pending.url.clone(), launch }).await;
+        if pending.catches_redirect() {
+            let result = pending.finish().await;
+            report(Outcome::ConsentRedirect { attempt, result }).await;
+        }
+    }
+
+    async fn check_consent(&self) -> Result<bool, Failure> {
+        let Some(graph) = &self.graph else {
+            return Err(Failure::Parse { what: "tenant".into(), excerpt: "no Microsoft Graph is configured".into() });
+        };
+        let token = self.token(ScopeSet::TenantRead).await?;
+        Ok(graph.service_principal(&token, &self.env.consent_client_id).await?.is_some())
+    }
+}

@@ -1,0 +1,196 @@
+//! `mspbots-setup run --headless --demo --json` against every shipped scenario: each one ends with its own,
+//! specific explanation (never the generic one), over real loopback HTTPS with the simulator's pages answering as
+//! the scenario's account.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step should panic")]
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
+
+struct Expect {
+    scenario: &'static str,
+    extra: &'static [&'static str],
+    /// (step, status, code) per printed line.
+    lines: &'static [(&'static str, &'static str, Option<&'static str>)],
+    exit: i32,
+}
+
+const EXPECTED: &[Expect] = &[
+    Expect {
+        scenario: "happy",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None)],
+        exit: 0,
+    },
+    Expect {
+        scenario: "not-admin",
+        extra: &[],
+        lines: &[("sign_in", "failed", Some("AADSTS90094")), ("admin_consent", "skipped", None)],
+        exit: 1,
+    },
+    Expect {
+        scenario: "cloud-app-admin",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "needs_attention", Some("precheck_cannot_grant"))],
+        exit: 1,
+    },
+    Expect {
+        scenario: "consent-declined",
+        extra: &[],
+        lines: &[("sign_in", "failed", Some("AADSTS65004")), ("admin_consent", "skipped", None)],
+        exit: 1,
+    },
+    Expect {
+        scenario: "conditional-access",
+        extra: &[],
+        lines: &[("sign_in", "done", Some("AADSTS53003")), ("admin_consent", "done", None)],
+        exit: 0,
+    },
+    Expect {
+        scenario: "mfa-required",
+        extra: &[],
+        lines: &[("sign_in", "failed", Some("AADSTS50076")), ("admin_consent", "skipped", None)],
+        exit: 1,
+    },
+    Expect {
+        scenario: "other-tenant",
+        extra: &["--tenant", "contoso.com"],
+        lines: &[("sign_in", "failed", Some("AADSTS50020")), ("admin_consent", "skipped", None)],
+        exit: 1,
+    },
+    Expect {
+        scenario: "app-disabled",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS7000112"))],
+        exit: 1,
+    },
+    Expect {
+        scenario: "app-not-found",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS700016"))],
+        exit: 1,
+    },
+    Expect {
+        scenario: "redirect-not-registered",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS50011"))],
+        exit: 1,
+    },
+    Expect {
+        scenario: "no-reply-address",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS500113"))],
+        exit: 1,
+    },
+    Expect {
+        scenario: "replication-delay",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None)],
+        exit: 0,
+    },
+    Expect {
+        scenario: "gdap-partner",
+        extra: &[],
+        lines: &[("sign_in", "failed", Some("AADSTS90099")), ("admin_consent", "skipped", None)],
+        exit: 1,
+    },
+    Expect {
+        scenario: "session-expired",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", Some("AADSTS700082"))],
+        exit: 0,
+    },
+];
+
+fn run(scenario: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mspbots-headless-{}-{scenario}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The shipped replication delay is 20 s; the same scenario with 2 s keeps the suite quick.
+    let scenario_arg = if scenario == "replication-delay" {
+        let file = dir.join("replication.toml");
+        std::fs::write(&file, "base = \"replication-delay\"\nname = \"replication-fast\"\nsummary = \"2 s\"\n[consent]\nreplication_delay_secs = 2\n").unwrap();
+        file.to_str().unwrap().to_owned()
+    } else {
+        scenario.to_owned()
+    };
+    let out = Command::new(BIN)
+        .args(["run", "--headless", "--demo", "--json", "--scenario", &scenario_arg])
+        .args(extra)
+        .env("XDG_STATE_HOME", &dir)
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{scenario}: not JSON ({e}): {l}")))
+        .collect();
+    (out.status.code().unwrap_or(-1), lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_shipped_scenario_is_covered() {
+    let shipped: Vec<String> = mspbots_setup::sim::scenario::shipped().into_iter().map(|(n, _)| n).collect();
+    let covered: Vec<&str> = EXPECTED.iter().map(|e| e.scenario).collect();
+    assert_eq!(shipped, covered);
+}
+
+#[test]
+fn each_scenario_ends_with_its_own_explanation() {
+    let handles: Vec<_> = EXPECTED.iter().map(|e| std::thread::spawn(move || (e, run(e.scenario, e.extra)))).collect();
+    for handle in handles {
+        let (e, (exit, lines, stderr)) = handle.join().unwrap();
+        let got: Vec<(String, String, Option<String>)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["step"].as_str().unwrap().to_owned(),
+                    l["status"].as_str().unwrap().to_owned(),
+                    l["code"].as_str().map(str::to_owned),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String, Option<String>)> =
+            e.lines.iter().map(|(s, st, c)| ((*s).to_owned(), (*st).to_owned(), c.map(str::to_owned))).collect();
+        assert_eq!(got, want, "{}: {lines:#?}\nstderr: {stderr}", e.scenario);
+        assert_eq!(exit, e.exit, "{}: exit code; stderr: {stderr}", e.scenario);
+        for l in &lines {
+            let summary = l["summary"].as_str().unwrap();
+            assert!(
+                !summary.is_empty() && !summary.contains("not in the setup tool's list"),
+                "{}: generic text: {summary}",
+                e.scenario
+            );
+            if l["status"] == "failed" || l["status"] == "needs_attention" {
+                assert!(!l["fix"].as_array().unwrap().is_empty(), "{}: a failure without a fix", e.scenario);
+            }
+        }
+    }
+}
+
+#[test]
+fn replication_delay_is_waited_out_and_confirmed_in_the_tenant() {
+    let (exit, lines, _) = run("replication-delay", &[]);
+    assert_eq!(exit, 0);
+    assert!(lines[1]["summary"].as_str().unwrap().contains("the tenant shows its app"), "{lines:#?}");
+}
+
+#[test]
+fn demo_account_is_chosen_with_as() {
+    let (exit, lines, _) = run("happy", &["--as", "patti.fernandez@contoso.com"]);
+    assert_eq!(exit, 0, "{lines:#?}");
+    assert_eq!(lines[0]["detail"]["upn"], "patti.fernandez@contoso.com");
+    assert_eq!(lines[0]["detail"]["roles"]["names"][0], "Privileged Role Administrator");
+}
+
+#[test]
+fn run_without_headless_is_refused() {
+    let out = Command::new(BIN).args(["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
+}
