@@ -241,7 +241,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 step: StepId::SignIn,
                 status: "done",
                 code: switched.as_ref().map(Failure::code),
-                summary: format!("Signed in as {} ({}) in {tenant}{how}", account.display_name, account.upn),
+                summary: format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn),
                 fix: Vec::new(),
                 detail: serde_json::to_value(account).ok(),
             });

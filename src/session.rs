@@ -89,6 +89,8 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         sign_in_scopes: SIGN_IN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         tenant_read_scopes: TENANT_READ_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         redirect_host: "localhost".to_owned(),
+        // `select_account` is Microsoft's; an explicitly given OpenID provider may not offer it.
+        sign_in_prompt: endpoints.discovery_url.is_none().then(|| "select_account".to_owned()),
         consent_client_id: profile.consent_client_id.clone(),
         consent_endpoint: ConsentEndpoint::V2,
         consent_redirect,

@@ -25,6 +25,8 @@ pub struct Endpoints {
     pub authorization: String,
     pub token: String,
     pub device_authorization: Option<String>,
+    /// The OpenID Connect userinfo endpoint, if offered.
+    pub userinfo: Option<String>,
 }
 
 /// Reads `…/.well-known/openid-configuration`.
@@ -52,6 +54,7 @@ pub async fn discover(http: &reqwest::Client, url: &str) -> Result<Endpoints, Fa
         authorization: field("authorization_endpoint").ok_or_else(|| missing("authorization_endpoint"))?,
         token: field("token_endpoint").ok_or_else(|| missing("token_endpoint"))?,
         device_authorization: field("device_authorization_endpoint"),
+        userinfo: field("userinfo_endpoint"),
     })
 }
 
@@ -150,6 +153,34 @@ pub struct IdClaims {
     /// Directory role template ids (Microsoft emits them when the app asks for them).
     #[serde(default)]
     pub wids: Vec<String>,
+}
+
+/// Reads the userinfo endpoint with an access token (providers that keep profile claims out of the id token).
+pub async fn userinfo(http: &reqwest::Client, endpoints: &Endpoints, access_token: &Secret) -> Option<IdClaims> {
+    let url = endpoints.userinfo.as_deref()?;
+    let response = http.get(url).bearer_auth(access_token.expose()).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+impl IdClaims {
+    /// Fills what `self` lacks from `other`.
+    pub fn merge(&mut self, other: Self) {
+        let fill = |mine: &mut Option<String>, theirs: Option<String>| {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        };
+        fill(&mut self.name, other.name);
+        fill(&mut self.preferred_username, other.preferred_username);
+        fill(&mut self.email, other.email);
+        fill(&mut self.upn, other.upn);
+        fill(&mut self.oid, other.oid);
+        fill(&mut self.sub, other.sub);
+        fill(&mut self.tid, other.tid);
+    }
 }
 
 fn parse_id_token(token: &str) -> Option<IdClaims> {

@@ -85,6 +85,9 @@ pub struct Environment {
     pub tenant_read_scopes: Vec<String>,
     /// `localhost` or `127.0.0.1`, as registered on the sign-in app.
     pub redirect_host: String,
+    /// `prompt` for a first sign-in: Microsoft's `select_account` (browsers often hold the wrong session), or
+    /// nothing for providers that do not offer it.
+    pub sign_in_prompt: Option<String>,
     pub consent_client_id: String,
     pub consent_endpoint: ConsentEndpoint,
     pub consent_redirect: ConsentRedirectTo,
@@ -464,13 +467,10 @@ impl Services {
         let request = SignInRequest {
             client_id: self.env.signin_client_id.clone(),
             scopes: self.scopes(set),
-            prompt: Some(
-                match prompt {
-                    Prompt::SelectAccount => "select_account",
-                    Prompt::Consent => "consent",
-                }
-                .to_owned(),
-            ),
+            prompt: match prompt {
+                Prompt::SelectAccount => self.env.sign_in_prompt.clone(),
+                Prompt::Consent => Some("consent".to_owned()),
+            },
             login_hint,
             redirect_host: self.env.redirect_host.clone(),
             product: self.env.product.clone(),
@@ -547,7 +547,14 @@ impl Services {
 
     /// Who signed in and where: Graph when the provider has it, the id token otherwise.
     async fn read_account(&self, tokens: &Tokens) -> Result<Account, Failure> {
-        let claims = tokens.id_claims.clone().unwrap_or_default();
+        let mut claims = tokens.id_claims.clone().unwrap_or_default();
+        if self.graph.is_none()
+            && claims.name.is_none()
+            && let Ok(endpoints) = self.endpoints().await
+            && let Some(more) = signin::userinfo(&self.http_auth, &endpoints, &tokens.access_token).await
+        {
+            claims.merge(more);
+        }
         let from_claims_roles = || {
             let names: Vec<String> =
                 claims.wids.iter().filter_map(|w| crate::graph::role_name(w)).map(str::to_owned).collect();

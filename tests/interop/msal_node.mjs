@@ -185,7 +185,8 @@ async function child(scenario, info) {
   await check("device code", async () => {
     let shown;
     const result = await pca.acquireTokenByDeviceCode({ scopes: ["User.Read"], deviceCodeCallback: (r) => (shown = r) });
-    assert(shown && shown.userCode && shown.verificationUri.startsWith(login), "device code shown");
+    // The verification page is for a person's browser: the simulator serves it on its plain-HTTP front door.
+    assert(shown && shown.userCode && shown.verificationUri.startsWith(info.browser_login_url), "device code shown");
     assert(result.account.username === ADMIN, "account");
   });
   await check("client credentials after admin consent", async () => {

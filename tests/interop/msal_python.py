@@ -139,7 +139,8 @@ def refresh():
 def device_code():
     app = happy.public_app()
     flow = app.initiate_device_flow(scopes=["User.Read"])
-    assert "user_code" in flow and flow["verification_uri"].startswith(happy.login), flow
+    # The verification page is for a person's browser: the simulator serves it on its plain-HTTP front door.
+    assert "user_code" in flow and flow["verification_uri"].startswith(happy.info["browser_login_url"]), flow
     result = app.acquire_token_by_device_flow(flow)
     assert "access_token" in result, result
     assert result["id_token_claims"]["preferred_username"] == ADMIN
