@@ -244,9 +244,12 @@ impl WizardApp {
         })
     }
 
-    /// Time until the wizard next needs a frame, if it waits on time.
+    /// Time until the wizard next needs a frame, if it waits on time. Countdowns on the page tick each second.
     fn repaint_after(&self) -> Option<std::time::Duration> {
-        self.driver.as_ref().and_then(|d| d.time_to_next_deadline(&self.shell))
+        self.driver
+            .as_ref()
+            .and_then(|d| d.time_to_next_deadline(&self.shell))
+            .map(|d| d.min(std::time::Duration::from_secs(1)))
     }
 
     /// Everything inside the window (tests drive this without a window).

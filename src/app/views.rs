@@ -223,7 +223,8 @@ fn welcome_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     demo_accounts_ui(ui, app);
     ui.add_space(12.0);
     let ready = app.wizard().is_some();
-    if ui.add_enabled(ready, Button::new("Start")).on_disabled_hover_text("Waiting for the demo tenant").clicked() {
+    let start = Button::new(RichText::new("Start").size(16.0).strong()).min_size(egui::vec2(120.0, 32.0));
+    if ui.add_enabled(ready, start).on_disabled_hover_text("Waiting for the demo tenant").clicked() {
         asks.intents.push(Intent::Continue);
     }
 }
@@ -289,7 +290,7 @@ fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
             asks.copy = Some(url.to_owned());
         }
     });
-    ui.add(egui::Label::new(RichText::new(url).monospace().small()).wrap().selectable(true));
+    ui.add(egui::Label::new(RichText::new(url).monospace()).wrap().selectable(true));
 }
 
 fn mm_ss(d: std::time::Duration) -> String {
@@ -424,7 +425,7 @@ fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                     "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
                     w.settings().vendor_name
                 ));
-                ui.add(egui::Label::new(RichText::new(&link).monospace().small()).wrap().selectable(true));
+                ui.add(egui::Label::new(RichText::new(&link).monospace()).wrap().selectable(true));
                 if ui.button("Copy consent link for your admin").clicked() {
                     asks.copy = Some(link);
                 }
@@ -641,7 +642,7 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
         });
         if let Some(link) = w.consent_link() {
             ui.label("Send this link to your organization's Global Administrator; they open it, sign in and accept:");
-            ui.add(egui::Label::new(RichText::new(link).monospace().small()).wrap().selectable(true));
+            ui.add(egui::Label::new(RichText::new(link).monospace()).wrap().selectable(true));
         }
     });
 }

@@ -141,6 +141,9 @@ struct Services {
     device_codes: Mutex<HashMap<Attempt, DeviceCode>>,
     /// Running work by attempt.
     running: Mutex<HashMap<Attempt, AbortHandle>>,
+    /// For reports that are not an effect's result (where tokens are kept).
+    sender: mpsc::Sender<Report>,
+    waker: Arc<dyn Waker>,
 }
 
 /// Carries out effects; the owner drains [`Shell::drain`] once per frame (or loop turn).
@@ -206,6 +209,8 @@ impl Shell {
             tokens: Mutex::new(HashMap::new()),
             device_codes: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            sender: self.sender.clone(),
+            waker: self.waker.clone(),
         }));
         Ok(())
     }
@@ -360,7 +365,11 @@ impl Services {
         let opened = tokio::task::spawn_blocking(move || open())
             .await
             .unwrap_or_else(|_| Arc::new(crate::auth::vault::MemoryStore::new("the keychain could not be opened")));
-        let _already = self.vault.set(opened.clone());
+        if self.vault.set(opened.clone()).is_ok()
+            && self.sender.send(Report::Storage(opened.durability())).await.is_ok()
+        {
+            self.waker.wake();
+        }
         self.vault.get().cloned().unwrap_or(opened)
     }
 
@@ -486,9 +495,7 @@ impl Services {
             Ok(t) => t,
             Err(f) => return send(finished(Err(f))).await,
         };
-        if let Some(durability) = self.keep(set, &tokens).await {
-            let _closed = sender.send(Report::Storage(durability)).await;
-        }
+        self.keep(set, &tokens).await;
         let result = match set {
             ScopeSet::SignIn => self.read_account(&tokens).await.map(Some),
             ScopeSet::TenantRead => Ok(None),
