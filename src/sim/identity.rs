@@ -456,10 +456,11 @@ fn consent_lines(scopes: &BTreeMap<&'static str, BTreeSet<String>>) -> Vec<Conse
 }
 
 fn account_detail(account: &Account) -> String {
-    let roles = if account.spec.roles.is_empty() { "No admin role".to_owned() } else { account.spec.roles.join(", ") };
+    // The scenario's note says what the account demonstrates (roles included); without one, list the roles.
     match &account.spec.note {
-        Some(note) => format!("{roles} · {note}"),
-        None => roles,
+        Some(note) => note.clone(),
+        None if account.spec.roles.is_empty() => "No admin role".to_owned(),
+        None => account.spec.roles.join(", "),
     }
 }
 
