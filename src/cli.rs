@@ -19,6 +19,16 @@ use crate::sim::{self, Sim, SimConfig};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Which profile, which tenant, and whether to run against the demo tenant (the window and `run`).
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// Run against the simulated demo tenant even when the vendor profile is complete.
     #[arg(long)]
     pub demo: bool,
@@ -31,9 +41,18 @@ pub struct Cli {
     /// Sign in to this tenant (id or verified domain) instead of letting the account choose.
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
-    /// More log output on stderr (-v: debug, -vv: trace).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+}
+
+impl TargetArgs {
+    /// As the app's launch options.
+    pub fn launch(self) -> crate::app::LaunchOptions {
+        crate::app::LaunchOptions {
+            demo: self.demo,
+            profile: self.profile,
+            scenario: self.scenario,
+            tenant: self.tenant,
+        }
+    }
 }
 
 /// Commands that run without the window.
@@ -51,15 +70,8 @@ pub struct RunArgs {
     /// Run without a window (required: the window is `mspbots-setup` without a command).
     #[arg(long)]
     pub headless: bool,
-    /// Run against the simulated demo tenant.
-    #[arg(long)]
-    pub demo: bool,
-    /// Vendor profile to use instead of the shipped one.
-    #[arg(long, value_name = "FILE")]
-    pub profile: Option<PathBuf>,
-    /// Demo tenant scenario, by name or file.
-    #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
-    pub scenario: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Demo mode: the account that signs in (default: the scenario's default account).
     #[arg(long = "as", value_name = "UPN")]
     pub as_account: Option<String>,
@@ -78,9 +90,6 @@ pub struct RunArgs {
     /// Trust only this CA certificate (PEM) for the URLs above.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
-    /// Sign in to this tenant (id or verified domain).
-    #[arg(long, value_name = "TENANT")]
-    pub tenant: Option<String>,
     /// Sign-in scopes, space separated (for identity providers other than Microsoft).
     #[arg(long, value_name = "SCOPES")]
     pub scopes: Option<String>,
@@ -149,12 +158,7 @@ pub fn run_sim(args: SimArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mspbots-sim")
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::shell::runtime("mspbots-sim") {
         Ok(rt) => rt,
         Err(err) => {
             report("cannot start the async runtime", &err);
@@ -199,12 +203,7 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         return ExitCode::from(2);
     }
     let options = crate::headless::HeadlessOptions {
-        launch: crate::app::LaunchOptions {
-            demo: args.demo,
-            profile: args.profile,
-            scenario: args.scenario,
-            tenant: args.tenant,
-        },
+        launch: args.target.launch(),
         login_url: args.login_url,
         graph_url: args.graph_url,
         teams_admin_url: args.teams_admin_url,

@@ -96,12 +96,7 @@ pub enum SetupError {
 
 /// Runs the built steps without a window.
 pub fn run(options: HeadlessOptions) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mspbots-worker")
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::shell::runtime("mspbots-worker") {
         Ok(rt) => rt,
         Err(e) => {
             crate::cli::report("cannot start", &SetupError::Runtime(e));

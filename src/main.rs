@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use mspbots_setup::app::{self, LaunchOptions};
+use mspbots_setup::app;
 use mspbots_setup::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
@@ -15,10 +15,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => {
             cli::run_headless(args, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
         }
-        None => app::run(
-            &LaunchOptions { demo: cli.demo, profile: cli.profile, scenario: cli.scenario, tenant: cli.tenant },
-            mspbots_setup::fsutil::state_dir_from_env(),
-        ),
+        None => app::run(&cli.target.launch(), mspbots_setup::fsutil::state_dir_from_env()),
     }
 }
 

@@ -283,12 +283,7 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf) -> ExitCode {
     if let Mode::Demo { reason: DemoReason::ProfileInvalid(problem), .. } = &launch.mode {
         tracing::warn!("vendor profile not usable, starting the demo tenant: {problem}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mspbots-worker")
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::shell::runtime("mspbots-worker") {
         Ok(rt) => rt,
         Err(err) => {
             crate::cli::report("cannot start the async runtime", &err);

@@ -293,6 +293,32 @@ fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
     ui.add(egui::Label::new(RichText::new(url).monospace()).wrap().selectable(true));
 }
 
+/// Waiting on the browser: what for, how long still, whether it opened, and the link to copy.
+fn browser_wait_ui(
+    ui: &mut Ui,
+    waiting_for: &str,
+    left: std::time::Duration,
+    launch: &BrowserLaunch,
+    url: Option<&str>,
+    link_label: &str,
+    asks: &mut Asks,
+) {
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(waiting_for);
+    });
+    ui.label(format!("This stops waiting in {}.", mm_ss(left)));
+    if let BrowserLaunch::NotOpened { detail } = launch {
+        ui.label(
+            RichText::new(format!("The browser could not be opened ({detail}).")).color(ui.visuals().warn_fg_color),
+        );
+    }
+    if let Some(url) = url {
+        ui.add_space(6.0);
+        link_ui(ui, link_label, url, asks);
+    }
+}
+
 fn mm_ss(d: std::time::Duration) -> String {
     let s = d.as_secs();
     format!("{}:{:02}", s / 60, s % 60)
@@ -321,21 +347,15 @@ fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             });
         }
         SignIn::Browser { url, launch, deadline, .. } => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Waiting for you to finish signing in in your browser…");
-            });
-            ui.label(format!("This stops waiting in {}.", mm_ss(now.until(*deadline))));
-            if let BrowserLaunch::NotOpened { detail } = launch {
-                ui.label(
-                    RichText::new(format!("The browser could not be opened ({detail})."))
-                        .color(ui.visuals().warn_fg_color),
-                );
-            }
-            if let Some(url) = url {
-                ui.add_space(6.0);
-                link_ui(ui, "If the browser did not open, or opened the wrong profile, copy this link:", url, asks);
-            }
+            browser_wait_ui(
+                ui,
+                "Waiting for you to finish signing in in your browser…",
+                now.until(*deadline),
+                launch,
+                url.as_deref(),
+                "If the browser did not open, or opened the wrong profile, copy this link:",
+                asks,
+            );
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 if ui.button("Cancel").clicked() {
@@ -518,20 +538,15 @@ fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             }
         }
         Consent::Waiting { url, launch, catches_redirect, deadline, watch, approval, .. } => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Waiting for you to accept on Microsoft's permissions page…");
-            });
-            ui.label(format!("This stops waiting in {}.", mm_ss(now.until(*deadline))));
-            if let BrowserLaunch::NotOpened { detail } = launch {
-                ui.label(
-                    RichText::new(format!("The browser could not be opened ({detail})."))
-                        .color(ui.visuals().warn_fg_color),
-                );
-            }
-            if let Some(url) = url {
-                link_ui(ui, "If the page did not open, copy this link:", url, asks);
-            }
+            browser_wait_ui(
+                ui,
+                "Waiting for you to accept on Microsoft's permissions page…",
+                now.until(*deadline),
+                launch,
+                url.as_deref(),
+                "If the page did not open, copy this link:",
+                asks,
+            );
             if !catches_redirect {
                 ui.label(format!("After you accept, Microsoft sends you to {vendor}'s website. Come back here: the setup watches your tenant and continues by itself."));
             }

@@ -38,6 +38,12 @@ pub const TENANT_READ_SCOPES: &[&str] =
 /// Where the session's refresh token is filed in the vault.
 const REFRESH_TOKEN: &str = "refresh-token";
 
+/// The one multi-threaded tokio runtime a process runs its background work on (two named workers: the machines
+/// this runs on are small, and the work is I/O).
+pub fn runtime(thread_name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(thread_name).enable_all().build()
+}
+
 /// The monotonic clock of a session; the only place the shell reads time.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
