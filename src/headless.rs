@@ -226,6 +226,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         SignIn::Done(account) => {
             let tenant =
                 account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
+            let tenant = if tenant.is_empty() { String::new() } else { format!(" in {tenant}") };
             let how = switched.as_ref().map_or(String::new(), |f| {
                 format!(
                     " with a device code, after {} blocked the browser sign-in",

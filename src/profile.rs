@@ -32,6 +32,15 @@ pub enum Cloud {
     China,
 }
 
+/// The admin-consent endpoint: v2 (`/v2.0/adminconsent` with `/.default`) or the older v1 (`/adminconsent`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentEndpointChoice {
+    #[default]
+    V2,
+    V1,
+}
+
 /// Delegated (acts as the signed-in user) or application (acts as itself, no user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +84,8 @@ pub struct Profile {
     pub consent_client_id: String,
     /// Redirect URI registered on the consent app for the wizard (loopback: the port is chosen at run time).
     pub consent_redirect_uri: String,
+    /// Which admin-consent endpoint to open.
+    pub consent_endpoint: ConsentEndpointChoice,
     /// The Teams app: store (manifest) id and/or a package in `assets/`.
     pub teams_app: TeamsApp,
     pub permissions: Vec<RequiredPermission>,
@@ -152,6 +163,8 @@ struct ConsentSection {
     #[serde(default = "empty")]
     client_id: Spanned<String>,
     redirect_uri: Spanned<String>,
+    #[serde(default)]
+    endpoint: ConsentEndpointChoice,
 }
 
 impl Profile {
@@ -230,6 +243,7 @@ impl Profile {
             signin_client_id: file.signin.client_id.into_inner(),
             consent_client_id: file.consent.client_id.into_inner(),
             consent_redirect_uri: file.consent.redirect_uri.into_inner(),
+            consent_endpoint: file.consent.endpoint,
             teams_app: file.teams_app.into_inner(),
             permissions: file.permissions.into_iter().map(Spanned::into_inner).collect(),
         })
@@ -321,6 +335,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("mars") || err.contains("cloud"), "{err}");
+    }
+
+    #[test]
+    fn consent_endpoint_defaults_to_v2_and_may_be_v1() {
+        assert_eq!(Profile::shipped().unwrap().consent_endpoint, ConsentEndpointChoice::V2);
+        let v1 = SHIPPED_PROFILE.replace("endpoint = \"v2\"", "endpoint = \"v1\"");
+        assert_eq!(Profile::parse(&v1, "p").unwrap().consent_endpoint, ConsentEndpointChoice::V1);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::auth::signin::ConsentRedirectTo;
 use crate::http::Trust;
-use crate::profile::{PermissionKind, Profile};
+use crate::profile::{ConsentEndpointChoice, PermissionKind, Profile};
 use crate::shell::{Environment, Report, SIGN_IN_SCOPES, Shell, TENANT_READ_SCOPES};
 use crate::sim::SimInfo;
 use crate::wizard::{
@@ -92,7 +92,10 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         // `select_account` is Microsoft's; an explicitly given OpenID provider may not offer it.
         sign_in_prompt: endpoints.discovery_url.is_none().then(|| "select_account".to_owned()),
         consent_client_id: profile.consent_client_id.clone(),
-        consent_endpoint: ConsentEndpoint::V2,
+        consent_endpoint: match profile.consent_endpoint {
+            ConsentEndpointChoice::V2 => ConsentEndpoint::V2,
+            ConsentEndpointChoice::V1 => ConsentEndpoint::V1,
+        },
         consent_redirect,
     }
 }

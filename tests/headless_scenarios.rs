@@ -185,6 +185,7 @@ fn demo_account_is_chosen_with_as() {
     let (exit, lines, _) = run("happy", &["--as", "patti.fernandez@contoso.com"]);
     assert_eq!(exit, 0, "{lines:#?}");
     assert_eq!(lines[0]["detail"]["upn"], "patti.fernandez@contoso.com");
+    assert_eq!(lines[0]["summary"], "Signed in as Patti Fernandez (patti.fernandez@contoso.com) in Contoso");
     assert_eq!(lines[0]["detail"]["roles"]["names"][0], "Privileged Role Administrator");
 }
 
