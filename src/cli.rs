@@ -100,8 +100,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub device_code: bool,
     /// Stop after this step.
-    #[arg(long, value_name = "STEP", value_parser = ["sign-in", "admin-consent"])]
+    #[arg(long, value_name = "STEP", value_parser = ["sign-in", "admin-consent", "verify-permissions"])]
     pub stop_after: Option<String>,
+    /// After a consent, how long to keep re-checking permissions that are still missing (Microsoft can take
+    /// minutes to apply a consent).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub grant_wait: u64,
     /// Print JSON lines (`step`, `status`, `code`, `summary`, `fix`).
     #[arg(long)]
     pub json: bool,
@@ -215,8 +219,10 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         device_code: args.device_code,
         stop_after: args.stop_after.as_deref().map(|s| match s {
             "sign-in" => crate::wizard::StepId::SignIn,
-            _ => crate::wizard::StepId::AdminConsent,
+            "admin-consent" => crate::wizard::StepId::AdminConsent,
+            _ => crate::wizard::StepId::VerifyPermissions,
         }),
+        grant_wait: std::time::Duration::from_secs(args.grant_wait),
         json: args.json,
         state_dir,
         browser,

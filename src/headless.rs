@@ -20,7 +20,10 @@ use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
 use crate::sim::{Sim, SimConfig};
-use crate::wizard::{Consent, ConsentCheck, Failure, Intent, Precheck, SignIn, StepId, SwitchReason, Wizard};
+use crate::wizard::{
+    Consent, ConsentCheck, Failure, Gap, Intent, Load, PermissionState, Precheck, RoleCheck, SignIn, StepId,
+    SwitchReason, VerifyPhase, Wizard,
+};
 
 /// Options of `run --headless`.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +46,8 @@ pub struct HeadlessOptions {
     pub device_code: bool,
     /// Stop after this step.
     pub stop_after: Option<StepId>,
+    /// After a consent, how long to re-check permissions still missing.
+    pub grant_wait: Duration,
     pub json: bool,
     /// Where the token vault keeps its sealed file.
     pub state_dir: PathBuf,
@@ -59,15 +64,18 @@ pub struct StepLine {
     pub code: Option<String>,
     pub summary: String,
     pub fix: Vec<String>,
-    /// Step-specific facts (the account, the consent grant).
+    /// Step-specific facts (the account, the consent grant, the checklist and readiness).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
+    /// More lines for people (the checklist, the readiness summary); JSON carries the same in `detail`.
+    #[serde(skip)]
+    pub report: Vec<String>,
 }
 
 impl StepLine {
     fn failed(step: StepId, status: &'static str, failure: &Failure, vendor: &str) -> Self {
         let e = Catalogue::shipped().explain(failure, vendor);
-        Self { step, status, code: Some(e.code), summary: e.summary, fix: e.fix, detail: None }
+        Self { step, status, code: Some(e.code), summary: e.summary, fix: e.fix, detail: None, report: Vec::new() }
     }
 }
 
@@ -127,6 +135,9 @@ fn print_lines(lines: &[StepLine], json: bool) {
             let mut t = format!("[{}] {}: {}", line.status, line.step_title(), line.summary);
             if let Some(code) = &line.code {
                 t.push_str(&format!(" ({code})"));
+            }
+            for r in &line.report {
+                t.push_str(&format!("\n    {r}"));
             }
             for (i, f) in line.fix.iter().enumerate() {
                 t.push_str(&format!("\n    {}. {f}", i + 1));
@@ -200,7 +211,8 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
     }
     let state_dir = options.state_dir.clone();
     shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
-    let settings = session::settings(&profile, &env, launch.tenant.as_deref());
+    let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
+    settings.timing.settle_patience = options.grant_wait;
     let mut driver = Driver { wizard: Wizard::new(settings) };
     let vendor = profile.vendor_name.clone();
 
@@ -240,6 +252,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 summary: format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn),
                 fix: Vec::new(),
                 detail: serde_json::to_value(account).ok(),
+                report: Vec::new(),
             });
             true
         }
@@ -255,6 +268,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 summary: format!("Sign-in did not finish ({other:?})"),
                 fix: vec!["Run again.".into()],
                 detail: None,
+                report: Vec::new(),
             });
             false
         }
@@ -283,6 +297,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             ),
             fix,
             detail: driver.wizard.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
+            report: Vec::new(),
         });
         return Ok(lines);
     }
@@ -325,6 +340,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 summary,
                 fix: Vec::new(),
                 detail: serde_json::to_value(grant).ok(),
+                report: Vec::new(),
             });
         }
         Consent::Failed { failure, .. } => {
@@ -337,13 +353,154 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             summary: format!("Consent did not finish ({other:?})"),
             fix: vec!["Run again.".into()],
             detail: None,
+            report: Vec::new(),
         }),
     }
+    if options.stop_after == Some(StepId::AdminConsent) {
+        return Ok(lines);
+    }
+    if !matches!(driver.wizard.consent(), Consent::Done { .. }) {
+        lines.push(skipped(StepId::VerifyPermissions, "Grant consent first"));
+        return Ok(lines);
+    }
+    driver.dispatch(&shell, Intent::Continue);
+    let settled = |w: &Wizard| {
+        let v = w.verify();
+        match &v.phase {
+            VerifyPhase::NeedsReadAccess { approval: None, .. } | VerifyPhase::Failed { .. } => true,
+            VerifyPhase::Checked => !v.is_settling() && !w.preview().is_loading(),
+            _ => false,
+        }
+    };
+    wait_until(&mut driver, &mut shell, settled).await;
+    if matches!(driver.wizard.verify().phase, VerifyPhase::NeedsReadAccess { .. }) {
+        // The setup tool's own read access needs an admin's approval: ask once, in the browser.
+        tell("The setup tool needs read access to the tenant's applications and directory; approve it in the browser.");
+        driver.dispatch(&shell, Intent::ApproveTenantRead);
+        wait_until(&mut driver, &mut shell, settled).await;
+    }
+    lines.push(verify_line(&driver.wizard, &vendor));
     Ok(lines)
 }
 
+/// The verify step's line: the checklist, the Teams prerequisites and the directory's readiness.
+fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
+    let v = w.verify();
+    let list = match (&v.phase, &v.checklist) {
+        (VerifyPhase::NeedsReadAccess { failure, .. } | VerifyPhase::Failed { failure }, _) => {
+            return StepLine::failed(StepId::VerifyPermissions, "failed", failure, vendor);
+        }
+        (_, Some(list)) => list,
+        (phase, None) => {
+            return StepLine {
+                step: StepId::VerifyPermissions,
+                status: "failed",
+                code: Some("not_finished".into()),
+                summary: format!("The check did not finish ({phase:?})"),
+                fix: vec!["Run again.".into()],
+                detail: None,
+                report: Vec::new(),
+            };
+        }
+    };
+    let mut report = Vec::new();
+    for p in &list.permissions {
+        let (mark, state) = match p.state {
+            PermissionState::Granted => ("✓", "granted"),
+            PermissionState::Missing => ("✗", "missing"),
+            PermissionState::OnlySomeUsers => ("✗", "granted by some users only"),
+            PermissionState::NotNeeded => ("!", "granted but not needed"),
+        };
+        let why = p.reason.as_deref().unwrap_or("not asked for by the vendor profile");
+        report.push(format!("{mark} {} ({}, {state}): {why}", p.name, p.kind.label()));
+    }
+    match &list.teams {
+        Ok(t) if t.licensed_users > 0 => {
+            report.push(format!("✓ Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
+        }
+        Ok(_) => report.push("✗ Teams: no licence in this tenant includes Microsoft Teams".to_owned()),
+        Err(f) => report.push(format!("! Teams: licences could not be read ({})", f.code())),
+    }
+    match &list.role {
+        RoleCheck::Sufficient { role } => report.push(format!("✓ Role: {role} may manage Teams apps and policies")),
+        RoleCheck::Insufficient { roles } => report.push(format!(
+            "✗ Role: {} cannot manage Teams apps and policies (needs Global Administrator or Teams Administrator)",
+            if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
+        )),
+        RoleCheck::Unknown { why } => report.push(format!("! Role: could not be read ({why})")),
+    }
+    let p = w.preview();
+    let r = &p.readiness;
+    let loaded = match &p.load {
+        Load::Loaded => String::new(),
+        Load::NotStarted => " (directory not read)".to_owned(),
+        Load::Failed(f) => format!(" (loading stopped: {})", f.code()),
+        Load::Cancelled | Load::Loading { .. } => " (loading stopped)".to_owned(),
+    };
+    let gaps: Vec<String> = Gap::ALL.iter().map(|g| format!("{} {}", r.count(*g), g.label())).collect();
+    report.push(format!("Directory: {} users{loaded}; {}", r.users, gaps.join(", ")));
+    let samples: serde_json::Map<String, serde_json::Value> = Gap::ALL
+        .iter()
+        .map(|g| {
+            let upns: Vec<&str> =
+                p.users.iter().filter(|u| g.applies(u)).take(20).map(|u| u.user_principal_name.as_str()).collect();
+            (
+                serde_json::to_value(g).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                serde_json::json!(upns),
+            )
+        })
+        .collect();
+    let missing: Vec<String> = list.missing().map(|p| p.name.clone()).collect();
+    let (status, code, summary, fix) = if !list.all_granted() {
+        let still = v.gave_up_after_minutes.map(|m| {
+            Failure::Local(crate::wizard::LocalFailure::PermissionsStillMissing { minutes: m, names: missing.clone() })
+        });
+        let fix = still.as_ref().map_or_else(
+            || vec!["Run the setup again and accept on Microsoft's permissions page.".to_owned()],
+            |f| Catalogue::shipped().explain(f, vendor).fix,
+        );
+        let summary = if matches!(list.app, crate::wizard::AppPresence::NotFound) {
+            format!("{vendor} is not in the tenant: no permission is granted")
+        } else {
+            format!("Missing {} of {}: {}", missing.len(), w.settings().permissions.len(), missing.join(", "))
+        };
+        ("needs_attention", Some(still.map_or_else(|| "permissions_missing".to_owned(), |f| f.code())), summary, fix)
+    } else if !list.prerequisites_met() {
+        (
+            "needs_attention",
+            Some("teams_prerequisites".to_owned()),
+            format!("Every permission {vendor} needs is granted, but the Teams steps cannot run yet"),
+            vec!["See the Teams and Role lines above.".to_owned()],
+        )
+    } else {
+        ("done", None, format!("Every permission {vendor} needs is granted; {} users previewed", r.users), Vec::new())
+    };
+    StepLine {
+        step: StepId::VerifyPermissions,
+        status,
+        code,
+        summary,
+        fix,
+        detail: Some(serde_json::json!({
+            "checklist": list,
+            "readiness": r,
+            "directory_loaded": matches!(p.load, Load::Loaded),
+            "users_with_gap": samples,
+        })),
+        report,
+    }
+}
+
 fn skipped(step: StepId, why: &str) -> StepLine {
-    StepLine { step, status: "skipped", code: None, summary: why.to_owned(), fix: Vec::new(), detail: None }
+    StepLine {
+        step,
+        status: "skipped",
+        code: None,
+        summary: why.to_owned(),
+        fix: Vec::new(),
+        detail: None,
+        report: Vec::new(),
+    }
 }
 
 /// Tells the person something on stderr (stdout carries the results).

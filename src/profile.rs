@@ -41,23 +41,7 @@ pub enum ConsentEndpointChoice {
     V1,
 }
 
-/// Delegated (acts as the signed-in user) or application (acts as itself, no user).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PermissionKind {
-    Delegated,
-    Application,
-}
-
-/// The API a permission belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ResourceApi {
-    /// Microsoft Graph.
-    Graph,
-    /// Skype and Teams Tenant Admin API.
-    TeamsAdmin,
-}
+pub use crate::wizard::{PermissionKind, ResourceApi};
 
 /// One permission the vendor app needs, with the reason shown to the admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use crate::auth::signin::ConsentRedirectTo;
 use crate::http::Trust;
-use crate::profile::{ConsentEndpointChoice, PermissionKind, Profile};
+use crate::profile::{ConsentEndpointChoice, Profile};
 use crate::shell::{Environment, Report, SIGN_IN_SCOPES, Shell, TENANT_READ_SCOPES};
 use crate::sim::SimInfo;
 use crate::wizard::{
@@ -122,11 +122,9 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
             .permissions
             .iter()
             .map(|p| PermissionView {
+                resource: p.resource,
+                kind: p.kind,
                 name: p.name.clone(),
-                kind: match p.kind {
-                    PermissionKind::Delegated => "delegated".to_owned(),
-                    PermissionKind::Application => "application".to_owned(),
-                },
                 reason: p.reason.clone(),
             })
             .collect(),

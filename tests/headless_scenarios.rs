@@ -21,7 +21,7 @@ const EXPECTED: &[Expect] = &[
     Expect {
         scenario: "happy",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "done", None)],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None), ("verify_permissions", "done", None)],
         exit: 0,
     },
     Expect {
@@ -45,8 +45,12 @@ const EXPECTED: &[Expect] = &[
     Expect {
         scenario: "conditional-access",
         extra: &[],
-        lines: &[("sign_in", "done", Some("AADSTS53003")), ("admin_consent", "done", None)],
-        exit: 0,
+        lines: &[
+            ("sign_in", "done", Some("AADSTS53003")),
+            ("admin_consent", "done", None),
+            ("verify_permissions", "failed", Some("AADSTS53003")),
+        ],
+        exit: 1,
     },
     Expect {
         scenario: "mfa-required",
@@ -63,31 +67,47 @@ const EXPECTED: &[Expect] = &[
     Expect {
         scenario: "app-disabled",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS7000112"))],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "failed", Some("AADSTS7000112")),
+            ("verify_permissions", "skipped", None),
+        ],
         exit: 1,
     },
     Expect {
         scenario: "app-not-found",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS700016"))],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "failed", Some("AADSTS700016")),
+            ("verify_permissions", "skipped", None),
+        ],
         exit: 1,
     },
     Expect {
         scenario: "redirect-not-registered",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS50011"))],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "failed", Some("AADSTS50011")),
+            ("verify_permissions", "skipped", None),
+        ],
         exit: 1,
     },
     Expect {
         scenario: "no-reply-address",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "failed", Some("AADSTS500113"))],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "failed", Some("AADSTS500113")),
+            ("verify_permissions", "skipped", None),
+        ],
         exit: 1,
     },
     Expect {
         scenario: "replication-delay",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "done", None)],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None), ("verify_permissions", "done", None)],
         exit: 0,
     },
     Expect {
@@ -99,7 +119,39 @@ const EXPECTED: &[Expect] = &[
     Expect {
         scenario: "session-expired",
         extra: &[],
-        lines: &[("sign_in", "done", None), ("admin_consent", "done", Some("AADSTS700082"))],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "done", Some("AADSTS700082")),
+            ("verify_permissions", "done", None),
+        ],
+        exit: 0,
+    },
+    Expect {
+        scenario: "permissions-missing",
+        extra: &["--grant-wait", "3"],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "done", None),
+            ("verify_permissions", "needs_attention", Some("permissions_still_missing")),
+        ],
+        exit: 1,
+    },
+    Expect {
+        scenario: "late-permissions",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None), ("verify_permissions", "done", None)],
+        exit: 0,
+    },
+    Expect {
+        scenario: "large-directory",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None), ("verify_permissions", "done", None)],
+        exit: 0,
+    },
+    Expect {
+        scenario: "graph-throttled",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "done", None), ("verify_permissions", "done", None)],
         exit: 0,
     },
 ];
@@ -120,6 +172,8 @@ fn run(scenario: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
     let out = Command::new(BIN)
         .args(["run", "--headless", "--demo", "--json", "--scenario", &scenario_arg])
         .args(extra)
+        // Re-check missing permissions for up to 20 s (late-permissions needs 8 s), not the default two minutes.
+        .args(if extra.contains(&"--grant-wait") { &[][..] } else { &["--grant-wait", "20"][..] })
         .env("XDG_STATE_HOME", &dir)
         .env_remove("BROWSER")
         .output()
@@ -183,10 +237,60 @@ fn replication_delay_is_waited_out_and_confirmed_in_the_tenant() {
 #[test]
 fn demo_account_is_chosen_with_as() {
     let (exit, lines, _) = run("happy", &["--as", "patti.fernandez@contoso.com"]);
-    assert_eq!(exit, 0, "{lines:#?}");
     assert_eq!(lines[0]["detail"]["upn"], "patti.fernandez@contoso.com");
     assert_eq!(lines[0]["summary"], "Signed in as Patti Fernandez (patti.fernandez@contoso.com) in Contoso");
     assert_eq!(lines[0]["detail"]["roles"]["names"][0], "Privileged Role Administrator");
+    // She may grant consent, but not run the Teams steps: verify says so.
+    assert_eq!(lines[1]["status"], "done");
+    assert_eq!((&lines[2]["status"], &lines[2]["code"]), (&"needs_attention".into(), &"teams_prerequisites".into()));
+    assert_eq!(lines[2]["detail"]["checklist"]["role"]["state"], "insufficient");
+    assert_eq!(exit, 1);
+}
+
+#[test]
+fn verify_reports_the_checklist_and_the_directory_readiness() {
+    let (exit, lines, _) = run("happy", &[]);
+    assert_eq!(exit, 0);
+    let v = &lines[2]["detail"];
+    let states: Vec<(&str, &str)> = v["checklist"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("User.Read", "granted"),
+            ("User.Read.All", "granted"),
+            ("ProfilePhoto.Read.All", "granted"),
+            ("TeamsAppInstallation.ReadWriteForUser.All", "granted")
+        ]
+    );
+    assert!(v["checklist"]["permissions"][1]["reason"].as_str().unwrap().contains("manager"));
+    // The happy directory: its 5 named members (Nestor belongs to another tenant) and 60 generated people.
+    assert_eq!(v["readiness"]["users"], 65);
+    assert_eq!(v["directory_loaded"], true);
+    let no_manager = v["readiness"]["no_manager"].as_u64().unwrap();
+    assert!(no_manager >= 1, "Adele heads Contoso");
+    assert!(v["users_with_gap"]["no_manager"].as_array().unwrap().iter().any(|u| u == "adele.vance@contoso.com"));
+    assert!(v["checklist"]["teams"]["Ok"]["licensed_users"].as_u64().unwrap() >= 5);
+}
+
+#[test]
+fn permissions_missing_names_them_and_says_who_can_fix_it() {
+    let (_, lines, _) = run("permissions-missing", &["--grant-wait", "3"]);
+    let v = &lines[2];
+    assert_eq!(v["summary"], "Missing 2 of 4: ProfilePhoto.Read.All, TeamsAppInstallation.ReadWriteForUser.All");
+    let missing: Vec<&str> = v["detail"]["checklist"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "missing")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["ProfilePhoto.Read.All", "TeamsAppInstallation.ReadWriteForUser.All"]);
+    assert!(v["fix"][1].as_str().unwrap().contains("app registration"), "{v:#?}");
 }
 
 #[test]

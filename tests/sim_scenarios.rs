@@ -32,6 +32,10 @@ const COVERED: &[&str] = &[
     "replication-delay",
     "gdap-partner",
     "session-expired",
+    "permissions-missing",
+    "late-permissions",
+    "large-directory",
+    "graph-throttled",
 ];
 
 #[test]
@@ -287,4 +291,94 @@ async fn faults_count_and_delay() {
     let started = tokio::time::Instant::now();
     assert_eq!(t.get(&t.login("organizations/discovery/v2.0/keys")).await.status(), 200);
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "a delay-only fault slows the answer");
+}
+
+/// Admin consent with a state of its own: each distinct state is a new consent to the simulator.
+async fn consent_with_state(t: &TestSim, state: &str) -> HashMap<String, String> {
+    let url = format!(
+        "{}?client_id={}&scope={}&redirect_uri={}&state={state}",
+        t.login(&format!("{}/v2.0/adminconsent", t.tenant_id())),
+        t.consent_client(),
+        enc("https://graph.microsoft.com/.default"),
+        enc(LOOPBACK)
+    );
+    let r = t.get(&url).await;
+    assert_eq!(r.status(), 302);
+    redirect_params(&r)
+}
+
+async fn app_roles(t: &TestSim) -> Vec<String> {
+    let (status, body) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 200, "{body:#}");
+    let mut roles: Vec<String> = claims(body["access_token"].as_str().unwrap())["roles"]
+        .as_array()
+        .map(|r| r.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    roles.sort();
+    roles
+}
+
+#[tokio::test]
+async fn permissions_missing_withholds_two_roles_from_the_first_consent_only() {
+    let t = TestSim::start("permissions-missing", Some("adele.vance@contoso.com")).await;
+    assert_eq!(consent_with_state(&t, "first").await["admin_consent"], "True");
+    assert_eq!(app_roles(&t).await, ["User.Read.All"]);
+    // The same page loaded again (the wizard's look before the browser) is the same consent.
+    consent_with_state(&t, "first").await;
+    assert_eq!(app_roles(&t).await, ["User.Read.All"]);
+    consent_with_state(&t, "second").await;
+    assert_eq!(
+        app_roles(&t).await,
+        ["ProfilePhoto.Read.All", "TeamsAppInstallation.ReadWriteForUser.All", "User.Read.All"]
+    );
+}
+
+#[tokio::test]
+async fn late_permissions_show_the_app_before_its_roles() {
+    let mut s = scenario::load("late-permissions").unwrap();
+    assert_eq!(s.consent.roles_replication_delay_secs, 8.0);
+    s.consent.roles_replication_delay_secs = 0.6;
+    let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
+    t.admin_consent(&t.tenant_id()).await;
+    assert!(app_roles(&t).await.is_empty(), "the app exists, its application permissions not yet");
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(app_roles(&t).await.len(), 3);
+}
+
+async fn graph_get(t: &TestSim, token: &str, path: &str) -> reqwest::Response {
+    t.client
+        .get(format!("{}{path}", t.sim.info().graph_url))
+        .bearer_auth(token)
+        .header("ConsistencyLevel", "eventual")
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn large_directory_has_ten_thousand_generated_users() {
+    let t = TestSim::start("large-directory", Some("adele.vance@contoso.com")).await;
+    t.admin_consent(&t.tenant_id()).await;
+    let (_, body) = t.client_credentials(&t.tenant_id()).await;
+    let r = graph_get(&t, body["access_token"].as_str().unwrap(), "v1.0/users/$count").await;
+    assert_eq!(r.text().await.unwrap(), "10005");
+}
+
+#[tokio::test]
+async fn graph_throttled_answers_429_with_retry_after_on_the_third_users_request() {
+    let t = TestSim::start("graph-throttled", Some("adele.vance@contoso.com")).await;
+    t.admin_consent(&t.tenant_id()).await;
+    let (_, body) = t.client_credentials(&t.tenant_id()).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        assert_eq!(graph_get(&t, &token, "v1.0/users?$top=10").await.status(), 200);
+    }
+    let r = graph_get(&t, &token, "v1.0/users?$top=10").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "2");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+    assert!(body["error"]["innerError"]["request-id"].is_string());
+    assert_eq!(graph_get(&t, &token, "v1.0/users?$top=10").await.status(), 429, "count = 2");
+    assert_eq!(graph_get(&t, &token, "v1.0/users?$top=10").await.status(), 200);
 }

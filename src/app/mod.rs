@@ -1,6 +1,8 @@
 //! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
 //! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
 
+mod preview_state;
+mod verify_view;
 mod views;
 
 use std::path::PathBuf;
@@ -154,6 +156,8 @@ pub struct WizardApp {
     pub setup_problem: Option<String>,
     /// The last thing copied to the clipboard, for the "Copied" confirmation.
     pub copied: Option<String>,
+    /// Search, drill-down and avatars of the directory preview.
+    pub preview_state: preview_state::PreviewState,
     shell: Shell,
     services: AppServices,
 }
@@ -168,6 +172,7 @@ impl WizardApp {
             storage: None,
             setup_problem: None,
             copied: None,
+            preview_state: preview_state::PreviewState::default(),
             shell,
             services,
         };
@@ -212,6 +217,7 @@ impl WizardApp {
                 }
                 Some(Report::DemoTenant(Err(err))) => self.demo = DemoTenant::Failed(format!("{err:#}")),
                 Some(Report::Storage(durability)) => self.storage = Some(durability),
+                Some(Report::Avatars(photos)) => self.preview_state.avatars.receive(photos),
                 Some(Report::Wizard(_)) | None => {}
             }
         }
@@ -225,6 +231,11 @@ impl WizardApp {
         if let Some(driver) = &mut self.driver {
             driver.dispatch(&self.shell, intent);
         }
+    }
+
+    /// Asks the shell for avatars of rows on screen.
+    pub fn fetch_avatars(&self, ids: Vec<String>) {
+        self.shell.fetch_avatars(ids);
     }
 
     /// The wizard, once running.

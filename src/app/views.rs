@@ -14,14 +14,17 @@ use crate::wizard::{
 
 /// What the person asked for while the frame was drawn.
 #[derive(Debug, Default)]
-struct Asks {
-    intents: Vec<Intent>,
-    copy: Option<String>,
+pub(super) struct Asks {
+    pub intents: Vec<Intent>,
+    pub copy: Option<String>,
+    /// Avatars of rows on screen that are not loaded yet.
+    pub avatars: Vec<String>,
 }
 
 /// The whole window.
 pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     let mut asks = Asks::default();
+    app.preview_state.avatars.upload(ui.ctx());
     egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
     egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app));
     egui::Panel::left("steps").resizable(false).default_size(200.0).show(ui, |ui| step_list_ui(ui, app, &mut asks));
@@ -37,6 +40,9 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     }
     for intent in asks.intents {
         app.dispatch(intent);
+    }
+    if !asks.avatars.is_empty() {
+        app.fetch_avatars(asks.avatars);
     }
 }
 
@@ -173,15 +179,19 @@ fn cloud_name(cloud: Cloud) -> &'static str {
     }
 }
 
-fn page_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
+fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     if let Some(problem) = &app.setup_problem {
         ui.label(RichText::new(format!("The setup tool cannot start: {problem}")).color(ui.visuals().error_fg_color));
         return;
     }
     let now = app.shell.clock().now();
-    match (app.wizard(), app.page()) {
+    let page = app.page();
+    match (app.driver.as_ref().map(|d| &d.wizard), page) {
         (Some(w), StepId::SignIn) => sign_in_ui(ui, w, now, asks),
         (Some(w), StepId::AdminConsent) => consent_ui(ui, w, now, asks),
+        (Some(w), StepId::VerifyPermissions) => {
+            super::verify_view::verify_ui(ui, w, now, &mut app.preview_state, asks);
+        }
         _ => welcome_ui(ui, app, asks),
     }
 }
@@ -508,8 +518,12 @@ fn account_ui(ui: &mut Ui, account: &Account) {
 fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     let vendor = &w.settings().vendor_name;
     ui.heading("Admin consent");
-    let permissions: Vec<(String, String, String)> =
-        w.settings().permissions.iter().map(|p| (p.name.clone(), p.kind.clone(), p.reason.clone())).collect();
+    let permissions: Vec<(String, String, String)> = w
+        .settings()
+        .permissions
+        .iter()
+        .map(|p| (p.name.clone(), p.kind.label().to_owned(), p.reason.clone()))
+        .collect();
     match w.consent() {
         Consent::Locked => {
             ui.label("Sign in first.");
@@ -619,7 +633,9 @@ fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 }
             }
             ui.add_space(6.0);
-            ui.label(RichText::new("Sign-in and consent are complete. Verifying permissions, the Teams app and the Global policy arrive in a later version of this setup tool.").weak());
+            if ui.button("Continue: verify permissions").clicked() {
+                asks.intents.push(Intent::Continue);
+            }
         }
         Consent::Failed { failure, precheck } => {
             explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryConsent)), asks);
@@ -664,7 +680,13 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
 
 /// The one shared inline error panel (STYLE rule 10): what happened, what it means, who can fix it, how, the
 /// documentation link, Retry and Copy details.
-fn explanation_ui(ui: &mut Ui, w: &Wizard, failure: &Failure, retry: Option<(&str, Intent)>, asks: &mut Asks) {
+pub(super) fn explanation_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    failure: &Failure,
+    retry: Option<(&str, Intent)>,
+    asks: &mut Asks,
+) {
     let e = Catalogue::shipped().explain(failure, &w.settings().vendor_name);
     error_panel_ui(ui, &e, retry, asks);
 }

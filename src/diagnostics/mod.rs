@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wizard::{Failure, TransportKind};
+use crate::wizard::{Failure, LocalFailure, TransportKind};
 
 const SHIPPED_CATALOGUE: &str = include_str!("../../assets/errors/catalogue.toml");
 
@@ -225,6 +225,7 @@ fn details(failure: &Failure) -> Vec<(String, String)> {
             push("request-id", e.request_id.as_ref());
             push("client-request-id", e.client_request_id.as_ref());
             push("Date", e.date.as_ref());
+            push("Retry after (s)", e.retry_after_secs.map(|s| s.to_string()).as_ref());
         }
         Failure::Transport(t) => {
             let kind = match t.kind {
@@ -239,6 +240,10 @@ fn details(failure: &Failure) -> Vec<(String, String)> {
             push("Host", Some(&t.host));
         }
         Failure::Parse { what, .. } => push("Reading", Some(what)),
+        Failure::Local(LocalFailure::PermissionsStillMissing { names, minutes }) => {
+            push("Still missing", Some(&names.join(", ")));
+            push("Checked for (min)", Some(&minutes.to_string()));
+        }
         Failure::Local(_) => {}
     }
     out

@@ -1,19 +1,50 @@
-//! Microsoft Graph over the one HTTP stack: typed reads, Graph's error envelope parsed into the wizard's failure,
-//! a fresh `client-request-id` on every call so support can find it in Microsoft's logs.
+//! Microsoft Graph over the one HTTP stack.
 //!
-//! It owns request shapes and answer parsing; it does not hold or refresh tokens (the caller passes one).
+//! Every call sends a fresh `client-request-id` (kept across its retries, so support can find it in Microsoft's
+//! logs), parses Graph's error envelope into [`Failure::Graph`], retries throttling and outages as Microsoft asks
+//! ([`retry`]), and on a 401 asks its [`TokenSource`] for a fresh token once. Paging follows `@odata.nextLink`
+//! verbatim (re-sending `ConsistencyLevel`, which Graph does not carry into the link) and refuses links that leave
+//! Graph, so a token never goes elsewhere. [`batch`] sends JSON batches; [`tenant`] and [`people`] hold the typed
+//! reads of the wizard's steps.
+
+pub mod batch;
+pub mod people;
+pub mod retry;
+pub mod tenant;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::secret::Secret;
 use crate::wizard::{Failure, GraphError};
+pub use retry::RetryPolicy;
+
+/// A future of a token.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Failure>> + Send + 'a>>;
+
+/// Where Graph calls get their bearer token.
+pub trait TokenSource: Send + Sync {
+    /// A token to use. `rejected` is one Graph just refused (401): the source must not return it again.
+    fn token<'a>(&'a self, rejected: Option<&'a Secret>) -> TokenFuture<'a>;
+}
+
+/// A fixed token (one just issued): cannot be refreshed, so a 401 on it is final.
+impl TokenSource for Secret {
+    fn token<'a>(&'a self, _rejected: Option<&'a Secret>) -> TokenFuture<'a> {
+        Box::pin(async move { Ok(self.clone()) })
+    }
+}
 
 /// A Graph client for one base URL (`https://graph.microsoft.com/` or the simulator's).
 #[derive(Debug, Clone)]
 pub struct Graph {
     http: reqwest::Client,
     base: String,
+    policy: RetryPolicy,
 }
 
 /// The signed-in user (`GET /me`).
@@ -76,92 +107,290 @@ struct InnerError {
     client_request_id: Option<String>,
 }
 
+/// One request: a path under the base (`v1.0/users?…`) or a full URL Graph gave (`@odata.nextLink`).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: reqwest::Method,
+    pub target: String,
+    /// Send `ConsistencyLevel: eventual` (advanced queries, `$count`).
+    pub eventual: bool,
+    pub body: Option<Value>,
+}
+
+impl Call {
+    pub fn get(target: impl Into<String>) -> Self {
+        Self { method: reqwest::Method::GET, target: target.into(), eventual: false, body: None }
+    }
+
+    #[must_use]
+    pub fn eventual(mut self) -> Self {
+        self.eventual = true;
+        self
+    }
+}
+
+/// A successful answer: status, content type, body bytes.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// One page of a collection.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// `@odata.count` (first page only, with `$count=true`).
+    pub count: Option<u64>,
+}
+
+/// Longest excerpt of an unreadable answer kept for diagnostics.
+const EXCERPT: usize = 200;
+
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(EXCERPT).collect()
+}
+
+/// The operation's name for errors and logs: method and path, no query (it may carry user data).
+fn operation(method: &reqwest::Method, url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    format!("{method} {path}")
+}
+
+/// The Graph failure for a non-success answer.
+pub fn answer_failure(
+    status: u16,
+    body: &[u8],
+    operation: String,
+    request_id: Option<String>,
+    client_request_id: &str,
+) -> GraphError {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope { error }) => {
+            let inner = error.inner_error;
+            GraphError {
+                status,
+                code: if error.code.is_empty() { format!("HTTP{status}") } else { error.code },
+                message: error.message,
+                request_id: inner.as_ref().and_then(|i| i.request_id.clone()).or(request_id),
+                client_request_id: inner
+                    .as_ref()
+                    .and_then(|i| i.client_request_id.clone())
+                    .or_else(|| Some(client_request_id.to_owned())),
+                date: inner.and_then(|i| i.date),
+                operation,
+                retry_after_secs: None,
+            }
+        }
+        Err(_) => GraphError {
+            status,
+            code: format!("HTTP{status}"),
+            message: excerpt(body),
+            request_id,
+            client_request_id: Some(client_request_id.to_owned()),
+            date: None,
+            operation,
+            retry_after_secs: None,
+        },
+    }
+}
+
+/// Reads JSON, or says which answer could not be read.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Failure> {
+    serde_json::from_slice(body)
+        .map_err(|e| Failure::Parse { what: what.to_owned(), excerpt: format!("{e}: {}", excerpt(body)) })
+}
+
 impl Graph {
     /// A client for `base` (ending in `/`), using an [`crate::http::Purpose::Api`] client.
     pub fn new(http: reqwest::Client, base: &str) -> Self {
         let base = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
-        Self { http, base }
+        Self { http, base, policy: RetryPolicy::default() }
     }
 
-    /// `GET {base}{path}` with the bearer token; the JSON answer or a typed failure.
-    pub async fn get(&self, token: &Secret, path: &str) -> Result<Value, Failure> {
-        let url = format!("{}{path}", self.base);
-        let client_request_id = crate::http::new_request_id();
-        let operation = format!("GET /{}", path.split('?').next().unwrap_or(path));
-        let response = self
-            .http
-            .get(&url)
-            .bearer_auth(token.expose())
-            .header("client-request-id", &client_request_id)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| crate::http::transport_failure(&e))?;
-        let status = response.status();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let request_id = header("request-id");
-        let body = response.bytes().await.map_err(|e| crate::http::transport_failure(&e))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| Failure::Parse {
-                what: format!("Graph answer to {operation}"),
-                excerpt: format!("{e}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()),
-            });
+    /// The same client with another retry policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The URL of `target`; links Graph returned must stay on Graph's host (a token is attached).
+    fn url(&self, target: &str) -> Result<String, Failure> {
+        if !target.contains("://") {
+            return Ok(format!("{}{}", self.base, target.trim_start_matches('/')));
         }
-        let parsed: Option<Envelope> = serde_json::from_slice(&body).ok();
-        Err(Failure::Graph(match parsed {
-            Some(Envelope { error }) => {
-                let inner = error.inner_error;
-                GraphError {
-                    status: status.as_u16(),
-                    code: error.code,
-                    message: error.message,
-                    request_id: inner.as_ref().and_then(|i| i.request_id.clone()).or(request_id),
-                    client_request_id: inner
-                        .as_ref()
-                        .and_then(|i| i.client_request_id.clone())
-                        .or(Some(client_request_id)),
-                    date: inner.and_then(|i| i.date),
-                    operation,
-                }
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        if origin(target).is_some() && origin(target) == origin(&self.base) {
+            Ok(target.to_owned())
+        } else {
+            Err(Failure::Parse {
+                what: "Graph paging link".into(),
+                excerpt: format!(
+                    "the next page points outside Microsoft Graph: {}",
+                    target.chars().take(80).collect::<String>()
+                ),
+            })
+        }
+    }
+
+    /// Sends `call`: retries 429/503/504 as Microsoft asks, refreshes the token once on 401. Success or a typed
+    /// failure; never panics on what comes back.
+    pub async fn send(&self, tokens: &dyn TokenSource, call: &Call) -> Result<Answer, Failure> {
+        let url = self.url(&call.target)?;
+        let op = operation(&call.method, &url);
+        let client_request_id = crate::http::new_request_id();
+        let mut token = tokens.token(None).await?;
+        let mut refreshed = false;
+        let mut retry = 0u32;
+        loop {
+            let mut request = self
+                .http
+                .request(call.method.clone(), &url)
+                .bearer_auth(token.expose())
+                .header("client-request-id", &client_request_id)
+                .header("accept", "application/json");
+            if call.eventual {
+                request = request.header("ConsistencyLevel", "eventual");
             }
-            None => GraphError {
-                status: status.as_u16(),
-                code: format!("HTTP{}", status.as_u16()),
-                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
-                request_id,
-                client_request_id: Some(client_request_id),
-                date: None,
-                operation,
-            },
-        }))
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let failure = crate::http::transport_failure(&e);
+                    let transient = e.is_timeout() || e.is_connect();
+                    match self.policy.wait(retry, None, retry::jitter_unit()) {
+                        Some(wait) if transient && call.method == reqwest::Method::GET => {
+                            tracing::info!("{op}: {failure}; retrying in {wait:?}");
+                            tokio::time::sleep(wait).await;
+                            retry += 1;
+                            continue;
+                        }
+                        _ => return Err(failure),
+                    }
+                }
+            };
+            let status = response.status().as_u16();
+            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let request_id = header("request-id");
+            let content_type = header("content-type");
+            let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v, wall_now()));
+            let body = response.bytes().await.map_err(|e| Failure::Parse {
+                what: format!("Graph answer to {op}"),
+                excerpt: format!("the answer ended before it was complete ({e})"),
+            })?;
+            if (200..300).contains(&status) {
+                return Ok(Answer { status, content_type, body: body.to_vec() });
+            }
+            let mut error = answer_failure(status, &body, op.clone(), request_id, &client_request_id);
+            if status == 401 && !refreshed && error.code == "InvalidAuthenticationToken" {
+                refreshed = true;
+                tracing::info!("{op}: token refused ({}); getting a fresh one", error.message);
+                token = tokens.token(Some(&token)).await?;
+                continue;
+            }
+            if retry::is_retryable(status) {
+                if let Some(wait) = self.policy.wait(retry, retry_after, retry::jitter_unit()) {
+                    tracing::info!("{op}: {status} {}; retrying in {wait:?} (Retry-After {retry_after:?})", error.code);
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                    continue;
+                }
+                error.retry_after_secs = retry_after.map(|d| d.as_secs_f64().ceil() as u64);
+            }
+            return Err(Failure::Graph(error));
+        }
+    }
+
+    /// `GET {target}` as JSON.
+    pub async fn get(&self, tokens: &dyn TokenSource, target: &str) -> Result<Value, Failure> {
+        self.get_call(tokens, &Call::get(target)).await
+    }
+
+    /// Sends `call` and reads the answer as JSON.
+    pub async fn get_call(&self, tokens: &dyn TokenSource, call: &Call) -> Result<Value, Failure> {
+        let answer = self.send(tokens, call).await?;
+        parse_json(&answer.body, &format!("Graph answer to {}", operation(&call.method, &call.target)))
+    }
+
+    /// Reads one page of a collection: its items and the call for the next page, if any.
+    pub async fn page(&self, tokens: &dyn TokenSource, call: &Call) -> Result<(Page, Option<Call>), Failure> {
+        let value = self.get_call(tokens, call).await?;
+        let Some(items) = value.get("value").and_then(Value::as_array).cloned() else {
+            return Err(Failure::Parse {
+                what: format!("Graph page of {}", operation(&call.method, &call.target)),
+                excerpt: "the answer has no 'value' list".into(),
+            });
+        };
+        let count = value.get("@odata.count").and_then(Value::as_u64);
+        let next = match value.get("@odata.nextLink").and_then(Value::as_str) {
+            None => None,
+            Some(link) if link == call.target => {
+                return Err(Failure::Parse {
+                    what: "Graph paging link".into(),
+                    excerpt: "the next page link repeats the current page".into(),
+                });
+            }
+            // Graph does not carry ConsistencyLevel into the link: the next call re-sends it.
+            Some(link) => Some(Call { target: link.to_owned(), ..call.clone() }),
+        };
+        Ok((Page { items, count }, next))
+    }
+
+    /// Pages through a collection from `first`, calling `on_page` for each page until it returns false or the
+    /// last page. Returns the number of pages read.
+    pub async fn pages<F>(&self, tokens: &dyn TokenSource, first: Call, mut on_page: F) -> Result<u32, Failure>
+    where
+        F: FnMut(Page) -> bool + Send,
+    {
+        let mut call = Some(first);
+        let mut pages = 0u32;
+        while let Some(c) = call {
+            let (page, next) = self.page(tokens, &c).await?;
+            pages += 1;
+            if !on_page(page) {
+                break;
+            }
+            call = next;
+        }
+        Ok(pages)
     }
 
     /// `GET /v1.0/me`.
-    pub async fn me(&self, token: &Secret) -> Result<Me, Failure> {
-        let v = self.get(token, "v1.0/me?$select=id,displayName,userPrincipalName,mail").await?;
+    pub async fn me(&self, tokens: &dyn TokenSource) -> Result<Me, Failure> {
+        let v = self.get(tokens, "v1.0/me?$select=id,displayName,userPrincipalName,mail").await?;
         serde_json::from_value(v).map_err(|e| Failure::Parse { what: "Graph /me".into(), excerpt: e.to_string() })
     }
 
     /// The signed-in user's directory role names (`GET /me/transitiveMemberOf/microsoft.graph.directoryRole`).
-    pub async fn my_directory_roles(&self, token: &Secret) -> Result<Vec<String>, Failure> {
-        let v = self
-            .get(token, "v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId")
-            .await?;
-        let items = v.get("value").and_then(Value::as_array).cloned().unwrap_or_default();
-        Ok(items
-            .iter()
-            .filter_map(|r| {
+    pub async fn my_directory_roles(&self, tokens: &dyn TokenSource) -> Result<Vec<String>, Failure> {
+        let mut names = Vec::new();
+        let first =
+            Call::get("v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId");
+        self.pages(tokens, first, |page| {
+            names.extend(page.items.iter().filter_map(|r| {
                 r.get("displayName")
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .or_else(|| r.get("roleTemplateId").and_then(Value::as_str).and_then(role_name).map(str::to_owned))
-            })
-            .collect())
+            }));
+            true
+        })
+        .await?;
+        Ok(names)
     }
 
     /// The signed-in user's tenant (`GET /organization`).
-    pub async fn organization(&self, token: &Secret) -> Result<Option<Organization>, Failure> {
-        let v = self.get(token, "v1.0/organization?$select=id,displayName,verifiedDomains").await?;
+    pub async fn organization(&self, tokens: &dyn TokenSource) -> Result<Option<Organization>, Failure> {
+        let v = self.get(tokens, "v1.0/organization?$select=id,displayName,verifiedDomains").await?;
         let Some(org) = v.get("value").and_then(Value::as_array).and_then(|a| a.first()) else {
             return Ok(None);
         };
@@ -183,10 +412,17 @@ impl Graph {
 
     /// The service principal of `app_id` in the signed-in tenant, if consent created one
     /// (`GET /servicePrincipals?$filter=appId eq '…'`).
-    pub async fn service_principal(&self, token: &Secret, app_id: &str) -> Result<Option<ServicePrincipal>, Failure> {
+    pub async fn service_principal(
+        &self,
+        tokens: &dyn TokenSource,
+        app_id: &str,
+    ) -> Result<Option<ServicePrincipal>, Failure> {
         let filter: String = url::form_urlencoded::byte_serialize(format!("appId eq '{app_id}'").as_bytes()).collect();
         let v = self
-            .get(token, &format!("v1.0/servicePrincipals?$filter={filter}&$select=id,appId,displayName,accountEnabled"))
+            .get(
+                tokens,
+                &format!("v1.0/servicePrincipals?$filter={filter}&$select=id,appId,displayName,accountEnabled"),
+            )
             .await?;
         let first = v.get("value").and_then(Value::as_array).and_then(|a| a.first()).cloned();
         first
@@ -196,6 +432,22 @@ impl Graph {
             })
             .transpose()
     }
+}
+
+/// Wall-clock now, for `Retry-After` HTTP dates (which are wall-clock times).
+fn wall_now() -> SystemTime {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "Retry-After dates are wall-clock times: the client's one wall-clock read"
+    )]
+    SystemTime::now()
+}
+
+/// Waits Microsoft asked for in a `$batch` item (`Retry-After` in its headers).
+pub(crate) fn item_retry_after(headers: Option<&Value>) -> Option<Duration> {
+    let h = headers?.as_object()?;
+    let v = h.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")).and_then(|(_, v)| v.as_str())?;
+    retry::parse_retry_after(v, wall_now())
 }
 
 /// Entra's built-in role names by template id (for answers that carry only the template id, and `wids` claims).
@@ -210,4 +462,47 @@ pub fn role_name(template_id: &str) -> Option<&'static str> {
         ("f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Global Reader"),
     ];
     ROLES.iter().find(|(id, _)| id.eq_ignore_ascii_case(template_id)).map(|(_, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_name_method_and_path_without_query() {
+        assert_eq!(
+            operation(&reqwest::Method::GET, "https://graph.microsoft.com/v1.0/users?$top=5"),
+            "GET /v1.0/users"
+        );
+        assert_eq!(operation(&reqwest::Method::POST, "v1.0/$batch"), "POST v1.0/$batch");
+    }
+
+    #[test]
+    fn links_outside_graph_are_refused() {
+        let http =
+            crate::http::client(&crate::http::HttpConfig::new(crate::http::Purpose::Api, crate::http::Trust::System))
+                .unwrap();
+        let g = Graph::new(http, "https://graph.microsoft.com/");
+        assert!(g.url("https://graph.microsoft.com/v1.0/users?$skiptoken=x").is_ok());
+        assert!(g.url("v1.0/users").is_ok());
+        assert!(matches!(g.url("https://evil.example/v1.0/users"), Err(Failure::Parse { .. })));
+        assert!(matches!(g.url("https://graph.microsoft.com:444/v1.0/users"), Err(Failure::Parse { .. })));
+    }
+
+    #[test]
+    fn envelopes_and_non_json_errors_become_graph_failures() {
+        let body = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"date":"2026-11-27T03:00:00","request-id":"r1","client-request-id":"c1"}}}"#;
+        let e = answer_failure(403, body, "GET /v1.0/users".into(), None, "mine");
+        assert_eq!(
+            (e.code.as_str(), e.request_id.as_deref(), e.client_request_id.as_deref()),
+            ("Authorization_RequestDenied", Some("r1"), Some("c1"))
+        );
+        assert_eq!(e.date.as_deref(), Some("2026-11-27T03:00:00"));
+        let e = answer_failure(502, b"<html>Bad gateway</html>", "GET /v1.0/users".into(), Some("r2".into()), "mine");
+        assert_eq!(
+            (e.code.as_str(), e.request_id.as_deref(), e.client_request_id.as_deref()),
+            ("HTTP502", Some("r2"), Some("mine"))
+        );
+        assert!(e.message.contains("Bad gateway"));
+    }
 }

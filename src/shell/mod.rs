@@ -23,7 +23,7 @@ use crate::secret::Secret;
 use crate::sim::{Sim, SimError};
 use crate::wizard::{
     Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Moment, Outcome,
-    Prompt, Roles, ScopeSet,
+    Prompt, Roles, ScopeSet, TenantSnapshot,
 };
 
 pub use browser::UrlOpener;
@@ -31,9 +31,13 @@ pub use browser::UrlOpener;
 /// What the wizard signs in with on first sign-in: what anyone may grant (`User.Read` also reads one's own
 /// directory roles).
 pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "User.Read"];
-/// Read access to the tenant's applications and grants, approved by an admin when first needed.
-pub const TENANT_READ_SCOPES: &[&str] =
-    &["https://graph.microsoft.com/Application.Read.All", "https://graph.microsoft.com/Directory.Read.All"];
+/// Read access to the tenant's applications, grants, licences and directory (with photos, which
+/// `Directory.Read.All` does not cover), approved by an admin when first needed.
+pub const TENANT_READ_SCOPES: &[&str] = &[
+    "https://graph.microsoft.com/Application.Read.All",
+    "https://graph.microsoft.com/Directory.Read.All",
+    "https://graph.microsoft.com/ProfilePhoto.Read.All",
+];
 
 /// Where the session's refresh token is filed in the vault.
 const REFRESH_TOKEN: &str = "refresh-token";
@@ -108,6 +112,28 @@ pub enum Report {
     Storage(Durability),
     /// The in-process demo tenant is serving (or could not start).
     DemoTenant(Result<Sim, SimError>),
+    /// Avatars asked for with [`Shell::fetch_avatars`], decoded.
+    Avatars(Vec<(String, Result<Option<Avatar>, Failure>)>),
+}
+
+/// A decoded profile photo, ready to become a texture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    pub width: usize,
+    pub height: usize,
+    /// RGBA, 8 bits per channel, row by row.
+    pub rgba: Vec<u8>,
+}
+
+impl Avatar {
+    /// Decodes JPEG or PNG bytes; an unreadable image is a [`Failure::Parse`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, Failure> {
+        let img = image::load_from_memory(bytes)
+            .map_err(|e| Failure::Parse { what: "profile photo".into(), excerpt: e.to_string() })?
+            .into_rgba8();
+        let (w, h) = img.dimensions();
+        Ok(Self { width: w as usize, height: h as usize, rgba: img.into_raw() })
+    }
 }
 
 /// Something that can wake the UI after a report (egui's `Context::request_repaint` in the app).
@@ -313,7 +339,39 @@ impl Shell {
                     report(Outcome::ConsentObserved { attempt, result }).await;
                 });
             }
+            Effect::ReadTenant { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.read_tenant().await;
+                    report(Outcome::TenantRead { attempt, result }).await;
+                });
+            }
+            Effect::LoadDirectory { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    s.load_directory(attempt, report).await;
+                });
+            }
         }
+    }
+
+    /// Fetches and decodes the small photos of `ids` (one `$batch` per 20); reports [`Report::Avatars`].
+    pub fn fetch_avatars(&self, ids: Vec<String>) {
+        let Some(services) = self.services.clone() else {
+            return;
+        };
+        let sender = self.sender.clone();
+        let waker = self.waker.clone();
+        self.runtime.spawn(async move {
+            let result = services.avatars(&ids).await;
+            let report = match result {
+                Ok(list) => list,
+                Err(f) => ids.into_iter().map(|id| (id, Err(f.clone()))).collect(),
+            };
+            if sender.send(Report::Avatars(report)).await.is_ok() {
+                waker.wake();
+            }
+        });
     }
 
     fn track(
@@ -590,7 +648,7 @@ impl Services {
                     .unwrap_or(Roles::Unknown { why: "this identity provider has no Microsoft Graph".into() }),
             });
         };
-        let token = &tokens.access_token;
+        let token: &dyn crate::graph::TokenSource = &tokens.access_token;
         let (me, roles, org) =
             tokio::join!(graph.me(token), graph.my_directory_roles(token), graph.organization(token));
         let me = me?;
@@ -638,11 +696,91 @@ impl Services {
         }
     }
 
+    fn graph(&self) -> Result<&Graph, Failure> {
+        self.graph
+            .as_ref()
+            .ok_or_else(|| Failure::Parse { what: "tenant".into(), excerpt: "no Microsoft Graph is configured".into() })
+    }
+
+    fn tenant_reader(&self) -> ScopedTokens<'_> {
+        ScopedTokens { services: self, set: ScopeSet::TenantRead }
+    }
+
     async fn check_consent(&self) -> Result<bool, Failure> {
-        let Some(graph) = &self.graph else {
-            return Err(Failure::Parse { what: "tenant".into(), excerpt: "no Microsoft Graph is configured".into() });
+        let graph = self.graph()?;
+        Ok(graph.service_principal(&self.tenant_reader(), &self.env.consent_client_id).await?.is_some())
+    }
+
+    async fn read_tenant(&self) -> Result<TenantSnapshot, Failure> {
+        self.graph()?.tenant_snapshot(&self.tenant_reader(), &self.env.consent_client_id).await
+    }
+
+    /// Counts the users (for the progress bar; the count is optional), then reports the directory page by page.
+    async fn load_directory<F, Fut>(&self, attempt: Attempt, report: F)
+    where
+        F: Fn(Outcome) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let graph = match self.graph() {
+            Ok(g) => g,
+            Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
         };
-        let token = self.token(ScopeSet::TenantRead).await?;
-        Ok(graph.service_principal(&token, &self.env.consent_client_id).await?.is_some())
+        let tokens = self.tenant_reader();
+        let mut total = match graph.count_users(&tokens).await {
+            Ok(n) => Some(n),
+            Err(f) => {
+                tracing::info!("no user count for the progress bar: {f}");
+                None
+            }
+        };
+        let mut call = Some(crate::graph::Call::get(crate::graph::people::USERS_QUERY));
+        while let Some(c) = call.take() {
+            match graph.users_page(&tokens, &c).await {
+                Ok((users, next)) => {
+                    report(Outcome::DirectoryPage { attempt, users, total: total.take() }).await;
+                    call = next;
+                }
+                Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
+            }
+        }
+        report(Outcome::DirectoryLoaded { attempt, result: Ok(()) }).await;
+    }
+
+    async fn avatars(&self, ids: &[String]) -> Result<Vec<(String, Result<Option<Avatar>, Failure>)>, Failure> {
+        let photos = self.graph()?.avatars(&self.tenant_reader(), ids).await?;
+        let decoded = tokio::task::spawn_blocking(move || {
+            photos
+                .into_iter()
+                .map(|(id, r)| (id, r.and_then(|bytes| bytes.map(|b| Avatar::decode(&b)).transpose())))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| Failure::Parse { what: "profile photos".into(), excerpt: e.to_string() })?;
+        Ok(decoded)
+    }
+
+    /// Forgets a cached access token Graph refused.
+    fn forget_token(&self, set: ScopeSet, rejected: &Secret) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if tokens.get(Self::key(set)).is_some_and(|(t, _)| t.expose() == rejected.expose()) {
+            tokens.remove(Self::key(set));
+        }
+    }
+}
+
+/// Tokens of one scope set for Graph calls: cached, refreshed when expired or refused.
+struct ScopedTokens<'a> {
+    services: &'a Services,
+    set: ScopeSet,
+}
+
+impl crate::graph::TokenSource for ScopedTokens<'_> {
+    fn token<'a>(&'a self, rejected: Option<&'a Secret>) -> crate::graph::TokenFuture<'a> {
+        Box::pin(async move {
+            if let Some(r) = rejected {
+                self.services.forget_token(self.set, r);
+            }
+            self.services.token(self.set).await
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! Built from a [`Scenario`] at start and changed by consent. Graph (a later layer of the simulator) reads the same
 //! state, so a consent granted on the sign-in pages is what the permission check later finds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use super::clock::{self, stable_guid};
@@ -95,10 +95,6 @@ pub enum ConsentType {
 
 /// An `oauth2PermissionGrant`.
 #[derive(Debug, Clone)]
-#[expect(
-    dead_code,
-    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
-)]
 pub struct DelegatedGrant {
     pub tenant_id: String,
     pub id: String,
@@ -112,10 +108,6 @@ pub struct DelegatedGrant {
 
 /// An `appRoleAssignment` granted to a client service principal.
 #[derive(Debug, Clone)]
-#[expect(
-    dead_code,
-    reason = "the full record is what the simulated Graph serves; the identity layer reads only part of it"
-)]
 pub struct AppRoleAssignment {
     pub tenant_id: String,
     pub id: String,
@@ -126,6 +118,8 @@ pub struct AppRoleAssignment {
     pub resource_id: String,
     pub resource_key: &'static str,
     pub created_unix: u64,
+    /// The tenant sees the assignment (in Graph and in tokens) only after this.
+    pub visible_after: Option<Instant>,
 }
 
 /// The live directory.
@@ -133,11 +127,31 @@ pub struct AppRoleAssignment {
 pub struct Directory {
     /// The scenario the directory was built from (faults, apps, settings).
     pub scenario: Scenario,
+    /// Everyone: the scenario's named accounts, then the generated users.
+    people: Vec<Account>,
+    by_upn: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+    /// Bumped on every change Graph's delta query reports.
+    pub version: u64,
     /// The consent app's client secret for this run.
     pub consent_client_secret: String,
     pub service_principals: Vec<ServicePrincipal>,
     pub delegated_grants: Vec<DelegatedGrant>,
     pub app_role_assignments: Vec<AppRoleAssignment>,
+    /// The `state` of each admin consent granted during the run, first to last (the scenario may withhold
+    /// permissions from the first ones). The same page loaded twice is one consent.
+    pub consent_states: Vec<String>,
+}
+
+/// How an admin consent lands in the tenant.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentLanding {
+    /// Until the tenant sees the service principal.
+    pub sp_delay: Duration,
+    /// Until it sees the application permissions (app role assignments); replication of these lags.
+    pub roles_delay: Duration,
+    /// Permissions this consent leaves out.
+    pub withheld: Vec<String>,
 }
 
 impl Directory {
@@ -146,17 +160,23 @@ impl Directory {
     pub fn new(scenario: Scenario) -> Self {
         let mut dir = Self {
             scenario,
+            people: Vec::new(),
+            by_upn: HashMap::new(),
+            by_id: HashMap::new(),
+            version: 1,
             consent_client_secret: format!("sim~{}", clock::opaque::<24>()),
             service_principals: Vec::new(),
             delegated_grants: Vec::new(),
             app_role_assignments: Vec::new(),
+            consent_states: Vec::new(),
         };
+        dir.index_people();
         let tenant_id = dir.tenant_id().to_owned();
         for existing in dir.scenario.existing_consent.clone() {
             let app = if existing.app == "signin" { &dir.scenario.apps.signin } else { &dir.scenario.apps.consent };
             let client_id = app.client_id.clone();
             match existing.scopes {
-                None => dir.grant_admin_consent(&tenant_id, &client_id, Duration::ZERO),
+                None => dir.grant_admin_consent(&tenant_id, &client_id, &ConsentLanding::default()),
                 Some(scopes) => {
                     let mut by_resource: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
                     for s in scopes {
@@ -223,9 +243,18 @@ impl Directory {
         }
     }
 
-    /// The account with this UPN.
-    pub fn account(&self, upn: &str) -> Option<Account> {
-        let spec = self.scenario.user(upn)?.clone();
+    /// Builds the people list and its indexes: named accounts first, then generated users.
+    fn index_people(&mut self) {
+        let generated = super::generator::users(&self.scenario);
+        let specs: Vec<UserSpec> = self.scenario.users.iter().cloned().chain(generated).collect();
+        self.people = specs.into_iter().map(|spec| self.make_account(spec)).collect();
+        for (i, p) in self.people.iter().enumerate() {
+            self.by_upn.insert(p.spec.upn.to_lowercase(), i);
+            self.by_id.insert(p.object_id.clone(), i);
+        }
+    }
+
+    fn make_account(&self, spec: UserSpec) -> Account {
         let home_tenant_id = match &spec.home_tenant {
             None => self.tenant_id().to_owned(),
             Some(domain) => self
@@ -236,12 +265,31 @@ impl Directory {
                 .map_or_else(|| stable_guid("tenant", domain), |t| t.tenant_id.clone()),
         };
         let object_id = stable_guid("user", &format!("{home_tenant_id}/{}", spec.upn.to_lowercase()));
-        Some(Account { object_id, home_tenant_id, spec })
+        Account { object_id, home_tenant_id, spec }
     }
 
-    /// All accounts of the scenario.
+    /// The account with this UPN.
+    pub fn account(&self, upn: &str) -> Option<Account> {
+        self.by_upn.get(&upn.to_lowercase()).and_then(|i| self.people.get(*i)).cloned()
+    }
+
+    /// The person with this object id or UPN.
+    pub fn person(&self, id_or_upn: &str) -> Option<&Account> {
+        self.by_id
+            .get(id_or_upn)
+            .or_else(|| self.by_upn.get(&id_or_upn.to_lowercase()))
+            .and_then(|i| self.people.get(*i))
+    }
+
+    /// The scenario's named accounts (what the sign-in page offers).
     pub fn accounts(&self) -> Vec<Account> {
-        self.scenario.users.iter().filter_map(|u| self.account(&u.upn)).collect()
+        self.people.iter().take(self.scenario.users.len()).cloned().collect()
+    }
+
+    /// The users of the customer's tenant (members and guests), in directory order.
+    pub fn members(&self) -> impl Iterator<Item = &Account> {
+        let tenant_id = self.tenant_id().to_owned();
+        self.people.iter().filter(move |p| p.home_tenant_id == tenant_id)
     }
 
     /// The vendor app registration with this client id.
@@ -314,6 +362,7 @@ impl Directory {
         self.app_role_assignments
             .iter()
             .filter(|a| a.tenant_id == tenant_id && a.principal_id == sp.object_id && a.resource_key == resource.key)
+            .filter(|a| a.visible_after.is_none_or(|t| now >= t))
             .map(|a| a.app_role_name.clone())
             .collect()
     }
@@ -358,16 +407,34 @@ impl Directory {
         }
     }
 
-    /// Records a tenant-wide admin consent for everything the app registration asks for; the tenant sees it
-    /// after `replication_delay`.
-    pub fn grant_admin_consent(&mut self, tenant_id: &str, client_id: &str, replication_delay: Duration) {
+    /// The position of the consent page load with this `state` among the run's admin consents (a new one is
+    /// appended).
+    pub fn consent_ordinal(&mut self, state: &str) -> u32 {
+        let i = match self.consent_states.iter().position(|s| s == state) {
+            Some(i) => i,
+            None => {
+                self.consent_states.push(state.to_owned());
+                self.consent_states.len() - 1
+            }
+        };
+        u32::try_from(i).unwrap_or(u32::MAX)
+    }
+
+    /// Records a tenant-wide admin consent for everything the app registration asks for, except what `landing`
+    /// withholds; the tenant sees it after `landing`'s delays.
+    pub fn grant_admin_consent(&mut self, tenant_id: &str, client_id: &str, landing: &ConsentLanding) {
         let Some(app) = self.app(client_id).cloned() else {
             return;
         };
-        let visible_after = (!replication_delay.is_zero()).then(|| clock::instant_now() + replication_delay);
-        let sp_id = self.ensure_sp(tenant_id, &app, visible_after);
+        let now = clock::instant_now();
+        let after = |d: Duration| (!d.is_zero()).then(|| now + d);
+        let sp_id = self.ensure_sp(tenant_id, &app, after(landing.sp_delay));
+        let roles_visible_after = after(landing.sp_delay.max(landing.roles_delay));
         let mut delegated: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
         for p in &app.required_permissions {
+            if landing.withheld.iter().any(|w| w.eq_ignore_ascii_case(&p.name)) {
+                continue;
+            }
             let Some(resource) = resources::by_key(&p.resource) else {
                 continue;
             };
@@ -394,12 +461,14 @@ impl Directory {
                             resource_id: resource.sp_object_id(tenant_id),
                             resource_key: resource.key,
                             created_unix: clock::unix_now(),
+                            visible_after: roles_visible_after,
                         });
                     }
                 }
             }
         }
         self.grant_delegated(tenant_id, client_id, None, &delegated);
+        self.version += 1;
     }
 
     /// True when the app asks for Microsoft Graph application permissions (which only some admins may grant).
@@ -439,7 +508,11 @@ mod tests {
         let mut d = happy();
         let tid = d.tenant_id().to_owned();
         let app = d.scenario.apps.consent.client_id.clone();
-        d.grant_admin_consent(&tid, &app, Duration::from_secs(3600));
+        d.grant_admin_consent(
+            &tid,
+            &app,
+            &ConsentLanding { sp_delay: Duration::from_secs(3600), ..ConsentLanding::default() },
+        );
         let now = clock::instant_now();
         assert!(d.service_principal(&tid, &app).is_some());
         assert!(!d.sp_visible(&tid, &app, now));

@@ -772,7 +772,7 @@ fn with_account(shared: &Shared, st: &mut SimState, ctx_id: &str, upn: &str, aut
             endpoint,
             client_id: Some(&app.client_id),
             account: Some(&account.spec.upn),
-            grant_type: None,
+            ..FaultProbe::default()
         })
     });
     let delay = hit.as_ref().map_or(Duration::ZERO, FaultHit::delay);
@@ -1098,8 +1098,18 @@ fn decide_admin_consent(shared: &Shared, st: &mut SimState, ctx_id: &str, decisi
         let ctx = tenant_ctx(&st.dir, &tenant_id);
         return Reply::now(fail(shared, &interaction.kind, &AadError::new(65004, &ctx)));
     }
-    let delay = Duration::from_secs_f64(st.dir.scenario.consent.replication_delay_secs);
-    st.dir.grant_admin_consent(&tenant_id, &interaction.client_id, delay);
+    // The wizard's look at the page before the browser, and the browser itself, load the same page (same
+    // `state`): one consent, which withholds the same permissions both times.
+    let state_key = req.state.clone().unwrap_or_else(|| ctx_id.to_owned());
+    let ordinal = st.dir.consent_ordinal(&state_key);
+    let spec = &st.dir.scenario.consent;
+    let withhold = spec.withheld_consents == 0 || ordinal < spec.withheld_consents;
+    let landing = crate::sim::directory::ConsentLanding {
+        sp_delay: Duration::from_secs_f64(spec.replication_delay_secs),
+        roles_delay: Duration::from_secs_f64(spec.roles_replication_delay_secs),
+        withheld: if withhold { spec.withheld.clone() } else { Vec::new() },
+    };
+    st.dir.grant_admin_consent(&tenant_id, &interaction.client_id, &landing);
     params.push(("admin_consent".to_owned(), "True".to_owned()));
     params.push(("tenant".to_owned(), tenant_id));
     if !req.v1 {
@@ -1457,6 +1467,7 @@ fn token_reply(shared: &Shared, st: &mut SimState, segment: &str, form: &Params,
         grant_type: Some(grant_type),
         client_id: Some(&app.client_id),
         account: account_upn.as_deref(),
+        ..FaultProbe::default()
     });
     let delay = hit.as_ref().map_or(Duration::ZERO, FaultHit::delay);
     if let Some(hit) = hit.filter(FaultHit::fails) {

@@ -9,6 +9,7 @@
 mod aad;
 pub mod clock;
 mod directory;
+mod generator;
 mod graph;
 mod html;
 mod identity;
@@ -159,6 +160,9 @@ pub(crate) struct FaultProbe<'a> {
     pub grant_type: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub account: Option<&'a str>,
+    /// Graph: the request path and method.
+    pub path: Option<&'a str>,
+    pub method: Option<&'a str>,
 }
 
 impl State {
@@ -186,6 +190,16 @@ impl State {
             }
             if let Some(a) = &f.account
                 && !probe.account.is_some_and(|x| x.eq_ignore_ascii_case(a))
+            {
+                continue;
+            }
+            if let Some(p) = &f.path
+                && !probe.path.is_some_and(|x| x.starts_with(p.as_str()))
+            {
+                continue;
+            }
+            if let Some(m) = &f.method
+                && !probe.method.is_some_and(|x| x.eq_ignore_ascii_case(m))
             {
                 continue;
             }
@@ -217,6 +231,10 @@ pub(crate) struct Shared {
     auto_login: Mutex<Option<String>>,
     /// Overrides the scenario's consent decision in auto mode (tests switch it mid-run).
     consent_decision: Mutex<Option<scenario::ConsentDecision>>,
+    /// The Graph router itself, for `$batch` to run its sub-requests through.
+    pub graph_router: std::sync::OnceLock<axum::Router>,
+    /// Generated profile photos by (user, size).
+    pub photos: Mutex<std::collections::HashMap<(String, u32), Vec<u8>>>,
 }
 
 impl Shared {
@@ -335,6 +353,8 @@ impl Sim {
             recorder: Arc::new(recorder::Recorder::default()),
             auto_login: Mutex::new(auto_login),
             consent_decision: Mutex::new(None),
+            graph_router: std::sync::OnceLock::new(),
+            photos: Mutex::new(std::collections::HashMap::new()),
         });
 
         let (stop, stop_rx) = watch::channel(false);
@@ -342,7 +362,7 @@ impl Sim {
         for (listener, host) in [(login, Host::Login), (graph, Host::Graph), (teams, Host::TeamsAdmin)] {
             let router = match host {
                 Host::Login => identity::router(shared.clone()),
-                Host::Graph => graph::router(shared.clone()),
+                Host::Graph => graph::router(&shared),
                 Host::TeamsAdmin => graph::teams_admin_router(shared.clone()),
                 Host::LoginPages => identity::browser_router(shared.clone()),
             }

@@ -27,6 +27,10 @@ const SHIPPED: &[(&str, &str)] = &[
     ("replication-delay", include_str!("../../assets/scenarios/replication-delay.toml")),
     ("gdap-partner", include_str!("../../assets/scenarios/gdap-partner.toml")),
     ("session-expired", include_str!("../../assets/scenarios/session-expired.toml")),
+    ("permissions-missing", include_str!("../../assets/scenarios/permissions-missing.toml")),
+    ("late-permissions", include_str!("../../assets/scenarios/late-permissions.toml")),
+    ("large-directory", include_str!("../../assets/scenarios/large-directory.toml")),
+    ("graph-throttled", include_str!("../../assets/scenarios/graph-throttled.toml")),
 ];
 
 /// Directory roles the simulator knows, with Entra's built-in role template ids.
@@ -42,6 +46,10 @@ pub const KNOWN_ROLES: &[(&str, &str)] = &[
 
 /// Endpoints of the identity platform a fault can target.
 pub const IDENTITY_ENDPOINTS: &[&str] = &["discovery", "keys", "authorize", "adminconsent", "token", "devicecode"];
+
+/// Every endpoint a fault can target: the identity platform's, and `graph` (narrowed by `path` and `method`).
+pub const FAULT_ENDPOINTS: &[&str] =
+    &["discovery", "keys", "authorize", "adminconsent", "token", "devicecode", "graph"];
 
 /// Problems loading a scenario. Each names where the scenario came from.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +94,57 @@ pub struct Scenario {
     /// Consent already granted in the tenant before the run starts.
     #[serde(default)]
     pub existing_consent: Vec<ExistingConsent>,
+    /// Generated users added to the directory (sizing a tenant for previews and benchmarks).
+    #[serde(default)]
+    pub directory: DirectorySpec,
+}
+
+/// How many extra users to generate, and how many of them lack what MSPbots' sync needs. Percentages are of the
+/// generated users; the same seed gives the same directory.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySpec {
+    #[serde(default)]
+    pub generated_users: u32,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default = "default_photos")]
+    pub photos_percent: u8,
+    #[serde(default = "default_few")]
+    pub guests_percent: u8,
+    #[serde(default = "default_few")]
+    pub disabled_percent: u8,
+    #[serde(default = "default_few")]
+    pub without_mail_percent: u8,
+    #[serde(default = "default_few")]
+    pub without_manager_percent: u8,
+    #[serde(default = "default_few")]
+    pub without_title_percent: u8,
+}
+
+impl Default for DirectorySpec {
+    fn default() -> Self {
+        Self {
+            generated_users: 0,
+            seed: default_seed(),
+            photos_percent: default_photos(),
+            guests_percent: default_few(),
+            disabled_percent: default_few(),
+            without_mail_percent: default_few(),
+            without_manager_percent: default_few(),
+            without_title_percent: default_few(),
+        }
+    }
+}
+
+fn default_seed() -> u64 {
+    42
+}
+fn default_photos() -> u8 {
+    70
+}
+fn default_few() -> u8 {
+    4
 }
 
 /// A consent granted before the run (an earlier onboarding, a pre-approved tool).
@@ -150,6 +209,15 @@ pub struct UserSpec {
     /// A note shown beside the account on the simulated sign-in page and the demo's Welcome page.
     #[serde(default)]
     pub note: Option<String>,
+    /// Whether the account has a profile photo.
+    #[serde(default = "yes")]
+    pub photo: bool,
+    /// False: the account has no mailbox (`mail` is null).
+    #[serde(default = "yes")]
+    pub has_mail: bool,
+    /// A B2B guest of the tenant (`userType` Guest).
+    #[serde(default)]
+    pub guest: bool,
 }
 
 /// Another directory, whose accounts are not members of the customer's tenant.
@@ -216,7 +284,7 @@ pub enum PermissionKind {
 }
 
 /// How consent behaves.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentSpec {
     /// What auto mode answers on consent pages.
@@ -225,6 +293,17 @@ pub struct ConsentSpec {
     /// Seconds after a granted admin consent during which the tenant does not see it yet.
     #[serde(default)]
     pub replication_delay_secs: f64,
+    /// Seconds after the service principal appears until the application permissions (app role assignments)
+    /// do: Entra replicates them separately, so a check right after consent can find the app but not its roles.
+    #[serde(default)]
+    pub roles_replication_delay_secs: f64,
+    /// Permissions the first `withheld_consents` admin consents leave out (an app registration this tenant
+    /// cached before the vendor added them; or, with `withheld_consents = 0`, a registration that never asks).
+    #[serde(default)]
+    pub withheld: Vec<String>,
+    /// How many admin consents withhold `withheld` (0: every one).
+    #[serde(default)]
+    pub withheld_consents: u32,
 }
 
 /// Accept or Cancel on a consent page.
@@ -291,6 +370,18 @@ pub struct FaultSpec {
     /// Only requests for this account (UPN).
     #[serde(default)]
     pub account: Option<String>,
+    /// Graph and Teams admin: the request path this fault hits (prefix, e.g. `/v1.0/users`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Graph and Teams admin: the method this fault hits.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Graph: seconds for `Retry-After` (may be a decimal, as inside `$batch`); with status 429 or 503.
+    #[serde(default)]
+    pub retry_after_secs: Option<f64>,
+    /// Graph: the error envelope's `code` (default from the status: `TooManyRequests`, `serviceNotAvailable`, …).
+    #[serde(default)]
+    pub graph_code: Option<String>,
 }
 
 fn yes() -> bool {
@@ -324,6 +415,7 @@ struct ScenarioFile {
     faults: Vec<FaultSpec>,
     #[serde(default)]
     existing_consent: Vec<ExistingConsent>,
+    directory: Option<DirectorySpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -472,6 +564,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
         device_code,
         faults,
         existing_consent,
+        directory,
     } = file;
     let need = |what: &str| invalid(origin, format!("'{what}' is required when the scenario has no base"));
     let mut scenario = match base {
@@ -499,6 +592,9 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
             }
             base.faults.extend(faults);
             base.existing_consent.extend(existing_consent);
+            if let Some(d) = directory {
+                base.directory = d;
+            }
             base
         }
         None => Scenario {
@@ -512,11 +608,11 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
                 signin: apps.signin.ok_or_else(|| need("[apps.signin]"))?.into_complete(origin, "signin")?,
                 consent: apps.consent.ok_or_else(|| need("[apps.consent]"))?.into_complete(origin, "consent")?,
             },
-            consent: consent
-                .unwrap_or(ConsentSpec { auto_decision: ConsentDecision::Accept, replication_delay_secs: 0.0 }),
+            consent: consent.unwrap_or_default(),
             device_code: device_code.unwrap_or_default(),
             faults,
             existing_consent,
+            directory: directory.unwrap_or_default(),
         },
     };
     scenario.users.extend(extra_users);
@@ -583,12 +679,18 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
         }
     }
     for (i, f) in s.faults.iter().enumerate() {
-        if !IDENTITY_ENDPOINTS.contains(&f.endpoint.as_str()) {
+        if !FAULT_ENDPOINTS.contains(&f.endpoint.as_str()) {
             return bad(format!(
                 "fault #{} targets unknown endpoint '{}' (known: {})",
                 i + 1,
                 f.endpoint,
-                IDENTITY_ENDPOINTS.join(", ")
+                FAULT_ENDPOINTS.join(", ")
+            ));
+        }
+        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some()) && f.endpoint != "graph" {
+            return bad(format!(
+                "fault #{}: path, retry_after_secs and graph_code apply to the 'graph' endpoint only",
+                i + 1
             ));
         }
         if f.aadsts.is_none() && f.error.is_none() && f.status.is_none() && f.delay_ms == 0 {
@@ -612,8 +714,29 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
             }
         }
     }
-    if !(0.0..=3600.0).contains(&s.consent.replication_delay_secs) {
-        return bad("consent.replication_delay_secs must be between 0 and 3600".to_owned());
+    if s.directory.generated_users > 1_000_000 {
+        return bad("directory.generated_users is limited to 1,000,000".to_owned());
+    }
+    if !(0.0..=3600.0).contains(&s.consent.replication_delay_secs)
+        || !(0.0..=3600.0).contains(&s.consent.roles_replication_delay_secs)
+    {
+        return bad("consent replication delays must be between 0 and 3600 seconds".to_owned());
+    }
+    for w in &s.consent.withheld {
+        if !s.apps.consent.required_permissions.iter().any(|p| p.name.eq_ignore_ascii_case(w)) {
+            return bad(format!("consent.withheld names '{w}', which the consent app does not ask for"));
+        }
+    }
+    for u in &s.users {
+        for l in &u.licenses {
+            if super::graph::sku(l).is_none() {
+                return bad(format!(
+                    "user '{}' has unknown license '{l}' (known: {})",
+                    u.upn,
+                    super::graph::sku_names().join(", ")
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -184,6 +184,14 @@ impl Wizard {
         }
     }
 
+    /// Opens the consent page again from any state after sign-in (verify's "Grant again…").
+    pub(super) fn restart_consent(&mut self, now: Moment) -> Vec<Effect> {
+        let mut effects = self.abandon_consent();
+        self.consent = Consent::Ready { precheck: self.precheck_now() };
+        effects.extend(self.on_consent_intent(Intent::GrantConsent, now));
+        effects
+    }
+
     pub(super) fn on_consent_intent(&mut self, intent: Intent, now: Moment) -> Vec<Effect> {
         match (intent, &mut self.consent) {
             (Intent::GrantConsent | Intent::RetryConsent, Consent::Ready { .. } | Consent::Failed { .. }) => {

@@ -58,6 +58,9 @@ pub struct GraphError {
     pub date: Option<String>,
     /// What was being asked, e.g. `GET /v1.0/servicePrincipals`.
     pub operation: String,
+    /// Throttled or unavailable after the retries: how long Microsoft last asked to wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 /// A failure before any answer.
@@ -100,6 +103,8 @@ pub enum LocalFailure {
     ReplicationTimedOut { minutes: u64 },
     /// The sign-in answer did not belong to this sign-in (nonce).
     TokenMismatch { detail: String },
+    /// Consent finished, yet these permissions were still missing when re-checks ran out of patience.
+    PermissionsStillMissing { minutes: u64, names: Vec<String> },
 }
 
 /// Conditional Access codes on which sign-in switches to the other method (`field-notes.md` #2).
@@ -131,6 +136,19 @@ impl Failure {
         }
     }
 
+    /// Only an interactive sign-in can get past this: consent needed, the session expired or was revoked, or MFA
+    /// or Conditional Access must be satisfied in the browser.
+    pub fn needs_interactive_sign_in(&self) -> bool {
+        match self {
+            Self::Identity(e) => {
+                self.is_consent_required()
+                    || e.error == "interaction_required"
+                    || (e.error == "invalid_grant" && e.source == "token endpoint")
+            }
+            _ => false,
+        }
+    }
+
     /// A short machine-readable code: `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, `sign_in_timed_out`.
     pub fn code(&self) -> String {
         match self {
@@ -153,6 +171,7 @@ impl Failure {
                 LocalFailure::ListenerUnavailable { .. } => "listener_unavailable",
                 LocalFailure::ReplicationTimedOut { .. } => "replication_timed_out",
                 LocalFailure::TokenMismatch { .. } => "token_mismatch",
+                LocalFailure::PermissionsStillMissing { .. } => "permissions_still_missing",
             }
             .to_owned(),
         }

@@ -8,7 +8,9 @@
 
 mod consent;
 mod failure;
+mod preview;
 mod sign_in;
+mod verify;
 
 use std::time::Duration;
 
@@ -16,7 +18,13 @@ use serde::Serialize;
 
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
+pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
 pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
+pub use verify::{
+    AppPresence, Checklist, GrantReach, GrantedPermission, PermissionCheck, PermissionKind, PermissionState,
+    ResourceApi, RoleCheck, Settling, TEAMS_ADMIN_ROLES, TeamsLicensing, TenantSnapshot, Verify, VerifyPhase,
+    checklist, role_check,
+};
 
 /// The steps of the wizard, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -58,7 +66,7 @@ impl StepId {
 
     /// Steps this version of the wizard can run. Later steps are listed but not reachable yet.
     pub fn is_built(self) -> bool {
-        matches!(self, Self::Welcome | Self::SignIn | Self::AdminConsent)
+        matches!(self, Self::Welcome | Self::SignIn | Self::AdminConsent | Self::VerifyPermissions)
     }
 }
 
@@ -167,6 +175,11 @@ pub struct Timing {
     pub watch_max: Duration,
     /// How long "still applying" may last before it becomes a failure.
     pub replication_patience: Duration,
+    /// After a consent, how long permissions may stay missing while Microsoft applies it (re-checked meanwhile).
+    pub settle_patience: Duration,
+    /// First wait before re-checking the permissions; doubles up to `recheck_max`.
+    pub recheck_first: Duration,
+    pub recheck_max: Duration,
 }
 
 impl Default for Timing {
@@ -177,6 +190,9 @@ impl Default for Timing {
             watch_first: Duration::from_secs(3),
             watch_max: Duration::from_secs(30),
             replication_patience: Duration::from_secs(10 * 60),
+            settle_patience: Duration::from_secs(5 * 60),
+            recheck_first: Duration::from_secs(2),
+            recheck_max: Duration::from_secs(30),
         }
     }
 }
@@ -184,9 +200,9 @@ impl Default for Timing {
 /// One permission as the wizard explains it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PermissionView {
+    pub resource: ResourceApi,
+    pub kind: PermissionKind,
     pub name: String,
-    /// `delegated` or `application`.
-    pub kind: String,
     pub reason: String,
 }
 
@@ -232,6 +248,14 @@ pub enum Intent {
     RetryConsent,
     /// Sign in again to let the setup tool read the tenant's applications.
     ApproveTenantRead,
+    /// Read the tenant's grants again now.
+    RecheckPermissions,
+    /// Open the consent page again to grant what is missing, then re-check.
+    GrantAgain,
+    /// Stop loading the directory preview (what loaded stays).
+    CancelPreview,
+    /// Load the directory preview again from the start.
+    ReloadPreview,
 }
 
 /// A result reported by the shell.
@@ -253,6 +277,12 @@ pub enum Outcome {
     ConsentObserved { attempt: Attempt, result: Result<bool, Failure> },
     /// The extra approval for reading the tenant finished.
     TenantReadApproved { attempt: Attempt, result: Result<(), Failure> },
+    /// What the tenant granted the vendor app, and its Teams licences.
+    TenantRead { attempt: Attempt, result: Result<TenantSnapshot, Failure> },
+    /// One page of the directory; `total` when Microsoft told the directory's size.
+    DirectoryPage { attempt: Attempt, users: Vec<DirectoryUser>, total: Option<u64> },
+    /// The directory finished loading, or why not.
+    DirectoryLoaded { attempt: Attempt, result: Result<(), Failure> },
 }
 
 /// Work for the shell. Every effect that starts work names its attempt; [`Effect::Abandon`] ends it.
@@ -277,6 +307,10 @@ pub enum Effect {
     CheckConsent { attempt: Attempt },
     /// Forget the signed-in session (tokens) before signing in as someone else.
     SignOut,
+    /// Read the vendor app's grants and the tenant's licences; report [`Outcome::TenantRead`].
+    ReadTenant { attempt: Attempt },
+    /// Page through the directory; report [`Outcome::DirectoryPage`]s then [`Outcome::DirectoryLoaded`].
+    LoadDirectory { attempt: Attempt },
 }
 
 /// What the wizard receives.
@@ -296,6 +330,8 @@ pub struct Wizard {
     welcome_done: bool,
     sign_in: SignIn,
     consent: Consent,
+    verify: Verify,
+    preview: Preview,
     next_attempt: u64,
 }
 
@@ -308,6 +344,8 @@ impl Wizard {
             welcome_done: false,
             sign_in: SignIn::Idle,
             consent: Consent::Locked,
+            verify: Verify::default(),
+            preview: Preview::default(),
             next_attempt: 1,
         }
     }
@@ -327,6 +365,14 @@ impl Wizard {
 
     pub fn consent(&self) -> &Consent {
         &self.consent
+    }
+
+    pub fn verify(&self) -> &Verify {
+        &self.verify
+    }
+
+    pub fn preview(&self) -> &Preview {
+        &self.preview
     }
 
     /// The signed-in account, once there is one.
@@ -355,6 +401,7 @@ impl Wizard {
             }
             StepId::SignIn => self.sign_in.status(),
             StepId::AdminConsent => self.consent.status(),
+            StepId::VerifyPermissions => self.verify.status(),
             _ => StepStatus::NotStarted,
         }
     }
@@ -365,25 +412,32 @@ impl Wizard {
             StepId::Welcome => true,
             StepId::SignIn => self.welcome_done,
             StepId::AdminConsent => !matches!(self.consent, Consent::Locked),
+            StepId::VerifyPermissions => !matches!(self.verify.phase, VerifyPhase::Locked),
             _ => false,
         }
     }
 
     /// The earliest moment at which [`Event::Tick`] changes something (for the shell to wake up then).
     pub fn next_deadline(&self) -> Option<Moment> {
-        [self.sign_in.next_deadline(), self.consent.next_deadline()].into_iter().flatten().min()
+        [self.sign_in.next_deadline(), self.consent.next_deadline(), self.verify.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The one transition function.
     #[must_use = "the effects must be carried out"]
     pub fn update(&mut self, event: Event, now: Moment) -> Vec<Effect> {
-        match event {
-            Event::User(Intent::Continue) => self.on_continue(),
+        let mut effects = match event {
+            Event::User(Intent::Continue) => self.on_continue(now),
             Event::User(Intent::ShowStep(step)) => {
                 if self.can_show(step) {
                     self.page = step;
                 }
                 Vec::new()
+            }
+            Event::User(Intent::ApproveTenantRead) if self.page == StepId::VerifyPermissions => {
+                self.on_verify_intent(Intent::ApproveTenantRead, now)
             }
             Event::User(
                 intent @ (Intent::GrantConsent
@@ -392,29 +446,50 @@ impl Wizard {
                 | Intent::RetryConsent
                 | Intent::ApproveTenantRead),
             ) => self.on_consent_intent(intent, now),
+            Event::User(intent @ (Intent::RecheckPermissions | Intent::GrantAgain)) => {
+                self.on_verify_intent(intent, now)
+            }
+            Event::User(intent @ (Intent::CancelPreview | Intent::ReloadPreview)) => self.on_preview_intent(intent),
             Event::User(intent) => self.on_sign_in_intent(intent, now),
+            Event::Done(outcome @ Outcome::TenantReadApproved { .. }) => {
+                let mut effects = self.on_consent_outcome(outcome.clone(), now);
+                effects.extend(self.on_verify_outcome(outcome, now));
+                effects
+            }
             Event::Done(
                 outcome @ (Outcome::ConsentPageReady { .. }
                 | Outcome::ConsentRedirect { .. }
-                | Outcome::ConsentObserved { .. }
-                | Outcome::TenantReadApproved { .. }),
+                | Outcome::ConsentObserved { .. }),
             ) => self.on_consent_outcome(outcome, now),
+            Event::Done(outcome @ Outcome::TenantRead { .. }) => self.on_verify_outcome(outcome, now),
+            Event::Done(outcome @ (Outcome::DirectoryPage { .. } | Outcome::DirectoryLoaded { .. })) => {
+                self.on_preview_outcome(outcome)
+            }
             Event::Done(outcome) => self.on_sign_in_outcome(outcome, now),
             Event::Tick => {
                 let mut effects = self.on_sign_in_tick(now);
                 effects.extend(self.on_consent_tick(now));
+                effects.extend(self.on_verify_tick(now));
                 effects
             }
-        }
+        };
+        effects.extend(self.after_consent_change(now));
+        effects
     }
 
-    fn on_continue(&mut self) -> Vec<Effect> {
+    fn on_continue(&mut self, now: Moment) -> Vec<Effect> {
         match self.page {
             StepId::Welcome => {
                 self.welcome_done = true;
                 self.page = StepId::SignIn;
             }
             StepId::SignIn if matches!(self.sign_in, SignIn::Done(_)) => self.page = StepId::AdminConsent,
+            StepId::AdminConsent if matches!(self.consent, Consent::Done { .. }) => {
+                self.page = StepId::VerifyPermissions;
+                if matches!(self.verify.phase, VerifyPhase::Locked) {
+                    return self.start_verify(now, true);
+                }
+            }
             _ => {}
         }
         Vec::new()

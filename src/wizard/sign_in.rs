@@ -239,8 +239,12 @@ impl Wizard {
             Intent::SignInAsSomeoneElse => {
                 let mut effects = self.abandon_sign_in();
                 effects.extend(self.abandon_consent());
+                effects.extend(self.abandon_verify());
+                effects.extend(self.abandon_preview());
                 effects.push(Effect::SignOut);
                 self.consent = Consent::Locked;
+                self.verify = super::Verify::default();
+                self.preview = super::Preview::default();
                 self.page = StepId::SignIn;
                 effects.extend(self.begin_browser(now, Prompt::SelectAccount));
                 effects
@@ -354,7 +358,12 @@ impl Wizard {
         let precheck = super::consent::precheck(&account.roles);
         self.sign_in = SignIn::Done(account);
         self.consent = Consent::Ready { precheck };
-        Vec::new()
+        // Another account may be another tenant: nothing read before still holds.
+        let mut effects = self.abandon_verify();
+        effects.extend(self.abandon_preview());
+        self.verify = super::Verify::default();
+        self.preview = super::Preview::default();
+        effects
     }
 
     pub(super) fn on_sign_in_tick(&mut self, now: Moment) -> Vec<Effect> {

@@ -15,8 +15,9 @@ fn settings(redirect: ConsentRedirect) -> Settings {
         consent_redirect: redirect,
         consent_redirect_uri: "http://localhost".into(),
         permissions: vec![PermissionView {
+            resource: ResourceApi::Graph,
+            kind: PermissionKind::Application,
             name: "User.Read.All".into(),
-            kind: "application".into(),
             reason: "sync".into(),
         }],
         timing: Timing::default(),

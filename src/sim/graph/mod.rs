@@ -1,33 +1,105 @@
 //! The simulated `graph.microsoft.com` and Teams admin hosts.
 //!
-//! This layer serves what the identity platform itself points at (`/oidc/userinfo`) and the shapes every Graph
-//! answer shares: the error envelope and the `request-id` / `client-request-id` headers. Unknown routes answer
-//! loudly so a client calling something the simulator does not implement fails visibly instead of silently.
+//! Serves the Graph endpoints the wizard reads, with Microsoft's shapes and limits (`microsoft-apis.md` B1-B3):
+//! the error envelope and `request-id` / `client-request-id` headers on every answer, authorization from the
+//! token's scopes or roles, paging, `$batch`, and scenario faults (429 with `Retry-After`, 503, delays) applied to
+//! single requests and to `$batch` items alike. Unknown routes answer loudly so a client calling something the
+//! simulator does not implement fails visibly instead of silently.
+
+mod apps;
+mod batch;
+mod photos;
+mod users;
+
+pub use apps::{sku, sku_names};
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::directory::Account;
 use super::scenario::KNOWN_ROLES;
-use super::{Shared, clock};
+use super::{FaultProbe, Shared, clock};
 
-/// Router of the Graph host.
-pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// Router of the Graph host. `$batch` runs its items through the same router, faults included.
+pub fn router(shared: &Arc<Shared>) -> Router {
+    let router = Router::new()
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .route("/v1.0/me", get(me))
         .route("/v1.0/me/transitiveMemberOf", get(my_memberships))
         .route("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", get(my_memberships))
         .route("/v1.0/organization", get(organization))
-        .route("/v1.0/servicePrincipals", get(service_principals))
+        .route("/v1.0/subscribedSkus", get(apps::subscribed_skus))
+        .route("/v1.0/servicePrincipals", get(apps::service_principals))
+        .route("/v1.0/servicePrincipals/{id}", get(apps::service_principal))
+        .route("/v1.0/servicePrincipals/{id}/appRoleAssignments", get(apps::app_role_assignments))
+        .route("/v1.0/oauth2PermissionGrants", get(apps::permission_grants))
+        .route("/v1.0/users", get(users::list))
+        .route("/v1.0/users/$count", get(users::count))
+        .route("/v1.0/users/delta", get(users::delta))
+        .route("/v1.0/users/{id}", get(users::one))
+        .route("/v1.0/users/{id}/manager", get(users::manager))
+        .route("/v1.0/users/{id}/photo", get(photos::metadata))
+        .route("/v1.0/users/{id}/photo/$value", get(photos::largest))
+        .route("/v1.0/users/{id}/photos", get(photos::sizes))
+        .route("/v1.0/users/{id}/photos/{size}/$value", get(photos::sized))
+        .route("/v1.0/$batch", post(batch::batch))
         .fallback(no_route_graph)
-        .with_state(shared)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), graph_faults))
+        .with_state(shared.clone());
+    let _already = shared.graph_router.set(router.clone());
+    router
+}
+
+/// Applies the scenario's Graph faults: a delay, and/or Microsoft's throttling or outage answer.
+async fn graph_faults(State(shared): State<Arc<Shared>>, request: Request, next: axum::middleware::Next) -> Response {
+    let hit = {
+        let mut st = shared.lock();
+        let method = request.method().to_string();
+        st.take_fault(FaultProbe {
+            endpoint: "graph",
+            path: Some(request.uri().path()),
+            method: Some(&method),
+            ..Default::default()
+        })
+    };
+    let Some(hit) = hit else {
+        return next.run(request).await;
+    };
+    if hit.spec.delay_ms > 0 {
+        tokio::time::sleep(hit.delay()).await;
+    }
+    let Some(status) = hit.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) else {
+        return next.run(request).await;
+    };
+    let code = hit.spec.graph_code.clone().unwrap_or_else(|| {
+        match status.as_u16() {
+            429 => "TooManyRequests",
+            503 => "serviceNotAvailable",
+            504 => "gatewayTimeout",
+            401 => "InvalidAuthenticationToken",
+            403 => "Authorization_RequestDenied",
+            _ => "generalException",
+        }
+        .to_owned()
+    });
+    let message = match status.as_u16() {
+        429 => "Too many requests.",
+        503 => "The service is temporarily unavailable. Please try again later.",
+        401 => "Lifetime validation failed, the token is expired.",
+        _ => "The simulated tenant injected this failure.",
+    };
+    let mut response = graph_error(status, &code, message, request.headers());
+    if let Some(secs) = hit.spec.retry_after_secs {
+        let text = if secs.fract() == 0.0 { format!("{}", secs as u64) } else { format!("{secs}") };
+        set_header(&mut response, "retry-after", &text);
+    }
+    response
 }
 
 /// Router of the Teams admin configuration host.
@@ -59,7 +131,7 @@ pub fn graph_error(status: StatusCode, code: &str, message: &str, request_header
     response
 }
 
-fn set_header(response: &mut Response, name: &'static str, value: &str) {
+pub(super) fn set_header(response: &mut Response, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, v);
     }
@@ -109,8 +181,19 @@ async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     .into_response()
 }
 
-async fn no_route_graph(request: Request) -> Response {
+async fn no_route_graph(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let query = request.uri().query().map(str::to_owned);
+    // `servicePrincipals(appId='…')` is an OData key segment, not a path the router can match.
+    let decoded = url::form_urlencoded::parse(format!("p={path}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if method == axum::http::Method::GET
+        && let Some(app_id) = decoded.strip_prefix("/v1.0/servicePrincipals(appId='").and_then(|r| r.strip_suffix("')"))
+    {
+        return apps::service_principal_by_app_id(&shared, request.headers(), app_id, query.as_deref());
+    }
     tracing::warn!("simulated Graph has no route for {method} {path}");
     graph_error(
         StatusCode::NOT_FOUND,
@@ -134,7 +217,7 @@ async fn no_route_teams(request: Request) -> Response {
 }
 
 /// A Graph success answer with Graph's headers.
-fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
+pub(super) fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
     let request_id = clock::new_guid();
     let client_request_id = request_headers
         .get("client-request-id")
@@ -158,12 +241,12 @@ fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
 }
 
 /// What a Graph token allows: delegated scopes (`scp`) or application roles (`roles`).
-struct Caller {
+pub(super) struct Caller {
     claims: Value,
 }
 
 impl Caller {
-    fn tenant_id(&self) -> &str {
+    pub(super) fn tenant_id(&self) -> &str {
         self.claims.get("tid").and_then(Value::as_str).unwrap_or_default()
     }
 
@@ -172,7 +255,7 @@ impl Caller {
     }
 
     /// True when the token carries any of `permissions` as a scope or an app role.
-    fn has_any(&self, permissions: &[&str]) -> bool {
+    pub(super) fn has_any(&self, permissions: &[&str]) -> bool {
         let scopes = self.claims.get("scp").and_then(Value::as_str).unwrap_or_default();
         let roles: Vec<&str> = self
             .claims
@@ -187,7 +270,7 @@ impl Caller {
 }
 
 /// Checks the bearer token and that it carries one of `permissions`; Graph's 401 or 403 otherwise.
-fn authorize(shared: &Shared, headers: &HeaderMap, permissions: &[&str]) -> Result<Caller, Response> {
+pub(super) fn authorize(shared: &Shared, headers: &HeaderMap, permissions: &[&str]) -> Result<Caller, Response> {
     let claims = bearer_claims(shared, headers, super::resources::GRAPH.audience)?;
     let caller = Caller { claims };
     if caller.has_any(permissions) {
@@ -318,56 +401,5 @@ async fn organization(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> 
             "@odata.context": format!("{}v1.0/$metadata#organization", shared.graph_base),
             "value": [{ "id": tid, "displayName": name, "verifiedDomains": verified, "tenantType": "AAD" }],
         }),
-    )
-}
-
-/// `GET /v1.0/servicePrincipals?$filter=appId eq '{appId}'`. A service principal whose consent has not
-/// replicated yet is not found, as right after a real consent.
-async fn service_principals(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let caller = match authorize(
-        &shared,
-        &headers,
-        &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All"],
-    ) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
-    let filter = query.iter().find(|(k, _)| k == "$filter").map(|(_, v)| v.trim().to_owned());
-    let Some(app_id) = filter.as_deref().and_then(|f| f.strip_prefix("appId eq '")).and_then(|f| f.strip_suffix('\''))
-    else {
-        return graph_error(
-            StatusCode::BAD_REQUEST,
-            "Request_UnsupportedQuery",
-            "The simulated tenant lists service principals only with $filter=appId eq '{appId}'.",
-            &headers,
-        );
-    };
-    let st = shared.lock();
-    let tid = caller.tenant_id();
-    let now = clock::instant_now();
-    let found: Vec<Value> = st
-        .dir
-        .service_principal(tid, app_id)
-        .filter(|_| st.dir.sp_visible(tid, app_id, now))
-        .map(|sp| {
-            json!({
-                "id": sp.object_id,
-                "appId": sp.app_id,
-                "displayName": sp.display_name,
-                "accountEnabled": sp.account_enabled,
-                "appOwnerOrganizationId": clock::stable_guid("tenant", "vendor"),
-                "servicePrincipalType": "Application",
-                "signInAudience": "AzureADMultipleOrgs",
-                "createdDateTime": clock::iso_utc(sp.created_unix),
-            })
-        })
-        .into_iter()
-        .collect();
-    drop(st);
-    graph_ok(
-        &headers,
-        json!({ "@odata.context": format!("{}v1.0/$metadata#servicePrincipals", shared.graph_base), "value": found }),
     )
 }

@@ -1,0 +1,340 @@
+//! The verify page: the permission checklist, the prerequisites of the Teams steps, and the directory preview
+//! (readiness summary with drill-down, search, and a virtualised table with lazily loaded avatars).
+
+use egui::{Color32, RichText, Ui};
+
+use super::preview_state::{AvatarSlot, PreviewState, initials};
+use super::views::{Asks, explanation_ui};
+use crate::wizard::{
+    AppPresence, Checklist, Failure, Gap, Load, LocalFailure, Moment, PermissionState, RoleCheck, VerifyPhase, Wizard,
+};
+
+const ROW_HEIGHT: f32 = 34.0;
+const AVATAR: f32 = 28.0;
+
+pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut PreviewState, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    let v = w.verify();
+    ui.heading("Verify permissions");
+    match &v.phase {
+        VerifyPhase::Locked => {
+            ui.label("Grant consent first.");
+            return;
+        }
+        VerifyPhase::Checking { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading what your tenant granted…");
+            });
+        }
+        VerifyPhase::NeedsReadAccess { failure, approval } => {
+            let consent = failure.is_consent_required();
+            if consent {
+                ui.label(format!(
+                    "To check each permission and preview your directory, the setup tool needs read access to your tenant's applications, directory and profile photos. It only reads; {vendor} gets nothing from this."
+                ));
+            } else {
+                ui.label("To read your tenant, the setup tool needs you to sign in again in the browser.");
+            }
+            explanation_ui(ui, w, failure, None, asks);
+            if approval.is_some() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Waiting for you in the browser…");
+                });
+            } else if ui.button(if consent { "Approve read access…" } else { "Sign in again…" }).clicked() {
+                asks.intents.push(crate::wizard::Intent::ApproveTenantRead);
+            }
+        }
+        VerifyPhase::Failed { failure } => {
+            explanation_ui(ui, w, failure, Some(("Retry", crate::wizard::Intent::RecheckPermissions)), asks);
+        }
+        VerifyPhase::Checked => {}
+    }
+    let Some(list) = &v.checklist else {
+        return;
+    };
+    if let Some(s) = v.settling.filter(|_| !list.all_granted()) {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            let next =
+                s.next_check.map_or_else(String::new, |t| format!(" Checking again in {} s.", now.until(t).as_secs()));
+            ui.label(format!("Microsoft is still applying the consent; nothing needs to be redone.{next}"));
+        });
+    }
+    ui.add_space(6.0);
+    checklist_ui(ui, w, list, asks);
+    if let Some(minutes) = v.gave_up_after_minutes.filter(|_| !list.all_granted()) {
+        let names = list.missing().map(|p| p.name.clone()).collect();
+        let failure = Failure::Local(LocalFailure::PermissionsStillMissing { minutes, names });
+        explanation_ui(ui, w, &failure, Some(("Grant again…", crate::wizard::Intent::GrantAgain)), asks);
+    }
+    ui.add_space(10.0);
+    prerequisites_ui(ui, w, list);
+    if !matches!(w.preview().load, Load::NotStarted) {
+        ui.add_space(12.0);
+        ui.separator();
+        preview_ui(ui, w, state, asks);
+    }
+}
+
+fn mark(ui: &Ui, ok: Option<bool>) -> RichText {
+    match ok {
+        Some(true) => RichText::new("✔").color(Color32::from_rgb(0x2e, 0xa0, 0x43)).strong(),
+        Some(false) => RichText::new("✖").color(ui.visuals().error_fg_color).strong(),
+        None => RichText::new("!").color(ui.visuals().warn_fg_color).strong(),
+    }
+}
+
+fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    match &list.app {
+        AppPresence::NotFound => {
+            ui.label(RichText::new(format!("{vendor} is not in your tenant yet: no permission is granted.")).strong());
+        }
+        AppPresence::Found { .. } if list.all_granted() => {
+            ui.label(RichText::new(format!("Every permission {vendor} needs is granted.")).strong());
+        }
+        AppPresence::Found { .. } => {
+            let missing: Vec<String> = list.missing().map(|p| p.name.clone()).collect();
+            ui.label(
+                RichText::new(format!(
+                    "Missing {} of {}: {}",
+                    missing.len(),
+                    w.settings().permissions.len(),
+                    missing.join(", ")
+                ))
+                .strong()
+                .color(ui.visuals().error_fg_color),
+            );
+        }
+    }
+    egui::Grid::new("permission-checklist").num_columns(4).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
+        ui.label("");
+        ui.label(RichText::new("Permission").strong());
+        ui.label(RichText::new("Type").strong());
+        ui.label(RichText::new("Why").strong());
+        ui.end_row();
+        for p in &list.permissions {
+            let (ok, state) = match p.state {
+                PermissionState::Granted => (Some(true), "granted"),
+                PermissionState::Missing => (Some(false), "missing"),
+                PermissionState::OnlySomeUsers => (Some(false), "granted by some users only, not for the organization"),
+                PermissionState::NotNeeded => (None, "granted but not needed"),
+            };
+            ui.label(mark(ui, ok)).on_hover_text(state);
+            ui.label(RichText::new(&p.name).monospace()).on_hover_text(format!("{}: {state}", p.resource_name));
+            ui.label(p.kind.label());
+            let why =
+                p.reason.clone().unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
+            ui.add(egui::Label::new(format!("{why} ({state})")).wrap());
+            ui.end_row();
+        }
+    });
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        if !list.all_granted()
+            && ui.button("Grant again…").on_hover_text("Opens Microsoft's consent page again, then re-checks").clicked()
+        {
+            asks.intents.push(crate::wizard::Intent::GrantAgain);
+        }
+        let checking = matches!(w.verify().phase, VerifyPhase::Checking { .. });
+        if ui.add_enabled(!checking, egui::Button::new("Check again")).clicked() {
+            asks.intents.push(crate::wizard::Intent::RecheckPermissions);
+        }
+    });
+}
+
+fn prerequisites_ui(ui: &mut Ui, w: &Wizard, list: &Checklist) {
+    let vendor = &w.settings().vendor_name;
+    ui.label(RichText::new("Before the Teams steps").strong());
+    egui::Grid::new("teams-prerequisites").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+        match &list.teams {
+            Ok(t) if t.licensed_users > 0 => {
+                ui.label(mark(ui, Some(true)));
+                ui.label(format!("Microsoft Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
+            }
+            Ok(_) => {
+                ui.label(mark(ui, Some(false)));
+                ui.label("Microsoft Teams: no licence in this tenant includes Teams, so the Teams app cannot be installed. Who can fix it: whoever buys your Microsoft 365 licences.");
+            }
+            Err(f) => {
+                ui.label(mark(ui, None));
+                ui.label(format!("Microsoft Teams licences could not be read ({}).", f.code()));
+            }
+        }
+        ui.end_row();
+        match &list.role {
+            RoleCheck::Sufficient { role } => {
+                ui.label(mark(ui, Some(true)));
+                ui.label(format!("Your role: {role}, which may manage Teams apps and policies"));
+            }
+            RoleCheck::Insufficient { roles } => {
+                ui.label(mark(ui, Some(false)));
+                let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+                ui.label(format!("Your role: {held}. The Teams steps need a Global Administrator or Teams Administrator; sign in as one before continuing."));
+            }
+            RoleCheck::Unknown { why } => {
+                ui.label(mark(ui, None));
+                ui.label(format!("Your roles could not be read ({why}). The Teams steps need a Global Administrator or Teams Administrator."));
+            }
+        }
+        ui.end_row();
+        if let AppPresence::Found { enabled: false, .. } = list.app {
+            ui.label(mark(ui, Some(false)));
+            ui.label(format!("The {vendor} enterprise application is disabled in your tenant, so nobody can use it. Who can fix it: an admin, in Entra ID > Enterprise applications > {vendor} > Properties > Enabled for users to sign in."));
+            ui.end_row();
+        }
+    });
+}
+
+fn preview_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    let p = w.preview();
+    ui.heading(format!("Preview: what {vendor} will sync"));
+    ui.label(format!("Each user as {vendor} will read them: name, email, manager, job title and photo."));
+    match &p.load {
+        Load::Loading { .. } => {
+            ui.horizontal(|ui| {
+                let label = match p.total {
+                    Some(t) => format!("Loaded {} of {t} users", p.users.len()),
+                    None => format!("Loaded {} users…", p.users.len()),
+                };
+                let bar = egui::ProgressBar::new(p.progress().unwrap_or(0.0)).text(label).desired_width(320.0);
+                ui.add(if p.progress().is_some() { bar } else { bar.animate(true) });
+                if ui.button("Cancel").clicked() {
+                    asks.intents.push(crate::wizard::Intent::CancelPreview);
+                }
+            });
+        }
+        Load::Cancelled => {
+            ui.horizontal(|ui| {
+                ui.label(format!("Stopped after {} users.", p.users.len()));
+                if ui.button("Load again").clicked() {
+                    asks.intents.push(crate::wizard::Intent::ReloadPreview);
+                }
+            });
+        }
+        Load::Failed(f) => {
+            ui.label(format!("Loading stopped after {} users:", p.users.len()));
+            explanation_ui(ui, w, f, Some(("Load again", crate::wizard::Intent::ReloadPreview)), asks);
+        }
+        Load::Loaded | Load::NotStarted => {}
+    }
+    readiness_ui(ui, w, state);
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        ui.label("Search:");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.search)
+                .hint_text("name, email, title or manager")
+                .desired_width(260.0),
+        );
+        if let Some(gap) = state.gap {
+            ui.label(format!("Showing users {}", gap.label()));
+            if ui.small_button("Show all").clicked() {
+                state.gap = None;
+            }
+        }
+    });
+    table_ui(ui, w, state, asks);
+}
+
+fn readiness_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState) {
+    let p = w.preview();
+    let r = &p.readiness;
+    let finished = matches!(p.load, Load::Loaded);
+    ui.add_space(4.0);
+    ui.label(RichText::new(format!("{} users{}", r.users, if finished { "" } else { " so far" })).strong());
+    egui::Grid::new("readiness").num_columns(3).spacing([12.0, 4.0]).show(ui, |ui| {
+        for gap in Gap::ALL {
+            let n = r.count(gap);
+            ui.label(mark(ui, if n == 0 { Some(true) } else { None }));
+            let text = format!("{n} {}", gap.label());
+            let selected = state.gap == Some(gap);
+            if ui
+                .add_enabled(n > 0, egui::Button::selectable(selected, text))
+                .on_hover_text("Show these users")
+                .clicked()
+            {
+                state.gap = if selected { None } else { Some(gap) };
+            }
+            ui.label(RichText::new(gap.consequence()).weak());
+            ui.end_row();
+        }
+    });
+}
+
+fn table_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) {
+    let users = &w.preview().users;
+    let rows = state.rows(users).to_vec();
+    if rows.is_empty() {
+        ui.label(if users.is_empty() { "No users loaded yet." } else { "No user matches." });
+        return;
+    }
+    ui.label(RichText::new(format!("{} shown", rows.len())).weak());
+    let widths = [AVATAR + 8.0, 190.0, 230.0, 170.0, 170.0];
+    ui.horizontal(|ui| {
+        for (title, width) in ["", "Name", "Email", "Job title", "Manager"].iter().zip(widths) {
+            ui.add_sized([width, 18.0], egui::Label::new(RichText::new(*title).strong()));
+        }
+    });
+    let mut visible: Vec<String> = Vec::new();
+    egui::ScrollArea::vertical().id_salt("directory-table").max_height(360.0).auto_shrink([false, true]).show_rows(
+        ui,
+        ROW_HEIGHT,
+        rows.len(),
+        |ui, range| {
+            for &i in &rows[range] {
+                let Some(u) = users.get(i) else { continue };
+                visible.push(u.id.clone());
+                ui.horizontal(|ui| {
+                    ui.set_height(ROW_HEIGHT - 4.0);
+                    avatar_ui(ui, state, &u.id, &u.display_name);
+                    ui.add_space(8.0);
+                    let mut name = u.display_name.clone();
+                    if !u.enabled {
+                        name.push_str(" (disabled)");
+                    }
+                    if u.guest {
+                        name.push_str(" (guest)");
+                    }
+                    cell(ui, widths[1], Some(&name));
+                    cell(ui, widths[2], u.mail.as_deref());
+                    cell(ui, widths[3], u.job_title.as_deref());
+                    cell(ui, widths[4], u.manager.as_ref().map(|m| m.display_name.as_str()));
+                });
+            }
+        },
+    );
+    asks.avatars.extend(state.avatars.wanted(visible.into_iter()));
+}
+
+fn cell(ui: &mut Ui, width: f32, text: Option<&str>) {
+    let label = match text {
+        Some(t) => egui::Label::new(t).truncate(),
+        None => egui::Label::new(RichText::new("—").weak()),
+    };
+    ui.add_sized([width, ROW_HEIGHT - 6.0], label);
+}
+
+fn avatar_ui(ui: &mut Ui, state: &mut PreviewState, id: &str, name: &str) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(AVATAR, AVATAR), egui::Sense::hover());
+    match state.avatars.get(id) {
+        Some(AvatarSlot::Photo(texture)) => {
+            egui::Image::new(texture).corner_radius(AVATAR / 2.0).paint_at(ui, rect);
+        }
+        _ => {
+            let hue = id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % 360;
+            let color = egui::ecolor::Hsva::new(hue as f32 / 360.0, 0.45, 0.6, 1.0);
+            ui.painter().circle_filled(rect.center(), AVATAR / 2.0, Color32::from(color));
+            ui.painter().text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                initials(name),
+                egui::FontId::proportional(12.0),
+                Color32::WHITE,
+            );
+        }
+    }
+}

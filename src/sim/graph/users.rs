@@ -1,0 +1,486 @@
+//! `/users` and its relatives: listing with `$select`, `$filter`, `$top` (1-999, at most 100 per page with
+//! `$expand=manager`), `$count` with `ConsistencyLevel: eventual`, `$skiptoken` paging; one user; the manager (404
+//! `Request_ResourceNotFound` when there is none); `/users/$count`; and `/users/delta`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::{Caller, authorize, graph_error, graph_ok};
+use crate::sim::Shared;
+use crate::sim::directory::{Account, Directory};
+
+/// Properties `/users` returns when no `$select` is given (Microsoft's default set).
+const DEFAULT_PROPERTIES: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+/// What lets a caller list users. `User.ReadBasic.All` sees only the basic profile.
+const READ_USERS: &[&str] = &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "User.ReadBasic.All"];
+const BASIC_ONLY: &[&str] = &["id", "displayName", "givenName", "surname", "mail", "userPrincipalName"];
+
+/// Page size without `$top`.
+const DEFAULT_PAGE: usize = 100;
+/// Largest page with `$expand` (Graph known issue 13635).
+const EXPAND_PAGE: usize = 100;
+/// Delta pages.
+const DELTA_PAGE: usize = 200;
+
+/// The parsed OData query of a request.
+#[derive(Debug, Default)]
+struct Query {
+    raw: Vec<(String, String)>,
+    select: Option<Vec<String>>,
+    expand_manager: Option<Vec<String>>,
+    filter: Option<String>,
+    top: Option<usize>,
+    count: bool,
+    skiptoken: Option<String>,
+}
+
+fn bad_query(headers: &HeaderMap, message: &str) -> Response {
+    graph_error(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", message, headers)
+}
+
+fn parse_query(q: Option<&str>, headers: &HeaderMap) -> Result<Query, Response> {
+    let raw: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut query = Query { raw: raw.clone(), ..Query::default() };
+    for (k, v) in &raw {
+        match k.as_str() {
+            "$select" => {
+                query.select = Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            }
+            "$expand" => {
+                let v = v.trim();
+                if v == "manager" {
+                    query.expand_manager = Some(vec!["id".into(), "displayName".into()]);
+                } else if let Some(inner) = v.strip_prefix("manager(").and_then(|r| r.strip_suffix(')')) {
+                    let select = inner.strip_prefix("$select=").unwrap_or("id,displayName");
+                    query.expand_manager = Some(select.split(',').map(|s| s.trim().to_owned()).collect());
+                } else {
+                    return Err(bad_query(
+                        headers,
+                        &format!("Expanding '{v}' is not supported on users by the simulated tenant."),
+                    ));
+                }
+            }
+            "$filter" => query.filter = Some(v.clone()),
+            "$top" => {
+                let top: usize =
+                    v.parse().map_err(|_| bad_query(headers, &format!("Invalid page size specified: '{v}'.")))?;
+                if !(1..=999).contains(&top) {
+                    return Err(bad_query(
+                        headers,
+                        &format!("Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive."),
+                    ));
+                }
+                query.top = Some(top);
+            }
+            "$count" => query.count = v == "true",
+            "$skiptoken" => query.skiptoken = Some(v.clone()),
+            _ => {}
+        }
+    }
+    let eventual = headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+    if query.count && !eventual {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "$count is only supported with the 'ConsistencyLevel: eventual' header.",
+            headers,
+        ));
+    }
+    if query.count && query.expand_manager.is_some() {
+        return Err(bad_query(headers, "$expand is not supported together with advanced query parameters ($count)."));
+    }
+    Ok(query)
+}
+
+/// One comparison of a `$filter`.
+enum Predicate {
+    Enabled(bool),
+    UserType(String),
+    StartsWith {
+        property: String,
+        prefix: String,
+    },
+    Equals {
+        property: String,
+        value: String,
+    },
+    /// `id ge 'x'` / `id lt 'y'`: ranges over the opaque id, for splitting a directory between readers.
+    IdRange {
+        ge: bool,
+        bound: String,
+    },
+}
+
+fn parse_filter(filter: &str) -> Option<Vec<Predicate>> {
+    filter
+        .split(" and ")
+        .map(|clause| {
+            let c = clause.trim();
+            let quoted = |s: &str| s.trim().strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).map(str::to_owned);
+            if let Some(rest) = c.strip_prefix("startswith(").and_then(|r| r.strip_suffix(')')) {
+                let (property, value) = rest.split_once(',')?;
+                let property = property.trim();
+                if !["displayName", "userPrincipalName", "mail", "givenName", "surname"].contains(&property) {
+                    return None;
+                }
+                return Some(Predicate::StartsWith {
+                    property: property.to_owned(),
+                    prefix: quoted(value)?.to_lowercase(),
+                });
+            }
+            let mut parts = c.splitn(3, ' ');
+            let (property, op, value) = (parts.next()?, parts.next()?, parts.next()?);
+            match (property, op) {
+                ("accountEnabled", "eq") => value.parse().ok().map(Predicate::Enabled),
+                ("userType", "eq") => quoted(value).map(Predicate::UserType),
+                ("id" | "userPrincipalName" | "mail", "eq") => {
+                    Some(Predicate::Equals { property: property.to_owned(), value: quoted(value)?.to_lowercase() })
+                }
+                ("id", "ge") => Some(Predicate::IdRange { ge: true, bound: quoted(value)? }),
+                ("id", "lt") => Some(Predicate::IdRange { ge: false, bound: quoted(value)? }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn matches(p: &Predicate, a: &Account) -> bool {
+    match p {
+        Predicate::Enabled(e) => a.spec.enabled == *e,
+        Predicate::UserType(t) => t.eq_ignore_ascii_case(if a.spec.guest { "Guest" } else { "Member" }),
+        Predicate::StartsWith { property, prefix } => {
+            property_text(a, property).is_some_and(|v| v.to_lowercase().starts_with(prefix.as_str()))
+        }
+        Predicate::Equals { property, value } => property_text(a, property).is_some_and(|v| v.to_lowercase() == *value),
+        Predicate::IdRange { ge: true, bound } => a.object_id.as_str() >= bound.as_str(),
+        Predicate::IdRange { ge: false, bound } => a.object_id.as_str() < bound.as_str(),
+    }
+}
+
+fn property_text(a: &Account, property: &str) -> Option<String> {
+    match property {
+        "displayName" => Some(a.spec.display_name.clone()),
+        "userPrincipalName" => Some(a.spec.upn.clone()),
+        "mail" => mail(a),
+        "id" => Some(a.object_id.clone()),
+        "givenName" => a.spec.display_name.split_once(' ').map(|(g, _)| g.to_owned()),
+        "surname" => a.spec.display_name.split_once(' ').map(|(_, s)| s.to_owned()),
+        _ => None,
+    }
+}
+
+fn mail(a: &Account) -> Option<String> {
+    a.spec.has_mail.then(|| a.spec.mail.clone().unwrap_or_else(|| a.spec.upn.clone()))
+}
+
+/// One property of a user as Graph renders it.
+fn property(a: &Account, name: &str) -> Value {
+    let spec = &a.spec;
+    let (given, surname) = spec.display_name.split_once(' ').unwrap_or((spec.display_name.as_str(), ""));
+    match name {
+        "id" => json!(a.object_id),
+        "displayName" => json!(spec.display_name),
+        "givenName" => json!(given),
+        "surname" => json!(surname),
+        "userPrincipalName" => json!(spec.upn),
+        "mail" => json!(mail(a)),
+        "jobTitle" => json!(spec.job_title),
+        "department" => json!(spec.department),
+        "accountEnabled" => json!(spec.enabled),
+        "userType" => json!(if spec.guest { "Guest" } else { "Member" }),
+        "businessPhones" => json!([]),
+        "mobilePhone" | "officeLocation" | "preferredLanguage" => Value::Null,
+        _ => Value::Null,
+    }
+}
+
+/// A user object with the selected properties (default set without `$select`); basic-only callers get null for
+/// the rest.
+fn user_object(a: &Account, select: Option<&[String]>, basic_only: bool) -> Map<String, Value> {
+    let names: Vec<&str> = match select {
+        Some(s) => s.iter().map(String::as_str).collect(),
+        None => DEFAULT_PROPERTIES.to_vec(),
+    };
+    let mut obj = Map::new();
+    for n in names {
+        let v = if basic_only && !BASIC_ONLY.contains(&n) { Value::Null } else { property(a, n) };
+        obj.insert(n.to_owned(), v);
+    }
+    obj
+}
+
+fn manager_of<'d>(dir: &'d Directory, a: &Account) -> Option<&'d Account> {
+    a.spec.manager.as_deref().and_then(|m| dir.person(m))
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> Result<(Caller, bool), Response> {
+    let caller = authorize(shared, headers, READ_USERS)?;
+    let basic_only = !caller.has_any(&["User.Read.All", "User.ReadWrite.All", "Directory.Read.All"]);
+    Ok((caller, basic_only))
+}
+
+fn encode_token(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+fn decode_token(token: &str) -> Option<usize> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token).ok()?).ok()?;
+    text.strip_prefix("offset:")?.parse().ok()
+}
+
+/// The URL of the next page: the same query with a new `$skiptoken`, written as Graph writes its links (`$`, `,`,
+/// `(`, `)` and `=` left as they are).
+fn next_link(base: &str, path: &str, raw: &[(String, String)], token: &str) -> String {
+    let value = |v: &str| {
+        url::form_urlencoded::byte_serialize(v.as_bytes())
+            .collect::<String>()
+            .replace("%24", "$")
+            .replace("%2C", ",")
+            .replace("%28", "(")
+            .replace("%29", ")")
+            .replace("%3D", "=")
+    };
+    let mut parts: Vec<String> = raw
+        .iter()
+        .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
+        .map(|(k, v)| format!("{k}={}", value(v)))
+        .collect();
+    parts.push(format!("$skiptoken={}", value(token)));
+    format!("{base}{}?{}", path.trim_start_matches('/'), parts.join("&"))
+}
+
+/// `GET /v1.0/users`.
+pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (caller, basic_only) = match authorized(&shared, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let query = match parse_query(q.as_deref(), &headers) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let predicates = match query.filter.as_deref().map(parse_filter) {
+        None => Vec::new(),
+        Some(Some(p)) => p,
+        Some(None) => {
+            return bad_query(
+                &headers,
+                "Unsupported or invalid query filter clause specified for property of resource 'User'.",
+            );
+        }
+    };
+    let offset = match query.skiptoken.as_deref() {
+        None => 0,
+        Some(t) => match decode_token(t) {
+            Some(o) => o,
+            None => return bad_query(&headers, "Invalid $skiptoken."),
+        },
+    };
+    let page = match (query.top, query.expand_manager.is_some()) {
+        (Some(t), true) => t.min(EXPAND_PAGE),
+        (Some(t), false) => t,
+        (None, _) => DEFAULT_PAGE,
+    };
+    let st = shared.lock();
+    if caller.tenant_id() != st.dir.tenant_id() {
+        drop(st);
+        return graph_ok(&headers, json!({ "value": [] }));
+    }
+    let matching: Vec<&Account> = st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).collect();
+    let total = matching.len();
+    let mut value = Vec::with_capacity(page);
+    for a in matching.iter().skip(offset).take(page) {
+        let mut obj = user_object(a, query.select.as_deref(), basic_only);
+        if let Some(select) = &query.expand_manager
+            && let Some(m) = manager_of(&st.dir, a)
+        {
+            let mut mo = user_object(m, Some(select), basic_only);
+            mo.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+            obj.insert("manager".into(), Value::Object(mo));
+        }
+        value.push(Value::Object(obj));
+    }
+    drop(st);
+    let mut body = json!({
+        "@odata.context": format!("{}v1.0/$metadata#users", shared.graph_base),
+        "value": value,
+    });
+    if query.count && offset == 0 {
+        body["@odata.count"] = json!(total);
+    }
+    if offset + page < total {
+        body["@odata.nextLink"] =
+            json!(next_link(&shared.graph_base, "/v1.0/users", &query.raw, &encode_token(offset + page)));
+    }
+    graph_ok(&headers, body)
+}
+
+/// `GET /v1.0/users/$count` (plain text; needs `ConsistencyLevel: eventual`).
+pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let caller = match authorized(&shared, &headers) {
+        Ok((c, _)) => c,
+        Err(r) => return r,
+    };
+    let eventual = headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+    if !eventual {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Count is not currently supported without the 'ConsistencyLevel: eventual' header.",
+            &headers,
+        );
+    }
+    let n = {
+        let st = shared.lock();
+        if caller.tenant_id() == st.dir.tenant_id() { st.dir.members().count() } else { 0 }
+    };
+    let mut r = n.to_string().into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain"));
+    r
+}
+
+fn not_found(headers: &HeaderMap, what: &str) -> Response {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!("Resource '{what}' does not exist or one of its queried reference-property objects are not present."),
+        headers,
+    )
+}
+
+/// `GET /v1.0/users/{id|upn}`.
+pub async fn one(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let (caller, basic_only) = match authorized(&shared, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let query = match parse_query(q.as_deref(), &headers) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let st = shared.lock();
+    let Some(a) = st.dir.person(&id).filter(|a| a.home_tenant_id == caller.tenant_id()).cloned() else {
+        drop(st);
+        return not_found(&headers, &id);
+    };
+    drop(st);
+    graph_ok(&headers, Value::Object(user_object(&a, query.select.as_deref(), basic_only)))
+}
+
+/// `GET /v1.0/users/{id|upn}/manager`: the manager, or 404 when there is none.
+pub async fn manager(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let caller = match authorize(&shared, &headers, &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All"]) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let query = match parse_query(q.as_deref(), &headers) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let st = shared.lock();
+    let Some(a) = st.dir.person(&id).filter(|a| a.home_tenant_id == caller.tenant_id()) else {
+        drop(st);
+        return not_found(&headers, &id);
+    };
+    let Some(m) = manager_of(&st.dir, a).cloned() else {
+        drop(st);
+        return not_found(&headers, "manager");
+    };
+    drop(st);
+    let mut obj = user_object(&m, query.select.as_deref(), false);
+    obj.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+    graph_ok(&headers, Value::Object(obj))
+}
+
+/// `GET /v1.0/users/delta`: every user in pages, then a `@odata.deltaLink`; following the delta link returns the
+/// changes since (the simulated directory does not change during a run, so none).
+pub async fn delta(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (caller, basic_only) = match authorized(&shared, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let raw: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |k: &str| raw.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
+    let select: Option<Vec<String>> = get("$select").map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
+    let st = shared.lock();
+    let version = st.dir.version;
+    let delta_link = |v: u64| {
+        format!("{}v1.0/users/delta?$deltatoken={}", shared.graph_base, URL_SAFE_NO_PAD.encode(format!("version:{v}")))
+    };
+    if get("$deltatoken").is_some() {
+        drop(st);
+        return graph_ok(
+            &headers,
+            json!({ "@odata.context": format!("{}v1.0/$metadata#users", shared.graph_base), "value": [], "@odata.deltaLink": delta_link(version) }),
+        );
+    }
+    let offset = get("$skiptoken").and_then(|t| decode_token(&t)).unwrap_or(0);
+    let members: Vec<&Account> =
+        if caller.tenant_id() == st.dir.tenant_id() { st.dir.members().collect() } else { Vec::new() };
+    let value: Vec<Value> = members
+        .iter()
+        .skip(offset)
+        .take(DELTA_PAGE)
+        .map(|a| {
+            let mut obj = user_object(a, select.as_deref(), basic_only);
+            obj.insert("id".into(), json!(a.object_id));
+            if select.as_ref().is_some_and(|s| s.iter().any(|p| p == "manager"))
+                && let Some(m) = manager_of(&st.dir, a)
+            {
+                obj.remove("manager");
+                obj.insert(
+                    "manager@delta".into(),
+                    json!([{ "@odata.type": "#microsoft.graph.user", "id": m.object_id }]),
+                );
+            }
+            Value::Object(obj)
+        })
+        .collect();
+    let more = offset + DELTA_PAGE < members.len();
+    drop(st);
+    let mut body = json!({ "@odata.context": format!("{}v1.0/$metadata#users", shared.graph_base), "value": value });
+    if more {
+        body["@odata.nextLink"] =
+            json!(next_link(&shared.graph_base, "/v1.0/users/delta", &raw, &encode_token(offset + DELTA_PAGE)));
+    } else {
+        body["@odata.deltaLink"] = json!(delta_link(version));
+    }
+    graph_ok(&headers, body)
+}
