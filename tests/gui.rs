@@ -19,7 +19,7 @@ use mspbots_setup::session::Endpoints;
 use mspbots_setup::shell::browser::FollowingBrowser;
 use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
 use mspbots_setup::sim::scenario::ConsentDecision;
-use mspbots_setup::wizard::{Consent, SignIn, StepId, StepStatus};
+use mspbots_setup::wizard::{Consent, Load, SignIn, StepId, StepStatus, VerifyPhase};
 
 /// A "browser" that follows the simulator's redirects back to the wizard, as the chosen demo account.
 fn following_browser() -> AppServices {
@@ -106,9 +106,11 @@ fn global_admin_signs_in_and_grants_consent() {
     step_until(&mut harness, "consent", |app| {
         app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
     });
-    harness.get_by_label("Consent granted");
     assert_eq!(harness.state().step_status(StepId::AdminConsent), StepStatus::Done);
+    assert_eq!(harness.state().page(), StepId::VerifyPermissions, "straight on to the check");
     harness.get_by_label_contains("Sign-in kept in memory only");
+    click(&mut harness, "Admin consent");
+    harness.get_by_label("Consent granted");
 }
 
 #[test]
@@ -227,4 +229,137 @@ fn unknown_demo_scenario_falls_back_to_happy_and_says_so() {
     harness.run_steps(2);
     harness.get_by_label_contains("Demo mode was requested with --demo.");
     harness.get_by_label_contains("running the 'happy' scenario instead");
+}
+
+/// A scenario file `base` with `extra` TOML, written for one test.
+fn scenario_file(test: &str, base: &str, extra: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("mspbots-gui-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, format!("base = \"{base}\"\nname = \"{test}\"\nsummary = \"test\"\n{extra}")).unwrap();
+    let path = file.to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+/// Signs in as Adele, grants consent and approves the setup tool's read access: the verify page has read once.
+fn through_consent_to_verify(harness: &mut Harness<'static, WizardApp>) {
+    demo_ready_as(harness, "adele.vance@contoso.com");
+    click(harness, "Start");
+    click(harness, "Sign in with Microsoft…");
+    step_until(harness, "sign-in", signed_in);
+    click(harness, "Continue");
+    click(harness, "Grant consent…");
+    step_until(harness, "the verify page asking for read access", |app| {
+        app.wizard().is_some_and(|w| matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { .. }))
+    });
+    harness.get_by_label("One more approval: let the setup tool read your tenant");
+    click(harness, "Approve read access…");
+    step_until(harness, "the first checklist", |app| app.wizard().is_some_and(|w| w.verify().checklist.is_some()));
+}
+
+fn preview_loaded(app: &WizardApp) -> bool {
+    app.wizard().is_some_and(|w| w.preview().load == Load::Loaded)
+}
+
+#[test]
+fn the_checklist_and_the_preview_render_for_a_healthy_tenant() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("happy")));
+    through_consent_to_verify(&mut harness);
+    harness.get_by_label("Every permission MSPbots needs is granted.");
+    for name in ["User.Read", "User.Read.All", "ProfilePhoto.Read.All", "TeamsAppInstallation.ReadWriteForUser.All"] {
+        harness.get_by_label(name);
+    }
+    assert_eq!(harness.query_all_by_label("granted").count(), 8, "state word and mark for each of the four");
+    harness.get_by_label_contains("Install the MSPbots Teams app for users");
+    harness.get_by_label_contains("Microsoft Teams: 65 licensed users");
+    harness.get_by_label_contains("Your role: Global Administrator");
+    assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Done);
+
+    step_until(&mut harness, "the directory preview", preview_loaded);
+    harness.get_by_label("65 users");
+    harness.get_by_label("6 without manager");
+    assert_eq!(harness.query_all_by_label("Adele Vance").count(), 4, "her row, and manager of Patti, Lee and Megan");
+    harness.get_by_label("patti.fernandez@contoso.com");
+    harness.get_by_label("Identity Engineer");
+    step_until(&mut harness, "avatars for the rows on screen", |app| app.preview_state.avatars.len() >= 5);
+
+    // Drill down into the users without a manager, then search.
+    click(&mut harness, "6 without manager");
+    harness.get_by_label("Showing users without manager");
+    harness.get_by_label("6 shown");
+    click(&mut harness, "Show all");
+    harness.get_by_role(Role::TextInput).focus();
+    harness.run_steps(1);
+    harness.get_by_role(Role::TextInput).type_text("fernandez");
+    harness.run_steps(2);
+    harness.get_by_label("1 shown");
+    assert!(harness.query_by_label("lee.gu@contoso.com").is_none());
+}
+
+#[test]
+fn two_missing_permissions_are_named_and_grant_again_fixes_them() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("permissions-missing")));
+    through_consent_to_verify(&mut harness);
+    harness.get_by_label("Missing 2 of 4: ProfilePhoto.Read.All, TeamsAppInstallation.ReadWriteForUser.All");
+    assert_eq!(harness.query_all_by_label("missing").count(), 4, "state word and mark for each of the two");
+    harness.get_by_label_contains("Microsoft is still applying the consent");
+    click(&mut harness, "Grant again…");
+    step_until(&mut harness, "the second consent and its check", |app| {
+        app.wizard().is_some_and(|w| {
+            w.page() == StepId::VerifyPermissions && w.verify().checklist.as_ref().is_some_and(|c| c.all_granted())
+        })
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Every permission MSPbots needs is granted.");
+    assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Done);
+}
+
+#[test]
+fn permissions_that_replicate_late_are_rechecked_until_they_appear() {
+    let (dir, file) = scenario_file("late", "late-permissions", "[consent]\nroles_replication_delay_secs = 2.5\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo(&file)));
+    through_consent_to_verify(&mut harness);
+    harness.get_by_label_contains("Microsoft is still applying the consent");
+    harness.get_by_label_contains("Missing 3 of 4");
+    assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Running);
+    step_until(&mut harness, "the late permissions", |app| {
+        app.step_status(StepId::VerifyPermissions) == StepStatus::Done
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Every permission MSPbots needs is granted.");
+    assert!(harness.query_by_label_contains("still applying").is_none());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_ten_thousand_user_directory_fills_the_preview_with_a_progress_bar() {
+    // The shipped large-directory scenario answers each page in 150 ms (about 15 s); 25 ms keeps the suite quick.
+    let (dir, file) = scenario_file(
+        "large",
+        "happy",
+        "[directory]\ngenerated_users = 10000\nseed = 11\n[[faults]]\nendpoint = \"graph\"\npath = \"/v1.0/users\"\nmethod = \"GET\"\ndelay_ms = 25\n",
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo(&file)));
+    through_consent_to_verify(&mut harness);
+    // While pages arrive the window keeps drawing: frames see the bar at several counts.
+    let mut seen = std::collections::BTreeSet::new();
+    while harness.state().wizard().is_some_and(|w| w.preview().is_loading()) {
+        harness.state_mut().pump();
+        harness.run_steps(1);
+        // The bar, and the status line below the page.
+        if harness.query_all_by_label_contains("of 10005 users").count() == 2 {
+            seen.insert(harness.state().wizard().unwrap().preview().users.len());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(seen.len() >= 3, "the progress bar was seen at {seen:?} users");
+    step_until(&mut harness, "the whole directory", preview_loaded);
+    harness.get_by_label("10005 users");
+    harness.get_by_label("10005 shown");
+    assert_eq!(harness.query_all_by_label_contains("of 10005 users").count(), 0, "the bar is gone once loaded");
+    std::fs::remove_dir_all(dir).unwrap();
 }

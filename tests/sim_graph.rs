@@ -10,10 +10,7 @@ use serde_json::Value;
 const SCOPES: &str = "openid profile offline_access https://graph.microsoft.com/User.Read";
 
 async fn user_token(t: &TestSim, scope: &str) -> String {
-    let (params, verifier) = t.auto_code("organizations", scope).await;
-    let (status, body) = t.redeem("organizations", &params["code"], &verifier, scope).await;
-    assert_eq!(status, 200, "{body:#}");
-    body["access_token"].as_str().unwrap().to_owned()
+    t.user_token(scope).await
 }
 
 async fn graph(t: &TestSim, token: &str, path: &str) -> (u16, Value, reqwest::header::HeaderMap) {
@@ -89,9 +86,6 @@ async fn graph_refuses_missing_forged_and_wrong_audience_tokens() {
     let (status, _, _) = graph(&t, &teams, "v1.0/me").await;
     assert_eq!(status, 401, "a token for another resource is refused");
 }
-
-/// What the setup tool reads the tenant with.
-const TENANT_READ: &str = "offline_access https://graph.microsoft.com/Application.Read.All https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/ProfilePhoto.Read.All";
 
 async fn sized(users: u32) -> TestSim {
     let mut s = mspbots_setup::sim::scenario::load("happy").unwrap();

@@ -30,13 +30,27 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
         VerifyPhase::NeedsReadAccess { failure, approval } => {
             let consent = failure.is_consent_required();
             if consent {
-                ui.label(format!(
-                    "To check each permission and preview your directory, the setup tool needs read access to your tenant's applications, directory and profile photos. It only reads; {vendor} gets nothing from this."
-                ));
+                // A normal step the first time, not an error: say what is read and why.
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.label(RichText::new("One more approval: let the setup tool read your tenant").strong());
+                    ui.label(format!(
+                        "To check each permission {vendor} was granted and preview the users it will sync, this setup tool (not {vendor}) needs read-only access:"
+                    ));
+                    for (name, what) in [
+                        ("Application.Read.All", "the MSPbots app and what it was granted"),
+                        ("Directory.Read.All", "users, managers and licences"),
+                        ("ProfilePhoto.Read.All", "profile photos for the preview"),
+                    ] {
+                        ui.label(format!("• {name}: {what}"));
+                    }
+                    ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
+                });
             } else {
                 ui.label("To read your tenant, the setup tool needs you to sign in again in the browser.");
+                explanation_ui(ui, w, failure, None, asks);
             }
-            explanation_ui(ui, w, failure, None, asks);
+            ui.add_space(4.0);
             if approval.is_some() {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -71,6 +85,13 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
     }
     ui.add_space(10.0);
     prerequisites_ui(ui, w, list);
+    if list.all_granted() {
+        ui.add_space(4.0);
+        ui.label(
+            RichText::new("Installing the Teams app and adding it to the Global app setup policy arrive in a later version of this setup tool.")
+                .weak(),
+        );
+    }
     if !matches!(w.preview().load, Load::NotStarted) {
         ui.add_space(12.0);
         ui.separator();
@@ -78,12 +99,32 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
     }
 }
 
-fn mark(ui: &Ui, ok: Option<bool>) -> RichText {
+/// A state mark painted as shapes (the default fonts have no check mark glyph), with its word for hover and
+/// screen readers.
+fn mark(ui: &mut Ui, ok: Option<bool>, word: &str) {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(16.0, 16.0), egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, word));
+    let (c, r) = (rect.center(), 7.0);
+    let painter = ui.painter();
+    let white = egui::Stroke::new(1.8, Color32::WHITE);
     match ok {
-        Some(true) => RichText::new("✔").color(Color32::from_rgb(0x2e, 0xa0, 0x43)).strong(),
-        Some(false) => RichText::new("✖").color(ui.visuals().error_fg_color).strong(),
-        None => RichText::new("!").color(ui.visuals().warn_fg_color).strong(),
+        Some(true) => {
+            painter.circle_filled(c, r, Color32::from_rgb(0x2e, 0xa0, 0x43));
+            painter.line(vec![c + egui::vec2(-3.5, 0.0), c + egui::vec2(-1.0, 2.8), c + egui::vec2(3.5, -2.8)], white);
+        }
+        Some(false) => {
+            painter.circle_filled(c, r, ui.visuals().error_fg_color);
+            painter.line_segment([c + egui::vec2(-2.8, -2.8), c + egui::vec2(2.8, 2.8)], white);
+            painter.line_segment([c + egui::vec2(-2.8, 2.8), c + egui::vec2(2.8, -2.8)], white);
+        }
+        None => {
+            painter.circle_filled(c, r, ui.visuals().warn_fg_color);
+            let bg = Color32::WHITE;
+            painter.line_segment([c + egui::vec2(0.0, -4.0), c + egui::vec2(0.0, 1.2)], egui::Stroke::new(1.8, bg));
+            painter.circle_filled(c + egui::vec2(0.0, 3.6), 1.0, bg);
+        }
     }
+    response.on_hover_text(word);
 }
 
 fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
@@ -109,25 +150,28 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
             );
         }
     }
-    egui::Grid::new("permission-checklist").num_columns(4).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
+    egui::Grid::new("permission-checklist").num_columns(5).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
         ui.label("");
         ui.label(RichText::new("Permission").strong());
         ui.label(RichText::new("Type").strong());
-        ui.label(RichText::new("Why").strong());
+        ui.label(RichText::new("State").strong());
+        ui.label(RichText::new("Why it is needed").strong());
         ui.end_row();
         for p in &list.permissions {
             let (ok, state) = match p.state {
                 PermissionState::Granted => (Some(true), "granted"),
                 PermissionState::Missing => (Some(false), "missing"),
-                PermissionState::OnlySomeUsers => (Some(false), "granted by some users only, not for the organization"),
-                PermissionState::NotNeeded => (None, "granted but not needed"),
+                PermissionState::OnlySomeUsers => (Some(false), "some users only"),
+                PermissionState::NotNeeded => (None, "not needed"),
             };
-            ui.label(mark(ui, ok)).on_hover_text(state);
-            ui.label(RichText::new(&p.name).monospace()).on_hover_text(format!("{}: {state}", p.resource_name));
+            mark(ui, ok, state);
+            ui.label(RichText::new(&p.name).monospace()).on_hover_text(&p.resource_name);
             ui.label(p.kind.label());
+            let text = RichText::new(state);
+            ui.label(if ok == Some(false) { text.color(ui.visuals().error_fg_color) } else { text });
             let why =
                 p.reason.clone().unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
-            ui.add(egui::Label::new(format!("{why} ({state})")).wrap());
+            ui.add(egui::Label::new(why).wrap());
             ui.end_row();
         }
     });
@@ -151,37 +195,37 @@ fn prerequisites_ui(ui: &mut Ui, w: &Wizard, list: &Checklist) {
     egui::Grid::new("teams-prerequisites").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
         match &list.teams {
             Ok(t) if t.licensed_users > 0 => {
-                ui.label(mark(ui, Some(true)));
+                mark(ui, Some(true), "ready");
                 ui.label(format!("Microsoft Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
             }
             Ok(_) => {
-                ui.label(mark(ui, Some(false)));
+                mark(ui, Some(false), "problem");
                 ui.label("Microsoft Teams: no licence in this tenant includes Teams, so the Teams app cannot be installed. Who can fix it: whoever buys your Microsoft 365 licences.");
             }
             Err(f) => {
-                ui.label(mark(ui, None));
+                mark(ui, None, "unknown");
                 ui.label(format!("Microsoft Teams licences could not be read ({}).", f.code()));
             }
         }
         ui.end_row();
         match &list.role {
             RoleCheck::Sufficient { role } => {
-                ui.label(mark(ui, Some(true)));
+                mark(ui, Some(true), "ready");
                 ui.label(format!("Your role: {role}, which may manage Teams apps and policies"));
             }
             RoleCheck::Insufficient { roles } => {
-                ui.label(mark(ui, Some(false)));
+                mark(ui, Some(false), "problem");
                 let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
                 ui.label(format!("Your role: {held}. The Teams steps need a Global Administrator or Teams Administrator; sign in as one before continuing."));
             }
             RoleCheck::Unknown { why } => {
-                ui.label(mark(ui, None));
+                mark(ui, None, "unknown");
                 ui.label(format!("Your roles could not be read ({why}). The Teams steps need a Global Administrator or Teams Administrator."));
             }
         }
         ui.end_row();
         if let AppPresence::Found { enabled: false, .. } = list.app {
-            ui.label(mark(ui, Some(false)));
+            mark(ui, Some(false), "problem");
             ui.label(format!("The {vendor} enterprise application is disabled in your tenant, so nobody can use it. Who can fix it: an admin, in Entra ID > Enterprise applications > {vendor} > Properties > Enabled for users to sign in."));
             ui.end_row();
         }
@@ -249,7 +293,7 @@ fn readiness_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState) {
     egui::Grid::new("readiness").num_columns(3).spacing([12.0, 4.0]).show(ui, |ui| {
         for gap in Gap::ALL {
             let n = r.count(gap);
-            ui.label(mark(ui, if n == 0 { Some(true) } else { None }));
+            mark(ui, if n == 0 { Some(true) } else { None }, if n == 0 { "none" } else { "some" });
             let text = format!("{n} {}", gap.label());
             let selected = state.gap == Some(gap);
             if ui
@@ -276,22 +320,22 @@ fn table_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) 
     let widths = [AVATAR + 8.0, 190.0, 230.0, 170.0, 170.0];
     ui.horizontal(|ui| {
         for (title, width) in ["", "Name", "Email", "Job title", "Manager"].iter().zip(widths) {
-            ui.add_sized([width, 18.0], egui::Label::new(RichText::new(*title).strong()));
+            fixed(ui, width, 18.0, egui::Label::new(RichText::new(*title).strong()));
         }
     });
     let mut visible: Vec<String> = Vec::new();
-    egui::ScrollArea::vertical().id_salt("directory-table").max_height(360.0).auto_shrink([false, true]).show_rows(
-        ui,
-        ROW_HEIGHT,
-        rows.len(),
-        |ui, range| {
+    egui::ScrollArea::vertical()
+        .id_salt("directory-table")
+        .max_height(360.0)
+        .min_scrolled_height(360.0)
+        .auto_shrink([false, true])
+        .show_rows(ui, ROW_HEIGHT, rows.len(), |ui, range| {
             for &i in &rows[range] {
                 let Some(u) = users.get(i) else { continue };
                 visible.push(u.id.clone());
                 ui.horizontal(|ui| {
                     ui.set_height(ROW_HEIGHT - 4.0);
-                    avatar_ui(ui, state, &u.id, &u.display_name);
-                    ui.add_space(8.0);
+                    fixed_avatar(ui, state, &u.id, &u.display_name, widths[0]);
                     let mut name = u.display_name.clone();
                     if !u.enabled {
                         name.push_str(" (disabled)");
@@ -305,8 +349,7 @@ fn table_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) 
                     cell(ui, widths[4], u.manager.as_ref().map(|m| m.display_name.as_str()));
                 });
             }
-        },
-    );
+        });
     asks.avatars.extend(state.avatars.wanted(visible.into_iter()));
 }
 
@@ -315,7 +358,26 @@ fn cell(ui: &mut Ui, width: f32, text: Option<&str>) {
         Some(t) => egui::Label::new(t).truncate(),
         None => egui::Label::new(RichText::new("—").weak()),
     };
-    ui.add_sized([width, ROW_HEIGHT - 6.0], label);
+    fixed(ui, width, ROW_HEIGHT - 6.0, label);
+}
+
+/// A widget in a box of fixed size, left-aligned and vertically centred (a table cell).
+fn fixed(ui: &mut Ui, width: f32, height: f32, widget: impl egui::Widget) {
+    ui.allocate_ui_with_layout(egui::vec2(width, height), egui::Layout::left_to_right(egui::Align::Center), |ui| {
+        ui.set_min_size(egui::vec2(width, height));
+        ui.add(widget);
+    });
+}
+
+fn fixed_avatar(ui: &mut Ui, state: &mut PreviewState, id: &str, name: &str, width: f32) {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, ROW_HEIGHT - 4.0),
+        egui::Layout::left_to_right(egui::Align::Center),
+        |ui| {
+            ui.set_min_size(egui::vec2(width, ROW_HEIGHT - 4.0));
+            avatar_ui(ui, state, id, name);
+        },
+    );
 }
 
 fn avatar_ui(ui: &mut Ui, state: &mut PreviewState, id: &str, name: &str) {

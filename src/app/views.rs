@@ -161,6 +161,14 @@ fn status_line_ui(ui: &mut Ui, app: &WizardApp) {
             }
             None => {}
         }
+        if let Some(p) = app.wizard().map(Wizard::preview).filter(|p| p.is_loading()) {
+            ui.separator();
+            ui.spinner();
+            ui.label(match p.total {
+                Some(t) => format!("Reading the directory: {} of {t} users", p.users.len()),
+                None => format!("Reading the directory: {} users", p.users.len()),
+            });
+        }
         if let Some(copied) = &app.copied {
             ui.separator();
             let shown: String = copied.chars().take(40).collect();

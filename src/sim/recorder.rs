@@ -43,6 +43,11 @@ pub struct RecordedRequest {
     /// The `client-request-id` header, if sent.
     pub client_request_id: Option<String>,
     pub status: u16,
+    /// When the request arrived and when its answer left (tests measure retry waits with these).
+    #[serde(skip)]
+    pub arrived: std::time::Instant,
+    #[serde(skip)]
+    pub answered: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -152,9 +157,12 @@ pub async fn record(State(layer): State<RecordLayer>, request: Request, next: Ne
         form,
         client_request_id: parts.headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
         status: 0,
+        arrived: super::clock::instant_now(),
+        answered: super::clock::instant_now(),
     };
     let response = next.run(Request::from_parts(parts, body)).await;
     entry.status = response.status().as_u16();
+    entry.answered = super::clock::instant_now();
     layer.recorder.push(entry);
     response
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 
-fn settings(redirect: ConsentRedirect) -> Settings {
+pub(super) fn settings(redirect: ConsentRedirect) -> Settings {
     Settings {
         vendor_name: "MSPbots".into(),
         tenant_hint: None,
@@ -24,7 +24,7 @@ fn settings(redirect: ConsentRedirect) -> Settings {
     }
 }
 
-fn account(roles: &[&str]) -> Account {
+pub(super) fn account(roles: &[&str]) -> Account {
     Account {
         display_name: "Adele Vance".into(),
         upn: "adele@contoso.com".into(),
@@ -36,7 +36,7 @@ fn account(roles: &[&str]) -> Account {
     }
 }
 
-fn identity(code: u32, error: &str) -> Failure {
+pub(super) fn identity(code: u32, error: &str) -> Failure {
     Failure::Identity(IdentityError {
         error: error.into(),
         error_codes: vec![code],
@@ -45,12 +45,12 @@ fn identity(code: u32, error: &str) -> Failure {
     })
 }
 
-fn at(secs: u64) -> Moment {
+pub(super) fn at(secs: u64) -> Moment {
     Moment::from_millis(secs * 1000)
 }
 
 /// A wizard on the sign-in page.
-fn on_sign_in(redirect: ConsentRedirect) -> Wizard {
+pub(super) fn on_sign_in(redirect: ConsentRedirect) -> Wizard {
     let mut w = Wizard::new(settings(redirect));
     assert!(w.update(Event::User(Intent::Continue), at(0)).is_empty());
     assert_eq!(w.page(), StepId::SignIn);
@@ -58,7 +58,7 @@ fn on_sign_in(redirect: ConsentRedirect) -> Wizard {
     w
 }
 
-fn started_attempt(effects: &[Effect]) -> Attempt {
+pub(super) fn started_attempt(effects: &[Effect]) -> Attempt {
     effects
         .iter()
         .find_map(|e| match e {
@@ -73,7 +73,7 @@ fn started_attempt(effects: &[Effect]) -> Attempt {
 }
 
 /// Signs in through the browser as `acct`.
-fn signed_in(acct: Account) -> Wizard {
+pub(super) fn signed_in(acct: Account) -> Wizard {
     let mut w = on_sign_in(ConsentRedirect::Loopback);
     let effects = w.update(Event::User(Intent::SignInWithBrowser), at(1));
     let attempt = started_attempt(&effects);
@@ -264,7 +264,7 @@ fn unknown_roles_do_not_block_consent() {
     assert_eq!(w.status(StepId::AdminConsent), StepStatus::NotStarted);
 }
 
-fn open_consent(w: &mut Wizard, now: Moment) -> Attempt {
+pub(super) fn open_consent(w: &mut Wizard, now: Moment) -> Attempt {
     let effects = w.update(Event::User(Intent::GrantConsent), now);
     let attempt = started_attempt(&effects);
     assert_eq!(effects, [Effect::BeginAdminConsent { attempt, tenant_id: "tid-1".into() }]);

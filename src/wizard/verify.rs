@@ -3,7 +3,7 @@
 //! starts once the tenant can be read.
 //!
 //! ```text
-//! Locked ──(consent done, page shown)──▶ Checking                              [ReadTenant]
+//! Locked ──(consent done on its page, or Continue)──▶ Checking                 [ReadTenant]
 //! Checking ──TenantRead(Ok)──▶ Checked{checklist}; settling: re-check 2 s → 30 s while anything is missing
 //! Checking ──TenantRead(consent required | sign-in expired)──▶ NeedsReadAccess
 //! Checking ──TenantRead(Err)──▶ Failed (the last checklist stays on screen)
@@ -314,6 +314,8 @@ impl Verify {
         match &self.phase {
             VerifyPhase::Locked => StepStatus::NotStarted,
             VerifyPhase::Checking { .. } => StepStatus::Running,
+            // The first approval of read access is a normal part of the step, not a problem.
+            VerifyPhase::NeedsReadAccess { failure, .. } if failure.is_consent_required() => StepStatus::Running,
             VerifyPhase::NeedsReadAccess { .. } | VerifyPhase::Failed { .. } => StepStatus::NeedsAttention,
             VerifyPhase::Checked => match &self.checklist {
                 Some(c) if c.all_granted() && c.prerequisites_met() => StepStatus::Done,
@@ -465,10 +467,18 @@ impl Wizard {
         Vec::new()
     }
 
-    /// Called after every event: a "Grant again" that finished its consent comes back here and re-checks.
+    /// Called after every event. A consent that just finished on its page goes straight on to verify it; a
+    /// "Grant again" that finished comes back here and re-checks.
     pub(super) fn after_consent_change(&mut self, now: Moment) -> Vec<Effect> {
-        if self.verify.regranting && matches!(self.consent, super::Consent::Done { .. }) {
+        if !matches!(self.consent, super::Consent::Done { .. }) {
+            return Vec::new();
+        }
+        if self.verify.regranting {
             self.verify.regranting = false;
+            self.page = StepId::VerifyPermissions;
+            return self.start_verify(now, true);
+        }
+        if self.page == StepId::AdminConsent && matches!(self.verify.phase, VerifyPhase::Locked) {
             self.page = StepId::VerifyPermissions;
             return self.start_verify(now, true);
         }

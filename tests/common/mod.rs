@@ -21,6 +21,8 @@ use serde_json::Value;
 
 pub const LOOPBACK: &str = "http://localhost:53111/";
 pub const GRAPH_USER_READ: &str = "https://graph.microsoft.com/User.Read";
+/// What the setup tool reads the tenant with (the shell's `TENANT_READ_SCOPES`, plus a refresh token).
+pub const TENANT_READ: &str = "offline_access https://graph.microsoft.com/Application.Read.All https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/ProfilePhoto.Read.All";
 
 pub struct TestSim {
     pub sim: Sim,
@@ -115,6 +117,14 @@ impl TestSim {
             ],
         )
         .await
+    }
+
+    /// A delegated access token for `scope`, signed in by auto mode as the scenario's account.
+    pub async fn user_token(&self, scope: &str) -> String {
+        let (params, verifier) = self.auto_code("organizations", scope).await;
+        let (status, body) = self.redeem("organizations", &params["code"], &verifier, scope).await;
+        assert_eq!(status, 200, "{body:#}");
+        body["access_token"].as_str().unwrap().to_owned()
     }
 
     /// Admin consent (v2) for the consent app; returns the redirect's parameters.
