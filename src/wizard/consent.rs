@@ -25,8 +25,8 @@
 use serde::Serialize;
 
 use super::{
-    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, Intent, LocalFailure, Moment, Outcome, Prompt, ScopeSet,
-    StepStatus, Wizard, sign_in::Roles,
+    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, Intent, LocalFailure, Moment, Outcome, StepStatus,
+    Wizard, sign_in::Roles,
 };
 
 /// The admin-consent step.
@@ -224,13 +224,7 @@ impl Wizard {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
-                let login_hint = self.account().map(|a| a.upn.clone());
-                vec![Effect::BeginBrowserSignIn {
-                    attempt,
-                    scopes: ScopeSet::TenantRead,
-                    prompt: Prompt::Consent,
-                    login_hint,
-                }]
+                vec![self.read_approval(attempt)]
             }
             (Intent::CancelConsent, Consent::Waiting { .. } | Consent::Applying { .. }) => {
                 let effects = self.abandon_consent();

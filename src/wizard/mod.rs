@@ -383,6 +383,16 @@ impl Wizard {
         }
     }
 
+    /// The sign-in that approves (or renews) the setup tool's read access to the tenant, as the signed-in admin.
+    fn read_approval(&self, attempt: Attempt) -> Effect {
+        Effect::BeginBrowserSignIn {
+            attempt,
+            scopes: ScopeSet::TenantRead,
+            prompt: Prompt::Consent,
+            login_hint: self.account().map(|a| a.upn.clone()),
+        }
+    }
+
     fn new_attempt(&mut self) -> Attempt {
         let a = Attempt(self.next_attempt);
         self.next_attempt += 1;

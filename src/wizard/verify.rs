@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attempt, Effect, Failure, Intent, Moment, Outcome, Prompt, ScopeSet, StepId, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Intent, Moment, Outcome, StepId, StepStatus, Wizard};
 
 /// Delegated (acts as the signed-in user) or application (acts as itself, no user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -376,13 +376,7 @@ impl Wizard {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
-                let login_hint = self.account().map(|a| a.upn.clone());
-                vec![Effect::BeginBrowserSignIn {
-                    attempt,
-                    scopes: ScopeSet::TenantRead,
-                    prompt: Prompt::Consent,
-                    login_hint,
-                }]
+                vec![self.read_approval(attempt)]
             }
             _ => Vec::new(),
         }
