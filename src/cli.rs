@@ -100,8 +100,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub device_code: bool,
     /// Stop after this step.
-    #[arg(long, value_name = "STEP", value_parser = ["sign-in", "admin-consent", "verify-permissions"])]
+    #[arg(long, value_name = "STEP", value_parser = ["sign-in", "admin-consent", "verify-permissions", "teams-app"])]
     pub stop_after: Option<String>,
+    /// After installing the Teams app for you, install it for every enabled member too (resumes an earlier run).
+    #[arg(long)]
+    pub install_for_everyone: bool,
     /// After a consent, how long to keep re-checking permissions that are still missing (Microsoft can take
     /// minutes to apply a consent).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
@@ -220,8 +223,10 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         stop_after: args.stop_after.as_deref().map(|s| match s {
             "sign-in" => crate::wizard::StepId::SignIn,
             "admin-consent" => crate::wizard::StepId::AdminConsent,
-            _ => crate::wizard::StepId::VerifyPermissions,
+            "verify-permissions" => crate::wizard::StepId::VerifyPermissions,
+            _ => crate::wizard::StepId::TeamsApp,
         }),
+        install_for_everyone: args.install_for_everyone,
         grant_wait: std::time::Duration::from_secs(args.grant_wait),
         json: args.json,
         state_dir,

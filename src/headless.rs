@@ -21,8 +21,8 @@ use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
 use crate::sim::{Sim, SimConfig};
 use crate::wizard::{
-    Consent, ConsentCheck, Failure, Gap, Intent, Load, PermissionState, Precheck, RoleCheck, SignIn, StepId,
-    SwitchReason, VerifyPhase, Wizard,
+    Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PermissionState, PolicyStep, Precheck, RoleCheck, SignIn,
+    StepId, SwitchReason, TeamsStep, VerifyPhase, Wizard,
 };
 
 /// Options of `run --headless`.
@@ -48,6 +48,8 @@ pub struct HeadlessOptions {
     pub stop_after: Option<StepId>,
     /// After a consent, how long to re-check permissions still missing.
     pub grant_wait: Duration,
+    /// Also install the Teams app for every enabled member.
+    pub install_for_everyone: bool,
     pub json: bool,
     /// Where the token vault keeps its sealed file.
     pub state_dir: PathBuf,
@@ -115,7 +117,8 @@ pub fn run(options: HeadlessOptions) -> ExitCode {
     let result = runtime.block_on(async move { drive(options).await });
     match result {
         Ok(lines) => {
-            let all_done = !lines.is_empty() && lines.iter().all(|l| l.status == "done");
+            // A setup policy that is applied and still reaching users counts as success.
+            let all_done = !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
             print_lines(&lines, json);
             if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
@@ -175,6 +178,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             browser_login_url: None,
             graph_url: options.graph_url.clone(),
             discovery_url: options.discovery_url.clone(),
+            teams_admin_url: options.teams_admin_url.clone(),
             trust,
         };
         (endpoints, browser_for_people(options.browser.as_deref()))
@@ -185,7 +189,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 let sim = Sim::start(SimConfig::new((**scenario).clone()).with_auto_login(upn)).await?;
                 let info = sim.info().clone();
                 let endpoints = Endpoints::simulator(&info, sim.ca_pem());
-                profile = profile.for_simulator(&info.signin_client_id, &info.consent_client_id);
+                profile = profile.for_simulator(&info.signin_client_id, &info.consent_client_id, &info.teams_app_id);
                 let follower = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone()))?;
                 _sim = Some(sim);
                 (
@@ -209,6 +213,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
     if let Some(host) = &options.redirect_host {
         env.redirect_host = host.clone();
     }
+    env.state_dir = Some(options.state_dir.clone());
     let state_dir = options.state_dir.clone();
     shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
     let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
@@ -380,7 +385,200 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         wait_until(&mut driver, &mut shell, settled).await;
     }
     lines.push(verify_line(&driver.wizard, &vendor));
+    if options.stop_after == Some(StepId::VerifyPermissions) {
+        return Ok(lines);
+    }
+    if !driver.wizard.verify().checklist.as_ref().is_some_and(crate::wizard::Checklist::all_granted) {
+        lines.push(skipped(StepId::TeamsApp, "Every permission must be granted first"));
+        return Ok(lines);
+    }
+    teams_steps(&mut driver, &mut shell, &options, &vendor, &mut lines).await;
     Ok(lines)
+}
+
+/// Steps 4 and 5: the Teams app (and, with `--install-for-everyone`, every user), then the Global policy.
+async fn teams_steps(
+    driver: &mut Driver,
+    shell: &mut Shell,
+    options: &HeadlessOptions,
+    vendor: &str,
+    lines: &mut Vec<StepLine>,
+) {
+    driver.dispatch(shell, Intent::Continue);
+    let teams_settled = |w: &Wizard| {
+        matches!(
+            w.teams(),
+            TeamsStep::Ready { .. }
+                | TeamsStep::Blocked { .. }
+                | TeamsStep::Done { .. }
+                | TeamsStep::Failed { .. }
+                | TeamsStep::NeedsApproval { approval: None, .. }
+        )
+    };
+    wait_until(driver, shell, teams_settled).await;
+    if matches!(driver.wizard.teams(), TeamsStep::NeedsApproval { .. }) {
+        tell("The setup tool needs to manage Teams apps and the setup policy; approve it in the browser.");
+        driver.dispatch(shell, Intent::ApproveTeamsAccess);
+        wait_until(driver, shell, teams_settled).await;
+    }
+    if matches!(driver.wizard.teams(), TeamsStep::Ready { .. }) {
+        driver.dispatch(shell, Intent::InstallTeamsApp);
+        wait_until(driver, shell, teams_settled).await;
+    }
+    if options.install_for_everyone && matches!(driver.wizard.teams(), TeamsStep::Done { .. }) {
+        driver.dispatch(shell, Intent::InstallForEveryone);
+        wait_until(driver, shell, |w| !matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Running { .. }, .. })).await;
+    }
+    lines.push(teams_line(&driver.wizard, vendor));
+    if options.stop_after == Some(StepId::TeamsApp) {
+        return;
+    }
+    if !matches!(driver.wizard.teams(), TeamsStep::Done { .. }) {
+        lines.push(skipped(StepId::GlobalPolicy, "The Teams app must be set up first"));
+        return;
+    }
+    driver.dispatch(shell, Intent::Continue);
+    let policy_settled = |w: &Wizard| {
+        matches!(
+            w.policy(),
+            PolicyStep::Ready { .. }
+                | PolicyStep::Applied { .. }
+                | PolicyStep::Manual { .. }
+                | PolicyStep::NeedsApproval { approval: None, .. }
+        )
+    };
+    wait_until(driver, shell, policy_settled).await;
+    if matches!(driver.wizard.policy(), PolicyStep::NeedsApproval { .. }) {
+        driver.dispatch(shell, Intent::ApprovePolicyAccess);
+        wait_until(driver, shell, policy_settled).await;
+    }
+    if matches!(driver.wizard.policy(), PolicyStep::Ready { .. }) {
+        driver.dispatch(shell, Intent::ApplyPolicy);
+        wait_until(driver, shell, policy_settled).await;
+    }
+    lines.push(policy_line(&driver.wizard, vendor));
+}
+
+fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
+    let step = StepId::TeamsApp;
+    let app = &w.settings().teams_app_name;
+    match w.teams() {
+        TeamsStep::Done { app: installed, bulk, facts } => {
+            let mut report = vec![format!("Catalog id: {}", installed.catalog_id)];
+            let mut status = "done";
+            let mut fix = Vec::new();
+            let bulk_json = match bulk {
+                Bulk::Finished { counts, failures } => {
+                    report.push(format!(
+                        "Everyone: {} installed, {} already had it, {} failed, of {}",
+                        counts.installed, counts.already_had, counts.failed, counts.total
+                    ));
+                    for f in failures.iter().take(20) {
+                        report.push(format!("  {}: {} ({})", f.user, f.message, f.code));
+                    }
+                    if !failures.is_empty() {
+                        status = "needs_attention";
+                        fix.push("Fix the reasons listed and run again with --install-for-everyone: it retries only those users.".to_owned());
+                    }
+                    serde_json::json!({ "counts": counts, "failures": failures })
+                }
+                Bulk::Failed { counts, failure } => {
+                    let e = Catalogue::shipped().explain(failure, vendor);
+                    report.push(format!("Everyone: stopped after {} of {} ({})", counts.done(), counts.total, e.code));
+                    status = "needs_attention";
+                    fix = e.fix;
+                    serde_json::json!({ "counts": counts, "stopped": e.code })
+                }
+                Bulk::Stopped { counts } => serde_json::json!({ "counts": counts, "stopped": "unfinished" }),
+                Bulk::Idle | Bulk::Running { .. } => serde_json::Value::Null,
+            };
+            StepLine {
+                step,
+                status,
+                code: None,
+                summary: if installed.newly_installed_for_admin {
+                    format!("{app} is in the tenant and installed for you")
+                } else {
+                    format!("{app} is in the tenant; you already had it")
+                },
+                fix,
+                detail: Some(serde_json::json!({ "app": installed, "facts": facts, "everyone": bulk_json })),
+                report,
+            }
+        }
+        TeamsStep::Blocked { blocker, facts } => {
+            let mut line = StepLine::failed(step, "needs_attention", &blocker.failure(), vendor);
+            line.detail = Some(serde_json::json!({ "blocker": blocker, "facts": facts }));
+            line
+        }
+        TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => {
+            StepLine::failed(step, "failed", failure, vendor)
+        }
+        other => StepLine {
+            step,
+            status: "failed",
+            code: Some("not_finished".into()),
+            summary: format!("The Teams app step did not finish ({other:?})"),
+            fix: vec!["Run again.".into()],
+            detail: None,
+            report: Vec::new(),
+        },
+    }
+}
+
+fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
+    let step = StepId::GlobalPolicy;
+    let app = &w.settings().teams_app_name;
+    let script = w.teams().app().and_then(|a| crate::teams::script::global_policy_script(&a.catalog_id, app));
+    match w.policy() {
+        PolicyStep::Applied { reading, changed, .. } => {
+            let mut report = vec![format!("Pinned in Global: {}", reading.global.pinned.join(", "))];
+            let custom: Vec<&String> = reading.others.iter().filter(|o| *o != "FirstlineWorker").collect();
+            if !custom.is_empty() {
+                report.push(format!(
+                    "Other policies override Global for their users: {}",
+                    custom.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            report.push(format!("Check one user: {}", crate::teams::script::CHECK_ONE_USER));
+            StepLine {
+                step,
+                status: "pending",
+                code: None,
+                summary: if *changed {
+                    format!(
+                        "{app} is installed and pinned in the Global policy; reaching users' Teams can take several hours"
+                    )
+                } else {
+                    format!("{app} was already installed and pinned in the Global policy; nothing changed")
+                },
+                fix: Vec::new(),
+                detail: Some(
+                    serde_json::json!({ "global": reading.global, "other_policies": reading.others, "changed": changed }),
+                ),
+                report,
+            }
+        }
+        PolicyStep::Manual { why, .. } => {
+            let mut line = StepLine::failed(step, "needs_attention", &why.failure(), vendor);
+            line.fix.push(format!("Teams admin center: {}", crate::teams::script::SETUP_POLICIES_URL));
+            line.detail = Some(serde_json::json!({ "why": why, "powershell": script }));
+            if let Some(s) = script {
+                line.report = s.lines().map(str::to_owned).collect();
+            }
+            line
+        }
+        PolicyStep::NeedsApproval { failure, .. } => StepLine::failed(step, "failed", failure, vendor),
+        other => StepLine {
+            step,
+            status: "failed",
+            code: Some("not_finished".into()),
+            summary: format!("The Global policy step did not finish ({other:?})"),
+            fix: vec!["Run again.".into()],
+            detail: None,
+            report: Vec::new(),
+        },
+    }
 }
 
 /// The verify step's line: the checklist, the Teams prerequisites and the directory's readiness.

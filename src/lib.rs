@@ -17,4 +17,6 @@ pub mod secret;
 pub mod session;
 pub mod shell;
 pub mod sim;
+pub mod teams;
 pub mod wizard;
+pub mod zipfile;

@@ -60,6 +60,9 @@ pub struct RequiredPermission {
 pub struct Profile {
     /// Where it was loaded from (for messages).
     pub source: String,
+    /// The folder of the profile file, for the package path; `None` for the compiled-in profile.
+    #[serde(skip)]
+    pub folder: Option<std::path::PathBuf>,
     pub vendor_name: String,
     pub cloud: Cloud,
     /// The public client the wizard signs in with; empty when not yet known.
@@ -161,7 +164,9 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_owned(), source })?;
-        Self::parse(&text, &path.display().to_string())
+        let mut profile = Self::parse(&text, &path.display().to_string())?;
+        profile.folder = path.parent().map(Path::to_path_buf);
+        Ok(profile)
     }
 
     /// Parses and validates profile text; `source_name` names it in errors.
@@ -222,6 +227,7 @@ impl Profile {
         }
         Ok(Self {
             source: source_name.to_owned(),
+            folder: None,
             vendor_name: file.vendor_name.into_inner(),
             cloud: file.cloud.into_inner(),
             signin_client_id: file.signin.client_id.into_inner(),
@@ -254,13 +260,20 @@ impl Profile {
         gaps
     }
 
-    /// The same profile pointed at a simulated tenant's applications (demo mode and tests).
-    pub fn for_simulator(&self, signin_client_id: &str, consent_client_id: &str) -> Self {
+    /// The same profile pointed at a simulated tenant's applications (demo mode and tests): its app ids, and the
+    /// demo Teams app (its store id, and the demo package) where the profile names none.
+    pub fn for_simulator(&self, signin_client_id: &str, consent_client_id: &str, teams_app_id: &str) -> Self {
+        let mut teams_app = self.teams_app.clone();
+        if teams_app.store_id.is_empty() && teams_app.package.is_empty() {
+            teams_app.store_id = teams_app_id.to_owned();
+            teams_app.package = crate::teams::package::BUILTIN_DEMO.to_owned();
+        }
         Self {
             source: format!("{} (demo: simulated tenant's app ids)", self.source),
             signin_client_id: signin_client_id.to_owned(),
             consent_client_id: consent_client_id.to_owned(),
             consent_redirect_uri: "http://localhost".to_owned(),
+            teams_app,
             ..self.clone()
         }
     }
@@ -330,10 +343,12 @@ mod tests {
 
     #[test]
     fn complete_profile_has_no_gaps() {
-        let p = Profile::shipped()
-            .unwrap()
-            .for_simulator("3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72", "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03");
-        let gaps: Vec<&str> = p.live_gaps().iter().map(|g| g.field).collect();
-        assert_eq!(gaps, ["teams_app.store_id or teams_app.package"]);
+        let p = Profile::shipped().unwrap().for_simulator(
+            "3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72",
+            "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03",
+            crate::sim::teams::DEMO_APP_ID,
+        );
+        assert!(p.live_gaps().is_empty(), "{:?}", p.live_gaps());
+        assert_eq!(p.teams_app.package, crate::teams::package::BUILTIN_DEMO, "the demo Teams app fills the gap");
     }
 }

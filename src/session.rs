@@ -5,8 +5,11 @@
 use crate::auth::signin::ConsentRedirectTo;
 use crate::http::Trust;
 use crate::profile::{ConsentEndpointChoice, Profile};
-use crate::shell::{Environment, Report, SIGN_IN_SCOPES, Shell, TENANT_READ_SCOPES};
+use crate::shell::{
+    Environment, Report, SIGN_IN_SCOPES, Shell, TEAMS_ADMIN_SCOPES, TEAMS_SETUP_SCOPES, TENANT_READ_SCOPES,
+};
 use crate::sim::SimInfo;
+use crate::teams::package::PackageSource;
 use crate::wizard::{
     ConsentEndpoint, ConsentRedirect, Effect, Event, Intent, PermissionView, Settings, Timing, Wizard,
 };
@@ -14,6 +17,8 @@ use crate::wizard::{
 /// Microsoft's commercial cloud.
 pub const MICROSOFT_LOGIN: &str = "https://login.microsoftonline.com/";
 pub const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com/";
+/// The Teams admin configuration API (undocumented; what the MicrosoftTeams module and admin center use).
+pub const MICROSOFT_TEAMS_ADMIN: &str = "https://api.interfaces.records.teams.microsoft.com/";
 
 /// Where to sign in, given explicitly (headless `--login-url` and friends) or by demo/live mode.
 #[derive(Debug, Clone)]
@@ -26,6 +31,8 @@ pub struct Endpoints {
     pub graph_url: Option<String>,
     /// A discovery URL other than `{login_url}{tenant}/v2.0/.well-known/openid-configuration`.
     pub discovery_url: Option<String>,
+    /// The Teams admin configuration API's base, if the setup policy can be reached.
+    pub teams_admin_url: Option<String>,
     pub trust: Trust,
 }
 
@@ -37,6 +44,7 @@ impl Endpoints {
             browser_login_url: None,
             graph_url: Some(MICROSOFT_GRAPH.to_owned()),
             discovery_url: None,
+            teams_admin_url: Some(MICROSOFT_TEAMS_ADMIN.to_owned()),
             trust: Trust::System,
         }
     }
@@ -48,6 +56,7 @@ impl Endpoints {
             browser_login_url: Some(info.browser_login_url.clone()),
             graph_url: Some(info.graph_url.clone()),
             discovery_url: None,
+            teams_admin_url: Some(info.teams_admin_url.clone()),
             trust: Trust::OnlyPem(ca_pem.to_owned()),
         }
     }
@@ -97,6 +106,12 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
             ConsentEndpointChoice::V1 => ConsentEndpoint::V1,
         },
         consent_redirect,
+        teams_setup_scopes: TEAMS_SETUP_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
+        teams_manifest_id: profile.teams_app.store_id.clone(),
+        teams_package: PackageSource::from_profile(&profile.teams_app.package, profile.folder.as_deref()),
+        state_dir: None,
     }
 }
 
@@ -128,6 +143,7 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
                 reason: p.reason.clone(),
             })
             .collect(),
+        teams_app_name: profile.teams_app.display_name.clone(),
         timing: Timing::default(),
     }
 }

@@ -2,6 +2,7 @@
 //! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
 
 mod preview_state;
+mod teams_view;
 mod verify_view;
 mod views;
 
@@ -120,6 +121,8 @@ pub type OpenerFactory = Arc<dyn Fn(&Endpoints, &tokio::runtime::Handle) -> Arc<
 pub struct AppServices {
     pub opener: OpenerFactory,
     pub vault: VaultOpener,
+    /// Where progress that survives a restart is kept (installs for everyone); `None`: memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for AppServices {
@@ -131,15 +134,17 @@ impl std::fmt::Debug for AppServices {
 impl AppServices {
     /// The system browser and the OS keychain (sealed tokens in `state_dir`).
     pub fn system(state_dir: PathBuf) -> Self {
+        let vault_dir = state_dir.clone();
         Self {
             opener: Arc::new(|_, _| Arc::new(SystemBrowser) as Arc<dyn UrlOpener>),
-            vault: Arc::new(move || crate::auth::vault::open_platform_store(&state_dir)),
+            vault: Arc::new(move || crate::auth::vault::open_platform_store(&vault_dir)),
+            state_dir: Some(state_dir),
         }
     }
 
-    /// `opener` for URLs and a memory-only vault (tests).
+    /// `opener` for URLs, a memory-only vault, and no saved progress (tests).
     pub fn for_tests(opener: OpenerFactory) -> Self {
-        Self { opener, vault: Arc::new(|| Arc::new(MemoryStore::new("tests keep tokens in memory"))) }
+        Self { opener, vault: Arc::new(|| Arc::new(MemoryStore::new("tests keep tokens in memory"))), state_dir: None }
     }
 }
 
@@ -190,7 +195,8 @@ impl WizardApp {
     }
 
     fn start_wizard(&mut self, profile: &Profile, endpoints: &Endpoints) {
-        let env = session::environment(profile, endpoints, self.launch.tenant.as_deref());
+        let mut env = session::environment(profile, endpoints, self.launch.tenant.as_deref());
+        env.state_dir.clone_from(&self.services.state_dir);
         let opener = (self.services.opener)(endpoints, self.shell.runtime());
         if let Err(e) = self.shell.configure(env.clone(), opener, self.services.vault.clone()) {
             self.setup_problem = Some(format!("{e:#}"));
@@ -211,7 +217,11 @@ impl WizardApp {
                 Some(Report::DemoTenant(Ok(sim))) => {
                     let info = sim.info().clone();
                     let endpoints = Endpoints::simulator(&info, sim.ca_pem());
-                    let profile = self.launch.profile.for_simulator(&info.signin_client_id, &info.consent_client_id);
+                    let profile = self.launch.profile.for_simulator(
+                        &info.signin_client_id,
+                        &info.consent_client_id,
+                        &info.teams_app_id,
+                    );
                     self.demo = DemoTenant::Ready(Box::new(sim));
                     self.start_wizard(&profile, &endpoints);
                 }

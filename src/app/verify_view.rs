@@ -101,7 +101,7 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
 
 /// A state mark painted as shapes (the default fonts have no check mark glyph), with its word for hover and
 /// screen readers.
-fn mark(ui: &mut Ui, ok: Option<bool>, word: &str) {
+pub(super) fn mark(ui: &mut Ui, ok: Option<bool>, word: &str) {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(16.0, 16.0), egui::Sense::hover());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, word));
     let (c, r) = (rect.center(), 7.0);

@@ -112,6 +112,13 @@ fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
             let ink = visuals.strong_text_color();
             painter.line_segment([c + egui::vec2(-4.0, 0.0), c + egui::vec2(4.0, 0.0)], egui::Stroke::new(1.5, ink));
         }
+        StepStatus::Pending => {
+            // A clock: done on the tenant, taking effect over time.
+            let ink = visuals.selection.bg_fill;
+            painter.circle_stroke(c, r, egui::Stroke::new(1.5, ink));
+            painter.line_segment([c, c + egui::vec2(0.0, -3.5)], egui::Stroke::new(1.5, ink));
+            painter.line_segment([c, c + egui::vec2(2.8, 0.0)], egui::Stroke::new(1.5, ink));
+        }
     }
 }
 
@@ -128,7 +135,7 @@ fn step_list_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
             let response = ui
                 .add_enabled(reachable, egui::Button::selectable(step == page, text).frame_when_inactive(false))
                 .on_hover_text(status.label())
-                .on_disabled_hover_text(if step.is_built() { status.label() } else { "arrives in a later version" });
+                .on_disabled_hover_text(status.label());
             if response.clicked() {
                 asks.intents.push(Intent::ShowStep(step));
             }
@@ -200,6 +207,9 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         (Some(w), StepId::VerifyPermissions) => {
             super::verify_view::verify_ui(ui, w, now, &mut app.preview_state, asks);
         }
+        (Some(w), StepId::TeamsApp) => super::teams_view::teams_ui(ui, w, asks),
+        (Some(w), StepId::GlobalPolicy) => super::teams_view::policy_ui(ui, w, now, asks),
+        (Some(w), StepId::Done) => super::teams_view::done_ui(ui, w, asks),
         _ => welcome_ui(ui, app, asks),
     }
 }

@@ -230,7 +230,11 @@ fn token_failure(err: RequestTokenError<ExchangeError, MsErrorResponse>) -> Fail
 #[derive(Debug, Clone)]
 pub struct SignInRequest {
     pub client_id: String,
+    /// What the tokens are for (one resource).
     pub scopes: Vec<String>,
+    /// Scopes of other resources to ask consent for now, so their tokens come later without a prompt
+    /// (MSAL's `extraScopesToConsent`; the token endpoint serves one resource per request).
+    pub extra_consent: Vec<String>,
     /// `select_account`, `consent`, …
     pub prompt: Option<String>,
     pub login_hint: Option<String>,
@@ -256,6 +260,8 @@ pub struct BrowserSignIn {
         oauth2::EndpointSet,
     >,
     product: String,
+    /// The token's scopes, sent again when the code is redeemed (only when consent covered more resources).
+    redeem_scopes: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for BrowserSignIn {
@@ -292,7 +298,7 @@ pub async fn start_browser_sign_in(
     let nonce = CsrfToken::new_random();
     let mut builder = client
         .authorize_url(|| state.clone())
-        .add_scopes(request.scopes.iter().map(|s| Scope::new(s.clone())))
+        .add_scopes(request.scopes.iter().chain(&request.extra_consent).map(|s| Scope::new(s.clone())))
         .set_pkce_challenge(challenge)
         .add_extra_param("response_mode", "query")
         .add_extra_param("nonce", nonce.secret().clone());
@@ -311,6 +317,8 @@ pub async fn start_browser_sign_in(
         verifier,
         client,
         product: request.product.clone(),
+        // Without extra consent the code's scopes are the token's; with it, say which resource the token is for.
+        redeem_scopes: (!request.extra_consent.is_empty()).then(|| request.scopes.clone()),
     })
 }
 
@@ -322,7 +330,7 @@ impl BrowserSignIn {
 
     /// Waits for the redirect and redeems the code. Runs until the redirect comes; the caller bounds it.
     pub async fn finish(self, http: &reqwest::Client) -> Result<Tokens, Failure> {
-        let Self { listener, state, nonce, verifier, client, product, .. } = self;
+        let Self { listener, state, nonce, verifier, client, product, redeem_scopes, .. } = self;
         let callback = listener.wait(state, Pages { product }).await;
         if callback.get("error").is_some() {
             return Err(redirect_failure(&callback, "sign-in redirect"));
@@ -333,12 +341,11 @@ impl BrowserSignIn {
                 excerpt: "it carried neither a code nor an error".into(),
             });
         };
-        let response = client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(verifier)
-            .request_async(&exchanger(http))
-            .await
-            .map_err(token_failure)?;
+        let mut exchange = client.exchange_code(AuthorizationCode::new(code.to_owned())).set_pkce_verifier(verifier);
+        if let Some(scopes) = redeem_scopes {
+            exchange = exchange.add_extra_param("scope", scopes.join(" "));
+        }
+        let response = exchange.request_async(&exchanger(http)).await.map_err(token_failure)?;
         let tokens = tokens_from(&response);
         if let Some(claims) = &tokens.id_claims
             && claims.nonce.as_deref().is_some_and(|n| !nonce.ct_eq(n))

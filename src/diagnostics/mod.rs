@@ -57,6 +57,10 @@ struct Entry {
     graph: Option<String>,
     #[serde(default)]
     local: Option<String>,
+    /// With `graph`: only failures of requests whose method and path contain this (the same code means
+    /// different things on different APIs, e.g. `Forbidden` on an app install or on an app upload).
+    #[serde(default)]
+    operation: Option<String>,
     summary: String,
     meaning: String,
     who: Who,
@@ -118,6 +122,7 @@ impl Catalogue {
                     error: None,
                     graph: None,
                     local: Some("catalogue_broken".into()),
+                    operation: None,
                     summary: format!("{e}"),
                     meaning: String::new(),
                     who: Who::Vendor,
@@ -136,7 +141,12 @@ impl Catalogue {
                 .iter()
                 .find_map(|c| by(&|x| x.aadsts == Some(*c)))
                 .or_else(|| by(&|x| x.error.as_deref() == Some(e.error.as_str()))),
-            Failure::Graph(e) => by(&|x| x.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&e.code))),
+            Failure::Graph(e) => {
+                let code = |x: &Entry| x.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&e.code));
+                // An entry for this operation first, then one for the code alone.
+                by(&|x| code(x) && x.operation.as_deref().is_some_and(|o| e.operation.contains(o)))
+                    .or_else(|| by(&|x| code(x) && x.operation.is_none()))
+            }
             Failure::Transport(_) | Failure::Parse { .. } | Failure::Local(_) => {
                 let code = failure.code();
                 by(&|x| x.local.as_deref() == Some(code.as_str()))
@@ -257,13 +267,44 @@ mod tests {
     #[test]
     fn shipped_catalogue_parses_and_keys_are_unique() {
         let c = Catalogue::parse(SHIPPED_CATALOGUE).unwrap();
-        let mut keys: Vec<String> =
-            c.entries.iter().map(|e| format!("{:?}{:?}{:?}{:?}", e.aadsts, e.error, e.graph, e.local)).collect();
+        let mut keys: Vec<String> = c
+            .entries
+            .iter()
+            .map(|e| format!("{:?}{:?}{:?}{:?}{:?}", e.aadsts, e.error, e.graph, e.local, e.operation))
+            .collect();
         let n = keys.len();
         keys.sort();
         keys.dedup();
         assert_eq!(n, keys.len(), "duplicate catalogue keys");
         assert!(c.entries.iter().all(|e| !e.summary.is_empty() && !e.meaning.is_empty() && !e.fix.is_empty()));
+    }
+
+    #[test]
+    fn the_same_graph_code_is_explained_by_operation() {
+        let graph = |code: &str, operation: &str| {
+            Failure::Graph(GraphError {
+                status: 403,
+                code: code.into(),
+                operation: operation.into(),
+                ..Default::default()
+            })
+        };
+        let c = Catalogue::shipped();
+        let install = c.explain(&graph("Forbidden", "POST /v1.0/users/u/teamwork/installedApps"), "MSPbots");
+        let upload = c.explain(&graph("Forbidden", "POST /v1.0/appCatalogs/teamsApps"), "MSPbots");
+        let policy = c.explain(
+            &graph("Forbidden", "PUT /Skype.Policy/configurations/TeamsAppSetupPolicy/configuration/Global"),
+            "MSPbots",
+        );
+        assert_eq!(install.summary, "Teams blocks MSPbots for this user");
+        assert_eq!(upload.summary, "The tenant does not allow uploading MSPbots's app");
+        assert_eq!(policy.summary, "This account may not change Teams policies");
+        let other = c.explain(&graph("Forbidden", "GET /v1.0/somewhere"), "MSPbots");
+        assert!(
+            other.summary.contains("403 Forbidden"),
+            "no entry for the code alone: generic, naming it: {}",
+            other.summary
+        );
     }
 
     #[test]

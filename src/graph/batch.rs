@@ -12,18 +12,26 @@ use crate::wizard::Failure;
 /// Microsoft's limit on requests per batch.
 pub const MAX_BATCH: usize = 20;
 
-/// One request of a batch: a GET of `url` (relative to the version, e.g. `/users/{id}/manager`).
+/// One request of a batch: a GET of `url` (relative to the version, e.g. `/users/{id}/manager`), or a POST with
+/// a JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchItem {
     pub id: String,
+    pub method: &'static str,
     pub url: String,
+    pub body: Option<Value>,
     /// Ids of earlier items of the same batch that must succeed first.
     pub depends_on: Vec<String>,
 }
 
 impl BatchItem {
     pub fn get(id: impl Into<String>, url: impl Into<String>) -> Self {
-        Self { id: id.into(), url: url.into(), depends_on: Vec::new() }
+        Self { id: id.into(), method: "GET", url: url.into(), body: None, depends_on: Vec::new() }
+    }
+
+    /// A POST of a JSON body (the batch sends its `Content-Type`, as Graph requires).
+    pub fn post(id: impl Into<String>, url: impl Into<String>, body: Value) -> Self {
+        Self { id: id.into(), method: "POST", url: url.into(), body: Some(body), depends_on: Vec::new() }
     }
 }
 
@@ -58,7 +66,7 @@ fn validate(items: &[BatchItem]) -> Result<(), Failure> {
 }
 
 impl Graph {
-    /// Runs `items` as GETs in batches of 20 and returns one reply per item, in the order given. The call fails
+    /// Runs `items` in batches of 20 and returns one reply per item, in the order given. The call fails
     /// as a whole only when a batch itself fails; item failures are in the replies.
     pub async fn batch(&self, tokens: &dyn TokenSource, items: &[BatchItem]) -> Result<Vec<ItemReply>, Failure> {
         validate(items)?;
@@ -80,19 +88,18 @@ impl Graph {
                     let item = &chunk[i];
                     let deps: Vec<&String> =
                         item.depends_on.iter().filter(|d| pending.iter().any(|&p| &chunk[p].id == *d)).collect();
-                    let mut r = json!({ "id": item.id, "method": "GET", "url": item.url });
+                    let mut r = json!({ "id": item.id, "method": item.method, "url": item.url });
+                    if let Some(body) = &item.body {
+                        r["body"] = body.clone();
+                        r["headers"] = json!({ "Content-Type": "application/json" });
+                    }
                     if !deps.is_empty() {
                         r["dependsOn"] = json!(deps);
                     }
                     r
                 })
                 .collect();
-            let call = Call {
-                method: reqwest::Method::POST,
-                target: "v1.0/$batch".into(),
-                eventual: false,
-                body: Some(json!({ "requests": requests })),
-            };
+            let call = Call::post("v1.0/$batch", json!({ "requests": requests }));
             let answer = self.send(tokens, &call).await?;
             let body: Value = parse_json(&answer.body, "Graph batch answer")?;
             let Some(responses) = body.get("responses").and_then(Value::as_array) else {

@@ -98,6 +98,13 @@ struct EnvelopeError {
 }
 
 #[derive(Deserialize)]
+struct FlatError {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
 struct InnerError {
     #[serde(default)]
     date: Option<String>,
@@ -115,11 +122,34 @@ pub struct Call {
     /// Send `ConsistencyLevel: eventual` (advanced queries, `$count`).
     pub eventual: bool,
     pub body: Option<Value>,
+    /// A non-JSON body and its content type (an app package: `application/zip`).
+    pub raw: Option<(Vec<u8>, &'static str)>,
 }
 
 impl Call {
     pub fn get(target: impl Into<String>) -> Self {
-        Self { method: reqwest::Method::GET, target: target.into(), eventual: false, body: None }
+        Self { method: reqwest::Method::GET, target: target.into(), eventual: false, body: None, raw: None }
+    }
+
+    /// `POST` of a JSON body.
+    pub fn post(target: impl Into<String>, body: Value) -> Self {
+        Self { method: reqwest::Method::POST, target: target.into(), eventual: false, body: Some(body), raw: None }
+    }
+
+    /// `PUT` of a JSON body.
+    pub fn put(target: impl Into<String>, body: Value) -> Self {
+        Self { method: reqwest::Method::PUT, target: target.into(), eventual: false, body: Some(body), raw: None }
+    }
+
+    /// `POST` of bytes of `content_type`.
+    pub fn post_raw(target: impl Into<String>, bytes: Vec<u8>, content_type: &'static str) -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            target: target.into(),
+            eventual: false,
+            body: None,
+            raw: Some((bytes, content_type)),
+        }
     }
 
     #[must_use]
@@ -184,16 +214,23 @@ pub fn answer_failure(
                 retry_after_secs: None,
             }
         }
-        Err(_) => GraphError {
-            status,
-            code: format!("HTTP{status}"),
-            message: excerpt(body),
-            request_id,
-            client_request_id: Some(client_request_id.to_owned()),
-            date: None,
-            operation,
-            retry_after_secs: None,
-        },
+        Err(_) => {
+            // Other Microsoft APIs (the Teams admin API) answer `{"code", "message"}`.
+            let (code, message) = match serde_json::from_slice::<FlatError>(body) {
+                Ok(flat) => (flat.code, flat.message),
+                Err(_) => (format!("HTTP{status}"), excerpt(body)),
+            };
+            GraphError {
+                status,
+                code,
+                message,
+                request_id,
+                client_request_id: Some(client_request_id.to_owned()),
+                date: None,
+                operation,
+                retry_after_secs: None,
+            }
+        }
     }
 }
 
@@ -262,6 +299,9 @@ impl Graph {
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
+            if let Some((bytes, content_type)) = &call.raw {
+                request = request.header("content-type", *content_type).body(bytes.clone());
+            }
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -291,7 +331,8 @@ impl Graph {
                 return Ok(Answer { status, content_type, body: body.to_vec() });
             }
             let mut error = answer_failure(status, &body, op.clone(), request_id, &client_request_id);
-            if status == 401 && !refreshed && error.code == "InvalidAuthenticationToken" {
+            // Graph says `InvalidAuthenticationToken`; other Microsoft APIs (the Teams admin API) only 401.
+            if status == 401 && !refreshed {
                 refreshed = true;
                 tracing::info!("{op}: token refused ({}); getting a fresh one", error.message);
                 token = tokens.token(Some(&token)).await?;

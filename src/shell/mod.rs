@@ -5,6 +5,7 @@
 //! Both the window (`app`) and the headless runner drive the wizard through this shell.
 
 pub mod browser;
+mod teams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -38,6 +39,14 @@ pub const TENANT_READ_SCOPES: &[&str] = &[
     "https://graph.microsoft.com/Directory.Read.All",
     "https://graph.microsoft.com/ProfilePhoto.Read.All",
 ];
+
+/// The Teams app catalog and installs for users (Graph, delegated; an admin approves them for the setup tool).
+pub const TEAMS_SETUP_SCOPES: &[&str] = &[
+    "https://graph.microsoft.com/AppCatalog.ReadWrite.All",
+    "https://graph.microsoft.com/TeamsAppInstallation.ReadWriteForUser",
+];
+/// The Teams admin configuration API ("Skype and Teams Tenant Admin API"), for app setup policies.
+pub const TEAMS_ADMIN_SCOPES: &[&str] = &["48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"];
 
 /// Where the session's refresh token is filed in the vault.
 const REFRESH_TOKEN: &str = "refresh-token";
@@ -101,6 +110,15 @@ pub struct Environment {
     pub consent_client_id: String,
     pub consent_endpoint: ConsentEndpoint,
     pub consent_redirect: ConsentRedirectTo,
+    pub teams_setup_scopes: Vec<String>,
+    pub teams_admin_scopes: Vec<String>,
+    /// The Teams admin configuration API's base, ending in `/`; `None` when there is none (other providers).
+    pub teams_admin_base: Option<String>,
+    /// The vendor app's manifest id from the profile (else the package's).
+    pub teams_manifest_id: String,
+    pub teams_package: Option<crate::teams::package::PackageSource>,
+    /// Where progress that survives a restart is kept (installs for everyone); `None`: in memory only.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// A finished piece of background work.
@@ -161,6 +179,7 @@ pub type VaultOpener = Arc<dyn Fn() -> Arc<dyn SecretStore> + Send + Sync>;
 struct Services {
     env: Environment,
     http_auth: reqwest::Client,
+    http_api: reqwest::Client,
     graph: Option<Graph>,
     opener: Arc<dyn UrlOpener>,
     open_vault: VaultOpener,
@@ -228,10 +247,11 @@ impl Shell {
     ) -> Result<(), ConfigureError> {
         let http_auth = http::client(&HttpConfig::new(Purpose::Auth, env.trust.clone()))?;
         let http_api = http::client(&HttpConfig::new(Purpose::Api, env.trust.clone()))?;
-        let graph = env.graph_base.as_deref().map(|b| Graph::new(http_api, b));
+        let graph = env.graph_base.as_deref().map(|b| Graph::new(http_api.clone(), b));
         self.services = Some(Arc::new(Services {
             env,
             http_auth,
+            http_api,
             graph,
             opener,
             open_vault,
@@ -352,6 +372,40 @@ impl Shell {
                     s.load_directory(attempt, report).await;
                 });
             }
+            Effect::InspectTeams { attempt, tenant_id } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.inspect_teams(&tenant_id).await;
+                    report(Outcome::TeamsInspected { attempt, result }).await;
+                });
+            }
+            Effect::SetUpTeamsApp { attempt, plan } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.set_up_teams_app(plan).await;
+                    report(Outcome::TeamsAppReady { attempt, result }).await;
+                });
+            }
+            Effect::BulkInstall { attempt, tenant_id, catalog_id, users } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    s.bulk_install(attempt, &tenant_id, &catalog_id, users, report).await;
+                });
+            }
+            Effect::ReadSetupPolicies { attempt } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.read_setup_policies().await;
+                    report(Outcome::SetupPoliciesRead { attempt, result }).await;
+                });
+            }
+            Effect::WriteGlobalPolicy { attempt, installed, pinned } => {
+                let s = services.clone();
+                self.track(&services, attempt, async move {
+                    let result = s.write_global_policy(installed, pinned).await;
+                    report(Outcome::GlobalPolicyWritten { attempt, result }).await;
+                });
+            }
         }
     }
 
@@ -441,6 +495,16 @@ impl Services {
         match set {
             ScopeSet::SignIn => self.env.sign_in_scopes.clone(),
             ScopeSet::TenantRead => self.env.tenant_read_scopes.clone(),
+            ScopeSet::TeamsSetup => self.env.teams_setup_scopes.clone(),
+            ScopeSet::TeamsAdmin => self.env.teams_admin_scopes.clone(),
+        }
+    }
+
+    /// Scopes of another resource to ask consent for in the same approval (their tokens come by refresh).
+    fn extra_consent(&self, set: ScopeSet) -> Vec<String> {
+        match set {
+            ScopeSet::TeamsSetup if self.env.teams_admin_base.is_some() => self.env.teams_admin_scopes.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -448,6 +512,8 @@ impl Services {
         match set {
             ScopeSet::SignIn => "sign-in",
             ScopeSet::TenantRead => "tenant-read",
+            ScopeSet::TeamsSetup => "teams-setup",
+            ScopeSet::TeamsAdmin => "teams-admin",
         }
     }
 
@@ -531,7 +597,9 @@ impl Services {
                 result: result
                     .and_then(|a| a.ok_or_else(|| Failure::Parse { what: "account".into(), excerpt: String::new() })),
             },
-            ScopeSet::TenantRead => Outcome::TenantReadApproved { attempt, result: result.map(|_| ()) },
+            ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => {
+                Outcome::AccessApproved { attempt, result: result.map(|_| ()) }
+            }
         };
         let endpoints = match self.endpoints().await {
             Ok(e) => e,
@@ -540,6 +608,7 @@ impl Services {
         let request = SignInRequest {
             client_id: self.env.signin_client_id.clone(),
             scopes: self.scopes(set),
+            extra_consent: self.extra_consent(set),
             prompt: match prompt {
                 Prompt::SelectAccount => self.env.sign_in_prompt.clone(),
                 Prompt::Consent => Some("consent".to_owned()),
@@ -562,7 +631,7 @@ impl Services {
         self.keep(set, &tokens).await;
         let result = match set {
             ScopeSet::SignIn => self.read_account(&tokens).await.map(Some),
-            ScopeSet::TenantRead => Ok(None),
+            ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Ok(None),
         };
         send(finished(result)).await;
     }

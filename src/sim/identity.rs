@@ -532,6 +532,14 @@ fn discovery_reply(shared: &Shared, st: &mut SimState, tenant: &str, headers: &H
         Some(tid) => (tid.clone(), tid, Value::from("NA")),
         None => (tenant.to_ascii_lowercase(), "{tenantid}".to_owned(), Value::Null),
     };
+    // Government tenants say so in discovery: GCC is NA/GCC, GCC High USGov/DODCON, DoD USGov/DOD.
+    let customer = st.dir.path_tenant_id(&path).is_some_and(|t| t == st.dir.tenant_id());
+    let (region, sub_scope) = match (customer, st.teams.spec.cloud.as_str()) {
+        (true, "gcc") => (region, Some("GCC")),
+        (true, "gcc-high") => (Value::from("USGov"), Some("DODCON")),
+        (true, "dod") => (Value::from("USGov"), Some("DOD")),
+        _ => (region, None),
+    };
     let graph_host = shared.graph_base.trim_start_matches("https://").trim_end_matches('/').to_owned();
     let doc = json!({
         "token_endpoint": format!("{b}{segment}/oauth2/v2.0/token"),
@@ -560,6 +568,10 @@ fn discovery_reply(shared: &Shared, st: &mut SimState, tenant: &str, headers: &H
         "msgraph_host": graph_host,
         "rbac_url": "https://pas.windows.net",
     });
+    let mut doc = doc;
+    if let Some(sub) = sub_scope {
+        doc["tenant_region_sub_scope"] = Value::from(sub);
+    }
     let mut response = axum::Json(doc).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("max-age=86400, private"));
     response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));

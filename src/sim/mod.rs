@@ -17,6 +17,8 @@ mod jwt;
 pub mod recorder;
 mod resources;
 pub mod scenario;
+pub mod teams;
+mod teams_admin;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -112,6 +114,8 @@ pub struct SimInfo {
     pub graph_url: String,
     /// Teams admin configuration API base.
     pub teams_admin_url: String,
+    /// The vendor Teams app's manifest id in this tenant's scenario.
+    pub teams_app_id: String,
     /// Path of the CA certificate (PEM) to trust for these hosts.
     pub ca_pem: PathBuf,
     pub tenant_id: String,
@@ -130,6 +134,7 @@ pub struct SimInfo {
 #[derive(Debug)]
 pub(crate) struct State {
     pub dir: Directory,
+    pub teams: teams::TeamsState,
     /// Matching-request counters, one per scenario fault.
     fault_hits: Vec<u32>,
     pub flows: identity::Flows,
@@ -324,6 +329,7 @@ impl Sim {
             browser_login_url: browser_base.clone(),
             graph_url: graph_base.clone(),
             teams_admin_url,
+            teams_app_id: dir.scenario.teams.app_id.clone(),
             ca_pem: ca_path,
             tenant_id: dir.tenant_id().to_owned(),
             tenant_domain: dir.scenario.tenant.domains.first().cloned().unwrap_or_default(),
@@ -349,7 +355,12 @@ impl Sim {
             browser_base,
             graph_base,
             signer,
-            state: Mutex::new(State { dir, fault_hits: vec![0; fault_count], flows: identity::Flows::default() }),
+            state: Mutex::new(State {
+                teams: teams::TeamsState::new(&dir.scenario.teams, dir.tenant_id()),
+                dir,
+                fault_hits: vec![0; fault_count],
+                flows: identity::Flows::default(),
+            }),
             recorder: Arc::new(recorder::Recorder::default()),
             auto_login: Mutex::new(auto_login),
             consent_decision: Mutex::new(None),
@@ -363,7 +374,7 @@ impl Sim {
             let router = match host {
                 Host::Login => identity::router(shared.clone()),
                 Host::Graph => graph::router(&shared),
-                Host::TeamsAdmin => graph::teams_admin_router(shared.clone()),
+                Host::TeamsAdmin => teams_admin::router(shared.clone()),
                 Host::LoginPages => identity::browser_router(shared.clone()),
             }
             .layer(axum::middleware::from_fn_with_state(

@@ -31,6 +31,16 @@ const SHIPPED: &[(&str, &str)] = &[
     ("late-permissions", include_str!("../../assets/scenarios/late-permissions.toml")),
     ("large-directory", include_str!("../../assets/scenarios/large-directory.toml")),
     ("graph-throttled", include_str!("../../assets/scenarios/graph-throttled.toml")),
+    ("teams-custom-app", include_str!("../../assets/scenarios/teams-custom-app.toml")),
+    ("teams-older-upload", include_str!("../../assets/scenarios/teams-older-upload.toml")),
+    ("teams-app-in-review", include_str!("../../assets/scenarios/teams-app-in-review.toml")),
+    ("teams-third-party-blocked", include_str!("../../assets/scenarios/teams-third-party-blocked.toml")),
+    ("teams-custom-upload-off", include_str!("../../assets/scenarios/teams-custom-upload-off.toml")),
+    ("teams-admin-unlicensed", include_str!("../../assets/scenarios/teams-admin-unlicensed.toml")),
+    ("teams-gcc-high", include_str!("../../assets/scenarios/teams-gcc-high.toml")),
+    ("teams-custom-policies", include_str!("../../assets/scenarios/teams-custom-policies.toml")),
+    ("teams-policy-partner", include_str!("../../assets/scenarios/teams-policy-partner.toml")),
+    ("teams-policy-changed", include_str!("../../assets/scenarios/teams-policy-changed.toml")),
 ];
 
 /// Directory roles the simulator knows, with Entra's built-in role template ids.
@@ -97,6 +107,9 @@ pub struct Scenario {
     /// Generated users added to the directory (sizing a tenant for previews and benchmarks).
     #[serde(default)]
     pub directory: DirectorySpec,
+    /// The tenant's Teams: catalog, org-wide app settings, setup policies.
+    #[serde(default)]
+    pub teams: super::teams::TeamsSpec,
 }
 
 /// How many extra users to generate, and how many of them lack what MSPbots' sync needs. Percentages are of the
@@ -384,6 +397,19 @@ pub struct FaultSpec {
     pub graph_code: Option<String>,
 }
 
+/// `[teams]` of a scenario over `base`: the keys given replace the base's, the others stay.
+fn merge_teams(
+    base: &super::teams::TeamsSpec,
+    over: toml::Table,
+    origin: &str,
+) -> Result<super::teams::TeamsSpec, ScenarioError> {
+    let mut table = toml::Table::try_from(base).map_err(|e| invalid(origin, format!("[teams]: {e}")))?;
+    table.extend(over);
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(origin, format!("[teams]: {}", e.message())))
+}
+
 fn yes() -> bool {
     true
 }
@@ -416,6 +442,8 @@ struct ScenarioFile {
     #[serde(default)]
     existing_consent: Vec<ExistingConsent>,
     directory: Option<DirectorySpec>,
+    /// Merged key by key onto the base's `[teams]`.
+    teams: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -565,6 +593,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
         faults,
         existing_consent,
         directory,
+        teams,
     } = file;
     let need = |what: &str| invalid(origin, format!("'{what}' is required when the scenario has no base"));
     let mut scenario = match base {
@@ -595,6 +624,9 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
             if let Some(d) = directory {
                 base.directory = d;
             }
+            if let Some(t) = teams {
+                base.teams = merge_teams(&base.teams, t, origin)?;
+            }
             base
         }
         None => Scenario {
@@ -613,6 +645,10 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
             faults,
             existing_consent,
             directory: directory.unwrap_or_default(),
+            teams: match teams {
+                Some(t) => merge_teams(&super::teams::TeamsSpec::default(), t, origin)?,
+                None => super::teams::TeamsSpec::default(),
+            },
         },
     };
     scenario.users.extend(extra_users);
@@ -687,9 +723,11 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
                 FAULT_ENDPOINTS.join(", ")
             ));
         }
-        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some()) && f.endpoint != "graph" {
+        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some())
+            && !matches!(f.endpoint.as_str(), "graph" | "teams-admin")
+        {
             return bad(format!(
-                "fault #{}: path, retry_after_secs and graph_code apply to the 'graph' endpoint only",
+                "fault #{}: path, retry_after_secs and graph_code apply to the 'graph' and 'teams-admin' endpoints only",
                 i + 1
             ));
         }

@@ -13,7 +13,7 @@
 //! Waiting ──ConsentObserved(not yet | error)──▶ Waiting (backoff 3 s → 30 s)
 //! Waiting ──ConsentObserved(consent required)──▶ Waiting{paused: needs ApproveTenantRead}
 //! Waiting ──ApproveTenantRead──▶ Waiting{approval}                          [BeginBrowserSignIn(TenantRead)]
-//! Waiting ──TenantReadApproved(Ok)──▶ Waiting{check now}
+//! Waiting ──AccessApproved(Ok)──▶ Waiting{check now}
 //! Waiting ──Tick ≥ deadline──▶ Failed{ConsentTimedOut}                     [Abandon]
 //! Waiting ──CancelConsent──▶ Ready                                          [Abandon]
 //! Applying ──ConsentObserved(found)──▶ Done{Confirmed}
@@ -296,7 +296,7 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            (Outcome::TenantReadApproved { attempt, result }, Consent::Waiting { approval, watch, .. })
+            (Outcome::AccessApproved { attempt, result }, Consent::Waiting { approval, watch, .. })
                 if *approval == Some(attempt) =>
             {
                 *approval = None;

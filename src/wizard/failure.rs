@@ -105,6 +105,12 @@ pub enum LocalFailure {
     TokenMismatch { detail: String },
     /// Consent finished, yet these permissions were still missing when re-checks ran out of patience.
     PermissionsStillMissing { minutes: u64, names: Vec<String> },
+    /// The Teams app cannot be set up automatically; `code` names why (see [`crate::wizard::Blocker::code`]).
+    TeamsAppBlocked { code: String },
+    /// The setup policy was written, but reading it back did not show the change.
+    PolicyNotVisible,
+    /// The Teams admin API answered in a shape the setup tool does not know.
+    PolicyShapeUnknown { detail: String },
 }
 
 /// Conditional Access codes on which sign-in switches to the other method (`field-notes.md` #2).
@@ -172,6 +178,9 @@ impl Failure {
                 LocalFailure::ReplicationTimedOut { .. } => "replication_timed_out",
                 LocalFailure::TokenMismatch { .. } => "token_mismatch",
                 LocalFailure::PermissionsStillMissing { .. } => "permissions_still_missing",
+                LocalFailure::TeamsAppBlocked { code } => code.as_str(),
+                LocalFailure::PolicyNotVisible => "policy_not_visible",
+                LocalFailure::PolicyShapeUnknown { .. } => "policy_shape_unknown",
             }
             .to_owned(),
         }

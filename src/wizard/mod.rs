@@ -8,8 +8,10 @@
 
 mod consent;
 mod failure;
+mod policy;
 mod preview;
 mod sign_in;
+mod teams;
 mod verify;
 
 use std::time::Duration;
@@ -18,8 +20,13 @@ use serde::Serialize;
 
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
+pub use policy::{ManualReason, PolicyChange, PolicyReading, PolicyStep, SetupPolicy, change_for, verified};
 pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
 pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
+pub use teams::{
+    AppPlan, Blocker, Bulk, BulkCounts, BulkFailure, CatalogEntry, OrgAppSettings, PackageInfo, PublishingState,
+    TeamsAppRef, TeamsFacts, TeamsStep, TenantCloud, everyone, plan, version_greater, warnings,
+};
 pub use verify::{
     AppPresence, Checklist, GrantReach, GrantedPermission, PermissionCheck, PermissionKind, PermissionState,
     ResourceApi, RoleCheck, Settling, TEAMS_ADMIN_ROLES, TeamsLicensing, TenantSnapshot, Verify, VerifyPhase,
@@ -63,11 +70,6 @@ impl StepId {
             Self::Done => "Done",
         }
     }
-
-    /// Steps this version of the wizard can run. Later steps are listed but not reachable yet.
-    pub fn is_built(self) -> bool {
-        matches!(self, Self::Welcome | Self::SignIn | Self::AdminConsent | Self::VerifyPermissions)
-    }
 }
 
 /// How a step stands, as the step list shows it.
@@ -79,6 +81,8 @@ pub enum StepStatus {
     Done,
     NeedsAttention,
     Skipped,
+    /// Done on the tenant, taking effect over time (a setup policy reaching users' Teams).
+    Pending,
 }
 
 impl StepStatus {
@@ -90,6 +94,7 @@ impl StepStatus {
             Self::Done => "done",
             Self::NeedsAttention => "needs attention",
             Self::Skipped => "skipped",
+            Self::Pending => "applied, taking effect",
         }
     }
 }
@@ -132,6 +137,10 @@ pub enum ScopeSet {
     SignIn,
     /// Read access to the tenant's applications and grants (needs an admin's approval).
     TenantRead,
+    /// The Teams app catalog and installs for users (Graph), asking consent for the Teams admin API too.
+    TeamsSetup,
+    /// The Teams admin configuration API (setup policies).
+    TeamsAdmin,
 }
 
 /// `prompt` for the authorize request.
@@ -221,6 +230,8 @@ pub struct Settings {
     /// The redirect URI registered on the consent app, for the shareable consent link.
     pub consent_redirect_uri: String,
     pub permissions: Vec<PermissionView>,
+    /// The Teams app's name as the admin knows it.
+    pub teams_app_name: String,
     pub timing: Timing,
 }
 
@@ -256,33 +267,113 @@ pub enum Intent {
     CancelPreview,
     /// Load the directory preview again from the start.
     ReloadPreview,
+    /// Look at the tenant's Teams again (after fixing what blocked the app).
+    RetryTeams,
+    /// Sign in to let the setup tool manage Teams apps.
+    ApproveTeamsAccess,
+    /// Get the app into the tenant as planned and install it for the signed-in admin.
+    InstallTeamsApp,
+    /// Install the app for every user now (resumes an earlier run).
+    InstallForEveryone,
+    CancelBulk,
+    /// Read the setup policies again (after a manual change, or to see the current state).
+    CheckPolicyAgain,
+    /// Sign in to let the setup tool use the Teams admin API.
+    ApprovePolicyAccess,
+    /// Add the app to the Global setup policy.
+    ApplyPolicy,
 }
 
 /// A result reported by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The loopback listener is up and the browser was (or could not be) opened.
-    BrowserSignInReady { attempt: Attempt, authorize_url: String, launch: BrowserLaunch },
+    BrowserSignInReady {
+        attempt: Attempt,
+        authorize_url: String,
+        launch: BrowserLaunch,
+    },
     /// Code exchanged and the account read, or why not.
-    SignInFinished { attempt: Attempt, result: Result<Account, Failure> },
+    SignInFinished {
+        attempt: Attempt,
+        result: Result<Account, Failure>,
+    },
     /// The device code to show, or why there is none.
-    DeviceCodeReady { attempt: Attempt, result: Result<DeviceCodeView, Failure> },
+    DeviceCodeReady {
+        attempt: Attempt,
+        result: Result<DeviceCodeView, Failure>,
+    },
     /// One poll of the token endpoint.
-    DevicePolled { attempt: Attempt, result: DevicePoll },
+    DevicePolled {
+        attempt: Attempt,
+        result: DevicePoll,
+    },
     /// The admin-consent page was (or could not be) opened.
-    ConsentPageReady { attempt: Attempt, url: String, launch: BrowserLaunch },
+    ConsentPageReady {
+        attempt: Attempt,
+        url: String,
+        launch: BrowserLaunch,
+    },
     /// The admin-consent redirect arrived at the loopback listener.
-    ConsentRedirect { attempt: Attempt, result: Result<ConsentGrant, Failure> },
+    ConsentRedirect {
+        attempt: Attempt,
+        result: Result<ConsentGrant, Failure>,
+    },
     /// Whether the vendor app's service principal is in the tenant yet.
-    ConsentObserved { attempt: Attempt, result: Result<bool, Failure> },
+    ConsentObserved {
+        attempt: Attempt,
+        result: Result<bool, Failure>,
+    },
     /// The extra approval for reading the tenant finished.
-    TenantReadApproved { attempt: Attempt, result: Result<(), Failure> },
+    AccessApproved {
+        attempt: Attempt,
+        result: Result<(), Failure>,
+    },
     /// What the tenant granted the vendor app, and its Teams licences.
-    TenantRead { attempt: Attempt, result: Result<TenantSnapshot, Failure> },
+    TenantRead {
+        attempt: Attempt,
+        result: Result<TenantSnapshot, Failure>,
+    },
     /// One page of the directory; `total` when Microsoft told the directory's size.
-    DirectoryPage { attempt: Attempt, users: Vec<DirectoryUser>, total: Option<u64> },
+    DirectoryPage {
+        attempt: Attempt,
+        users: Vec<DirectoryUser>,
+        total: Option<u64>,
+    },
     /// The directory finished loading, or why not.
-    DirectoryLoaded { attempt: Attempt, result: Result<(), Failure> },
+    DirectoryLoaded {
+        attempt: Attempt,
+        result: Result<(), Failure>,
+    },
+    /// What the tenant's Teams looks like for the app.
+    TeamsInspected {
+        attempt: Attempt,
+        result: Result<TeamsFacts, Failure>,
+    },
+    /// The app is in the tenant and installed for the admin, or why not.
+    TeamsAppReady {
+        attempt: Attempt,
+        result: Result<TeamsAppRef, Failure>,
+    },
+    /// Installing for everyone: the counts so far.
+    BulkProgress {
+        attempt: Attempt,
+        counts: BulkCounts,
+    },
+    /// Installing for everyone finished: the counts and each failure, or why it stopped.
+    BulkFinished {
+        attempt: Attempt,
+        result: Result<(BulkCounts, Vec<BulkFailure>), Failure>,
+    },
+    SetupPoliciesRead {
+        attempt: Attempt,
+        result: Result<PolicyReading, Failure>,
+    },
+    /// The Global policy was written; the policy as read back.
+    GlobalPolicyWritten {
+        attempt: Attempt,
+        result: Result<SetupPolicy, Failure>,
+    },
 }
 
 /// Work for the shell. Every effect that starts work names its attempt; [`Effect::Abandon`] ends it.
@@ -290,7 +381,7 @@ pub enum Outcome {
 pub enum Effect {
     /// Start a loopback listener, open the browser at the authorize URL, wait for the redirect, redeem the code,
     /// read the account; report [`Outcome::BrowserSignInReady`] then [`Outcome::SignInFinished`]
-    /// (or [`Outcome::TenantReadApproved`] for [`ScopeSet::TenantRead`]).
+    /// (or [`Outcome::AccessApproved`] for [`ScopeSet::TenantRead`]).
     BeginBrowserSignIn { attempt: Attempt, scopes: ScopeSet, prompt: Prompt, login_hint: Option<String> },
     /// Ask for a device code; report [`Outcome::DeviceCodeReady`].
     BeginDeviceCode { attempt: Attempt },
@@ -311,6 +402,19 @@ pub enum Effect {
     ReadTenant { attempt: Attempt },
     /// Page through the directory; report [`Outcome::DirectoryPage`]s then [`Outcome::DirectoryLoaded`].
     LoadDirectory { attempt: Attempt },
+    /// Look at the tenant's cloud, catalog, org-wide app settings and the admin's apps, read the vendor's
+    /// package and any unfinished install for everyone; report [`Outcome::TeamsInspected`].
+    InspectTeams { attempt: Attempt, tenant_id: String },
+    /// Carry out `plan` and install the app for the signed-in admin; report [`Outcome::TeamsAppReady`].
+    SetUpTeamsApp { attempt: Attempt, plan: AppPlan },
+    /// Install the app for `users` (object ids), resuming saved progress; report [`Outcome::BulkProgress`]es then
+    /// [`Outcome::BulkFinished`].
+    BulkInstall { attempt: Attempt, tenant_id: String, catalog_id: String, users: Vec<String> },
+    /// Read the Global and the other setup policies; report [`Outcome::SetupPoliciesRead`].
+    ReadSetupPolicies { attempt: Attempt },
+    /// Write the Global policy's installed and pinned apps, then read it back; report
+    /// [`Outcome::GlobalPolicyWritten`].
+    WriteGlobalPolicy { attempt: Attempt, installed: Vec<String>, pinned: Vec<String> },
 }
 
 /// What the wizard receives.
@@ -332,6 +436,8 @@ pub struct Wizard {
     consent: Consent,
     verify: Verify,
     preview: Preview,
+    teams: TeamsStep,
+    policy: PolicyStep,
     next_attempt: u64,
 }
 
@@ -346,6 +452,8 @@ impl Wizard {
             consent: Consent::Locked,
             verify: Verify::default(),
             preview: Preview::default(),
+            teams: TeamsStep::Locked,
+            policy: PolicyStep::Locked,
             next_attempt: 1,
         }
     }
@@ -373,6 +481,14 @@ impl Wizard {
 
     pub fn preview(&self) -> &Preview {
         &self.preview
+    }
+
+    pub fn teams(&self) -> &TeamsStep {
+        &self.teams
+    }
+
+    pub fn policy(&self) -> &PolicyStep {
+        &self.policy
     }
 
     /// The signed-in account, once there is one.
@@ -412,7 +528,13 @@ impl Wizard {
             StepId::SignIn => self.sign_in.status(),
             StepId::AdminConsent => self.consent.status(),
             StepId::VerifyPermissions => self.verify.status(),
-            _ => StepStatus::NotStarted,
+            StepId::TeamsApp => self.teams.status(),
+            StepId::GlobalPolicy => self.policy.status(),
+            StepId::Done => match (&self.teams, &self.policy) {
+                (TeamsStep::Done { .. }, PolicyStep::Applied { .. }) => StepStatus::Done,
+                (TeamsStep::Done { .. }, PolicyStep::Manual { .. }) => StepStatus::NeedsAttention,
+                _ => StepStatus::NotStarted,
+            },
         }
     }
 
@@ -423,7 +545,9 @@ impl Wizard {
             StepId::SignIn => self.welcome_done,
             StepId::AdminConsent => !matches!(self.consent, Consent::Locked),
             StepId::VerifyPermissions => !matches!(self.verify.phase, VerifyPhase::Locked),
-            _ => false,
+            StepId::TeamsApp => !matches!(self.teams, TeamsStep::Locked),
+            StepId::GlobalPolicy => !matches!(self.policy, PolicyStep::Locked),
+            StepId::Done => matches!(self.policy, PolicyStep::Applied { .. } | PolicyStep::Manual { .. }),
         }
     }
 
@@ -460,11 +584,33 @@ impl Wizard {
                 self.on_verify_intent(intent, now)
             }
             Event::User(intent @ (Intent::CancelPreview | Intent::ReloadPreview)) => self.on_preview_intent(intent),
+            Event::User(
+                intent @ (Intent::RetryTeams
+                | Intent::ApproveTeamsAccess
+                | Intent::InstallTeamsApp
+                | Intent::InstallForEveryone
+                | Intent::CancelBulk),
+            ) => self.on_teams_intent(intent, now),
+            Event::User(intent @ (Intent::CheckPolicyAgain | Intent::ApprovePolicyAccess | Intent::ApplyPolicy)) => {
+                self.on_policy_intent(intent)
+            }
             Event::User(intent) => self.on_sign_in_intent(intent, now),
-            Event::Done(outcome @ Outcome::TenantReadApproved { .. }) => {
+            Event::Done(outcome @ Outcome::AccessApproved { .. }) => {
+                // Each handler acts only on its own attempt.
                 let mut effects = self.on_consent_outcome(outcome.clone(), now);
-                effects.extend(self.on_verify_outcome(outcome, now));
+                effects.extend(self.on_verify_outcome(outcome.clone(), now));
+                effects.extend(self.on_teams_outcome(outcome.clone()));
+                effects.extend(self.on_policy_outcome(outcome, now));
                 effects
+            }
+            Event::Done(
+                outcome @ (Outcome::TeamsInspected { .. }
+                | Outcome::TeamsAppReady { .. }
+                | Outcome::BulkProgress { .. }
+                | Outcome::BulkFinished { .. }),
+            ) => self.on_teams_outcome(outcome),
+            Event::Done(outcome @ (Outcome::SetupPoliciesRead { .. } | Outcome::GlobalPolicyWritten { .. })) => {
+                self.on_policy_outcome(outcome, now)
             }
             Event::Done(
                 outcome @ (Outcome::ConsentPageReady { .. }
@@ -499,6 +645,16 @@ impl Wizard {
                 if matches!(self.verify.phase, VerifyPhase::Locked) {
                     return self.start_verify(now, true);
                 }
+            }
+            StepId::VerifyPermissions if self.teams_unlocked() => return self.continue_to_teams(),
+            StepId::TeamsApp if matches!(self.teams, TeamsStep::Done { .. }) => {
+                self.page = StepId::GlobalPolicy;
+                if matches!(self.policy, PolicyStep::Locked) {
+                    return self.start_policy();
+                }
+            }
+            StepId::GlobalPolicy if matches!(self.policy, PolicyStep::Applied { .. } | PolicyStep::Manual { .. }) => {
+                self.page = StepId::Done;
             }
             _ => {}
         }

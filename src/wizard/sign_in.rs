@@ -241,10 +241,13 @@ impl Wizard {
                 effects.extend(self.abandon_consent());
                 effects.extend(self.abandon_verify());
                 effects.extend(self.abandon_preview());
+                effects.extend(self.abandon_teams());
                 effects.push(Effect::SignOut);
                 self.consent = Consent::Locked;
                 self.verify = super::Verify::default();
                 self.preview = super::Preview::default();
+                self.teams = super::TeamsStep::Locked;
+                self.policy = super::PolicyStep::Locked;
                 self.page = StepId::SignIn;
                 effects.extend(self.begin_browser(now, Prompt::SelectAccount));
                 effects
@@ -361,8 +364,11 @@ impl Wizard {
         // Another account may be another tenant: nothing read before still holds.
         let mut effects = self.abandon_verify();
         effects.extend(self.abandon_preview());
+        effects.extend(self.abandon_teams());
         self.verify = super::Verify::default();
         self.preview = super::Preview::default();
+        self.teams = super::TeamsStep::Locked;
+        self.policy = super::PolicyStep::Locked;
         effects
     }
 

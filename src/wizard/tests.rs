@@ -20,6 +20,7 @@ pub(super) fn settings(redirect: ConsentRedirect) -> Settings {
             name: "User.Read.All".into(),
             reason: "sync".into(),
         }],
+        teams_app_name: "MSPbots".into(),
         timing: Timing::default(),
     }
 }
@@ -373,7 +374,7 @@ fn finished_in_browser_checks_now_and_asks_for_read_access_when_needed() {
     assert!(
         matches!(&effects[0], Effect::BeginBrowserSignIn { scopes: ScopeSet::TenantRead, prompt: Prompt::Consent, login_hint: Some(h), .. } if h == "adele@contoso.com")
     );
-    let _ = w.update(Event::Done(Outcome::TenantReadApproved { attempt: approval, result: Ok(()) }), at(120));
+    let _ = w.update(Event::Done(Outcome::AccessApproved { attempt: approval, result: Ok(()) }), at(120));
     let check = started_attempt(&w.update(Event::Tick, at(120)));
     let _ = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(121));
     assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
@@ -406,9 +407,11 @@ fn redirect_success_with_an_unreadable_tenant_is_done_but_unconfirmed() {
 }
 
 #[test]
-fn steps_not_built_yet_are_not_reachable() {
+fn later_steps_are_not_reachable_before_their_turn() {
     let mut w = signed_in(account(&["Global Administrator"]));
-    let _ = w.update(Event::User(Intent::ShowStep(StepId::TeamsApp)), at(5));
-    assert_ne!(w.page(), StepId::TeamsApp);
-    assert!(!StepId::TeamsApp.is_built());
+    for step in [StepId::VerifyPermissions, StepId::TeamsApp, StepId::GlobalPolicy, StepId::Done] {
+        let _ = w.update(Event::User(Intent::ShowStep(step)), at(5));
+        assert_ne!(w.page(), step);
+        assert!(!w.can_show(step));
+    }
 }

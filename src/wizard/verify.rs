@@ -8,7 +8,7 @@
 //! Checking ──TenantRead(consent required | sign-in expired)──▶ NeedsReadAccess
 //! Checking ──TenantRead(Err)──▶ Failed (the last checklist stays on screen)
 //! NeedsReadAccess ──ApproveTenantRead──▶ NeedsReadAccess{approval}             [BeginBrowserSignIn(TenantRead)]
-//! NeedsReadAccess ──TenantReadApproved(Ok)──▶ Checking                         [ReadTenant]
+//! NeedsReadAccess ──AccessApproved(Ok)──▶ Checking                         [ReadTenant]
 //! Checked | Failed ──RecheckPermissions──▶ Checking                             [ReadTenant]
 //! Checked ──Tick ≥ next re-check (settling; the last one at the deadline)──▶ Checking  [ReadTenant]
 //! Checking ──TenantRead(Ok, gaps, at the deadline)──▶ Checked{gave up: "still missing after N min"}
@@ -398,7 +398,7 @@ impl Wizard {
                     }
                 }
             }
-            (Outcome::TenantReadApproved { attempt, result }, VerifyPhase::NeedsReadAccess { approval, failure })
+            (Outcome::AccessApproved { attempt, result }, VerifyPhase::NeedsReadAccess { approval, failure })
                 if *approval == Some(attempt) =>
             {
                 match result {

@@ -191,7 +191,7 @@ fn read_access_needs_an_approval_then_the_check_runs() {
         Effect::BeginBrowserSignIn { scopes: ScopeSet::TenantRead, prompt: Prompt::Consent, .. }
     ));
     assert!(w.update(Event::User(Intent::ApproveTenantRead), at(23)).is_empty(), "one approval at a time");
-    let effects = w.update(Event::Done(Outcome::TenantReadApproved { attempt: approval, result: Ok(()) }), at(30));
+    let effects = w.update(Event::Done(Outcome::AccessApproved { attempt: approval, result: Ok(()) }), at(30));
     let read = read_attempt(&effects);
     let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(31));
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::Done);

@@ -9,6 +9,7 @@
 mod apps;
 mod batch;
 mod photos;
+mod teams;
 mod users;
 
 pub use apps::{sku, sku_names};
@@ -48,6 +49,10 @@ pub fn router(shared: &Arc<Shared>) -> Router {
         .route("/v1.0/users/{id}/photo/$value", get(photos::largest))
         .route("/v1.0/users/{id}/photos", get(photos::sizes))
         .route("/v1.0/users/{id}/photos/{size}/$value", get(photos::sized))
+        .route("/v1.0/appCatalogs/teamsApps", get(teams::list_apps).post(teams::publish))
+        .route("/v1.0/appCatalogs/teamsApps/{id}/appDefinitions", post(teams::publish_version))
+        .route("/v1.0/users/{id}/teamwork/installedApps", get(teams::installed).post(teams::install))
+        .route("/v1.0/me/teamwork/installedApps", get(teams::my_installed).post(teams::my_install))
         .route("/v1.0/$batch", post(batch::batch))
         .fallback(no_route_graph)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), graph_faults))
@@ -58,11 +63,21 @@ pub fn router(shared: &Arc<Shared>) -> Router {
 
 /// Applies the scenario's Graph faults: a delay, and/or Microsoft's throttling or outage answer.
 async fn graph_faults(State(shared): State<Arc<Shared>>, request: Request, next: axum::middleware::Next) -> Response {
+    apply_faults(&shared, "graph", request, next).await
+}
+
+/// Applies the faults of `endpoint` (`graph`, `teams-admin`) to one request.
+pub(super) async fn apply_faults(
+    shared: &Shared,
+    endpoint: &'static str,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
     let hit = {
         let mut st = shared.lock();
         let method = request.method().to_string();
         st.take_fault(FaultProbe {
-            endpoint: "graph",
+            endpoint,
             path: Some(request.uri().path()),
             method: Some(&method),
             ..Default::default()
@@ -102,9 +117,11 @@ async fn graph_faults(State(shared): State<Arc<Shared>>, request: Request, next:
     response
 }
 
-/// Router of the Teams admin configuration host.
-pub fn teams_admin_router(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(no_route_teams).with_state(shared)
+pub use teams::TEAMS_ADMIN_ROLES;
+
+/// The `teams-admin` faults, for the Teams admin host's router.
+pub async fn apply_faults_for_teams_admin(shared: &Shared, request: Request, next: axum::middleware::Next) -> Response {
+    apply_faults(shared, "teams-admin", request, next).await
 }
 
 /// A Graph error answer: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
@@ -205,17 +222,6 @@ async fn no_route_graph(State(shared): State<Arc<Shared>>, request: Request) -> 
     )
 }
 
-async fn no_route_teams(request: Request) -> Response {
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    tracing::warn!("simulated Teams admin API has no route for {method} {path}");
-    graph_error(
-        StatusCode::NOT_FOUND,
-        "SimulatorNoRoute",
-        &format!("The simulated tenant has no Teams admin route for {method} {path}."),
-        request.headers(),
-    )
-}
-
 /// A Graph success answer with Graph's headers.
 pub(super) fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
     let request_id = clock::new_guid();
@@ -250,7 +256,14 @@ impl Caller {
         self.claims.get("tid").and_then(Value::as_str).unwrap_or_default()
     }
 
-    fn upn(&self) -> Option<&str> {
+    /// True when the token's `wids` hold one of these role template ids.
+    pub(super) fn has_role(&self, templates: &[&str]) -> bool {
+        self.claims.get("wids").and_then(Value::as_array).is_some_and(|w| {
+            w.iter().filter_map(Value::as_str).any(|id| templates.iter().any(|t| t.eq_ignore_ascii_case(id)))
+        })
+    }
+
+    pub(super) fn upn(&self) -> Option<&str> {
         self.claims.get("preferred_username").and_then(Value::as_str)
     }
 

@@ -1,0 +1,475 @@
+//! The Teams app, Global policy and Done pages.
+
+use egui::{RichText, Ui};
+
+use super::verify_view::mark;
+use super::views::{Asks, explanation_ui};
+use crate::teams::script;
+use crate::wizard::{
+    AppPlan, Bulk, BulkCounts, Intent, ManualReason, Moment, PolicyReading, PolicyStep, StepId, StepStatus, TeamsFacts,
+    TeamsStep, TenantCloud, Wizard, warnings,
+};
+
+/// Names of Microsoft's own Teams apps as setup policies list them.
+fn app_name(id: &str, w: &Wizard) -> String {
+    const KNOWN: &[(&str, &str)] = &[
+        ("14d6962d-6eeb-4f48-8890-de55454bb136", "Activity"),
+        ("86fcd49b-61a2-4e1f-8c3e-ee0da0e3c9d5", "Chat"),
+        ("2a84919f-59d8-4441-a975-2a8c2643b741", "Teams"),
+        ("ef56c0de-36fc-4ef8-b417-3d82ba9d073c", "Calendar"),
+        ("20c3440d-c67e-4420-9f80-0e50c39693df", "Calling"),
+        ("5af6a76b-40fc-4ba1-af29-8f49b08e44fd", "Files"),
+    ];
+    if w.teams().app().is_some_and(|a| a.catalog_id.eq_ignore_ascii_case(id)) {
+        return w.settings().teams_app_name.clone();
+    }
+    KNOWN.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)).map_or_else(|| id.to_owned(), |(_, n)| (*n).to_owned())
+}
+
+fn approval_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    failure: &crate::wizard::Failure,
+    waiting: bool,
+    intent: Intent,
+    asks: &mut Asks,
+) {
+    let vendor = &w.settings().vendor_name;
+    let consent = failure.is_consent_required();
+    if consent {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("One more approval: let the setup tool manage Teams apps").strong());
+            ui.label(format!("To put {vendor} in Teams for you and your users, the setup tool (acting as you) needs:"));
+            for line in [
+                "AppCatalog.ReadWrite.All: find the app in your tenant's catalog, or upload it",
+                "TeamsAppInstallation.ReadWriteForUser: install it for you, and for everyone if you choose",
+                "Skype and Teams Tenant Admin API: add it to the Global app setup policy",
+            ] {
+                ui.label(format!("• {line}"));
+            }
+            ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
+        });
+    } else {
+        explanation_ui(ui, w, failure, None, asks);
+    }
+    ui.add_space(4.0);
+    if waiting {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Waiting for you in the browser…");
+        });
+    } else if ui.button(if consent { "Approve Teams access…" } else { "Sign in again…" }).clicked() {
+        asks.intents.push(intent);
+    }
+}
+
+fn cloud_label(c: TenantCloud) -> &'static str {
+    match c {
+        TenantCloud::Commercial => "Microsoft 365 (commercial)",
+        TenantCloud::Gcc => "GCC (US government, moderate)",
+        TenantCloud::GccHigh => "GCC High",
+        TenantCloud::Dod => "DoD",
+        TenantCloud::Unknown => "not known",
+    }
+}
+
+fn facts_ui(ui: &mut Ui, w: &Wizard, facts: &TeamsFacts) {
+    let vendor = &w.settings().vendor_name;
+    let allowed = |v: Option<bool>| match v {
+        Some(true) => (Some(true), "allowed"),
+        Some(false) => (Some(false), "blocked"),
+        None => (None, "not readable"),
+    };
+    egui::Grid::new("teams-facts").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+        let gov = matches!(facts.cloud, TenantCloud::GccHigh | TenantCloud::Dod);
+        mark(
+            ui,
+            if gov {
+                Some(false)
+            } else if facts.cloud == TenantCloud::Unknown {
+                None
+            } else {
+                Some(true)
+            },
+            "cloud",
+        );
+        ui.label(format!("Cloud: {}", cloud_label(facts.cloud)));
+        ui.end_row();
+        let (ok, word) = allowed(facts.settings.third_party_allowed);
+        mark(ui, ok, word);
+        ui.label(format!("Third-party (store) apps org-wide: {word}"));
+        ui.end_row();
+        let (ok, word) = allowed(facts.settings.custom_allowed);
+        mark(ui, ok, word);
+        ui.label(format!("Custom (organization) apps org-wide: {word}"));
+        ui.end_row();
+        let (ok, word) = allowed(facts.settings.custom_upload);
+        mark(ui, ok, word);
+        ui.label(format!("Uploading custom apps: {word}"));
+        ui.end_row();
+        mark(ui, Some(true), "catalog");
+        let found = match (&facts.store, &facts.org) {
+            (Some(s), _) => format!("{vendor} is in the Teams store (version {})", s.version),
+            (None, Some(o)) => format!("{vendor} was uploaded to your organization before (version {})", o.version),
+            (None, None) => format!("{vendor} is not in your tenant's catalog yet"),
+        };
+        ui.label(found);
+        ui.end_row();
+    });
+}
+
+fn plan_text(plan: &AppPlan, w: &Wizard) -> String {
+    let vendor = &w.settings().vendor_name;
+    let who = w.account().map_or_else(|| "you".to_owned(), |a| format!("you ({})", a.upn));
+    match plan {
+        AppPlan::UseStore { .. } => format!("The setup tool installs {vendor} from the Teams store for {who}."),
+        AppPlan::UseOrg { .. } => {
+            format!("The setup tool installs the {vendor} app already in your organization's catalog for {who}.")
+        }
+        AppPlan::Publish { version } => format!(
+            "The setup tool uploads {vendor}'s app package (version {version}) to your organization's app catalog, then installs it for {who}."
+        ),
+        AppPlan::Update { from, to, .. } => format!(
+            "The setup tool updates the {vendor} app in your organization's catalog from version {from} to {to}, then installs it for {who}."
+        ),
+    }
+}
+
+pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+    let app = &w.settings().teams_app_name;
+    ui.heading("Teams app");
+    match w.teams() {
+        TeamsStep::Locked => {
+            ui.label("Verify the permissions first.");
+        }
+        TeamsStep::Inspecting { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Looking at your tenant's Teams apps…");
+            });
+        }
+        TeamsStep::NeedsApproval { failure, approval } => {
+            approval_ui(ui, w, failure, approval.is_some(), Intent::ApproveTeamsAccess, asks);
+        }
+        TeamsStep::Ready { facts, plan } => {
+            facts_ui(ui, w, facts);
+            ui.add_space(8.0);
+            for warning in warnings(facts, plan) {
+                explanation_ui(ui, w, &warning.failure(), None, asks);
+            }
+            ui.label(plan_text(plan, w));
+            ui.add_space(4.0);
+            let label = match plan {
+                AppPlan::Publish { .. } | AppPlan::Update { .. } => format!("Upload and install {app} for me"),
+                _ => format!("Install {app} for me"),
+            };
+            if ui.button(label).clicked() {
+                asks.intents.push(Intent::InstallTeamsApp);
+            }
+        }
+        TeamsStep::Blocked { facts, blocker } => {
+            facts_ui(ui, w, facts);
+            ui.add_space(8.0);
+            explanation_ui(ui, w, &blocker.failure(), Some(("Check again", Intent::RetryTeams)), asks);
+        }
+        TeamsStep::Installing { plan, .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(match plan {
+                    AppPlan::Publish { .. } | AppPlan::Update { .. } => {
+                        format!("Uploading {app} and installing it for you…")
+                    }
+                    _ => format!("Installing {app} for you…"),
+                });
+            });
+        }
+        TeamsStep::Failed { failure } => {
+            explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryTeams)), asks);
+        }
+        TeamsStep::Done { app: installed, bulk, .. } => {
+            let where_ = match installed.via {
+                AppPlan::UseStore { .. } => "from the Teams store",
+                AppPlan::UseOrg { .. } => "from your organization's catalog",
+                AppPlan::Publish { .. } => "uploaded to your organization's catalog",
+                AppPlan::Update { .. } => "updated in your organization's catalog",
+            };
+            ui.horizontal(|ui| {
+                mark(ui, Some(true), "done");
+                let version =
+                    if installed.version.is_empty() { String::new() } else { format!(" {}", installed.version) };
+                ui.label(RichText::new(format!("{app}{version} is in your tenant ({where_})")).strong());
+            });
+            ui.horizontal(|ui| {
+                mark(ui, Some(true), "done");
+                ui.label(if installed.newly_installed_for_admin {
+                    "Installed for you: look for it in Teams' left bar.".to_owned()
+                } else {
+                    "You already had it.".to_owned()
+                });
+            });
+            ui.add_space(10.0);
+            bulk_ui(ui, w, bulk, asks);
+            ui.add_space(10.0);
+            if ui.button("Continue: Global policy").clicked() {
+                asks.intents.push(Intent::Continue);
+            }
+        }
+    }
+}
+
+fn counts_text(c: &BulkCounts) -> String {
+    format!(
+        "{} of {} done: {} installed, {} already had it, {} failed",
+        c.done(),
+        c.total,
+        c.installed,
+        c.already_had,
+        c.failed
+    )
+}
+
+fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
+    let app = &w.settings().teams_app_name;
+    let people = crate::wizard::everyone(&w.preview().users).len();
+    ui.label(RichText::new("Install for everyone now (optional)").strong());
+    ui.label(format!(
+        "The Global policy (next step) gives {app} to everyone, but reaching each user's Teams can take hours. Installing now for every enabled member (guests and disabled accounts are left out) means nobody waits."
+    ));
+    match bulk {
+        Bulk::Idle => {
+            let ready = w.preview().load == crate::wizard::Load::Loaded && people > 0;
+            let button = egui::Button::new(format!("Install for all {people} users now"));
+            if ui
+                .add_enabled(ready, button)
+                .on_disabled_hover_text("The directory preview must finish loading first")
+                .clicked()
+            {
+                asks.intents.push(Intent::InstallForEveryone);
+            }
+        }
+        Bulk::Running { counts, .. } => {
+            ui.horizontal(|ui| {
+                let share = if counts.total == 0 { 0.0 } else { counts.done() as f32 / counts.total as f32 };
+                ui.add(egui::ProgressBar::new(share).text(counts_text(counts)).desired_width(420.0));
+                if ui.button("Cancel").clicked() {
+                    asks.intents.push(Intent::CancelBulk);
+                }
+            });
+            ui.label(
+                RichText::new("Progress is saved after every 20 users: closing the setup tool now loses nothing.")
+                    .weak(),
+            );
+        }
+        Bulk::Stopped { counts } => {
+            ui.label(format!("Stopped: {}.", counts_text(counts)));
+            if ui.button("Resume").clicked() {
+                asks.intents.push(Intent::InstallForEveryone);
+            }
+        }
+        Bulk::Finished { counts, failures } => {
+            ui.horizontal(|ui| {
+                mark(ui, Some(failures.is_empty()), if failures.is_empty() { "done" } else { "some failed" });
+                ui.label(format!("Finished: {}.", counts_text(counts)));
+            });
+            if !failures.is_empty() {
+                egui::CollapsingHeader::new(format!("{} users without the app, and why", failures.len())).show(
+                    ui,
+                    |ui| {
+                        let names: std::collections::HashMap<&str, &str> =
+                            w.preview().users.iter().map(|u| (u.id.as_str(), u.user_principal_name.as_str())).collect();
+                        for f in failures.iter().take(50) {
+                            let who = names.get(f.user.as_str()).copied().unwrap_or(f.user.as_str());
+                            ui.label(format!("{who}: {} ({})", f.message, f.code));
+                        }
+                        if failures.len() > 50 {
+                            ui.label(format!("… and {} more", failures.len() - 50));
+                        }
+                    },
+                );
+                if ui.button("Try the failed ones again").clicked() {
+                    asks.intents.push(Intent::InstallForEveryone);
+                }
+            }
+        }
+        Bulk::Failed { counts, failure } => {
+            ui.label(format!("Stopped: {}.", counts_text(counts)));
+            explanation_ui(ui, w, failure, Some(("Resume", Intent::InstallForEveryone)), asks);
+        }
+    }
+}
+
+fn others_ui(ui: &mut Ui, reading: &PolicyReading) {
+    let custom: Vec<&String> = reading.others.iter().filter(|o| *o != "FirstlineWorker").collect();
+    if !custom.is_empty() {
+        ui.label(format!(
+            "Other setup policies exist ({}): users assigned to one of them do not get Global. Add the app to those too in the Teams admin center if their users should have it.",
+            custom.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+}
+
+/// The manual path: the script and the admin center.
+fn manual_ui(ui: &mut Ui, w: &Wizard, open: bool, asks: &mut Asks) {
+    let Some(app) = w.teams().app() else { return };
+    let name = &w.settings().teams_app_name;
+    egui::CollapsingHeader::new("Do it yourself instead: PowerShell or the Teams admin center").default_open(open).show(ui, |ui| {
+        ui.label(format!(
+            "In the Teams admin center: Teams apps > Setup policies > Global (Org-wide default): add {name} under Installed apps and Pinned apps, then Save."
+        ));
+        ui.hyperlink_to("Open the setup policies page", script::SETUP_POLICIES_URL);
+        ui.add_space(4.0);
+        match script::global_policy_script(&app.catalog_id, name) {
+            Some(text) => {
+                ui.label("Or run this in PowerShell (MicrosoftTeams module) as a Teams Administrator:");
+                if ui.button("Copy script").clicked() {
+                    asks.copy = Some(text.clone());
+                }
+                egui::ScrollArea::vertical().id_salt("policy-script").max_height(220.0).show(ui, |ui| {
+                    ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
+                });
+            }
+            None => {
+                ui.label("The app id is not a plain id, so no script is offered; use the admin center.");
+            }
+        }
+    });
+}
+
+pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
+    let app = &w.settings().teams_app_name;
+    ui.heading("Global app setup policy");
+    ui.label(
+        "The Global (Org-wide default) setup policy decides which apps every user without another policy gets installed and pinned in Teams.",
+    );
+    ui.add_space(4.0);
+    match w.policy() {
+        PolicyStep::Locked => {
+            ui.label("Set up the Teams app first.");
+        }
+        PolicyStep::Reading { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading your tenant's setup policies…");
+            });
+        }
+        PolicyStep::NeedsApproval { failure, approval } => {
+            approval_ui(ui, w, failure, approval.is_some(), Intent::ApprovePolicyAccess, asks);
+            manual_ui(ui, w, false, asks);
+        }
+        PolicyStep::Ready { reading, change } => {
+            ui.label("The setup tool will change the Global policy like this, and nothing else:");
+            if change.adds_install {
+                ui.label(format!("• Add {app} to the installed apps."));
+            }
+            if change.adds_pin {
+                let pins: Vec<String> = reading.global.pinned.iter().map(|p| app_name(p, w)).collect();
+                ui.label(format!(
+                    "• Pin {app} after the existing pins: {}.",
+                    if pins.is_empty() { "none".to_owned() } else { pins.join(", ") }
+                ));
+            }
+            others_ui(ui, reading);
+            ui.add_space(6.0);
+            if ui.button("Add to the Global policy").clicked() {
+                asks.intents.push(Intent::ApplyPolicy);
+            }
+            ui.add_space(6.0);
+            manual_ui(ui, w, false, asks);
+        }
+        PolicyStep::Writing { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Changing the Global policy and reading it back…");
+            });
+        }
+        PolicyStep::Applied { reading, since, changed } => {
+            ui.horizontal(|ui| {
+                mark(ui, Some(true), "applied");
+                ui.label(
+                    RichText::new(if *changed {
+                        format!("Applied: {app} is installed and pinned in the Global policy.")
+                    } else {
+                        format!("{app} was already installed and pinned in the Global policy; nothing was changed.")
+                    })
+                    .strong(),
+                );
+            });
+            let minutes = since.until(now).as_secs() / 60;
+            ui.label(format!(
+                "Reaching users' Teams can take several hours: Teams clients cache policies, sometimes for a day or more. (Applied {} ago.) Users who were installed for in the previous step have it already.",
+                if minutes == 0 { "just now".to_owned() } else { format!("{minutes} min") }
+            ));
+            ui.label(format!(
+                "To check which setup policy one user gets, run in PowerShell: {}",
+                script::CHECK_ONE_USER
+            ));
+            others_ui(ui, reading);
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button("Check again").clicked() {
+                    asks.intents.push(Intent::CheckPolicyAgain);
+                }
+                if ui.button("Continue").clicked() {
+                    asks.intents.push(Intent::Continue);
+                }
+            });
+        }
+        PolicyStep::Manual { why, reading } => {
+            let failure = why.failure();
+            explanation_ui(ui, w, &failure, Some(("Check again", Intent::CheckPolicyAgain)), asks);
+            if let ManualReason::UnknownShape { detail } = why {
+                ui.label(RichText::new(format!("What the API answered: {detail}")).weak().small());
+            }
+            if let Some(r) = reading {
+                others_ui(ui, r);
+            }
+            manual_ui(ui, w, true, asks);
+            if ui.button("Continue without it").clicked() {
+                asks.intents.push(Intent::Continue);
+            }
+        }
+    }
+}
+
+pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    ui.heading("Done");
+    let all = w.status(StepId::Done) == StepStatus::Done;
+    ui.label(
+        RichText::new(if all {
+            format!("Your tenant is connected to {vendor}.")
+        } else {
+            format!("Your tenant is connected to {vendor}; one thing is left for you.")
+        })
+        .strong(),
+    );
+    ui.add_space(6.0);
+    egui::Grid::new("summary").num_columns(3).spacing([12.0, 6.0]).show(ui, |ui| {
+        for step in
+            [StepId::SignIn, StepId::AdminConsent, StepId::VerifyPermissions, StepId::TeamsApp, StepId::GlobalPolicy]
+        {
+            let status = w.status(step);
+            let ok = match status {
+                StepStatus::Done | StepStatus::Pending => Some(true),
+                StepStatus::NeedsAttention => Some(false),
+                _ => None,
+            };
+            mark(ui, ok, status.label());
+            ui.label(step.title());
+            ui.label(status.label());
+            ui.end_row();
+        }
+    });
+    ui.add_space(6.0);
+    if let PolicyStep::Applied { .. } = w.policy() {
+        ui.label("The Global policy reaches every user's Teams within hours; nothing more to do here.");
+    }
+    if let PolicyStep::Manual { .. } = w.policy() {
+        ui.label("The Global policy still needs the manual change (Global policy step).");
+        if ui.button("Back to the Global policy").clicked() {
+            asks.intents.push(Intent::ShowStep(StepId::GlobalPolicy));
+        }
+    }
+    ui.label(format!("You can close this window. {vendor}'s bots can now reach users in Teams."));
+}

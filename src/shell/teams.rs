@@ -1,0 +1,207 @@
+//! The shell's side of steps 4 and 5: look at the tenant's Teams, carry out the wizard's plan for the app, install
+//! it for everyone with saved progress, and read and write the Global setup policy.
+
+use std::future::Future;
+
+use crate::teams::bulk::{BulkProgress, UserResult};
+use crate::teams::catalog::Installed;
+use crate::teams::package;
+use crate::teams::policy::{ConfigApi, SetupPolicyApi};
+use crate::wizard::{
+    AppPlan, Attempt, BulkCounts, BulkFailure, CatalogEntry, Failure, OrgAppSettings, Outcome, PolicyReading, ScopeSet,
+    SetupPolicy, TeamsAppRef, TeamsFacts, TenantCloud,
+};
+
+use super::{ScopedTokens, Services};
+
+/// Largest number of installs between two saves of the progress (one `$batch`).
+const SAVE_EVERY: usize = crate::graph::batch::MAX_BATCH;
+
+impl Services {
+    fn teams_tokens(&self) -> ScopedTokens<'_> {
+        ScopedTokens { services: self, set: ScopeSet::TeamsSetup }
+    }
+
+    fn teams_admin_tokens(&self) -> ScopedTokens<'_> {
+        ScopedTokens { services: self, set: ScopeSet::TeamsAdmin }
+    }
+
+    fn config_api(&self) -> Result<ConfigApi, Failure> {
+        let base = self.env.teams_admin_base.as_deref().ok_or_else(|| Failure::Parse {
+            what: "Teams app setup policy".into(),
+            excerpt: "no Teams admin API is configured for this environment".into(),
+        })?;
+        Ok(ConfigApi::new(self.http_api.clone(), base))
+    }
+
+    /// The tenant's cloud from OpenID discovery of the tenant (`tenant_region_sub_scope`).
+    async fn tenant_cloud(&self, tenant_id: &str) -> TenantCloud {
+        // `{login}{tenant}/v2.0/.well-known/openid-configuration`, asked for this tenant.
+        let Some(authority) = self.env.discovery_url.strip_suffix("/v2.0/.well-known/openid-configuration") else {
+            return TenantCloud::Unknown;
+        };
+        let base = authority.rsplit_once('/').map_or(authority, |(b, _)| b);
+        let url = format!("{base}/{tenant_id}/v2.0/.well-known/openid-configuration");
+        let doc = match self.http_auth.get(&url).send().await {
+            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+            _ => None,
+        };
+        let Some(doc) = doc else {
+            return TenantCloud::Unknown;
+        };
+        match doc.get("tenant_region_sub_scope").and_then(serde_json::Value::as_str) {
+            Some("DODCON") => TenantCloud::GccHigh,
+            Some("DOD") => TenantCloud::Dod,
+            Some("GCC") => TenantCloud::Gcc,
+            _ => TenantCloud::Commercial,
+        }
+    }
+
+    fn progress_path(&self, tenant_id: &str, catalog_id: &str) -> Option<std::path::PathBuf> {
+        self.env.state_dir.as_deref().map(|d| BulkProgress::path(d, tenant_id, catalog_id))
+    }
+
+    pub(super) async fn inspect_teams(&self, tenant_id: &str) -> Result<TeamsFacts, Failure> {
+        let graph = self.graph()?;
+        let tokens = self.teams_tokens();
+        let package = match &self.env.teams_package {
+            Some(source) => Some(package::load(source)?),
+            None => None,
+        };
+        let manifest_id = if self.env.teams_manifest_id.is_empty() {
+            package.as_ref().map(|p| p.info.manifest_id.clone()).unwrap_or_default()
+        } else {
+            self.env.teams_manifest_id.clone()
+        };
+        let (cloud, found) = tokio::join!(self.tenant_cloud(tenant_id), graph.find_teams_app(&tokens, &manifest_id));
+        let (store, org) = found?;
+        let ids: Vec<String> = store.iter().chain(org.iter()).map(|e: &CatalogEntry| e.catalog_id.clone()).collect();
+        let admin_has_app = if ids.is_empty() { false } else { graph.user_has_app(&tokens, "me", &ids).await? };
+        let settings = match self.config_api() {
+            Ok(api) => api.org_settings(&self.teams_admin_tokens()).await,
+            Err(_) => OrgAppSettings::default(),
+        };
+        let unfinished_bulk = ids.iter().find_map(|id| {
+            let path = self.progress_path(tenant_id, id)?;
+            match BulkProgress::load(&path) {
+                Ok(Some(p)) if !p.complete() => Some(p.counts()),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("{e}; an install for everyone will start over");
+                    None
+                }
+            }
+        });
+        Ok(TeamsFacts { cloud, store, org, package: package.map(|p| p.info), settings, admin_has_app, unfinished_bulk })
+    }
+
+    pub(super) async fn set_up_teams_app(&self, plan: AppPlan) -> Result<TeamsAppRef, Failure> {
+        let graph = self.graph()?;
+        let tokens = self.teams_tokens();
+        let load = || match &self.env.teams_package {
+            Some(source) => package::load(source),
+            None => Err(Failure::Parse {
+                what: "the vendor's Teams app package".into(),
+                excerpt: "the profile names none".into(),
+            }),
+        };
+        let (catalog_id, version) = match &plan {
+            AppPlan::UseStore { catalog_id } | AppPlan::UseOrg { catalog_id } => (catalog_id.clone(), String::new()),
+            AppPlan::Publish { version } => {
+                let p = load()?;
+                (graph.publish_app(&tokens, p.zip, version).await?.catalog_id, version.clone())
+            }
+            AppPlan::Update { catalog_id, to, .. } => {
+                let p = load()?;
+                (graph.publish_app_version(&tokens, catalog_id, p.zip, to).await?.catalog_id, to.clone())
+            }
+        };
+        let installed = graph.install_app(&tokens, "me", &catalog_id).await?;
+        Ok(TeamsAppRef { catalog_id, version, via: plan, newly_installed_for_admin: installed == Installed::New })
+    }
+
+    /// Installs for `users`, resuming saved progress, saving after every batch; reports progress as it goes.
+    pub(super) async fn bulk_install<F, Fut>(
+        &self,
+        attempt: Attempt,
+        tenant_id: &str,
+        catalog_id: &str,
+        users: Vec<String>,
+        report: F,
+    ) where
+        F: Fn(Outcome) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let graph = match self.graph() {
+            Ok(g) => g,
+            Err(f) => return report(Outcome::BulkFinished { attempt, result: Err(f) }).await,
+        };
+        let path = self.progress_path(tenant_id, catalog_id);
+        let saved = path.as_deref().map(BulkProgress::load).transpose();
+        let mut progress = match saved {
+            Ok(Some(Some(p))) if p.tenant_id == tenant_id && p.catalog_id == catalog_id => p,
+            Ok(_) => BulkProgress::new(tenant_id, catalog_id, Vec::new()),
+            Err(e) => {
+                tracing::warn!("{e}; starting over");
+                BulkProgress::new(tenant_id, catalog_id, Vec::new())
+            }
+        };
+        progress.extend_users(&users);
+        report(Outcome::BulkProgress { attempt, counts: progress.counts() }).await;
+        let remaining = progress.remaining();
+        for chunk in remaining.chunks(SAVE_EVERY) {
+            let results = match graph.install_app_batch(&self.teams_tokens(), chunk, catalog_id).await {
+                Ok(r) => r,
+                Err(f) => {
+                    save(&progress, path.as_deref());
+                    return report(Outcome::BulkFinished { attempt, result: Err(f) }).await;
+                }
+            };
+            for (user, result) in results {
+                let r = match result {
+                    Ok(Installed::New) => UserResult::Installed,
+                    Ok(Installed::Already) => UserResult::AlreadyHad,
+                    Err(f) => {
+                        let (code, message) = match &f {
+                            Failure::Graph(e) => (e.code.clone(), e.message.clone()),
+                            other => (other.code(), other.to_string()),
+                        };
+                        UserResult::Failed { code, message }
+                    }
+                };
+                progress.results.insert(user, r);
+            }
+            save(&progress, path.as_deref());
+            report(Outcome::BulkProgress { attempt, counts: progress.counts() }).await;
+        }
+        let counts: BulkCounts = progress.counts();
+        let failures: Vec<BulkFailure> = progress.failures();
+        if progress.complete()
+            && let Some(p) = &path
+            && let Err(e) = std::fs::remove_file(p)
+        {
+            tracing::debug!("could not remove the finished progress file: {e}");
+        }
+        report(Outcome::BulkFinished { attempt, result: Ok((counts, failures)) }).await;
+    }
+
+    pub(super) async fn read_setup_policies(&self) -> Result<PolicyReading, Failure> {
+        self.config_api()?.read(&self.teams_admin_tokens()).await
+    }
+
+    pub(super) async fn write_global_policy(
+        &self,
+        installed: Vec<String>,
+        pinned: Vec<String>,
+    ) -> Result<SetupPolicy, Failure> {
+        self.config_api()?.write_global(&self.teams_admin_tokens(), &installed, &pinned).await
+    }
+}
+
+fn save(progress: &BulkProgress, path: Option<&std::path::Path>) {
+    if let Some(p) = path
+        && let Err(e) = progress.save(p)
+    {
+        tracing::warn!("could not save the install progress to {}: {e}", p.display());
+    }
+}

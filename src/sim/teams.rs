@@ -1,0 +1,317 @@
+//! The tenant's Teams side: the app catalog (store and organization apps, their definitions and review states),
+//! each user's installed apps, the org-wide app settings, and the app setup policies (Global and custom ones).
+//!
+//! Graph serves the catalog and installs (`graph/teams.rs`); the Teams admin configuration API serves the policies
+//! (`teams_admin.rs`). Both read and change this one state.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::clock::stable_guid;
+
+/// The demo vendor app's manifest id (also in `assets/teams/mspbots-demo/manifest.json`).
+pub const DEMO_APP_ID: &str = "5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13";
+
+/// Microsoft's own apps every Global policy starts with (Teams app ids as the admin center shows them).
+pub const MICROSOFT_APPS: &[(&str, &str)] = &[
+    ("14d6962d-6eeb-4f48-8890-de55454bb136", "Activity"),
+    ("86fcd49b-61a2-4e1f-8c3e-ee0da0e3c9d5", "Chat"),
+    ("2a84919f-59d8-4441-a975-2a8c2643b741", "Teams"),
+    ("ef56c0de-36fc-4ef8-b417-3d82ba9d073c", "Calendar"),
+    ("20c3440d-c67e-4420-9f80-0e50c39693df", "Calling"),
+    ("5af6a76b-40fc-4ba1-af29-8f49b08e44fd", "Files"),
+];
+
+fn yes() -> bool {
+    true
+}
+
+fn default_app_id() -> String {
+    DEMO_APP_ID.to_owned()
+}
+
+fn default_app_name() -> String {
+    "MSPbots".to_owned()
+}
+
+fn default_version() -> String {
+    "1.4.0".to_owned()
+}
+
+fn default_cloud() -> String {
+    "public".to_owned()
+}
+
+fn microsoft_ids() -> Vec<String> {
+    MICROSOFT_APPS.iter().map(|(id, _)| (*id).to_owned()).collect()
+}
+
+/// How the Teams admin configuration API answers for setup policies.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyApi {
+    /// Reads and merges as expected.
+    #[default]
+    Ok,
+    /// Refuses with 40301, as the legacy surface does under partner (GDAP) access.
+    PartnerForbidden,
+    /// Answers in a shape the wizard does not know (a future API change).
+    UnexpectedShape,
+}
+
+/// An earlier upload of the vendor app to the organization's catalog.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgAppSpec {
+    pub version: String,
+    /// `published`, `submitted` (waiting for an admin's review) or `rejected`.
+    #[serde(default = "published")]
+    pub state: String,
+}
+
+fn published() -> String {
+    "published".to_owned()
+}
+
+/// A custom app setup policy assigned to some users (it overrides Global for them).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomPolicySpec {
+    pub name: String,
+    #[serde(default)]
+    pub users: Vec<String>,
+}
+
+/// The scenario's `[teams]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamsSpec {
+    /// The vendor app's manifest id.
+    #[serde(default = "default_app_id")]
+    pub app_id: String,
+    #[serde(default = "default_app_name")]
+    pub app_name: String,
+    /// The store version.
+    #[serde(default = "default_version")]
+    pub app_version: String,
+    /// The vendor app is in the Teams store (so the catalog lists it as a `store` app).
+    #[serde(default = "yes")]
+    pub in_store: bool,
+    /// An earlier upload of the vendor app as a custom (organization) app.
+    #[serde(default)]
+    pub org_app: Option<OrgAppSpec>,
+    /// Admins may upload custom apps.
+    #[serde(default = "yes")]
+    pub custom_upload: bool,
+    /// Third-party (store) apps are allowed org-wide.
+    #[serde(default = "yes")]
+    pub third_party_apps: bool,
+    /// Custom (organization) apps are allowed org-wide.
+    #[serde(default = "yes")]
+    pub custom_apps: bool,
+    /// `public`, `gcc`, `gcc-high` or `dod` (what OpenID discovery says of the tenant).
+    #[serde(default = "default_cloud")]
+    pub cloud: String,
+    /// The Global policy's installed and pinned apps at start.
+    #[serde(default = "microsoft_ids")]
+    pub global_installed: Vec<String>,
+    #[serde(default = "microsoft_ids")]
+    pub global_pinned: Vec<String>,
+    #[serde(default)]
+    pub custom_policies: Vec<CustomPolicySpec>,
+    #[serde(default)]
+    pub policy_api: PolicyApi,
+}
+
+impl Default for TeamsSpec {
+    fn default() -> Self {
+        Self {
+            app_id: default_app_id(),
+            app_name: default_app_name(),
+            app_version: default_version(),
+            in_store: true,
+            org_app: None,
+            custom_upload: true,
+            third_party_apps: true,
+            custom_apps: true,
+            cloud: default_cloud(),
+            global_installed: microsoft_ids(),
+            global_pinned: microsoft_ids(),
+            custom_policies: Vec::new(),
+            policy_api: PolicyApi::Ok,
+        }
+    }
+}
+
+/// `store`, `organization` or `sideloaded`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Distribution {
+    Store,
+    Organization,
+}
+
+impl Distribution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Store => "store",
+            Self::Organization => "organization",
+        }
+    }
+}
+
+/// One version of an app in the catalog.
+#[derive(Clone, Debug)]
+pub struct Definition {
+    pub id: String,
+    pub version: String,
+    /// `published`, `submitted`, `rejected`.
+    pub state: String,
+    pub display_name: String,
+    pub has_bot: bool,
+}
+
+/// An app in the tenant's catalog.
+#[derive(Clone, Debug)]
+pub struct CatalogApp {
+    /// Catalog id (the manifest id for store apps, generated for organization apps).
+    pub id: String,
+    pub external_id: String,
+    pub display_name: String,
+    pub distribution: Distribution,
+    pub definitions: Vec<Definition>,
+}
+
+impl CatalogApp {
+    /// The newest definition.
+    pub fn latest(&self) -> Option<&Definition> {
+        self.definitions.last()
+    }
+}
+
+/// One app setup policy: its installed and pinned app ids (pins in order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupPolicy {
+    pub identity: String,
+    pub description: String,
+    pub installed: Vec<String>,
+    pub pinned: Vec<String>,
+    pub allow_user_pinning: bool,
+    pub allow_side_loading: bool,
+    /// Users it is assigned to (by UPN); Global applies to everyone else.
+    pub users: Vec<String>,
+}
+
+/// The live Teams state of the simulated tenant.
+#[derive(Debug)]
+pub struct TeamsState {
+    pub spec: TeamsSpec,
+    pub catalog: Vec<CatalogApp>,
+    /// Installed catalog app ids by user object id.
+    pub installed: BTreeMap<String, Vec<(String, String)>>,
+    pub policies: Vec<SetupPolicy>,
+    /// Writes to the Global policy, for tests and support (`Sim::teams_policy_writes`).
+    pub policy_writes: u32,
+}
+
+impl TeamsState {
+    pub fn new(spec: &TeamsSpec, tenant_id: &str) -> Self {
+        let mut catalog: Vec<CatalogApp> = MICROSOFT_APPS
+            .iter()
+            .map(|(id, name)| CatalogApp {
+                id: (*id).to_owned(),
+                external_id: (*id).to_owned(),
+                display_name: (*name).to_owned(),
+                distribution: Distribution::Store,
+                definitions: vec![Definition {
+                    id: stable_guid("definition", id),
+                    version: "1.0".to_owned(),
+                    state: "published".to_owned(),
+                    display_name: (*name).to_owned(),
+                    has_bot: false,
+                }],
+            })
+            .collect();
+        if spec.in_store {
+            catalog.push(CatalogApp {
+                id: spec.app_id.clone(),
+                external_id: spec.app_id.clone(),
+                display_name: spec.app_name.clone(),
+                distribution: Distribution::Store,
+                definitions: vec![Definition {
+                    id: stable_guid("definition", &format!("store/{}", spec.app_id)),
+                    version: spec.app_version.clone(),
+                    state: "published".to_owned(),
+                    display_name: spec.app_name.clone(),
+                    has_bot: true,
+                }],
+            });
+        }
+        if let Some(org) = &spec.org_app {
+            catalog.push(CatalogApp {
+                id: stable_guid("org-app", &format!("{tenant_id}/{}", spec.app_id)),
+                external_id: spec.app_id.clone(),
+                display_name: spec.app_name.clone(),
+                distribution: Distribution::Organization,
+                definitions: vec![Definition {
+                    id: stable_guid("definition", &format!("org/{}/{}", spec.app_id, org.version)),
+                    version: org.version.clone(),
+                    state: org.state.clone(),
+                    display_name: spec.app_name.clone(),
+                    has_bot: true,
+                }],
+            });
+        }
+        let mut policies = vec![
+            SetupPolicy {
+                identity: "Global".to_owned(),
+                description: String::new(),
+                installed: spec.global_installed.clone(),
+                pinned: spec.global_pinned.clone(),
+                allow_user_pinning: true,
+                allow_side_loading: false,
+                users: Vec::new(),
+            },
+            SetupPolicy {
+                identity: "Tag:FirstlineWorker".to_owned(),
+                description: "Setup policy for frontline workers (not customisable)".to_owned(),
+                installed: microsoft_ids(),
+                pinned: microsoft_ids().into_iter().take(4).collect(),
+                allow_user_pinning: true,
+                allow_side_loading: false,
+                users: Vec::new(),
+            },
+        ];
+        for c in &spec.custom_policies {
+            policies.push(SetupPolicy {
+                identity: format!("Tag:{}", c.name),
+                description: String::new(),
+                installed: microsoft_ids(),
+                pinned: microsoft_ids(),
+                allow_user_pinning: true,
+                allow_side_loading: false,
+                users: c.users.clone(),
+            });
+        }
+        Self { spec: spec.clone(), catalog, installed: BTreeMap::new(), policies, policy_writes: 0 }
+    }
+
+    /// The catalog app with this catalog id.
+    pub fn app(&self, id: &str) -> Option<&CatalogApp> {
+        self.catalog.iter().find(|a| a.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Why a user may not have this app, if they may not: blocked org-wide by type.
+    pub fn blocked(&self, app: &CatalogApp) -> Option<&'static str> {
+        let microsoft = MICROSOFT_APPS.iter().any(|(id, _)| *id == app.id);
+        match app.distribution {
+            Distribution::Store if !microsoft && !self.spec.third_party_apps => Some("Store"),
+            Distribution::Organization if !self.spec.custom_apps => Some("Private"),
+            _ => None,
+        }
+    }
+
+    pub fn global(&self) -> Option<&SetupPolicy> {
+        self.policies.iter().find(|p| p.identity == "Global")
+    }
+}

@@ -1,0 +1,175 @@
+//! The Teams app catalog and per-user installs on Graph (`microsoft-apis.md` B4).
+//!
+//! A store app's catalog id is its manifest id and its `externalId` is empty; an organization app has a generated
+//! id and the manifest id in `externalId`. So the vendor app is looked up both ways, in one `$batch`.
+
+use serde_json::{Value, json};
+
+use crate::graph::batch::{BatchItem, ItemReply};
+use crate::graph::{Call, Graph, TokenSource, parse_json};
+use crate::wizard::{CatalogEntry, Failure, PublishingState};
+
+/// An install for one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    New,
+    /// Graph answered 409: the user had it.
+    Already,
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The newest definition of a `teamsApp` (with `$expand=appDefinitions`) as a catalog entry.
+fn entry(app: &Value) -> Option<CatalogEntry> {
+    let id = app.get("id")?.as_str()?.to_owned();
+    let latest = app.get("appDefinitions").and_then(Value::as_array).and_then(|d| d.last());
+    let state = match latest.and_then(|d| d.get("publishingState")).and_then(Value::as_str) {
+        Some("submitted") => PublishingState::Submitted,
+        Some("rejected") => PublishingState::Rejected,
+        _ => PublishingState::Published,
+    };
+    let version = latest.and_then(|d| d.get("version")).and_then(Value::as_str).unwrap_or_default().to_owned();
+    Some(CatalogEntry { catalog_id: id, version, state })
+}
+
+fn first_entry(reply: Option<&ItemReply>) -> Result<Option<CatalogEntry>, Failure> {
+    match reply.map(|r| &r.result) {
+        Some(Ok(v)) => Ok(v.get("value").and_then(Value::as_array).and_then(|a| a.first()).and_then(entry)),
+        Some(Err(f)) => Err(f.clone()),
+        None => Ok(None),
+    }
+}
+
+impl Graph {
+    /// The vendor app as a store app and as an organization app (either may be absent).
+    pub async fn find_teams_app(
+        &self,
+        tokens: &dyn TokenSource,
+        manifest_id: &str,
+    ) -> Result<(Option<CatalogEntry>, Option<CatalogEntry>), Failure> {
+        let by = |field: &str| {
+            format!(
+                "/appCatalogs/teamsApps?$filter={}&$expand=appDefinitions",
+                enc(&format!("{field} eq '{manifest_id}'"))
+            )
+        };
+        let replies =
+            self.batch(tokens, &[BatchItem::get("store", by("id")), BatchItem::get("org", by("externalId"))]).await?;
+        let store = first_entry(replies.iter().find(|r| r.id == "store"))?;
+        let org = first_entry(replies.iter().find(|r| r.id == "org"))?;
+        // The id filter also matches an organization app whose generated id happens to be the manifest id.
+        let store = store.filter(|s| org.as_ref().is_none_or(|o| o.catalog_id != s.catalog_id));
+        Ok((store, org))
+    }
+
+    /// True when `user` has one of `catalog_ids` installed.
+    pub async fn user_has_app(
+        &self,
+        tokens: &dyn TokenSource,
+        user: &str,
+        catalog_ids: &[String],
+    ) -> Result<bool, Failure> {
+        let mut found = false;
+        let first = Call::get(format!("v1.0/users/{}/teamwork/installedApps?$expand=teamsApp", enc(user)));
+        self.pages(tokens, first, |page| {
+            found |= page.items.iter().any(|i| {
+                i.get("teamsApp")
+                    .and_then(|a| a.get("id"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| catalog_ids.iter().any(|c| c.eq_ignore_ascii_case(id)))
+            });
+            !found
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Uploads a package as a new organization app (`POST /appCatalogs/teamsApps`).
+    pub async fn publish_app(
+        &self,
+        tokens: &dyn TokenSource,
+        zip: Vec<u8>,
+        version: &str,
+    ) -> Result<CatalogEntry, Failure> {
+        let answer = self.send(tokens, &Call::post_raw("v1.0/appCatalogs/teamsApps", zip, "application/zip")).await?;
+        let app: Value = parse_json(&answer.body, "Graph answer to the app upload")?;
+        let id = app.get("id").and_then(Value::as_str).ok_or_else(|| Failure::Parse {
+            what: "Graph answer to the app upload".into(),
+            excerpt: "the answer has no app id".into(),
+        })?;
+        Ok(CatalogEntry { catalog_id: id.to_owned(), version: version.to_owned(), state: PublishingState::Published })
+    }
+
+    /// Publishes a package as a new version of an organization app.
+    pub async fn publish_app_version(
+        &self,
+        tokens: &dyn TokenSource,
+        catalog_id: &str,
+        zip: Vec<u8>,
+        version: &str,
+    ) -> Result<CatalogEntry, Failure> {
+        let target = format!("v1.0/appCatalogs/teamsApps/{}/appDefinitions", enc(catalog_id));
+        let answer = self.send(tokens, &Call::post_raw(target, zip, "application/zip")).await?;
+        let state = serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|d| d.get("publishingState").and_then(Value::as_str).map(str::to_owned));
+        let state =
+            if state.as_deref() == Some("submitted") { PublishingState::Submitted } else { PublishingState::Published };
+        Ok(CatalogEntry { catalog_id: catalog_id.to_owned(), version: version.to_owned(), state })
+    }
+
+    fn install_body(&self, catalog_id: &str) -> Value {
+        json!({ "teamsApp@odata.bind": format!("{}v1.0/appCatalogs/teamsApps/{catalog_id}", self.base()) })
+    }
+
+    /// Installs the app for one user; "already installed" (409) is success.
+    pub async fn install_app(
+        &self,
+        tokens: &dyn TokenSource,
+        user: &str,
+        catalog_id: &str,
+    ) -> Result<Installed, Failure> {
+        let call =
+            Call::post(format!("v1.0/users/{}/teamwork/installedApps", enc(user)), self.install_body(catalog_id));
+        match self.send(tokens, &call).await {
+            Ok(_) => Ok(Installed::New),
+            Err(Failure::Graph(e)) if e.status == 409 => Ok(Installed::Already),
+            Err(f) => Err(f),
+        }
+    }
+
+    /// Installs the app for `users`, 20 to a `$batch`, each throttled item retried as Microsoft asks.
+    pub async fn install_app_batch(
+        &self,
+        tokens: &dyn TokenSource,
+        users: &[String],
+        catalog_id: &str,
+    ) -> Result<Vec<(String, Result<Installed, Failure>)>, Failure> {
+        let items: Vec<BatchItem> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                BatchItem::post(
+                    format!("u{i}"),
+                    format!("/users/{}/teamwork/installedApps", enc(u)),
+                    self.install_body(catalog_id),
+                )
+            })
+            .collect();
+        let replies = self.batch(tokens, &items).await?;
+        Ok(replies
+            .into_iter()
+            .zip(users)
+            .map(|(r, u)| {
+                let result = match r.result {
+                    Ok(_) => Ok(Installed::New),
+                    Err(Failure::Graph(e)) if e.status == 409 => Ok(Installed::Already),
+                    Err(f) => Err(f),
+                };
+                (u.clone(), result)
+            })
+            .collect())
+    }
+}
