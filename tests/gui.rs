@@ -19,7 +19,7 @@ use mspbots_setup::session::Endpoints;
 use mspbots_setup::shell::browser::FollowingBrowser;
 use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
 use mspbots_setup::sim::scenario::ConsentDecision;
-use mspbots_setup::wizard::{Consent, Load, SignIn, StepId, StepStatus, VerifyPhase};
+use mspbots_setup::wizard::{Bulk, Consent, Load, PolicyStep, SignIn, StepId, StepStatus, TeamsStep, VerifyPhase};
 
 /// A "browser" that follows the simulator's redirects back to the wizard, as the chosen demo account.
 fn following_browser() -> AppServices {
@@ -362,4 +362,128 @@ fn a_ten_thousand_user_directory_fills_the_preview_with_a_progress_bar() {
     harness.get_by_label("10005 shown");
     assert_eq!(harness.query_all_by_label_contains("of 10005 users").count(), 0, "the bar is gone once loaded");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// From the verified checklist to the Teams step, approving the setup tool's Teams access.
+fn on_to_teams(harness: &mut Harness<'static, WizardApp>) {
+    step_until(harness, "every permission granted", |app| {
+        app.wizard().is_some_and(|w| w.verify().checklist.as_ref().is_some_and(|c| c.all_granted()))
+    });
+    click(harness, "Continue: Teams app");
+    step_until(harness, "the Teams access approval", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::NeedsApproval { .. }))
+    });
+    harness.get_by_label("One more approval: let the setup tool manage Teams apps");
+    click(harness, "Approve Teams access…");
+    step_until(harness, "the Teams facts", |app| {
+        app.wizard()
+            .is_some_and(|w| !matches!(w.teams(), TeamsStep::NeedsApproval { .. } | TeamsStep::Inspecting { .. }))
+    });
+}
+
+#[test]
+fn the_whole_wizard_runs_from_welcome_to_done() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("happy")));
+    through_consent_to_verify(&mut harness);
+    step_until(&mut harness, "the directory preview", preview_loaded);
+    on_to_teams(&mut harness);
+    harness.get_by_label("MSPbots is in the Teams store (version 1.4.0)");
+    harness.get_by_label("Third-party (store) apps org-wide: allowed");
+    click(&mut harness, "Install MSPbots for me");
+    step_until(&mut harness, "the app installed for the admin", |app| {
+        app.step_status(StepId::TeamsApp) == StepStatus::Done
+    });
+    harness.run_steps(2);
+    harness.get_by_label("MSPbots 1.4.0 is in your tenant (from the Teams store)");
+    harness.get_by_label("Installed for you: look for it in Teams' left bar.");
+
+    click(&mut harness, "Install for all 61 users now");
+    step_until(&mut harness, "the install for everyone", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Finished { .. }, .. }))
+    });
+    harness.run_steps(2);
+    harness.get_by_label("Finished: 61 of 61 done: 60 installed, 1 already had it, 0 failed.");
+
+    click(&mut harness, "Continue: Global policy");
+    step_until(&mut harness, "the Global policy read", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
+    });
+    harness.get_by_label("• Pin MSPbots after the existing pins: Activity, Chat, Teams, Calendar, Calling, Files.");
+    harness.get_by_label("Do it yourself instead: PowerShell or the Teams admin center");
+    click(&mut harness, "Add to the Global policy");
+    step_until(&mut harness, "the policy applied", |app| app.step_status(StepId::GlobalPolicy) == StepStatus::Pending);
+    harness.run_steps(2);
+    harness.get_by_label("Applied: MSPbots is installed and pinned in the Global policy.");
+    harness.get_by_label_contains("Reaching users' Teams can take several hours");
+    click(&mut harness, "Continue");
+    harness.get_by_label("Your tenant is connected to MSPbots.");
+    assert_eq!(harness.state().step_status(StepId::Done), StepStatus::Done);
+}
+
+/// Runs `scenario` to its Teams step and returns the harness there.
+fn teams_step_of(rt: &tokio::runtime::Runtime, scenario: &str) -> Harness<'static, WizardApp> {
+    let mut harness = harness(app(rt, &demo(scenario)));
+    through_consent_to_verify(&mut harness);
+    on_to_teams(&mut harness);
+    harness
+}
+
+#[test]
+fn each_teams_failure_is_explained_inline_with_its_fix() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let h = teams_step_of(&rt, "teams-gcc-high");
+    h.get_by_label("Third-party Teams apps are not available in this cloud");
+    h.get_by_label("Cloud: GCC High");
+    h.get_by_role_and_label(Role::Button, "Check again");
+
+    let h = teams_step_of(&rt, "teams-app-in-review");
+    h.get_by_label("MSPbots's app is waiting for an admin's approval");
+    h.get_by_label_contains("Who can fix it: A Teams Administrator");
+
+    let mut h = teams_step_of(&rt, "teams-third-party-blocked");
+    h.get_by_label("Third-party Teams apps look blocked in your organization");
+    click(&mut h, "Install MSPbots for me");
+    step_until(&mut h, "the refused install", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Failed { .. }))
+    });
+    h.run_steps(2);
+    h.get_by_label("Teams blocks MSPbots for this user");
+    h.get_by_label_contains("Teams apps > Manage apps, find MSPbots");
+    h.get_by_role_and_label(Role::Button, "Retry");
+
+    let mut h = teams_step_of(&rt, "teams-custom-upload-off");
+    h.get_by_label("Uploading custom Teams apps looks turned off");
+    click(&mut h, "Upload and install MSPbots for me");
+    step_until(&mut h, "the refused upload", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Failed { .. }))
+    });
+    h.run_steps(2);
+    h.get_by_label("The tenant does not allow uploading MSPbots's app");
+}
+
+#[test]
+fn a_policy_the_api_cannot_change_offers_the_script_and_the_admin_center() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut h = teams_step_of(&rt, "teams-policy-changed");
+    click(&mut h, "Install MSPbots for me");
+    step_until(&mut h, "the app installed", |app| app.step_status(StepId::TeamsApp) == StepStatus::Done);
+    h.run_steps(2);
+    click(&mut h, "Continue: Global policy");
+    step_until(&mut h, "the manual path", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Manual { .. }))
+    });
+    h.run_steps(2);
+    h.get_by_label("The setup tool cannot change this policy automatically");
+    h.get_by_label("Open the setup policies page");
+    click(&mut h, "Copy script");
+    let script = h.state().copied.clone().unwrap();
+    assert!(
+        script.contains("Set-CsTeamsAppSetupPolicy -Identity Global")
+            && script.contains(mspbots_setup::sim::teams::DEMO_APP_ID)
+    );
+    assert_eq!(h.state().step_status(StepId::GlobalPolicy), StepStatus::NeedsAttention);
+    click(&mut h, "Continue without it");
+    h.get_by_label("Your tenant is connected to MSPbots; one thing is left for you.");
 }

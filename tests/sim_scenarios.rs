@@ -36,6 +36,16 @@ const COVERED: &[&str] = &[
     "late-permissions",
     "large-directory",
     "graph-throttled",
+    "teams-custom-app",
+    "teams-older-upload",
+    "teams-app-in-review",
+    "teams-third-party-blocked",
+    "teams-custom-upload-off",
+    "teams-admin-unlicensed",
+    "teams-gcc-high",
+    "teams-custom-policies",
+    "teams-policy-partner",
+    "teams-policy-changed",
 ];
 
 #[test]
@@ -381,4 +391,139 @@ async fn graph_throttled_answers_429_with_retry_after_on_the_third_users_request
     assert!(body["error"]["innerError"]["request-id"].is_string());
     assert_eq!(graph_get(&t, &token, "v1.0/users?$top=10").await.status(), 429, "count = 2");
     assert_eq!(graph_get(&t, &token, "v1.0/users?$top=10").await.status(), 200);
+}
+
+const DEMO_APP: &str = mspbots_setup::sim::teams::DEMO_APP_ID;
+const TEAMS_SETUP: &str = "offline_access https://graph.microsoft.com/AppCatalog.ReadWrite.All https://graph.microsoft.com/TeamsAppInstallation.ReadWriteForUser";
+const TEAMS_ADMIN: &str = "offline_access 48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation";
+
+/// GET on the Graph (`graph`) or Teams admin host with a token for `scope`: status and JSON.
+async fn get_json(t: &TestSim, scope: &str, url: String) -> (u16, serde_json::Value) {
+    let token = t.user_token(scope).await;
+    let r = t.client.get(url).bearer_auth(token).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn catalog(t: &TestSim, field: &str) -> serde_json::Value {
+    let url = format!(
+        "{}v1.0/appCatalogs/teamsApps?$filter={}&$expand=appDefinitions",
+        t.sim.info().graph_url,
+        enc(&format!("{field} eq '{DEMO_APP}'"))
+    );
+    get_json(t, TEAMS_SETUP, url).await.1
+}
+
+async fn install_me(t: &TestSim) -> (u16, serde_json::Value) {
+    let token = t.user_token(TEAMS_SETUP).await;
+    let body = serde_json::json!({ "teamsApp@odata.bind": format!("{}v1.0/appCatalogs/teamsApps/{DEMO_APP}", t.sim.info().graph_url) });
+    let r = t
+        .client
+        .post(format!("{}v1.0/me/teamwork/installedApps", t.sim.info().graph_url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+async fn teams_admin(t: &TestSim, path: &str) -> (u16, serde_json::Value) {
+    get_json(t, TEAMS_ADMIN, format!("{}Skype.Policy/configurations/{path}", t.sim.info().teams_admin_url)).await
+}
+
+#[tokio::test]
+async fn teams_custom_app_is_not_in_the_store() {
+    let t = TestSim::start("teams-custom-app", Some("adele.vance@contoso.com")).await;
+    assert_eq!(catalog(&t, "id").await["value"], serde_json::json!([]));
+    assert_eq!(catalog(&t, "externalId").await["value"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn teams_older_upload_and_app_in_review_are_organization_apps() {
+    let t = TestSim::start("teams-older-upload", Some("adele.vance@contoso.com")).await;
+    let org = catalog(&t, "externalId").await;
+    assert_eq!(org["value"][0]["distributionMethod"], "organization");
+    assert_eq!(org["value"][0]["appDefinitions"][0]["version"], "1.2.0");
+    let t = TestSim::start("teams-app-in-review", Some("adele.vance@contoso.com")).await;
+    assert_eq!(catalog(&t, "externalId").await["value"][0]["appDefinitions"][0]["publishingState"], "submitted");
+}
+
+#[tokio::test]
+async fn teams_third_party_blocked_refuses_the_install_and_says_so_in_the_permission_policy() {
+    let t = TestSim::start("teams-third-party-blocked", Some("adele.vance@contoso.com")).await;
+    let (status, body) = install_me(&t).await;
+    assert_eq!(status, 403);
+    assert!(body["error"]["message"].as_str().unwrap().contains("AppType: Store"));
+    let (_, policy) = teams_admin(&t, "TeamsAppPermissionPolicy/configuration/Global").await;
+    assert_eq!(
+        (policy["GlobalCatalogAppsType"].as_str(), policy["GlobalCatalogApps"].clone()),
+        (Some("AllowedAppList"), serde_json::json!([]))
+    );
+}
+
+#[tokio::test]
+async fn teams_custom_upload_off_refuses_uploads() {
+    let t = TestSim::start("teams-custom-upload-off", Some("adele.vance@contoso.com")).await;
+    let (_, setting) = teams_admin(&t, "TeamsSettingsCustomApp/configuration/Global").await;
+    assert_eq!(setting["isSideloadedAppsInteractionEnabled"], false);
+    let token = t.user_token(TEAMS_SETUP).await;
+    let zip =
+        mspbots_setup::teams::package::load(&mspbots_setup::teams::package::PackageSource::BuiltinDemo).unwrap().zip;
+    let r = t
+        .client
+        .post(format!("{}v1.0/appCatalogs/teamsApps", t.sim.info().graph_url))
+        .bearer_auth(token)
+        .header("content-type", "application/zip")
+        .body(zip)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn teams_admin_unlicensed_cannot_have_apps_installed() {
+    let t = TestSim::start("teams-admin-unlicensed", Some("it.admin@contoso.com")).await;
+    let (status, body) = install_me(&t).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NotFound")));
+}
+
+#[tokio::test]
+async fn teams_gcc_high_says_so_in_discovery() {
+    let t = TestSim::start("teams-gcc-high", None).await;
+    let doc: serde_json::Value = t
+        .get(&t.login(&format!("{}/v2.0/.well-known/openid-configuration", t.tenant_id())))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (doc["tenant_region_scope"].as_str(), doc["tenant_region_sub_scope"].as_str()),
+        (Some("USGov"), Some("DODCON"))
+    );
+    let common: serde_json::Value =
+        t.get(&t.login("organizations/v2.0/.well-known/openid-configuration")).await.json().await.unwrap();
+    assert!(common.get("tenant_region_sub_scope").is_none());
+}
+
+#[tokio::test]
+async fn teams_custom_policies_are_listed_beside_global() {
+    let t = TestSim::start("teams-custom-policies", Some("adele.vance@contoso.com")).await;
+    let (status, list) = teams_admin(&t, "TeamsAppSetupPolicy").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["Identity"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["Global", "Tag:FirstlineWorker", "Tag:Sales", "Tag:Frontline Support"]);
+}
+
+#[tokio::test]
+async fn teams_policy_partner_and_changed_shapes() {
+    let t = TestSim::start("teams-policy-partner", Some("adele.vance@contoso.com")).await;
+    let (status, body) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("40301")));
+    let t = TestSim::start("teams-policy-changed", Some("adele.vance@contoso.com")).await;
+    let (status, body) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert_eq!(status, 200);
+    assert!(body.get("AppPresetList").is_none() && body["Settings"].is_object());
 }

@@ -81,7 +81,7 @@ fn facts_ui(ui: &mut Ui, w: &Wizard, facts: &TeamsFacts) {
         Some(false) => (Some(false), "blocked"),
         None => (None, "not readable"),
     };
-    egui::Grid::new("teams-facts").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+    egui::Grid::new("teams-facts").num_columns(2).min_col_width(16.0).spacing([10.0, 6.0]).show(ui, |ui| {
         let gov = matches!(facts.cloud, TenantCloud::GccHigh | TenantCloud::Dod);
         mark(
             ui,
@@ -153,6 +153,7 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             approval_ui(ui, w, failure, approval.is_some(), Intent::ApproveTeamsAccess, asks);
         }
         TeamsStep::Ready { facts, plan } => {
+            ui.label(RichText::new("What the setup tool found").strong());
             facts_ui(ui, w, facts);
             ui.add_space(8.0);
             for warning in warnings(facts, plan) {
@@ -169,6 +170,7 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             }
         }
         TeamsStep::Blocked { facts, blocker } => {
+            ui.label(RichText::new("What the setup tool found").strong());
             facts_ui(ui, w, facts);
             ui.add_space(8.0);
             explanation_ui(ui, w, &blocker.failure(), Some(("Check again", Intent::RetryTeams)), asks);
@@ -445,7 +447,7 @@ pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
         .strong(),
     );
     ui.add_space(6.0);
-    egui::Grid::new("summary").num_columns(3).spacing([12.0, 6.0]).show(ui, |ui| {
+    egui::Grid::new("summary").num_columns(3).min_col_width(16.0).spacing([10.0, 6.0]).show(ui, |ui| {
         for step in
             [StepId::SignIn, StepId::AdminConsent, StepId::VerifyPermissions, StepId::TeamsApp, StepId::GlobalPolicy]
         {
@@ -471,5 +473,5 @@ pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             asks.intents.push(Intent::ShowStep(StepId::GlobalPolicy));
         }
     }
-    ui.label(format!("You can close this window. {vendor}'s bots can now reach users in Teams."));
+    ui.label(format!("You can close this window: {vendor} can now reach your users in Teams."));
 }

@@ -86,11 +86,10 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
     ui.add_space(10.0);
     prerequisites_ui(ui, w, list);
     if list.all_granted() {
-        ui.add_space(4.0);
-        ui.label(
-            RichText::new("Installing the Teams app and adding it to the Global app setup policy arrive in a later version of this setup tool.")
-                .weak(),
-        );
+        ui.add_space(6.0);
+        if ui.button("Continue: Teams app").clicked() {
+            asks.intents.push(crate::wizard::Intent::Continue);
+        }
     }
     if !matches!(w.preview().load, Load::NotStarted) {
         ui.add_space(12.0);
@@ -150,31 +149,36 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
             );
         }
     }
-    egui::Grid::new("permission-checklist").num_columns(5).striped(true).spacing([12.0, 6.0]).show(ui, |ui| {
-        ui.label("");
-        ui.label(RichText::new("Permission").strong());
-        ui.label(RichText::new("Type").strong());
-        ui.label(RichText::new("State").strong());
-        ui.label(RichText::new("Why it is needed").strong());
-        ui.end_row();
-        for p in &list.permissions {
-            let (ok, state) = match p.state {
-                PermissionState::Granted => (Some(true), "granted"),
-                PermissionState::Missing => (Some(false), "missing"),
-                PermissionState::OnlySomeUsers => (Some(false), "some users only"),
-                PermissionState::NotNeeded => (None, "not needed"),
-            };
-            mark(ui, ok, state);
-            ui.label(RichText::new(&p.name).monospace()).on_hover_text(&p.resource_name);
-            ui.label(p.kind.label());
-            let text = RichText::new(state);
-            ui.label(if ok == Some(false) { text.color(ui.visuals().error_fg_color) } else { text });
-            let why =
-                p.reason.clone().unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
-            ui.add(egui::Label::new(why).wrap());
+    egui::Grid::new("permission-checklist").num_columns(5).min_col_width(16.0).striped(true).spacing([10.0, 6.0]).show(
+        ui,
+        |ui| {
+            ui.label("");
+            ui.label(RichText::new("Permission").strong());
+            ui.label(RichText::new("Type").strong());
+            ui.label(RichText::new("State").strong());
+            ui.label(RichText::new("Why it is needed").strong());
             ui.end_row();
-        }
-    });
+            for p in &list.permissions {
+                let (ok, state) = match p.state {
+                    PermissionState::Granted => (Some(true), "granted"),
+                    PermissionState::Missing => (Some(false), "missing"),
+                    PermissionState::OnlySomeUsers => (Some(false), "some users only"),
+                    PermissionState::NotNeeded => (None, "not needed"),
+                };
+                mark(ui, ok, state);
+                ui.label(RichText::new(&p.name).monospace()).on_hover_text(&p.resource_name);
+                ui.label(p.kind.label());
+                let text = RichText::new(state);
+                ui.label(if ok == Some(false) { text.color(ui.visuals().error_fg_color) } else { text });
+                let why = p
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
+                ui.add(egui::Label::new(why).wrap());
+                ui.end_row();
+            }
+        },
+    );
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         if !list.all_granted()
@@ -192,7 +196,7 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
 fn prerequisites_ui(ui: &mut Ui, w: &Wizard, list: &Checklist) {
     let vendor = &w.settings().vendor_name;
     ui.label(RichText::new("Before the Teams steps").strong());
-    egui::Grid::new("teams-prerequisites").num_columns(2).spacing([12.0, 6.0]).show(ui, |ui| {
+    egui::Grid::new("teams-prerequisites").num_columns(2).min_col_width(16.0).spacing([10.0, 6.0]).show(ui, |ui| {
         match &list.teams {
             Ok(t) if t.licensed_users > 0 => {
                 mark(ui, Some(true), "ready");
@@ -290,7 +294,7 @@ fn readiness_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState) {
     let finished = matches!(p.load, Load::Loaded);
     ui.add_space(4.0);
     ui.label(RichText::new(format!("{} users{}", r.users, if finished { "" } else { " so far" })).strong());
-    egui::Grid::new("readiness").num_columns(3).spacing([12.0, 4.0]).show(ui, |ui| {
+    egui::Grid::new("readiness").num_columns(3).min_col_width(16.0).spacing([10.0, 4.0]).show(ui, |ui| {
         for gap in Gap::ALL {
             let n = r.count(gap);
             mark(ui, if n == 0 { Some(true) } else { None }, if n == 0 { "none" } else { "some" });

@@ -43,6 +43,8 @@ pub struct RecordedRequest {
     /// The `client-request-id` header, if sent.
     pub client_request_id: Option<String>,
     pub status: u16,
+    /// True for a request that arrived inside a `$batch` (recorded after the batch's own request is answered).
+    pub via_batch: bool,
     /// When the request arrived and when its answer left (tests measure retry waits with these).
     #[serde(skip)]
     pub arrived: std::time::Instant,
@@ -83,7 +85,7 @@ pub struct WaitTimeout {
 }
 
 impl Recorder {
-    fn push(&self, mut entry: RecordedRequest) {
+    pub(crate) fn push(&self, mut entry: RecordedRequest) {
         let Ok(mut log) = self.log.lock() else {
             return;
         };
@@ -157,6 +159,7 @@ pub async fn record(State(layer): State<RecordLayer>, request: Request, next: Ne
         form,
         client_request_id: parts.headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
         status: 0,
+        via_batch: false,
         arrived: super::clock::instant_now(),
         answered: super::clock::instant_now(),
     };

@@ -694,6 +694,8 @@ fn enc(s: &str) -> String {
 }
 
 #[cfg(test)]
+mod teams_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]
 mod verify_tests;

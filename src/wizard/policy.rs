@@ -221,7 +221,10 @@ impl Wizard {
                 if *approval == Some(attempt) =>
             {
                 match result {
-                    Ok(()) => self.start_policy(),
+                    Ok(()) => {
+                        *approval = None;
+                        self.start_policy()
+                    }
                     Err(f) => {
                         *approval = None;
                         *failure = f;

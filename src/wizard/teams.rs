@@ -400,7 +400,10 @@ impl Wizard {
                 if *approval == Some(attempt) =>
             {
                 match result {
-                    Ok(()) => self.start_teams(),
+                    Ok(()) => {
+                        *approval = None;
+                        self.start_teams()
+                    }
                     Err(f) => {
                         *approval = None;
                         *failure = f;

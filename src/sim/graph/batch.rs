@@ -107,15 +107,15 @@ pub async fn batch(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
                     json!({ "error": { "code": "FailedDependency", "message": "The request depends on a request of the batch that failed." } }),
                 )
             } else {
-                run_item(&router, &headers, &item).await
+                run_item(&router, &headers, &item, &shared.recorder).await
             };
             statuses.insert(item.id.clone(), status);
             responses.push(json!({ "id": item.id, "status": status, "headers": item_headers, "body": item_body }));
             continue;
         }
-        let (router, headers) = (router.clone(), headers.clone());
+        let (router, headers, recorder) = (router.clone(), headers.clone(), shared.recorder.clone());
         running.spawn(async move {
-            let (status, item_headers, item_body) = run_item(&router, &headers, &item).await;
+            let (status, item_headers, item_body) = run_item(&router, &headers, &item, &recorder).await;
             let response = json!({ "id": item.id, "status": status, "headers": item_headers, "body": item_body });
             (item.id, status, response)
         });
@@ -131,8 +131,14 @@ pub async fn batch(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
 
 /// Runs one item through the router with the outer request's authorization; returns status, headers and body
 /// (JSON as JSON, anything else base64-encoded, as Graph does for binary content such as photos).
-async fn run_item(router: &axum::Router, outer: &HeaderMap, item: &Item) -> (u16, Map<String, Value>, Value) {
+async fn run_item(
+    router: &axum::Router,
+    outer: &HeaderMap,
+    item: &Item,
+    recorder: &crate::sim::recorder::Recorder,
+) -> (u16, Map<String, Value>, Value) {
     let url = format!("/v1.0/{}", item.url.trim_start_matches('/').trim_start_matches("v1.0/"));
+    let arrived = crate::sim::clock::instant_now();
     let mut builder = Request::builder().method(item.method.as_str()).uri(url.as_str());
     for name in ["authorization", "client-request-id"] {
         if let Some(v) = outer.get(name) {
@@ -155,6 +161,20 @@ async fn run_item(router: &axum::Router, outer: &HeaderMap, item: &Item) -> (u16
     };
     let Ok(response) = router.clone().oneshot(request).await;
     let status = response.status().as_u16();
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    recorder.push(crate::sim::recorder::RecordedRequest {
+        seq: 0,
+        host: crate::sim::recorder::Host::Graph,
+        method: item.method.clone(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        form: Vec::new(),
+        client_request_id: outer.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        status,
+        via_batch: true,
+        arrived,
+        answered: crate::sim::clock::instant_now(),
+    });
     let mut headers = Map::new();
     for name in ["content-type", "retry-after", "location", "etag"] {
         if let Some(v) = response.headers().get(name).and_then(|v| v.to_str().ok()) {

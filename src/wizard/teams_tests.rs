@@ -1,0 +1,320 @@
+//! Journey tests of steps 4 and 5 and the Done page: the plan for the app, approvals, installing for everyone
+//! (cancel and resume), and the Global policy's read-change-verify with its manual path.
+#![expect(clippy::let_underscore_must_use, reason = "journeys ignore the effects of steps they do not examine")]
+
+use super::tests::{account, at, identity, open_consent, signed_in, started_attempt};
+use super::*;
+
+const APP: &str = "5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13";
+
+fn granted_snapshot() -> TenantSnapshot {
+    TenantSnapshot {
+        app: AppPresence::Found { object_id: "sp".into(), enabled: true },
+        granted: vec![GrantedPermission {
+            resource_app_id: "00000003-0000-0000-c000-000000000000".into(),
+            resource_name: "Microsoft Graph".into(),
+            kind: PermissionKind::Application,
+            name: "User.Read.All".into(),
+            reach: GrantReach::Organization,
+        }],
+        licensing: Ok(TeamsLicensing { licensed_users: 3, products: vec!["SPE_E3".into()] }),
+    }
+}
+
+fn user(id: &str, enabled: bool, guest: bool) -> DirectoryUser {
+    DirectoryUser {
+        id: id.into(),
+        display_name: id.into(),
+        user_principal_name: format!("{id}@contoso.com"),
+        mail: None,
+        job_title: None,
+        manager: None,
+        enabled,
+        guest,
+    }
+}
+
+fn find(effects: &[Effect], pick: impl Fn(&Effect) -> bool) -> Effect {
+    effects.iter().find(|e| pick(e)).cloned().unwrap_or_else(|| panic!("no such effect in {effects:#?}"))
+}
+
+fn attempt_of(e: &Effect) -> Attempt {
+    match e {
+        Effect::InspectTeams { attempt, .. }
+        | Effect::SetUpTeamsApp { attempt, .. }
+        | Effect::BulkInstall { attempt, .. }
+        | Effect::ReadSetupPolicies { attempt }
+        | Effect::WriteGlobalPolicy { attempt, .. }
+        | Effect::ReadTenant { attempt }
+        | Effect::LoadDirectory { attempt }
+        | Effect::BeginBrowserSignIn { attempt, .. } => *attempt,
+        other => panic!("no attempt in {other:?}"),
+    }
+}
+
+/// Signed in, consent done, permissions verified, a directory of four (one disabled, one guest) loaded, and the
+/// Teams step inspecting. Returns the inspect attempt.
+fn at_teams() -> (Wizard, Attempt) {
+    let mut w = signed_in(account(&["Global Administrator"]));
+    let _ = w.update(Event::User(Intent::Continue), at(5));
+    let consent = open_consent(&mut w, at(10));
+    let _ = w.update(
+        Event::Done(Outcome::ConsentRedirect { attempt: consent, result: Ok(ConsentGrant::default()) }),
+        at(20),
+    );
+    let check = started_attempt(&w.update(Event::Tick, at(20)));
+    let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21));
+    let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
+    let effects = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(granted_snapshot()) }), at(22));
+    let load = attempt_of(&find(&effects, |e| matches!(e, Effect::LoadDirectory { .. })));
+    let users =
+        vec![user("a", true, false), user("b", true, false), user("off", false, false), user("guest", true, true)];
+    let _ = w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users, total: Some(4) }), at(23));
+    let _ = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(23));
+    assert!(!w.can_show(StepId::TeamsApp));
+    let effects = w.update(Event::User(Intent::Continue), at(24));
+    assert_eq!(w.page(), StepId::TeamsApp);
+    let inspect = find(&effects, |e| matches!(e, Effect::InspectTeams { .. }));
+    assert_eq!(inspect, Effect::InspectTeams { attempt: attempt_of(&inspect), tenant_id: "tid-1".into() });
+    (w, attempt_of(&inspect))
+}
+
+fn facts() -> TeamsFacts {
+    TeamsFacts {
+        cloud: TenantCloud::Commercial,
+        store: Some(CatalogEntry {
+            catalog_id: APP.into(),
+            version: "1.4.0".into(),
+            state: PublishingState::Published,
+        }),
+        org: None,
+        package: None,
+        settings: OrgAppSettings::default(),
+        admin_has_app: false,
+        unfinished_bulk: None,
+    }
+}
+
+/// Through the Teams step with the store app; returns the wizard on the Teams page, app installed for the admin.
+fn teams_done() -> Wizard {
+    let (mut w, inspect) = at_teams();
+    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25));
+    assert!(matches!(w.teams(), TeamsStep::Ready { plan: AppPlan::UseStore { .. }, .. }));
+    let effects = w.update(Event::User(Intent::InstallTeamsApp), at(26));
+    let set_up = find(&effects, |e| matches!(e, Effect::SetUpTeamsApp { .. }));
+    assert!(
+        matches!(&set_up, Effect::SetUpTeamsApp { plan: AppPlan::UseStore { catalog_id }, .. } if catalog_id == APP)
+    );
+    assert_eq!(w.status(StepId::TeamsApp), StepStatus::Running);
+    let app = TeamsAppRef {
+        catalog_id: APP.into(),
+        version: String::new(),
+        via: AppPlan::UseStore { catalog_id: APP.into() },
+        newly_installed_for_admin: true,
+    };
+    let _ = w.update(Event::Done(Outcome::TeamsAppReady { attempt: attempt_of(&set_up), result: Ok(app) }), at(27));
+    assert_eq!(w.status(StepId::TeamsApp), StepStatus::Done);
+    assert_eq!(w.teams().app().unwrap().version, "1.4.0", "filled from the catalog");
+    w
+}
+
+#[test]
+fn the_store_app_is_installed_for_the_admin_then_for_enabled_members_with_progress() {
+    let mut w = teams_done();
+    let effects = w.update(Event::User(Intent::InstallForEveryone), at(30));
+    let Effect::BulkInstall { attempt, users, catalog_id, tenant_id } =
+        find(&effects, |e| matches!(e, Effect::BulkInstall { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (users.as_slice(), catalog_id.as_str(), tenant_id.as_str()),
+        (&["a".to_owned(), "b".to_owned()][..], APP, "tid-1")
+    );
+    assert!(w.update(Event::User(Intent::InstallForEveryone), at(30)).is_empty(), "one run at a time");
+    let half = BulkCounts { total: 2, installed: 1, already_had: 0, failed: 0 };
+    let _ = w.update(Event::Done(Outcome::BulkProgress { attempt, counts: half }), at(31));
+    assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Running { counts, .. }, .. } if *counts == half));
+    let failure = BulkFailure { user: "b".into(), code: "Forbidden".into(), message: "blocked".into() };
+    let done = BulkCounts { total: 2, installed: 1, already_had: 0, failed: 1 };
+    let _ = w.update(Event::Done(Outcome::BulkFinished { attempt, result: Ok((done, vec![failure.clone()])) }), at(32));
+    assert!(
+        matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Finished { counts, failures }, .. } if *counts == done && *failures == [failure])
+    );
+}
+
+#[test]
+fn cancelling_the_install_for_everyone_stops_it_and_a_restart_resumes_its_counts() {
+    let mut w = teams_done();
+    let attempt = attempt_of(&find(&w.update(Event::User(Intent::InstallForEveryone), at(30)), |e| {
+        matches!(e, Effect::BulkInstall { .. })
+    }));
+    assert_eq!(w.update(Event::User(Intent::CancelBulk), at(31)), [Effect::Abandon { attempt }]);
+    assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { .. }, .. }));
+    let _ = w.update(
+        Event::Done(Outcome::BulkFinished { attempt, result: Ok((BulkCounts::default(), Vec::new())) }),
+        at(32),
+    );
+    assert!(
+        matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { .. }, .. }),
+        "the cancelled run's late end is ignored"
+    );
+
+    // A new session: the inspection finds saved progress, and the admin already has the app.
+    let (mut w, inspect) = at_teams();
+    let saved = BulkCounts { total: 2, installed: 1, already_had: 0, failed: 0 };
+    let mut f = facts();
+    f.admin_has_app = true;
+    f.unfinished_bulk = Some(saved);
+    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25));
+    assert!(
+        matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { counts }, app, .. } if *counts == saved && !app.newly_installed_for_admin)
+    );
+    let _ = w.update(Event::User(Intent::InstallForEveryone), at(26));
+    assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Running { counts, .. }, .. } if *counts == saved));
+}
+
+#[test]
+fn blocked_and_failed_teams_steps_explain_and_check_again() {
+    let (mut w, inspect) = at_teams();
+    let mut f = facts();
+    f.cloud = TenantCloud::GccHigh;
+    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25));
+    assert!(matches!(w.teams(), TeamsStep::Blocked { blocker: Blocker::GovernmentCloud { .. }, .. }));
+    assert_eq!(w.status(StepId::TeamsApp), StepStatus::NeedsAttention);
+    assert!(matches!(w.teams(), TeamsStep::Blocked { blocker, .. } if blocker.code() == "teams_government_cloud"));
+    let again = w.update(Event::User(Intent::RetryTeams), at(26));
+    assert!(matches!(again.as_slice(), [Effect::InspectTeams { .. }]));
+
+    let (mut w, inspect) = at_teams();
+    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25));
+    let set_up = attempt_of(&find(&w.update(Event::User(Intent::InstallTeamsApp), at(26)), |e| {
+        matches!(e, Effect::SetUpTeamsApp { .. })
+    }));
+    let blocked = Failure::Graph(GraphError { status: 403, code: "Forbidden".into(), ..Default::default() });
+    let _ = w.update(Event::Done(Outcome::TeamsAppReady { attempt: set_up, result: Err(blocked) }), at(27));
+    assert!(matches!(w.teams(), TeamsStep::Failed { .. }));
+    assert!(matches!(w.update(Event::User(Intent::RetryTeams), at(28)).as_slice(), [Effect::InspectTeams { .. }]));
+}
+
+#[test]
+fn teams_access_is_approved_in_the_browser_then_inspected() {
+    let (mut w, inspect) = at_teams();
+    let mut consent_required = identity(65001, "invalid_grant");
+    if let Failure::Identity(e) = &mut consent_required {
+        e.suberror = Some("consent_required".into());
+    }
+    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Err(consent_required) }), at(25));
+    assert_eq!(w.status(StepId::TeamsApp), StepStatus::Running);
+    let effects = w.update(Event::User(Intent::ApproveTeamsAccess), at(26));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::BeginBrowserSignIn { scopes: ScopeSet::TeamsSetup, prompt: Prompt::Consent, .. }]
+    ));
+    let effects =
+        w.update(Event::Done(Outcome::AccessApproved { attempt: attempt_of(&effects[0]), result: Ok(()) }), at(30));
+    assert!(matches!(effects.as_slice(), [Effect::InspectTeams { .. }]));
+}
+
+/// Global: Activity and Chat installed, Activity pinned.
+fn global() -> SetupPolicy {
+    SetupPolicy {
+        identity: "Global".into(),
+        installed: vec!["activity".into(), "chat".into()],
+        pinned: vec!["activity".into()],
+    }
+}
+
+fn at_policy() -> (Wizard, Attempt) {
+    let mut w = teams_done();
+    let effects = w.update(Event::User(Intent::Continue), at(40));
+    assert_eq!(w.page(), StepId::GlobalPolicy);
+    (w, attempt_of(&find(&effects, |e| matches!(e, Effect::ReadSetupPolicies { .. }))))
+}
+
+#[test]
+fn the_global_policy_gets_the_app_installed_and_pinned_last_and_is_verified_by_reading_back() {
+    let (mut w, read) = at_policy();
+    let reading = PolicyReading { global: global(), others: vec!["FirstlineWorker".into(), "Sales".into()] };
+    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Ok(reading) }), at(41));
+    let PolicyStep::Ready { change, .. } = w.policy() else { panic!("{:?}", w.policy()) };
+    assert_eq!(change.pinned, ["activity", APP]);
+    let effects = w.update(Event::User(Intent::ApplyPolicy), at(42));
+    let write = find(&effects, |e| matches!(e, Effect::WriteGlobalPolicy { .. }));
+    let Effect::WriteGlobalPolicy { installed, pinned, .. } = &write else { unreachable!() };
+    assert_eq!(
+        (installed.as_slice(), pinned.as_slice()),
+        (&["activity".to_owned(), "chat".to_owned(), APP.to_owned()][..], &["activity".to_owned(), APP.to_owned()][..])
+    );
+    let after = SetupPolicy { identity: "Global".into(), installed: installed.clone(), pinned: pinned.clone() };
+    let _ =
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
+    assert!(matches!(w.policy(), PolicyStep::Applied { changed: true, .. }));
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Pending, "applied, still reaching users");
+    assert_eq!(w.status(StepId::Done), StepStatus::Done);
+    let _ = w.update(Event::User(Intent::Continue), at(44));
+    assert_eq!(w.page(), StepId::Done);
+}
+
+#[test]
+fn a_policy_that_already_has_the_app_is_not_written_again() {
+    let (mut w, read) = at_policy();
+    let mut g = global();
+    g.installed.push(APP.to_lowercase());
+    g.pinned.push(APP.to_uppercase());
+    let effects = w.update(
+        Event::Done(Outcome::SetupPoliciesRead {
+            attempt: read,
+            result: Ok(PolicyReading { global: g, others: Vec::new() }),
+        }),
+        at(41),
+    );
+    assert!(effects.is_empty(), "nothing to write");
+    assert!(matches!(w.policy(), PolicyStep::Applied { changed: false, .. }));
+}
+
+#[test]
+fn odd_answers_refusals_and_lost_changes_lead_to_the_manual_path() {
+    let (mut w, read) = at_policy();
+    let odd = Failure::Parse { what: "Teams app setup policy".into(), excerpt: "Global: no AppPresetList list".into() };
+    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(odd) }), at(41));
+    assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::UnknownShape { .. }, .. }));
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::NeedsAttention);
+    assert_eq!(w.status(StepId::Done), StepStatus::NeedsAttention);
+
+    let (mut w, read) = at_policy();
+    let partner = Failure::Graph(GraphError { status: 403, code: "40301".into(), ..Default::default() });
+    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(partner) }), at(41));
+    assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::Refused { .. }, .. }));
+    let read = attempt_of(&find(&w.update(Event::User(Intent::CheckPolicyAgain), at(50)), |e| {
+        matches!(e, Effect::ReadSetupPolicies { .. })
+    }));
+
+    let _ = w.update(
+        Event::Done(Outcome::SetupPoliciesRead {
+            attempt: read,
+            result: Ok(PolicyReading { global: global(), others: Vec::new() }),
+        }),
+        at(51),
+    );
+    let write = attempt_of(&find(&w.update(Event::User(Intent::ApplyPolicy), at(52)), |e| {
+        matches!(e, Effect::WriteGlobalPolicy { .. })
+    }));
+    let _ = w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: write, result: Ok(global()) }), at(53));
+    assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::NotVisibleAfterWrite, .. }));
+}
+
+#[test]
+fn the_teams_admin_api_needs_its_own_approval() {
+    let (mut w, read) = at_policy();
+    let mut consent_required = identity(65001, "invalid_grant");
+    if let Failure::Identity(e) = &mut consent_required {
+        e.suberror = Some("consent_required".into());
+    }
+    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41));
+    let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
+    assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { scopes: ScopeSet::TeamsAdmin, .. }]));
+    let effects =
+        w.update(Event::Done(Outcome::AccessApproved { attempt: attempt_of(&effects[0]), result: Ok(()) }), at(43));
+    assert!(matches!(effects.as_slice(), [Effect::ReadSetupPolicies { .. }]));
+}
