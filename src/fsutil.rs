@@ -29,6 +29,12 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Where files the person asked to save go: their Downloads folder when there is one, else `fallback`.
+pub fn downloads_dir_or(fallback: &Path) -> PathBuf {
+    let home = if cfg!(windows) { std::env::var_os("USERPROFILE") } else { std::env::var_os("HOME") };
+    home.map(PathBuf::from).map(|h| h.join("Downloads")).filter(|d| d.is_dir()).unwrap_or_else(|| fallback.to_owned())
+}
+
 /// The app's state folder from the environment: `%LOCALAPPDATA%\MSPbots\Setup` on Windows,
 /// `~/Library/Application Support/ai.mspbots.setup` on macOS, `$XDG_STATE_HOME/mspbots-setup` (or
 /// `~/.local/state/mspbots-setup`) elsewhere; a folder under the temp dir when none of these is set.

@@ -477,6 +477,7 @@ fn a_policy_the_api_cannot_change_offers_the_script_and_the_admin_center() {
     h.run_steps(2);
     h.get_by_label("The setup tool cannot change this policy automatically");
     h.get_by_label("Open the setup policies page");
+    h.get_by_role_and_label(Role::Button, "Save script");
     click(&mut h, "Copy script");
     let script = h.state().copied.clone().unwrap();
     assert!(

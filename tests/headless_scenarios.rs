@@ -308,6 +308,18 @@ const EXPECTED: &[Expect] = &[
         ],
         exit: 1,
     },
+    Expect {
+        scenario: "teams-install-throttled",
+        extra: &["--install-for-everyone"],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "done", None),
+            ("verify_permissions", "done", None),
+            ("teams_app", "done", None),
+            ("global_policy", "pending", None),
+        ],
+        exit: 0,
+    },
 ];
 
 fn run(scenario: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {

@@ -46,6 +46,7 @@ const COVERED: &[&str] = &[
     "teams-custom-policies",
     "teams-policy-partner",
     "teams-policy-changed",
+    "teams-install-throttled",
 ];
 
 #[test]
@@ -526,4 +527,37 @@ async fn teams_policy_partner_and_changed_shapes() {
     let (status, body) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
     assert_eq!(status, 200);
     assert!(body.get("AppPresetList").is_none() && body["Settings"].is_object());
+}
+
+#[tokio::test]
+async fn teams_install_throttled_answers_429_past_ten_installs_a_second() {
+    let t = TestSim::start("teams-install-throttled", Some("adele.vance@contoso.com")).await;
+    let token = t.user_token(TEAMS_SETUP).await;
+    let body = serde_json::json!({ "teamsApp@odata.bind": format!("{}v1.0/appCatalogs/teamsApps/{DEMO_APP}", t.sim.info().graph_url) });
+    let upns: Vec<String> = t.sim.info().accounts.iter().filter(|a| !a.external).map(|a| a.upn.clone()).collect();
+    let mut statuses = Vec::new();
+    // The named members, then generated ones: 12 installs in well under a second.
+    let list = format!("{}v1.0/users?$select=userPrincipalName&$top=12", t.sim.info().graph_url);
+    let reader = t.user_token("offline_access https://graph.microsoft.com/Directory.Read.All").await;
+    let users: serde_json::Value = t.client.get(list).bearer_auth(reader).send().await.unwrap().json().await.unwrap();
+    let targets: Vec<String> = users["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(targets.len() == 12 && upns.iter().all(|u| targets.contains(u) || u.starts_with("nestor")));
+    for u in &targets {
+        let r = t
+            .client
+            .post(format!("{}v1.0/users/{u}/teamwork/installedApps", t.sim.info().graph_url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        statuses.push((r.status().as_u16(), r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned())));
+    }
+    assert_eq!(statuses.iter().filter(|(s, _)| *s == 201).count(), 10);
+    assert_eq!(statuses[10], (429, Some("1".to_owned())));
 }

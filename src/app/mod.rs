@@ -161,6 +161,8 @@ pub struct WizardApp {
     pub setup_problem: Option<String>,
     /// The last thing copied to the clipboard, for the "Copied" confirmation.
     pub copied: Option<String>,
+    /// The last file saved (or why not), for the status line.
+    pub saved: Option<Result<PathBuf, String>>,
     /// Search, drill-down and avatars of the directory preview.
     pub preview_state: preview_state::PreviewState,
     shell: Shell,
@@ -177,6 +179,7 @@ impl WizardApp {
             storage: None,
             setup_problem: None,
             copied: None,
+            saved: None,
             preview_state: preview_state::PreviewState::default(),
             shell,
             services,
@@ -228,6 +231,7 @@ impl WizardApp {
                 Some(Report::DemoTenant(Err(err))) => self.demo = DemoTenant::Failed(format!("{err:#}")),
                 Some(Report::Storage(durability)) => self.storage = Some(durability),
                 Some(Report::Avatars(photos)) => self.preview_state.avatars.receive(photos),
+                Some(Report::Saved(result)) => self.saved = Some(result),
                 Some(Report::Wizard(_)) | None => {}
             }
         }
@@ -241,6 +245,11 @@ impl WizardApp {
         if let Some(driver) = &mut self.driver {
             driver.dispatch(&self.shell, intent);
         }
+    }
+
+    /// Saves a file the person asked for (a script) off the UI thread.
+    pub fn save_file(&self, name: String, text: String) {
+        self.shell.save_file(name, text);
     }
 
     /// Asks the shell for avatars of rows on screen.

@@ -324,9 +324,14 @@ fn manual_ui(ui: &mut Ui, w: &Wizard, open: bool, asks: &mut Asks) {
         match script::global_policy_script(&app.catalog_id, name) {
             Some(text) => {
                 ui.label("Or run this in PowerShell (MicrosoftTeams module) as a Teams Administrator:");
-                if ui.button("Copy script").clicked() {
-                    asks.copy = Some(text.clone());
-                }
+                ui.horizontal(|ui| {
+                    if ui.button("Copy script").clicked() {
+                        asks.copy = Some(text.clone());
+                    }
+                    if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
+                        asks.save = Some(("Add-to-Teams-Global-policy.ps1".to_owned(), text.clone()));
+                    }
+                });
                 egui::ScrollArea::vertical().id_salt("policy-script").max_height(220.0).show(ui, |ui| {
                     ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
                 });

@@ -19,6 +19,8 @@ pub(super) struct Asks {
     pub copy: Option<String>,
     /// Avatars of rows on screen that are not loaded yet.
     pub avatars: Vec<String>,
+    /// A file to save: name and contents.
+    pub save: Option<(String, String)>,
 }
 
 /// The whole window.
@@ -43,6 +45,9 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     }
     if !asks.avatars.is_empty() {
         app.fetch_avatars(asks.avatars);
+    }
+    if let Some((name, text)) = asks.save {
+        app.save_file(name, text);
     }
 }
 
@@ -175,6 +180,17 @@ fn status_line_ui(ui: &mut Ui, app: &WizardApp) {
                 Some(t) => format!("Reading the directory: {} of {t} users", p.users.len()),
                 None => format!("Reading the directory: {} users", p.users.len()),
             });
+        }
+        match &app.saved {
+            Some(Ok(path)) => {
+                ui.separator();
+                ui.label(format!("Saved {}", path.display()));
+            }
+            Some(Err(why)) => {
+                ui.separator();
+                ui.label(RichText::new(format!("Could not save: {why}")).color(ui.visuals().error_fg_color));
+            }
+            None => {}
         }
         if let Some(copied) = &app.copied {
             ui.separator();

@@ -132,6 +132,8 @@ pub enum Report {
     DemoTenant(Result<Sim, SimError>),
     /// Avatars asked for with [`Shell::fetch_avatars`], decoded.
     Avatars(Vec<(String, Result<Option<Avatar>, Failure>)>),
+    /// A file saved with [`Shell::save_file`]: where, or why not.
+    Saved(Result<std::path::PathBuf, String>),
 }
 
 /// A decoded profile photo, ready to become a texture.
@@ -407,6 +409,29 @@ impl Shell {
                 });
             }
         }
+    }
+
+    /// Saves `text` as `name` in the person's Downloads folder (else the state folder), off the UI thread;
+    /// reports [`Report::Saved`].
+    pub fn save_file(&self, name: String, text: String) {
+        let fallback = self.services.as_ref().and_then(|s| s.env.state_dir.clone()).unwrap_or_else(std::env::temp_dir);
+        let sender = self.sender.clone();
+        let waker = self.waker.clone();
+        self.runtime.spawn(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                let dir = crate::fsutil::downloads_dir_or(&fallback);
+                let path = dir.join(name);
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| std::fs::write(&path, text))
+                    .map(|()| path)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            if sender.send(Report::Saved(result)).await.is_ok() {
+                waker.wake();
+            }
+        });
     }
 
     /// Fetches and decodes the small photos of `ids` (one `$batch` per 20); reports [`Report::Avatars`].

@@ -41,6 +41,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("teams-custom-policies", include_str!("../../assets/scenarios/teams-custom-policies.toml")),
     ("teams-policy-partner", include_str!("../../assets/scenarios/teams-policy-partner.toml")),
     ("teams-policy-changed", include_str!("../../assets/scenarios/teams-policy-changed.toml")),
+    ("teams-install-throttled", include_str!("../../assets/scenarios/teams-install-throttled.toml")),
 ];
 
 /// Directory roles the simulator knows, with Entra's built-in role template ids.

@@ -122,6 +122,9 @@ pub struct TeamsSpec {
     pub custom_policies: Vec<CustomPolicySpec>,
     #[serde(default)]
     pub policy_api: PolicyApi,
+    /// Installs per second the tenant accepts before answering 429 with `Retry-After: 1` (0: no limit).
+    #[serde(default)]
+    pub installs_per_second: u32,
 }
 
 impl Default for TeamsSpec {
@@ -140,6 +143,7 @@ impl Default for TeamsSpec {
             global_pinned: microsoft_ids(),
             custom_policies: Vec::new(),
             policy_api: PolicyApi::Ok,
+            installs_per_second: 0,
         }
     }
 }
@@ -210,8 +214,10 @@ pub struct TeamsState {
     /// Installed catalog app ids by user object id.
     pub installed: BTreeMap<String, Vec<(String, String)>>,
     pub policies: Vec<SetupPolicy>,
-    /// Writes to the Global policy, for tests and support (`Sim::teams_policy_writes`).
+    /// Writes to the Global policy (for support: how often a run changed it).
     pub policy_writes: u32,
+    /// When recent installs were accepted, for `installs_per_second`.
+    pub recent_installs: std::collections::VecDeque<std::time::Instant>,
 }
 
 impl TeamsState {
@@ -293,7 +299,14 @@ impl TeamsState {
                 users: c.users.clone(),
             });
         }
-        Self { spec: spec.clone(), catalog, installed: BTreeMap::new(), policies, policy_writes: 0 }
+        Self {
+            spec: spec.clone(),
+            catalog,
+            installed: BTreeMap::new(),
+            policies,
+            policy_writes: 0,
+            recent_installs: std::collections::VecDeque::new(),
+        }
     }
 
     /// The catalog app with this catalog id.
@@ -309,6 +322,23 @@ impl TeamsState {
             Distribution::Organization if !self.spec.custom_apps => Some("Private"),
             _ => None,
         }
+    }
+
+    /// Counts an install against the per-second limit; false when it is over the limit.
+    pub fn admit_install(&mut self, now: std::time::Instant) -> bool {
+        let limit = self.spec.installs_per_second as usize;
+        if limit == 0 {
+            return true;
+        }
+        while self.recent_installs.front().is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1))
+        {
+            self.recent_installs.pop_front();
+        }
+        if self.recent_installs.len() >= limit {
+            return false;
+        }
+        self.recent_installs.push_back(now);
+        true
     }
 
     pub fn global(&self) -> Option<&SetupPolicy> {

@@ -517,6 +517,12 @@ pub async fn install(
             &headers,
         );
     }
+    if !st.teams.admit_install(clock::instant_now()) {
+        drop(st);
+        let mut r = graph_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.", &headers);
+        set_header(&mut r, "retry-after", "1");
+        return r;
+    }
     let list = st.teams.installed.entry(oid).or_default();
     if list.iter().any(|(_, a)| a.eq_ignore_ascii_case(&app.id)) {
         drop(st);
