@@ -243,7 +243,11 @@ fn scenario_file(test: &str, base: &str, extra: &str) -> (std::path::PathBuf, St
 
 /// Signs in as Adele, grants consent and approves the setup tool's read access: the verify page has read once.
 fn through_consent_to_verify(harness: &mut Harness<'static, WizardApp>) {
-    demo_ready_as(harness, "adele.vance@contoso.com");
+    through_consent_to_verify_as(harness, "adele.vance@contoso.com");
+}
+
+fn through_consent_to_verify_as(harness: &mut Harness<'static, WizardApp>, upn: &str) {
+    demo_ready_as(harness, upn);
     click(harness, "Start");
     click(harness, "Sign in with Microsoft…");
     step_until(harness, "sign-in", signed_in);
@@ -421,12 +425,25 @@ fn the_whole_wizard_runs_from_welcome_to_done() {
     assert_eq!(harness.state().step_status(StepId::Done), StepStatus::Done);
 }
 
-/// Runs `scenario` to its Teams step and returns the harness there.
-fn teams_step_of(rt: &tokio::runtime::Runtime, scenario: &str) -> Harness<'static, WizardApp> {
+/// Runs `scenario` to its Teams step, signed in as `upn`, and returns the harness there.
+fn teams_step_as(rt: &tokio::runtime::Runtime, scenario: &str, upn: &str) -> Harness<'static, WizardApp> {
     let mut harness = harness(app(rt, &demo(scenario)));
-    through_consent_to_verify(&mut harness);
+    through_consent_to_verify_as(&mut harness, upn);
     on_to_teams(&mut harness);
     harness
+}
+
+fn teams_step_of(rt: &tokio::runtime::Runtime, scenario: &str) -> Harness<'static, WizardApp> {
+    teams_step_as(rt, scenario, "adele.vance@contoso.com")
+}
+
+/// Installs the app for the admin and waits for the step to end.
+fn install_for_me(h: &mut Harness<'static, WizardApp>) {
+    click(h, "Install MSPbots for me");
+    step_until(h, "the install", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { .. } | TeamsStep::Failed { .. }))
+    });
+    h.run_steps(2);
 }
 
 #[test]
@@ -452,6 +469,21 @@ fn each_teams_failure_is_explained_inline_with_its_fix() {
     h.get_by_label("Teams blocks MSPbots for this user");
     h.get_by_label_contains("Teams apps > Manage apps, find MSPbots");
     h.get_by_role_and_label(Role::Button, "Retry");
+
+    let mut h = teams_step_as(&rt, "teams-admin-unlicensed", "it.admin@contoso.com");
+    install_for_me(&mut h);
+    h.get_by_label("This user cannot get Teams apps");
+    h.get_by_label_contains("licence with Teams");
+
+    let mut h = teams_step_of(&rt, "teams-policy-partner");
+    install_for_me(&mut h);
+    click(&mut h, "Continue: Global policy");
+    step_until(&mut h, "the refused policy read", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Manual { .. }))
+    });
+    h.run_steps(2);
+    h.get_by_label("The Teams admin API refused partner (delegated admin) access");
+    h.get_by_role_and_label(Role::Button, "Copy script");
 
     let mut h = teams_step_of(&rt, "teams-custom-upload-off");
     h.get_by_label("Uploading custom Teams apps looks turned off");
