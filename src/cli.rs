@@ -51,6 +51,7 @@ impl TargetArgs {
             profile: self.profile,
             scenario: self.scenario,
             tenant: self.tenant,
+            reproduce: None,
         }
     }
 }
@@ -62,6 +63,64 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the simulated Microsoft tenant over HTTPS and print one JSON line describing it.
     Sim(SimArgs),
+    /// Explain a Microsoft error: a code, or a file holding an error body, a redirect URL or a sign-in page's text.
+    Explain(ExplainArgs),
+    /// Work with diagnostics bundles.
+    Diagnostics(DiagnosticsArgs),
+    /// Replay a diagnostics bundle against a simulated tenant configured from it (the window, or --headless).
+    Reproduce(ReproduceArgs),
+}
+
+/// Options of `mspbots-setup explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A code: `AADSTS65001`, `65001`, `Authorization_RequestDenied`, `timeout`, …
+    #[arg(value_name = "CODE", required_unless_present = "file", conflicts_with = "file")]
+    pub code: Option<String>,
+    /// A file with a token-endpoint error body, a Graph error envelope, a redirect URL, or text copied from
+    /// Microsoft's sign-in error page (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `mspbots-setup diagnostics`.
+#[derive(Debug, Args)]
+pub struct DiagnosticsArgs {
+    #[command(subcommand)]
+    pub command: DiagnosticsCommand,
+}
+
+/// What to do with diagnostics.
+#[derive(Debug, Subcommand)]
+pub enum DiagnosticsCommand {
+    /// Write the last session's bundle to FILE (JSON) and its report beside it (.html).
+    Export {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Cut tenant ids and GUIDs to their last segment and mask names, UPNs and domains.
+        #[arg(long)]
+        hide_customer_details: bool,
+    },
+}
+
+/// Options of `mspbots-setup reproduce`.
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// The diagnostics bundle (JSON).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Replay without a window, printing each step's outcome.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// With --headless: how long to re-check missing permissions.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub grant_wait: u64,
 }
 
 /// Options of `mspbots-setup run`.
@@ -112,6 +171,12 @@ pub struct RunArgs {
     /// Print JSON lines (`step`, `status`, `code`, `summary`, `fix`).
     #[arg(long)]
     pub json: bool,
+    /// Write a diagnostics bundle of the run to FILE (and its report beside it, .html).
+    #[arg(long, value_name = "FILE")]
+    pub diagnostics: Option<PathBuf>,
+    /// In that bundle, hide customer details (tenant ids, GUIDs, names, UPNs, domains).
+    #[arg(long, requires = "diagnostics")]
+    pub hide_customer_details: bool,
 }
 
 /// Options of `mspbots-setup sim`.
@@ -229,8 +294,118 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         install_for_everyone: args.install_for_everyone,
         grant_wait: std::time::Duration::from_secs(args.grant_wait),
         json: args.json,
+        diagnostics: args.diagnostics,
+        hide_customer: args.hide_customer_details,
         state_dir,
         browser,
+    };
+    crate::headless::run(options)
+}
+
+/// `mspbots-setup explain`: exit 0 with the explanation, 2 when the input is not something it can read.
+pub fn run_explain(args: &ExplainArgs) -> ExitCode {
+    use crate::diagnostics::explain;
+    let (failure, what) = match (&args.code, &args.file) {
+        (Some(code), _) => (explain::parse_code(code), format!("'{code}'")),
+        (None, Some(path)) => {
+            let read = if path.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map(|_| s)
+            } else {
+                std::fs::read_to_string(path)
+            };
+            match read {
+                Ok(text) => (explain::parse_input(&text), path.display().to_string()),
+                Err(e) => {
+                    report(&format!("cannot read {}", path.display()), &e);
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, None) => (None, "nothing".to_owned()),
+    };
+    let Some(failure) = failure else {
+        report(
+            "cannot explain it",
+            &std::io::Error::other(format!(
+                "{what} is not a Microsoft error code, a token or Graph error body, a redirect URL with error parameters, or text from Microsoft's sign-in error page"
+            )),
+        );
+        return ExitCode::from(2);
+    };
+    let e = crate::diagnostics::Catalogue::shipped().explain(&failure, "MSPbots");
+    let text = if args.json {
+        serde_json::to_string_pretty(&e).unwrap_or_default()
+    } else {
+        let mut t = format!("{}\n\n{}\n\nWho can fix it: {}\nHow:\n", e.summary, e.meaning, e.who.label());
+        for (i, step) in e.fix.iter().enumerate() {
+            t.push_str(&format!("  {}. {step}\n", i + 1));
+        }
+        t.push_str(&format!("Code: {}\n", e.code));
+        if let Some(doc) = &e.doc_url {
+            t.push_str(&format!("Microsoft's documentation: {doc}\n"));
+        }
+        for (k, v) in &e.details {
+            t.push_str(&format!("{k}: {v}\n"));
+        }
+        t
+    };
+    let _ignored = writeln!(std::io::stdout().lock(), "{}", text.trim_end());
+    ExitCode::SUCCESS
+}
+
+/// `mspbots-setup diagnostics export`: the last session's bundle, from the state folder.
+pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> ExitCode {
+    let DiagnosticsCommand::Export { file, hide_customer_details } = args.command;
+    let last = state_dir.join(crate::headless::LAST_SESSION);
+    let bundle = match crate::diagnostics::bundle::Bundle::load(&last) {
+        Ok(b) => b,
+        Err(crate::diagnostics::bundle::BundleError::Read { .. }) => {
+            report(
+                "nothing to export",
+                &std::io::Error::other(format!(
+                    "no session has been recorded on this computer yet ({} is missing)",
+                    last.display()
+                )),
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            report("cannot read the last session", &e);
+            return ExitCode::from(2);
+        }
+    };
+    let bundle = if hide_customer_details { bundle.hidden() } else { bundle };
+    match crate::headless::write_bundle(&file, &bundle) {
+        Ok(()) => {
+            let _ignored =
+                writeln!(std::io::stdout().lock(), "{}\n{}", file.display(), file.with_extension("html").display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            report(&format!("cannot write {}", file.display()), &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `mspbots-setup reproduce BUNDLE [--headless]`.
+pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
+    let launch = crate::app::LaunchOptions { demo: true, reproduce: Some(args.bundle.clone()), ..Default::default() };
+    if let Err(problem) = crate::app::Launch::resolve(&launch) {
+        report("cannot reproduce", &std::io::Error::other(problem));
+        return ExitCode::from(2);
+    }
+    if !args.headless {
+        return crate::app::run(&launch, state_dir);
+    }
+    let options = crate::headless::HeadlessOptions {
+        launch,
+        grant_wait: std::time::Duration::from_secs(args.grant_wait),
+        json: args.json,
+        // The replay's own session is kept apart from the admin's last session.
+        state_dir: state_dir.join("reproduce"),
+        ..Default::default()
     };
     crate::headless::run(options)
 }

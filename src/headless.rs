@@ -50,6 +50,10 @@ pub struct HeadlessOptions {
     pub grant_wait: Duration,
     /// Also install the Teams app for every enabled member.
     pub install_for_everyone: bool,
+    /// Write the diagnostics bundle here (and its report beside it, `.html`).
+    pub diagnostics: Option<PathBuf>,
+    /// Hide customer details in that bundle.
+    pub hide_customer: bool,
     pub json: bool,
     /// Where the token vault keeps its sealed file.
     pub state_dir: PathBuf,
@@ -218,15 +222,65 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
     shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
     let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
     settings.timing.settle_patience = options.grant_wait;
-    let mut driver = Driver { wizard: Wizard::new(settings) };
+    let mut driver = Driver::new(Wizard::new(settings));
     let vendor = profile.vendor_name.clone();
 
+    let lines = run_steps(&mut driver, &mut shell, &options, &vendor).await;
+    let environment = crate::diagnostics::bundle::Environment {
+        app_version: env!("CARGO_PKG_VERSION").to_owned(),
+        os: std::env::consts::OS.to_owned(),
+        arch: std::env::consts::ARCH.to_owned(),
+        created_unix: shell.clock().unix_seconds(),
+        vendor: vendor.clone(),
+        profile: profile.source.clone(),
+        cloud: format!("{:?}", profile.cloud).to_lowercase(),
+        demo_scenario: match &launch.mode {
+            Mode::Demo { scenario, .. } if !explicit => Some(scenario.name.clone()),
+            _ => None,
+        },
+    };
+    let bundle = crate::diagnostics::bundle::Bundle::build(&driver.wizard, &shell.journal().entries(), environment);
+    save_last_session(&options.state_dir, &bundle);
+    if let Some(path) = &options.diagnostics {
+        let bundle = if options.hide_customer { bundle.hidden() } else { bundle };
+        if let Err(e) = write_bundle(path, &bundle) {
+            crate::cli::report("cannot write the diagnostics bundle", &e);
+        }
+    }
+    Ok(lines)
+}
+
+/// Writes `bundle` as JSON to `path` and its report beside it (`.html`).
+pub fn write_bundle(path: &std::path::Path, bundle: &crate::diagnostics::bundle::Bundle) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(bundle).map_err(std::io::Error::other)?;
+    std::fs::write(path, json)?;
+    std::fs::write(path.with_extension("html"), bundle.html())
+}
+
+/// Keeps the session's bundle (sanitized, details not hidden) for `diagnostics export`.
+fn save_last_session(state_dir: &std::path::Path, bundle: &crate::diagnostics::bundle::Bundle) {
+    let path = state_dir.join(LAST_SESSION);
+    match serde_json::to_vec_pretty(bundle) {
+        Ok(json) => {
+            if let Err(e) = crate::fsutil::write_atomic_private(&path, &json) {
+                tracing::warn!("could not keep this session's diagnostics in {}: {e}", path.display());
+            }
+        }
+        Err(e) => tracing::warn!("could not serialize the diagnostics: {e}"),
+    }
+}
+
+/// The last session's bundle in the state folder.
+pub const LAST_SESSION: &str = "last-session.json";
+
+/// The steps, one line each.
+async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions, vendor: &str) -> Vec<StepLine> {
     let mut lines = Vec::new();
-    driver.dispatch(&shell, Intent::Continue);
-    driver.dispatch(&shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
+    driver.dispatch(shell, Intent::Continue);
+    driver.dispatch(shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
     let mut shown_code = false;
     let mut switched: Option<Failure> = None;
-    wait_until(&mut driver, &mut shell, |w| {
+    wait_until(driver, shell, |w| {
         if let SignIn::DeviceCode { reason: Some(SwitchReason::ConditionalAccess(f)), .. } = w.sign_in() {
             switched = Some(f.clone());
         }
@@ -247,7 +301,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             let how = switched.as_ref().map_or(String::new(), |f| {
                 format!(
                     " with a device code, after {} blocked the browser sign-in",
-                    Catalogue::shipped().explain(f, &vendor).code
+                    Catalogue::shipped().explain(f, vendor).code
                 )
             });
             lines.push(StepLine {
@@ -262,7 +316,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             true
         }
         SignIn::Failed { failure, .. } => {
-            lines.push(StepLine::failed(StepId::SignIn, "failed", failure, &vendor));
+            lines.push(StepLine::failed(StepId::SignIn, "failed", failure, vendor));
             false
         }
         other => {
@@ -279,14 +333,14 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         }
     };
     if options.stop_after == Some(StepId::SignIn) {
-        return Ok(lines);
+        return lines;
     }
     if !signed_in {
         lines.push(skipped(StepId::AdminConsent, "Sign in first"));
-        return Ok(lines);
+        return lines;
     }
 
-    driver.dispatch(&shell, Intent::Continue);
+    driver.dispatch(shell, Intent::Continue);
     if let Consent::Ready { precheck: Precheck::CannotGrant { roles } } = driver.wizard.consent() {
         let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
         let mut fix = vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
@@ -304,11 +358,11 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             detail: driver.wizard.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
             report: Vec::new(),
         });
-        return Ok(lines);
+        return lines;
     }
-    driver.dispatch(&shell, Intent::GrantConsent);
+    driver.dispatch(shell, Intent::GrantConsent);
     let mut told_url = false;
-    wait_until(&mut driver, &mut shell, |w| {
+    wait_until(driver, shell, |w| {
         if let Consent::Waiting { url: Some(url), .. } = w.consent()
             && !told_url
         {
@@ -328,7 +382,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                     (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
                 }
                 ConsentCheck::Unconfirmed(why) => {
-                    let e = Catalogue::shipped().explain(why, &vendor);
+                    let e = Catalogue::shipped().explain(why, vendor);
                     (
                         format!(
                             "{vendor} has its permissions (confirmed by Microsoft's redirect); the tenant could not be read: {}",
@@ -349,7 +403,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             });
         }
         Consent::Failed { failure, .. } => {
-            lines.push(StepLine::failed(StepId::AdminConsent, "failed", failure, &vendor))
+            lines.push(StepLine::failed(StepId::AdminConsent, "failed", failure, vendor))
         }
         other => lines.push(StepLine {
             step: StepId::AdminConsent,
@@ -362,13 +416,13 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         }),
     }
     if options.stop_after == Some(StepId::AdminConsent) {
-        return Ok(lines);
+        return lines;
     }
     if !matches!(driver.wizard.consent(), Consent::Done { .. }) {
         lines.push(skipped(StepId::VerifyPermissions, "Grant consent first"));
-        return Ok(lines);
+        return lines;
     }
-    driver.dispatch(&shell, Intent::Continue);
+    driver.dispatch(shell, Intent::Continue);
     let settled = |w: &Wizard| {
         let v = w.verify();
         match &v.phase {
@@ -377,23 +431,23 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             _ => false,
         }
     };
-    wait_until(&mut driver, &mut shell, settled).await;
+    wait_until(driver, shell, settled).await;
     if matches!(driver.wizard.verify().phase, VerifyPhase::NeedsReadAccess { .. }) {
         // The setup tool's own read access needs an admin's approval: ask once, in the browser.
         tell("The setup tool needs read access to the tenant's applications and directory; approve it in the browser.");
-        driver.dispatch(&shell, Intent::ApproveTenantRead);
-        wait_until(&mut driver, &mut shell, settled).await;
+        driver.dispatch(shell, Intent::ApproveTenantRead);
+        wait_until(driver, shell, settled).await;
     }
-    lines.push(verify_line(&driver.wizard, &vendor));
+    lines.push(verify_line(&driver.wizard, vendor));
     if options.stop_after == Some(StepId::VerifyPermissions) {
-        return Ok(lines);
+        return lines;
     }
     if !driver.wizard.verify().checklist.as_ref().is_some_and(crate::wizard::Checklist::all_granted) {
         lines.push(skipped(StepId::TeamsApp, "Every permission must be granted first"));
-        return Ok(lines);
+        return lines;
     }
-    teams_steps(&mut driver, &mut shell, &options, &vendor, &mut lines).await;
-    Ok(lines)
+    teams_steps(driver, shell, options, vendor, &mut lines).await;
+    lines
 }
 
 /// Steps 4 and 5: the Teams app (and, with `--install-for-everyone`, every user), then the Global policy.

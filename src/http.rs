@@ -119,6 +119,45 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
     Failure::Transport(TransportError { kind, host: host.unwrap_or_default(), detail: chain })
 }
 
+/// An answer read to the end.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request`, reads the whole answer and records the exchange in the running task's diagnostics journal
+/// (sanitized). Transport failures, including an answer cut short, become typed failures.
+pub async fn fetch(request: reqwest::RequestBuilder) -> Result<Fetched, crate::wizard::Failure> {
+    let (client, built) = request.build_split();
+    let request = built.map_err(|e| transport_failure(&e))?;
+    let timer = crate::diagnostics::journal::http_start(request.method().as_str(), request.url().as_str());
+    let result = async {
+        let response = client.execute(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?.to_vec();
+        Ok::<_, reqwest::Error>(Fetched { status, headers, body })
+    }
+    .await;
+    match result {
+        Ok(f) => {
+            if let Some(t) = timer {
+                t.answered(f.status.as_u16(), &f.headers, &f.body);
+            }
+            Ok(f)
+        }
+        Err(e) => {
+            let failure = transport_failure(&e);
+            if let Some(t) = timer {
+                t.failed(&failure);
+            }
+            Err(failure)
+        }
+    }
+}
+
 /// A random GUID for `client-request-id`, so one call can be found in Microsoft's logs.
 pub fn new_request_id() -> String {
     let mut b = [0u8; 16];

@@ -15,6 +15,9 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => {
             cli::run_headless(args, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
         }
+        Some(Command::Explain(args)) => cli::run_explain(&args),
+        Some(Command::Diagnostics(args)) => cli::run_diagnostics(args, &mspbots_setup::fsutil::state_dir_from_env()),
+        Some(Command::Reproduce(args)) => cli::run_reproduce(&args, mspbots_setup::fsutil::state_dir_from_env()),
         None => app::run(&cli.target.launch(), mspbots_setup::fsutil::state_dir_from_env()),
     }
 }

@@ -3,6 +3,7 @@
 //! reports and the clock into the wizard. The window and the headless runner both use it.
 
 use crate::auth::signin::ConsentRedirectTo;
+use crate::diagnostics::journal::What;
 use crate::http::Trust;
 use crate::profile::{ConsentEndpointChoice, Profile};
 use crate::shell::{
@@ -11,7 +12,8 @@ use crate::shell::{
 use crate::sim::SimInfo;
 use crate::teams::package::PackageSource;
 use crate::wizard::{
-    ConsentEndpoint, ConsentRedirect, Effect, Event, Intent, PermissionView, Settings, Timing, Wizard,
+    ConsentEndpoint, ConsentRedirect, Effect, Event, Failure, Intent, PermissionView, Settings, StepId, StepStatus,
+    Timing, Wizard,
 };
 
 /// Microsoft's commercial cloud.
@@ -148,16 +150,25 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
     }
 }
 
-/// A wizard and the shell that carries out its effects.
+/// A wizard and the shell that carries out its effects; what the admin saw goes into the shell's journal.
 #[derive(Debug)]
 pub struct Driver {
     pub wizard: Wizard,
+    /// Step statuses and failures already journaled.
+    seen_status: Vec<(StepId, StepStatus)>,
+    seen_failures: Vec<(StepId, Failure)>,
 }
 
 impl Driver {
+    pub fn new(wizard: Wizard) -> Self {
+        Self { wizard, seen_status: Vec::new(), seen_failures: Vec::new() }
+    }
+
     /// Feeds one person's intent.
     pub fn dispatch(&mut self, shell: &Shell, intent: Intent) {
+        shell.journal().push(What::Intent { intent: format!("{intent:?}") });
         let effects = self.wizard.update(Event::User(intent), shell.clock().now());
+        self.observe(shell);
         run_all(shell, effects);
     }
 
@@ -166,6 +177,7 @@ impl Driver {
         match report {
             Report::Wizard(outcome) => {
                 let effects = self.wizard.update(Event::Done(outcome), shell.clock().now());
+                self.observe(shell);
                 run_all(shell, effects);
                 None
             }
@@ -176,13 +188,39 @@ impl Driver {
     /// Lets time pass: deadlines, polls and backoff.
     pub fn tick(&mut self, shell: &Shell) {
         let effects = self.wizard.update(Event::Tick, shell.clock().now());
+        self.observe(shell);
         run_all(shell, effects);
+    }
+
+    /// Journals step statuses that changed and failures not journaled yet.
+    fn observe(&mut self, shell: &Shell) {
+        let journal = shell.journal();
+        for step in StepId::ALL {
+            let status = self.wizard.status(step);
+            let changed = self.seen_status.iter().find(|(s, _)| *s == step).is_none_or(|(_, old)| *old != status);
+            if changed {
+                self.seen_status.retain(|(s, _)| *s != step);
+                self.seen_status.push((step, status));
+                journal.push(What::Step { step, status });
+            }
+        }
+        for (step, failure) in self.wizard.failures() {
+            if !self.seen_failures.iter().any(|(s, f)| *s == step && *f == failure) {
+                journal.push(What::Failure { step, code: failure.code(), failure: sanitized(&failure) });
+                self.seen_failures.push((step, failure));
+            }
+        }
     }
 
     /// How long until the wizard next needs a tick, if it is waiting on time.
     pub fn time_to_next_deadline(&self, shell: &Shell) -> Option<std::time::Duration> {
         self.wizard.next_deadline().map(|d| shell.clock().now().until(d))
     }
+}
+
+/// A failure with its free text sanitized (no tokens; identifiers kept until export hides them).
+fn sanitized(failure: &Failure) -> Failure {
+    crate::diagnostics::bundle::sanitize_failure(failure, &crate::diagnostics::sanitize::Redactor::new(false))
 }
 
 fn run_all(shell: &Shell, effects: Vec<Effect>) {

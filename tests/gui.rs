@@ -35,7 +35,7 @@ fn app(runtime: &tokio::runtime::Runtime, options: &LaunchOptions) -> WizardApp 
 }
 
 fn demo(scenario: &str) -> LaunchOptions {
-    LaunchOptions { demo: false, profile: None, scenario: scenario.to_owned(), tenant: None }
+    LaunchOptions { demo: false, profile: None, scenario: scenario.to_owned(), tenant: None, reproduce: None }
 }
 
 fn harness(app: WizardApp) -> Harness<'static, WizardApp> {
@@ -248,6 +248,11 @@ fn through_consent_to_verify(harness: &mut Harness<'static, WizardApp>) {
 
 fn through_consent_to_verify_as(harness: &mut Harness<'static, WizardApp>, upn: &str) {
     demo_ready_as(harness, upn);
+    through_consent_to_verify_as_the_tenant_signs_in(harness);
+}
+
+/// From Welcome to the first checklist, as whichever account the demo tenant signs in as.
+fn through_consent_to_verify_as_the_tenant_signs_in(harness: &mut Harness<'static, WizardApp>) {
     click(harness, "Start");
     click(harness, "Sign in with Microsoft…");
     step_until(harness, "sign-in", signed_in);
@@ -519,4 +524,61 @@ fn a_policy_the_api_cannot_change_offers_the_script_and_the_admin_center() {
     assert_eq!(h.state().step_status(StepId::GlobalPolicy), StepStatus::NeedsAttention);
     click(&mut h, "Continue without it");
     h.get_by_label("Your tenant is connected to MSPbots; one thing is left for you.");
+}
+
+/// The admin's window fails at the Teams step; their bundle, opened from another window's Welcome page, replays
+/// the same failure at the same step with the admin's session beside the wizard. Copy details copies the
+/// failure's redacted record.
+#[test]
+fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut admin = teams_step_of(&rt, "teams-third-party-blocked");
+    install_for_me(&mut admin);
+    admin.get_by_label("Teams blocks MSPbots for this user");
+    admin.get_by_role_and_label(Role::Button, "Export diagnostics…");
+    admin.get_by_role_and_label(Role::CheckBox, "Hide customer details");
+    click(&mut admin, "Copy details");
+    let details = admin.state().copied.clone().unwrap();
+    assert!(
+        details.contains("Teams blocks MSPbots for this user") && details.contains("\"code\": \"Forbidden\""),
+        "{details}"
+    );
+    assert!(!details.contains("eyJ"), "no token in the copied record");
+
+    let dir = std::env::temp_dir().join(format!("mspbots-gui-bundle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = dir.join("bundle.json");
+    mspbots_setup::headless::write_bundle(&bundle, &admin.state().bundle().unwrap().hidden()).unwrap();
+    let corrupt = dir.join("corrupt.json");
+    std::fs::write(&corrupt, "{ not json").unwrap();
+
+    let mut support = harness(app(&rt, &demo("happy")));
+    step_until(&mut support, "the demo tenant", |app| app.wizard().is_some());
+    support.get_by_role_and_label(Role::DisclosureTriangle, "Open a diagnostics bundle…").click_accesskit();
+    support.run_steps(2);
+    support.state_mut().bundle_path = corrupt.display().to_string();
+    support.run_steps(2);
+    click(&mut support, "Open");
+    support.get_by_label_contains("is not a diagnostics bundle");
+    assert!(support.state().launch.reproduction.is_none(), "the demo keeps running");
+
+    support.state_mut().bundle_path = bundle.display().to_string();
+    support.run_steps(2);
+    click(&mut support, "Open");
+    step_until(&mut support, "the replay's tenant", |app| app.wizard().is_some());
+    support.get_by_label("The admin's session");
+    support.get_by_label_contains("Teams blocks MSPbots for this user (Forbidden)");
+    support.get_by_label_contains("Timeline (");
+    let DemoTenant::Ready(sim) = &support.state().demo else { panic!("the replay's tenant is not ready") };
+    assert_eq!(
+        sim.auto_login().as_deref(),
+        Some("adele.vance@contoso.com"),
+        "a Global Administrator, as in the bundle"
+    );
+    through_consent_to_verify_as_the_tenant_signs_in(&mut support);
+    on_to_teams(&mut support);
+    install_for_me(&mut support);
+    support.get_by_label("Teams blocks MSPbots for this user");
+    assert_eq!(support.state().step_status(StepId::TeamsApp), admin.state().step_status(StepId::TeamsApp));
+    std::fs::remove_dir_all(dir).unwrap();
 }

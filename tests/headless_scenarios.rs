@@ -1,8 +1,10 @@
 //! `mspbots-setup run --headless --demo --json` against every shipped scenario: each one ends with its own,
 //! specific explanation (never the generic one), over real loopback HTTPS with the simulator's pages answering as
-//! the scenario's account.
+//! the scenario's account. Each run also writes a diagnostics bundle, and `mspbots-setup reproduce BUNDLE
+//! --headless` meets the same failures at the same steps.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step should panic")]
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -322,7 +324,14 @@ const EXPECTED: &[Expect] = &[
     },
 ];
 
-fn run(scenario: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
+type Run = (i32, Vec<Value>, String);
+
+fn run(scenario: &str, extra: &[&str]) -> Run {
+    run_with_bundle(scenario, extra, None)
+}
+
+/// Runs `scenario`; with `bundle`, writes the run's diagnostics bundle there (customer details hidden or not).
+fn run_with_bundle(scenario: &str, extra: &[&str], bundle: Option<(&Path, bool)>) -> Run {
     static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("mspbots-headless-{}-{scenario}-{n}", std::process::id()));
@@ -335,22 +344,57 @@ fn run(scenario: &str, extra: &[&str]) -> (i32, Vec<Value>, String) {
     } else {
         scenario.to_owned()
     };
-    let out = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["run", "--headless", "--demo", "--json", "--scenario", &scenario_arg])
         .args(extra)
         // Re-check missing permissions for up to 20 s (late-permissions needs 8 s), not the default two minutes.
-        .args(if extra.contains(&"--grant-wait") { &[][..] } else { &["--grant-wait", "20"][..] })
-        .env("XDG_STATE_HOME", &dir)
+        .args(if extra.contains(&"--grant-wait") { &[][..] } else { &["--grant-wait", "20"][..] });
+    if let Some((path, hide)) = bundle {
+        command.arg("--diagnostics").arg(path);
+        if hide {
+            command.arg("--hide-customer-details");
+        }
+    }
+    let out = command.env("XDG_STATE_HOME", &dir).env_remove("BROWSER").output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    lines_of(scenario, &out)
+}
+
+fn lines_of(what: &str, out: &std::process::Output) -> Run {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {l}")))
+        .collect();
+    (out.status.code().unwrap_or(-1), lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `mspbots-setup reproduce BUNDLE --headless --json`.
+fn reproduce(bundle: &Path, grant_wait: &str) -> Run {
+    let state = bundle.with_extension("state");
+    let out = Command::new(BIN)
+        .args(["reproduce", "--headless", "--json", "--grant-wait", grant_wait])
+        .arg(bundle)
+        .env("XDG_STATE_HOME", &state)
         .env_remove("BROWSER")
         .output()
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{scenario}: not JSON ({e}): {l}")))
-        .collect();
-    (out.status.code().unwrap_or(-1), lines, String::from_utf8_lossy(&out.stderr).into_owned())
+    std::fs::remove_dir_all(&state).unwrap();
+    lines_of(&bundle.display().to_string(), &out)
+}
+
+fn steps(lines: &[Value]) -> Vec<(String, String, Option<String>)> {
+    lines
+        .iter()
+        .map(|l| {
+            (
+                l["step"].as_str().unwrap().to_owned(),
+                l["status"].as_str().unwrap().to_owned(),
+                l["code"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -361,23 +405,28 @@ fn every_shipped_scenario_is_covered() {
 }
 
 #[test]
-fn each_scenario_ends_with_its_own_explanation() {
-    let handles: Vec<_> = EXPECTED.iter().map(|e| std::thread::spawn(move || (e, run(e.scenario, e.extra)))).collect();
-    for handle in handles {
-        let (e, (exit, lines, stderr)) = handle.join().unwrap();
-        let got: Vec<(String, String, Option<String>)> = lines
-            .iter()
-            .map(|l| {
-                (
-                    l["step"].as_str().unwrap().to_owned(),
-                    l["status"].as_str().unwrap().to_owned(),
-                    l["code"].as_str().map(str::to_owned),
-                )
+fn each_scenario_ends_with_its_own_explanation_and_its_bundle_reproduces_it() {
+    let bundles = std::env::temp_dir().join(format!("mspbots-bundles-{}", std::process::id()));
+    std::fs::create_dir_all(&bundles).unwrap();
+    let handles: Vec<_> = EXPECTED
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let bundle = bundles.join(format!("{}.json", e.scenario));
+            std::thread::spawn(move || {
+                // Every other bundle hides customer details: a hidden bundle must reproduce as well.
+                let original = run_with_bundle(e.scenario, e.extra, Some((&bundle, i % 2 == 1)));
+                let grant_wait = e.extra.iter().position(|a| *a == "--grant-wait").map_or("20", |p| e.extra[p + 1]);
+                let replay = reproduce(&bundle, grant_wait);
+                (e, original, replay)
             })
-            .collect();
+        })
+        .collect();
+    for handle in handles {
+        let (e, (exit, lines, stderr), (replay_exit, replay_lines, replay_stderr)) = handle.join().unwrap();
         let want: Vec<(String, String, Option<String>)> =
             e.lines.iter().map(|(s, st, c)| ((*s).to_owned(), (*st).to_owned(), c.map(str::to_owned))).collect();
-        assert_eq!(got, want, "{}: {lines:#?}\nstderr: {stderr}", e.scenario);
+        assert_eq!(steps(&lines), want, "{}: {lines:#?}\nstderr: {stderr}", e.scenario);
         assert_eq!(exit, e.exit, "{}: exit code; stderr: {stderr}", e.scenario);
         for l in &lines {
             let summary = l["summary"].as_str().unwrap();
@@ -390,7 +439,15 @@ fn each_scenario_ends_with_its_own_explanation() {
                 assert!(!l["fix"].as_array().unwrap().is_empty(), "{}: a failure without a fix", e.scenario);
             }
         }
+        // The replay meets the same failures at the same steps, with the same explanations (a wait that ended
+        // well, like a replication delay, is not a failure and is not replayed).
+        assert_eq!(steps(&replay_lines), want, "{} reproduced: {replay_lines:#?}\nstderr: {replay_stderr}", e.scenario);
+        assert_eq!(replay_exit, e.exit, "{} reproduced: exit code; stderr: {replay_stderr}", e.scenario);
+        for (a, b) in lines.iter().zip(&replay_lines).filter(|(a, _)| a["code"].is_string()) {
+            assert_eq!(a["summary"], b["summary"], "{} reproduced: {}", e.scenario, a["step"]);
+        }
     }
+    std::fs::remove_dir_all(&bundles).unwrap();
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
 
 mod preview_state;
+mod support_view;
 mod teams_view;
 mod verify_view;
 mod views;
@@ -29,6 +30,8 @@ pub struct LaunchOptions {
     pub scenario: String,
     /// `--tenant T`: sign in to this tenant instead of `organizations`.
     pub tenant: Option<String>,
+    /// `reproduce BUNDLE`: replay a diagnostics bundle against a simulated tenant made from it.
+    pub reproduce: Option<PathBuf>,
 }
 
 /// Why the app runs against the simulated tenant.
@@ -40,6 +43,8 @@ pub enum DemoReason {
     ProfileIncomplete(Vec<(String, String)>),
     /// The profile file could not be used; the shipped one runs in demo mode instead.
     ProfileInvalid(String),
+    /// Replaying a diagnostics bundle.
+    Reproduce { path: PathBuf },
 }
 
 /// Live tenant or simulated one, decided once at launch.
@@ -55,6 +60,8 @@ pub struct Launch {
     pub profile: Profile,
     pub mode: Mode,
     pub tenant: Option<String>,
+    /// The bundle being replayed and what was made of it.
+    pub reproduction: Option<Box<(crate::diagnostics::bundle::Bundle, crate::diagnostics::reproduce::Reproduction)>>,
 }
 
 impl Launch {
@@ -62,6 +69,21 @@ impl Launch {
     /// in the window and the demo tenant runs instead; this fails only if the compiled-in assets are broken too,
     /// which the tests rule out.
     pub fn resolve(options: &LaunchOptions) -> Result<Self, String> {
+        if let Some(path) = &options.reproduce {
+            let bundle = crate::diagnostics::bundle::Bundle::load(path).map_err(|e| format!("{e:#}"))?;
+            let reproduction = crate::diagnostics::reproduce::reproduce(&bundle).map_err(|e| format!("{e:#}"))?;
+            let profile = Profile::shipped().map_err(|e| format!("{e:#}"))?;
+            return Ok(Self {
+                profile,
+                mode: Mode::Demo {
+                    reason: DemoReason::Reproduce { path: path.clone() },
+                    scenario: Box::new(reproduction.scenario.clone()),
+                    scenario_problem: None,
+                },
+                tenant: None,
+                reproduction: Some(Box::new((bundle, reproduction))),
+            });
+        }
         let loaded = match &options.profile {
             Some(path) => Profile::load(path),
             None => Profile::shipped(),
@@ -85,7 +107,7 @@ impl Launch {
         };
         let tenant = options.tenant.clone();
         let Some(reason) = reason else {
-            return Ok(Self { profile, mode: Mode::Live, tenant });
+            return Ok(Self { profile, mode: Mode::Live, tenant, reproduction: None });
         };
         let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
         let (scenario, scenario_problem) = match crate::sim::scenario::load(scenario_name) {
@@ -95,7 +117,12 @@ impl Launch {
                 Err(happy_err) => return Err(format!("{err:#}; {happy_err:#}")),
             },
         };
-        Ok(Self { profile, mode: Mode::Demo { reason, scenario: Box::new(scenario), scenario_problem }, tenant })
+        Ok(Self {
+            profile,
+            mode: Mode::Demo { reason, scenario: Box::new(scenario), scenario_problem },
+            tenant,
+            reproduction: None,
+        })
     }
 }
 
@@ -163,6 +190,13 @@ pub struct WizardApp {
     pub copied: Option<String>,
     /// The last file saved (or why not), for the status line.
     pub saved: Option<Result<PathBuf, String>>,
+    /// "Hide customer details" for "Export diagnostics…".
+    pub hide_customer_details: bool,
+    /// The path typed under "Open a diagnostics bundle…", and why the last one could not be opened.
+    pub bundle_path: String,
+    pub bundle_problem: Option<String>,
+    /// How many journal entries the kept last-session bundle had.
+    kept_entries: usize,
     /// Search, drill-down and avatars of the directory preview.
     pub preview_state: preview_state::PreviewState,
     shell: Shell,
@@ -180,6 +214,10 @@ impl WizardApp {
             setup_problem: None,
             copied: None,
             saved: None,
+            hide_customer_details: false,
+            bundle_path: String::new(),
+            bundle_problem: None,
+            kept_entries: 0,
             preview_state: preview_state::PreviewState::default(),
             shell,
             services,
@@ -189,12 +227,21 @@ impl WizardApp {
                 let endpoints = Endpoints::microsoft();
                 app.start_wizard(&app.launch.profile.clone(), &endpoints);
             }
-            Mode::Demo { scenario, .. } => {
-                app.shell.start_demo_tenant(SimConfig::new((**scenario).clone()));
-                app.demo = DemoTenant::Starting;
-            }
+            Mode::Demo { .. } => app.start_demo_tenant(),
         }
         app
+    }
+
+    /// Starts the simulated tenant of demo mode. A replay signs in by itself as the account the bundle calls for,
+    /// so the wizard meets the admin's failures without a choice to get wrong.
+    fn start_demo_tenant(&mut self) {
+        let Mode::Demo { scenario, .. } = &self.launch.mode else { return };
+        let mut config = SimConfig::new((**scenario).clone());
+        if let Some(r) = self.launch.reproduction.as_deref() {
+            config = config.with_auto_login(r.1.account.clone());
+        }
+        self.shell.start_demo_tenant(config);
+        self.demo = DemoTenant::Starting;
     }
 
     fn start_wizard(&mut self, profile: &Profile, endpoints: &Endpoints) {
@@ -206,7 +253,7 @@ impl WizardApp {
             return;
         }
         let settings = session::settings(profile, &env, self.launch.tenant.as_deref());
-        self.driver = Some(Driver { wizard: Wizard::new(settings) });
+        self.driver = Some(Driver::new(Wizard::new(settings)));
     }
 
     /// Applies finished background work and lets time pass (called once per frame, and by tests).
@@ -237,6 +284,66 @@ impl WizardApp {
         }
         if let Some(driver) = &mut self.driver {
             driver.tick(&self.shell);
+        }
+        self.keep_last_session();
+    }
+
+    /// The session's diagnostics bundle (sanitized; customer details not hidden).
+    pub fn bundle(&self) -> Option<crate::diagnostics::bundle::Bundle> {
+        let wizard = self.wizard()?;
+        let environment = crate::diagnostics::bundle::Environment {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            os: std::env::consts::OS.to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
+            created_unix: self.shell.clock().unix_seconds(),
+            vendor: self.launch.profile.vendor_name.clone(),
+            profile: self.launch.profile.source.clone(),
+            cloud: format!("{:?}", self.launch.profile.cloud).to_lowercase(),
+            demo_scenario: match &self.launch.mode {
+                Mode::Demo { scenario, .. } => Some(scenario.name.clone()),
+                Mode::Live => None,
+            },
+        };
+        Some(crate::diagnostics::bundle::Bundle::build(wizard, &self.shell.journal().entries(), environment))
+    }
+
+    /// Keeps the session's bundle in the state folder for `diagnostics export`, when something new happened.
+    fn keep_last_session(&mut self) {
+        let n = self.shell.journal().len();
+        if n == self.kept_entries || self.launch.reproduction.is_some() {
+            return;
+        }
+        self.kept_entries = n;
+        if let Some(bundle) = self.bundle()
+            && let Ok(json) = serde_json::to_vec_pretty(&bundle)
+        {
+            self.shell.keep_state_file(crate::headless::LAST_SESSION, json);
+        }
+    }
+
+    /// Saves the bundle and its report to the Downloads folder.
+    pub fn export_diagnostics(&self) {
+        let Some(bundle) = self.bundle() else { return };
+        let bundle = if self.hide_customer_details { bundle.hidden() } else { bundle };
+        let stem = format!("mspbots-setup-diagnostics-{}", bundle.environment.created_unix);
+        if let Ok(json) = serde_json::to_string_pretty(&bundle) {
+            self.shell.save_file(format!("{stem}.json"), json);
+        }
+        self.shell.save_file(format!("{stem}.html"), bundle.html());
+    }
+
+    /// Replays a bundle: a new simulated tenant made from it, and a fresh wizard.
+    pub fn open_bundle(&mut self, path: &std::path::Path) {
+        let options = LaunchOptions { demo: true, reproduce: Some(path.to_owned()), ..LaunchOptions::default() };
+        match Launch::resolve(&options) {
+            Ok(launch) => {
+                self.bundle_problem = None;
+                self.driver = None;
+                self.preview_state = preview_state::PreviewState::default();
+                self.launch = launch;
+                self.start_demo_tenant();
+            }
+            Err(problem) => self.bundle_problem = Some(problem),
         }
     }
 

@@ -21,6 +21,10 @@ pub(super) struct Asks {
     pub avatars: Vec<String>,
     /// A file to save: name and contents.
     pub save: Option<(String, String)>,
+    /// "Export diagnostics…" was pressed.
+    pub export: bool,
+    /// A diagnostics bundle to open and replay.
+    pub open_bundle: Option<std::path::PathBuf>,
 }
 
 /// The whole window.
@@ -28,7 +32,14 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     let mut asks = Asks::default();
     app.preview_state.avatars.upload(ui.ctx());
     egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
-    egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app));
+    egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app, &mut asks));
+    if app.launch.reproduction.is_some() {
+        egui::Panel::right("admin-session").resizable(true).default_size(320.0).show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("admin-session-scroll")
+                .show(ui, |ui| super::support_view::session_ui(ui, app));
+        });
+    }
     egui::Panel::left("steps").resizable(false).default_size(200.0).show(ui, |ui| step_list_ui(ui, app, &mut asks));
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
@@ -48,6 +59,14 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     }
     if let Some((name, text)) = asks.save {
         app.save_file(name, text);
+    }
+    if asks.export {
+        app.export_diagnostics();
+    }
+    let dropped: Vec<std::path::PathBuf> =
+        ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+    if let Some(path) = asks.open_bundle.or_else(|| dropped.into_iter().next()) {
+        app.open_bundle(&path);
     }
 }
 
@@ -77,6 +96,12 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
                         RichText::new(format!("The vendor profile could not be used: {problem}"))
                             .color(ui.visuals().error_fg_color),
                     );
+                }
+                DemoReason::Reproduce { path } => {
+                    ui.label(format!(
+                        "Replaying the diagnostics bundle {}: the simulated tenant answers as the admin's tenant did. The admin's session is on the right.",
+                        path.display()
+                    ));
                 }
             }
             if let Some(problem) = scenario_problem {
@@ -149,8 +174,9 @@ fn step_list_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     }
 }
 
-fn status_line_ui(ui: &mut Ui, app: &WizardApp) {
+fn status_line_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     ui.horizontal_wrapped(|ui| {
+        super::support_view::export_ui(ui, app, asks);
         let text = match &app.demo {
             DemoTenant::NotNeeded => format!("Live mode · {} cloud", cloud_name(app.launch.profile.cloud)),
             DemoTenant::Starting => "Starting the demo tenant…".to_owned(),
@@ -217,6 +243,10 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     }
     let now = app.shell.clock().now();
     let page = app.page();
+    if page == StepId::Welcome || app.driver.is_none() {
+        welcome_ui(ui, app, asks);
+        return;
+    }
     match (app.driver.as_ref().map(|d| &d.wizard), page) {
         (Some(w), StepId::SignIn) => sign_in_ui(ui, w, now, asks),
         (Some(w), StepId::AdminConsent) => consent_ui(ui, w, now, asks),
@@ -226,11 +256,11 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         (Some(w), StepId::TeamsApp) => super::teams_view::teams_ui(ui, w, asks),
         (Some(w), StepId::GlobalPolicy) => super::teams_view::policy_ui(ui, w, now, asks),
         (Some(w), StepId::Done) => super::teams_view::done_ui(ui, w, asks),
-        _ => welcome_ui(ui, app, asks),
+        _ => {}
     }
 }
 
-fn welcome_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
+fn welcome_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     let vendor = &app.launch.profile.vendor_name;
     ui.heading("Welcome");
     ui.label(format!("This wizard connects your organization's Microsoft 365 tenant to {vendor}. It will:"));
@@ -265,6 +295,8 @@ fn welcome_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     );
     ui.add_space(10.0);
     demo_accounts_ui(ui, app);
+    ui.add_space(6.0);
+    super::support_view::open_bundle_ui(ui, app, asks);
     ui.add_space(12.0);
     let ready = app.wizard().is_some();
     let start = Button::new(RichText::new("Start").size(16.0).strong()).min_size(egui::vec2(120.0, 32.0));
@@ -310,9 +342,15 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
         }
         DemoTenant::NotNeeded => {}
         DemoTenant::Ready(sim) => {
-            ui.label(
-                "Pick any of these accounts on the simulated sign-in page to try each outcome; no password is needed.",
-            );
+            match app.launch.reproduction.as_deref() {
+                Some(r) => ui.label(format!(
+                    "Replaying a bundle: the simulated sign-in page signs in as {} by itself (the admin's roles).",
+                    r.1.account
+                )),
+                None => ui.label(
+                    "Pick any of these accounts on the simulated sign-in page to try each outcome; no password is needed.",
+                ),
+            };
             egui::Grid::new("accounts").num_columns(3).spacing([16.0, 6.0]).striped(true).show(ui, |ui| {
                 for a in &sim.info().accounts {
                     ui.label(&a.display_name);
@@ -722,10 +760,10 @@ pub(super) fn explanation_ui(
     asks: &mut Asks,
 ) {
     let e = Catalogue::shipped().explain(failure, &w.settings().vendor_name);
-    error_panel_ui(ui, &e, retry, asks);
+    error_panel_ui(ui, &e, failure, retry, asks);
 }
 
-fn error_panel_ui(ui: &mut Ui, e: &Explanation, retry: Option<(&str, Intent)>, asks: &mut Asks) {
+fn error_panel_ui(ui: &mut Ui, e: &Explanation, failure: &Failure, retry: Option<(&str, Intent)>, asks: &mut Asks) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&e.summary).strong().color(ui.visuals().error_fg_color));
@@ -749,20 +787,29 @@ fn error_panel_ui(ui: &mut Ui, e: &Explanation, retry: Option<(&str, Intent)>, a
                 asks.intents.push(intent);
             }
             if ui.button("Copy details").clicked() {
-                asks.copy = Some(details_text(e));
+                asks.copy = Some(details_text(e, failure));
             }
         });
     });
 }
 
-/// The text "Copy details" puts on the clipboard: the explanation and the ids support needs, no secrets.
-pub fn details_text(e: &Explanation) -> String {
-    let mut text = format!("{}\nCode: {}\nWho can fix it: {}\n{}\n", e.summary, e.code, e.who.label(), e.meaning);
+/// The text "Copy details" puts on the clipboard: the explanation, the ids support needs, and the failure's record
+/// as the diagnostics bundle holds it, all through the one sanitizer (no secrets).
+pub fn details_text(e: &Explanation, failure: &Failure) -> String {
+    let r = crate::diagnostics::sanitize::Redactor::new(false);
+    let mut text =
+        format!("{}\nCode: {}\nWho can fix it: {}\n{}\n", e.summary, e.code, e.who.label(), r.text(&e.meaning));
     for (k, v) in &e.details {
-        text.push_str(&format!("{k}: {v}\n"));
+        text.push_str(&format!("{k}: {}\n", r.text(v)));
     }
     if let Some(doc) = &e.doc_url {
         text.push_str(&format!("Documentation: {doc}\n"));
+    }
+    let record = crate::diagnostics::bundle::sanitize_failure(failure, &r);
+    if let Ok(json) = serde_json::to_string_pretty(&record) {
+        text.push_str("Record:\n");
+        text.push_str(&json);
+        text.push('\n');
     }
     text
 }

@@ -31,9 +31,7 @@ pub struct Endpoints {
 
 /// Reads `…/.well-known/openid-configuration`.
 pub async fn discover(http: &reqwest::Client, url: &str) -> Result<Endpoints, Failure> {
-    let response = http.get(url).send().await.map_err(|e| crate::http::transport_failure(&e))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| crate::http::transport_failure(&e))?;
+    let crate::http::Fetched { status, body, .. } = crate::http::fetch(http.get(url)).await?;
     if !status.is_success() {
         return Err(error_body(&body, "discovery").unwrap_or_else(|| Failure::Parse {
             what: format!("discovery document ({status})"),
@@ -158,11 +156,11 @@ pub struct IdClaims {
 /// Reads the userinfo endpoint with an access token (providers that keep profile claims out of the id token).
 pub async fn userinfo(http: &reqwest::Client, endpoints: &Endpoints, access_token: &Secret) -> Option<IdClaims> {
     let url = endpoints.userinfo.as_deref()?;
-    let response = http.get(url).bearer_auth(access_token.expose()).send().await.ok()?;
-    if !response.status().is_success() {
+    let answer = crate::http::fetch(http.get(url).bearer_auth(access_token.expose())).await.ok()?;
+    if !answer.status.is_success() {
         return None;
     }
-    response.json().await.ok()
+    serde_json::from_slice(&answer.body).ok()
 }
 
 impl IdClaims {
@@ -416,9 +414,7 @@ pub async fn request_device_code(
         });
     };
     let form = [("client_id", client_id.to_owned()), ("scope", scopes.join(" "))];
-    let response = http.post(url).form(&form).send().await.map_err(|e| crate::http::transport_failure(&e))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| crate::http::transport_failure(&e))?;
+    let crate::http::Fetched { status, body, .. } = crate::http::fetch(http.post(url).form(&form)).await?;
     if !status.is_success() {
         return Err(error_body(&body, "device code endpoint").unwrap_or_else(|| Failure::Parse {
             what: format!("device code answer ({status})"),
@@ -474,10 +470,7 @@ pub async fn poll_device_code(
         ("client_id", client_id),
         ("device_code", device_code.expose()),
     ];
-    let response =
-        http.post(&endpoints.token).form(&form).send().await.map_err(|e| crate::http::transport_failure(&e))?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| crate::http::transport_failure(&e))?;
+    let crate::http::Fetched { status, body, .. } = crate::http::fetch(http.post(&endpoints.token).form(&form)).await?;
     if status.is_success() {
         let t: TokenBody = serde_json::from_slice(&body)
             .map_err(|e| Failure::Parse { what: "token endpoint answer".into(), excerpt: e.to_string() })?;
@@ -571,12 +564,10 @@ pub async fn start_admin_consent(request: &ConsentRequest) -> Result<PendingCons
 /// 500113) with an error page instead of a sign-in page. Only an error status carrying an AADSTS code counts;
 /// anything else (a sign-in page, a redirect) is left to the browser.
 pub async fn preflight(http: &reqwest::Client, url: &str) -> Result<(), Failure> {
-    let response = http.get(url).send().await.map_err(|e| crate::http::transport_failure(&e))?;
-    let status = response.status();
+    let crate::http::Fetched { status, body, .. } = crate::http::fetch(http.get(url)).await?;
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(());
     }
-    let body = response.bytes().await.map_err(|e| crate::http::transport_failure(&e))?;
     let text = String::from_utf8_lossy(&body[..body.len().min(256 * 1024)]);
     let Some((code, line)) = find_aadsts(&text) else {
         return Ok(());

@@ -3,6 +3,13 @@
 //!
 //! It reads only compiled-in data and the failure in hand; it never sees tokens, codes or verifiers.
 
+pub mod bundle;
+pub mod explain;
+pub mod journal;
+mod report;
+pub mod reproduce;
+pub mod sanitize;
+
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -142,16 +149,54 @@ impl Catalogue {
                 .find_map(|c| by(&|x| x.aadsts == Some(*c)))
                 .or_else(|| by(&|x| x.error.as_deref() == Some(e.error.as_str()))),
             Failure::Graph(e) => {
-                let code = |x: &Entry| x.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&e.code));
-                // An entry for this operation first, then one for the code alone.
-                by(&|x| code(x) && x.operation.as_deref().is_some_and(|o| e.operation.contains(o)))
-                    .or_else(|| by(&|x| code(x) && x.operation.is_none()))
+                let is = |x: &Entry, c: &str| x.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(c));
+                let here = |x: &Entry| x.operation.as_deref().is_some_and(|o| e.operation.contains(o));
+                let anywhere = |x: &Entry| x.operation.is_none();
+                let inner = e.inner_code.as_deref().unwrap_or_default();
+                // The most specific first: the inner code for this operation, the code for this operation, then
+                // the inner code and the code alone.
+                by(&|x| is(x, inner) && here(x))
+                    .or_else(|| by(&|x| is(x, &e.code) && here(x)))
+                    .or_else(|| by(&|x| is(x, inner) && anywhere(x)))
+                    .or_else(|| by(&|x| is(x, &e.code) && anywhere(x)))
             }
             Failure::Transport(_) | Failure::Parse { .. } | Failure::Local(_) => {
                 let code = failure.code();
                 by(&|x| x.local.as_deref() == Some(code.as_str()))
             }
         }
+    }
+
+    /// True when an entry (not the generic text) explains `failure`.
+    pub fn knows(&self, failure: &Failure) -> bool {
+        self.find(failure).is_some()
+    }
+
+    /// True when an entry explains the Graph or Teams admin API error `code`.
+    pub fn has_graph(&self, code: &str) -> bool {
+        self.entries.iter().any(|e| e.graph.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(code)))
+    }
+
+    /// True when an entry explains the wizard's own failure `code`.
+    pub fn has_local(&self, code: &str) -> bool {
+        self.entries.iter().any(|e| e.local.as_deref() == Some(code))
+    }
+
+    /// True when an entry explains the OAuth `error` value `code`.
+    pub fn has_oauth_error(&self, code: &str) -> bool {
+        self.entries.iter().any(|e| e.error.as_deref() == Some(code))
+    }
+
+    /// Every code the catalogue explains, as `explain` accepts them.
+    pub fn codes(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| match (&e.aadsts, &e.error, &e.graph, &e.local) {
+                (Some(n), ..) => format!("AADSTS{n}"),
+                (_, Some(x), ..) | (_, _, Some(x), _) | (.., Some(x)) => x.clone(),
+                _ => String::new(),
+            })
+            .collect()
     }
 
     /// Explains `failure` for `vendor`. Unknown codes get an honest generic explanation that quotes the code and
@@ -231,6 +276,7 @@ fn details(failure: &Failure) -> Vec<(String, String)> {
         Failure::Graph(e) => {
             push("Status", Some(&e.status.to_string()));
             push("Code", Some(&e.code));
+            push("Inner code", e.inner_code.as_ref());
             push("Request", Some(&e.operation));
             push("request-id", e.request_id.as_ref());
             push("client-request-id", e.client_request_id.as_ref());
@@ -300,28 +346,120 @@ mod tests {
         assert_eq!(upload.summary, "The tenant does not allow uploading MSPbots's app");
         assert_eq!(policy.summary, "This account may not change Teams policies");
         let other = c.explain(&graph("Forbidden", "GET /v1.0/somewhere"), "MSPbots");
-        assert!(
-            other.summary.contains("403 Forbidden"),
-            "no entry for the code alone: generic, naming it: {}",
-            other.summary
-        );
+        assert_eq!(other.summary, "Microsoft refused this request", "elsewhere: the entry for the code alone");
+        let unknown = c.explain(&graph("SomethingNew", "GET /v1.0/somewhere"), "MSPbots");
+        assert!(unknown.summary.contains("403 SomethingNew"), "an unknown code is named: {}", unknown.summary);
+    }
+
+    /// Every AADSTS code of the API reference (A4, device code polling, field notes), every Graph error code of
+    /// B1–B4, and every OAuth `error` value Microsoft documents has an explanation of its own.
+    #[test]
+    fn every_documented_code_has_its_own_explanation() {
+        const AADSTS: &[u32] = &[
+            65001, 65004, 90094, 90093, 90095, 90099, 50020, 50105, 700016, 50194, 50011, 500113, 900971, 500011,
+            650052, 65005, 650056, 650057, 53003, 530032, 530035, 50076, 50079, 50126, 50034, 50053, 50055, 50057,
+            50058, 90072, 90008, 7000112, 70001, 700082, 70008, 50173, 70043, 70000, 70002, 54005, 501481, 70011,
+            700022, 28002, 28003, 700025, 7000218, 9001023, 90130, 90124, 90002, 70016, 70018, 70019, 90120, 650051,
+            7000215, 900144,
+        ];
+        const GRAPH: &[&str] = &[
+            "Authorization_RequestDenied",
+            "Request_ResourceNotFound",
+            "Request_BadRequest",
+            "BadRequest",
+            "Forbidden",
+            "InvalidAuthenticationToken",
+            "ImageNotFound",
+            "UnknownError",
+            "accessDenied",
+            "activityLimitReached",
+            "generalException",
+            "invalidRequest",
+            "itemNotFound",
+            "notAllowed",
+            "notSupported",
+            "serviceNotAvailable",
+            "unauthenticated",
+            "resyncRequired",
+            "syncStateNotFound",
+            "quotaLimitReached",
+            "TooManyRequests",
+            "AppDefinitionAlreadyExists",
+            "AccessDenied",
+            "Conflict",
+        ];
+        const ERRORS: &[&str] = &[
+            "invalid_request",
+            "invalid_grant",
+            "unauthorized_client",
+            "invalid_client",
+            "unsupported_grant_type",
+            "invalid_resource",
+            "interaction_required",
+            "temporarily_unavailable",
+            "consent_required",
+            "invalid_scope",
+            "access_denied",
+            "login_required",
+            "authorization_declined",
+            "expired_token",
+            "bad_verification_code",
+            "insufficient_claims",
+        ];
+        let c = Catalogue::shipped();
+        let generic_identity = "not in the setup tool's list";
+        for code in AADSTS {
+            let f = Failure::Identity(IdentityError {
+                error: "no_such_error".into(),
+                error_codes: vec![*code],
+                ..Default::default()
+            });
+            let e = c.explain(&f, "MSPbots");
+            assert!(!e.meaning.contains(generic_identity), "AADSTS{code} falls back to the generic text");
+            assert_eq!(e.code, format!("AADSTS{code}"));
+        }
+        for code in GRAPH {
+            let f = Failure::Graph(GraphError { status: 400, code: (*code).into(), ..Default::default() });
+            let e = c.explain(&f, "MSPbots");
+            assert!(!e.summary.starts_with("Microsoft Graph refused ("), "{code} falls back to the generic text");
+        }
+        for error in ERRORS {
+            let f = Failure::Identity(IdentityError { error: (*error).into(), ..Default::default() });
+            assert!(!c.explain(&f, "MSPbots").meaning.contains(generic_identity), "{error} is generic");
+        }
     }
 
     #[test]
-    fn every_shipped_scenario_code_has_its_own_explanation() {
-        for code in [90094, 65004, 53003, 50076, 50020, 7000112, 700016, 50011, 500113, 90099, 700082] {
-            let f =
-                Failure::Identity(IdentityError { error: "x".into(), error_codes: vec![code], ..Default::default() });
-            let e = Catalogue::shipped().explain(&f, "MSPbots");
-            assert!(!e.summary.contains("not in the setup tool's list"), "AADSTS{code} falls back to the generic text");
-            assert_eq!(e.code, format!("AADSTS{code}"));
-        }
+    fn an_inner_graph_code_is_more_specific_than_the_outer_one() {
+        let c = Catalogue::shipped();
+        let conflict = |operation: &str| {
+            Failure::Graph(GraphError {
+                status: 409,
+                code: "Conflict".into(),
+                inner_code: Some("AppDefinitionAlreadyExists".into()),
+                operation: operation.into(),
+                ..Default::default()
+            })
+        };
+        // Where no entry names the operation, the inner code beats the outer one.
+        let e = c.explain(&conflict("POST /beta/teamwork/teamsAppSettings"), "MSPbots");
+        assert!(e.summary.contains("already in your catalog"), "{}", e.summary);
+        assert!(e.details.iter().any(|(k, v)| k == "Inner code" && v == "AppDefinitionAlreadyExists"));
+        // An entry for the operation and the outer code beats the inner code alone.
+        let blocked = Failure::Graph(GraphError {
+            status: 403,
+            code: "Forbidden".into(),
+            inner_code: Some("AccessDenied".into()),
+            operation: "POST /v1.0/users/u/teamwork/installedApps".into(),
+            ..Default::default()
+        });
+        assert_eq!(c.explain(&blocked, "MSPbots").summary, "Teams blocks MSPbots for this user");
     }
 
     #[test]
     fn unknown_codes_get_an_honest_generic_explanation_with_ids() {
         let f = Failure::Identity(IdentityError {
-            error: "invalid_request".into(),
+            error: "some_new_error".into(),
             error_codes: vec![12345],
             trace_id: Some("trace-1".into()),
             correlation_id: Some("corr-1".into()),
@@ -332,6 +470,15 @@ mod tests {
         assert!(e.details.iter().any(|(k, v)| k == "Trace ID" && v == "trace-1"));
         assert!(e.details.iter().any(|(k, v)| k == "Correlation ID" && v == "corr-1"));
         assert_eq!(e.who, Who::Vendor);
+        // A known `error` value explains an unknown AADSTS number, which is still quoted.
+        let known = Failure::Identity(IdentityError {
+            error: "invalid_grant".into(),
+            error_codes: vec![12345],
+            ..Default::default()
+        });
+        let e = Catalogue::shipped().explain(&known, "MSPbots");
+        assert_eq!(e.code, "AADSTS12345");
+        assert_eq!(e.summary, "The sign-in is no longer valid");
     }
 
     #[test]

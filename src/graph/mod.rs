@@ -107,6 +107,8 @@ struct FlatError {
 #[derive(Deserialize)]
 struct InnerError {
     #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
     date: Option<String>,
     #[serde(default, rename = "request-id")]
     request_id: Option<String>,
@@ -203,6 +205,7 @@ pub fn answer_failure(
             GraphError {
                 status,
                 code: if error.code.is_empty() { format!("HTTP{status}") } else { error.code },
+                inner_code: inner.as_ref().and_then(|i| i.code.clone()).filter(|c| !c.is_empty()),
                 message: error.message,
                 request_id: inner.as_ref().and_then(|i| i.request_id.clone()).or(request_id),
                 client_request_id: inner
@@ -223,6 +226,7 @@ pub fn answer_failure(
             GraphError {
                 status,
                 code,
+                inner_code: None,
                 message,
                 request_id,
                 client_request_id: Some(client_request_id.to_owned()),
@@ -302,10 +306,14 @@ impl Graph {
             if let Some((bytes, content_type)) = &call.raw {
                 request = request.header("content-type", *content_type).body(bytes.clone());
             }
+            let timer = crate::diagnostics::journal::http_start(call.method.as_str(), &url);
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     let failure = crate::http::transport_failure(&e);
+                    if let Some(t) = timer {
+                        t.failed(&failure);
+                    }
                     let transient = e.is_timeout() || e.is_connect();
                     match self.policy.wait(retry, None, retry::jitter_unit()) {
                         Some(wait) if transient && call.method == reqwest::Method::GET => {
@@ -323,10 +331,23 @@ impl Graph {
             let request_id = header("request-id");
             let content_type = header("content-type");
             let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v, wall_now()));
-            let body = response.bytes().await.map_err(|e| Failure::Parse {
-                what: format!("Graph answer to {op}"),
-                excerpt: format!("the answer ended before it was complete ({e})"),
-            })?;
+            let headers = response.headers().clone();
+            let body = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    let failure = Failure::Parse {
+                        what: format!("Graph answer to {op}"),
+                        excerpt: format!("the answer ended before it was complete ({e})"),
+                    };
+                    if let Some(t) = timer {
+                        t.failed(&failure);
+                    }
+                    return Err(failure);
+                }
+            };
+            if let Some(t) = timer {
+                t.answered(status, &headers, &body);
+            }
             if (200..300).contains(&status) {
                 return Ok(Answer { status, content_type, body: body.to_vec() });
             }

@@ -23,8 +23,8 @@ use crate::http::{self, HttpConfig, Purpose, Trust};
 use crate::secret::Secret;
 use crate::sim::{Sim, SimError};
 use crate::wizard::{
-    Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Moment, Outcome,
-    Prompt, Roles, ScopeSet, TenantSnapshot,
+    Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Outcome, Prompt,
+    Roles, ScopeSet, TenantSnapshot,
 };
 
 pub use browser::UrlOpener;
@@ -57,32 +57,7 @@ pub fn runtime(thread_name: &str) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name(thread_name).enable_all().build()
 }
 
-/// The monotonic clock of a session; the only place the shell reads time.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    start: Instant,
-}
-
-impl Clock {
-    /// Starts the session clock.
-    pub fn start() -> Self {
-        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
-        let start = Instant::now();
-        Self { start }
-    }
-
-    /// Now, as the wizard counts time.
-    pub fn now(&self) -> Moment {
-        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
-        let elapsed = Instant::now().duration_since(self.start);
-        Moment::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    fn instant(&self) -> Instant {
-        #[expect(clippy::disallowed_methods, reason = "the shell's one clock")]
-        Instant::now()
-    }
-}
+pub use crate::clock::Clock;
 
 /// Where the wizard's identity provider, Graph and consent live, and how to trust them.
 #[derive(Debug, Clone)]
@@ -202,6 +177,7 @@ struct Services {
 /// Carries out effects; the owner drains [`Shell::drain`] once per frame (or loop turn).
 pub struct Shell {
     runtime: tokio::runtime::Handle,
+    journal: crate::diagnostics::journal::Journal,
     sender: mpsc::Sender<Report>,
     receiver: mpsc::Receiver<Report>,
     waker: Arc<dyn Waker>,
@@ -227,12 +203,19 @@ impl Shell {
     /// A shell on `runtime`; `waker` is called after each report.
     pub fn new(runtime: tokio::runtime::Handle, waker: impl Waker) -> Self {
         let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
-        Self { runtime, sender, receiver, waker: Arc::new(waker), services: None, clock: Clock::start() }
+        let clock = Clock::start();
+        let journal = crate::diagnostics::journal::Journal::new(clock);
+        Self { runtime, journal, sender, receiver, waker: Arc::new(waker), services: None, clock }
     }
 
     /// The session clock.
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    /// The session's diagnostics journal.
+    pub fn journal(&self) -> &crate::diagnostics::journal::Journal {
+        &self.journal
     }
 
     /// The runtime work runs on.
@@ -434,6 +417,19 @@ impl Shell {
         });
     }
 
+    /// Keeps `bytes` as `name` in the state folder, owner-only and atomically, off the UI thread (nothing is
+    /// reported; a failure is logged). Does nothing without a state folder.
+    pub fn keep_state_file(&self, name: &'static str, bytes: Vec<u8>) {
+        let Some(dir) = self.services.as_ref().and_then(|s| s.env.state_dir.clone()) else {
+            return;
+        };
+        self.runtime.spawn_blocking(move || {
+            if let Err(e) = crate::fsutil::write_atomic_private(&dir.join(name), &bytes) {
+                tracing::warn!("could not keep {name} in {}: {e}", dir.display());
+            }
+        });
+    }
+
     /// Fetches and decodes the small photos of `ids` (one `$batch` per 20); reports [`Report::Avatars`].
     pub fn fetch_avatars(&self, ids: Vec<String>) {
         let Some(services) = self.services.clone() else {
@@ -441,8 +437,9 @@ impl Shell {
         };
         let sender = self.sender.clone();
         let waker = self.waker.clone();
+        let journal = self.journal.clone();
         self.runtime.spawn(async move {
-            let result = services.avatars(&ids).await;
+            let result = journal.scope(services.avatars(&ids)).await;
             let report = match result {
                 Ok(list) => list,
                 Err(f) => ids.into_iter().map(|id| (id, Err(f.clone()))).collect(),
@@ -460,8 +457,9 @@ impl Shell {
         work: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let s = services.clone();
+        let journal = self.journal.clone();
         let handle = self.runtime.spawn(async move {
-            work.await;
+            journal.scope(work).await;
             s.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
         });
         services.running.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, handle.abort_handle());

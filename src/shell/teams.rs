@@ -42,8 +42,8 @@ impl Services {
         };
         let base = authority.rsplit_once('/').map_or(authority, |(b, _)| b);
         let url = format!("{base}/{tenant_id}/v2.0/.well-known/openid-configuration");
-        let doc = match self.http_auth.get(&url).send().await {
-            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+        let doc = match crate::http::fetch(self.http_auth.get(&url)).await {
+            Ok(r) if r.status.is_success() => serde_json::from_slice::<serde_json::Value>(&r.body).ok(),
             _ => None,
         };
         let Some(doc) = doc else {

@@ -437,6 +437,11 @@ impl Sim {
         self.shared.recorder.wait_for(description, timeout, pred).await
     }
 
+    /// The account auto mode signs in as, if it is on.
+    pub fn auto_login(&self) -> Option<String> {
+        self.shared.auto_login()
+    }
+
     /// Turns auto mode on (as `upn`) or off.
     pub fn set_auto_login(&self, upn: Option<String>) {
         *self.shared.auto_login.lock().unwrap_or_else(PoisonError::into_inner) = upn;

@@ -52,6 +52,9 @@ pub struct GraphError {
     pub status: u16,
     /// `error.code`, e.g. `Authorization_RequestDenied`.
     pub code: String,
+    /// `error.innerError.code` when Microsoft gives a more specific one, e.g. `AccessDenied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner_code: Option<String>,
     pub message: String,
     pub request_id: Option<String>,
     pub client_request_id: Option<String>,

@@ -16,7 +16,7 @@ mod verify;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
@@ -34,7 +34,7 @@ pub use verify::{
 };
 
 /// The steps of the wizard, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepId {
     Welcome,
@@ -73,7 +73,7 @@ impl StepId {
 }
 
 /// How a step stands, as the step list shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     NotStarted,
@@ -536,6 +536,58 @@ impl Wizard {
                 _ => StepStatus::NotStarted,
             },
         }
+    }
+
+    /// Every failure the pages show now, by step (for the diagnostics journal and bundle).
+    pub fn failures(&self) -> Vec<(StepId, Failure)> {
+        let mut out = Vec::new();
+        match &self.sign_in {
+            SignIn::Failed { failure, .. } => out.push((StepId::SignIn, failure.clone())),
+            SignIn::DeviceCode { reason: Some(SwitchReason::ConditionalAccess(f)), .. } => {
+                out.push((StepId::SignIn, f.clone()));
+            }
+            _ => {}
+        }
+        match &self.consent {
+            Consent::Failed { failure, .. } => out.push((StepId::AdminConsent, failure.clone())),
+            Consent::Done { check: ConsentCheck::Unconfirmed(f), .. } => out.push((StepId::AdminConsent, f.clone())),
+            Consent::Waiting { watch, .. } | Consent::Applying { watch, .. } => {
+                out.extend(watch.last_problem.clone().map(|f| (StepId::AdminConsent, f)));
+            }
+            _ => {}
+        }
+        match &self.verify.phase {
+            VerifyPhase::Failed { failure } | VerifyPhase::NeedsReadAccess { failure, .. } => {
+                out.push((StepId::VerifyPermissions, failure.clone()));
+            }
+            _ => {}
+        }
+        if let (Some(minutes), Some(list)) = (self.verify.gave_up_after_minutes, &self.verify.checklist)
+            && !list.all_granted()
+        {
+            let names = list.missing().map(|p| p.name.clone()).collect();
+            out.push((
+                StepId::VerifyPermissions,
+                Failure::Local(LocalFailure::PermissionsStillMissing { minutes, names }),
+            ));
+        }
+        if let Load::Failed(f) = &self.preview.load {
+            out.push((StepId::VerifyPermissions, f.clone()));
+        }
+        match &self.teams {
+            TeamsStep::Blocked { blocker, .. } => out.push((StepId::TeamsApp, blocker.failure())),
+            TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => {
+                out.push((StepId::TeamsApp, failure.clone()));
+            }
+            TeamsStep::Done { bulk: Bulk::Failed { failure, .. }, .. } => out.push((StepId::TeamsApp, failure.clone())),
+            _ => {}
+        }
+        match &self.policy {
+            PolicyStep::Manual { why, .. } => out.push((StepId::GlobalPolicy, why.failure())),
+            PolicyStep::NeedsApproval { failure, .. } => out.push((StepId::GlobalPolicy, failure.clone())),
+            _ => {}
+        }
+        out
     }
 
     /// True when the step list may jump to `step`.

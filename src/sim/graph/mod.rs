@@ -126,22 +126,32 @@ pub async fn apply_faults_for_teams_admin(shared: &Shared, request: Request, nex
 
 /// A Graph error answer: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
 pub fn graph_error(status: StatusCode, code: &str, message: &str, request_headers: &HeaderMap) -> Response {
+    graph_error_with_inner(status, code, None, message, request_headers)
+}
+
+/// A Graph error answer whose `innerError` also carries a more specific `code` (e.g. `AccessDenied` under
+/// `Forbidden` when Teams blocks an app).
+pub fn graph_error_with_inner(
+    status: StatusCode,
+    code: &str,
+    inner_code: Option<&str>,
+    message: &str,
+    request_headers: &HeaderMap,
+) -> Response {
     let request_id = clock::new_guid();
     let client_request_id = request_headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| request_id.clone(), str::to_owned);
-    let body = json!({
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": clock::graph_date(clock::unix_now()),
-                "request-id": request_id,
-                "client-request-id": client_request_id,
-            }
-        }
+    let mut inner = json!({
+        "date": clock::graph_date(clock::unix_now()),
+        "request-id": request_id,
+        "client-request-id": client_request_id,
     });
+    if let Some(c) = inner_code {
+        inner["code"] = json!(c);
+    }
+    let body = json!({ "error": { "code": code, "message": message, "innerError": inner } });
     let mut response = (status, axum::Json(body)).into_response();
     set_header(&mut response, "request-id", &request_id);
     set_header(&mut response, "client-request-id", &client_request_id);

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, authorize, graph_error, graph_ok, set_header};
+use super::{Caller, authorize, graph_error, graph_error_with_inner, graph_ok, set_header};
 use crate::sim::Shared;
 use crate::sim::clock::{self, stable_guid};
 use crate::sim::teams::{CatalogApp, Definition, Distribution, TeamsState};
@@ -286,11 +286,12 @@ pub async fn publish(
         .any(|a| a.distribution == Distribution::Organization && a.external_id.eq_ignore_ascii_case(&external_id))
     {
         drop(st);
-        return graph_error(
+        return graph_error_with_inner(
             StatusCode::CONFLICT,
             "Conflict",
+            Some("AppDefinitionAlreadyExists"),
             &format!(
-                "An app with the manifest id '{external_id}' already exists in the organization's catalog (AppDefinitionAlreadyExists). Publish a new version of it instead."
+                "An app with the manifest id '{external_id}' already exists in the organization's catalog. Publish a new version of it instead."
             ),
             &headers,
         );
@@ -498,9 +499,10 @@ pub async fn install(
     if let Some(kind) = st.teams.blocked(&app) {
         let tenant = caller.tenant_id().to_owned();
         drop(st);
-        return graph_error(
+        return graph_error_with_inner(
             StatusCode::FORBIDDEN,
             "Forbidden",
+            Some("AccessDenied"),
             &format!(
                 "App is blocked by app permission policy. TenantId: {tenant}, UserObjectId: {oid}, AppId: {}, AppType: {kind}",
                 app.id

@@ -1,0 +1,220 @@
+//! The session's event log, for the diagnostics bundle: every HTTP exchange (method, sanitized URL, status,
+//! Microsoft's error codes and request ids, duration), every step status change, every failure shown, every
+//! intent. Entries are sanitized when recorded (no token, code, verifier or secret ever enters); hiding customer
+//! details happens on export.
+//!
+//! HTTP call sites do not carry a journal: the shell runs each piece of work inside [`Journal::scope`], and
+//! [`http_start`] finds the journal of the task it runs in (none in tests that do not set one).
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use super::sanitize::Redactor;
+use crate::clock::Clock;
+use crate::wizard::{Failure, StepId, StepStatus};
+
+/// Most entries kept (a 10,000-user preview makes about 110 requests; installs for everyone make one per 20 users).
+const MAX_ENTRIES: usize = 20_000;
+
+/// One thing that happened, `at_ms` after the session started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    Http(HttpRecord),
+    Step { step: StepId, status: StepStatus },
+    Failure { step: StepId, code: String, failure: Failure },
+    Intent { intent: String },
+}
+
+/// One HTTP exchange.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRecord {
+    pub method: String,
+    /// Scheme, host and path; query values by allow-list.
+    pub url: String,
+    /// `None` when no answer came (the transport failed).
+    pub status: Option<u16>,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
+    /// AADSTS numbers, Graph `error.code`, OAuth `error`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_codes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// What failed when no answer came (dns, connect, tls, timeout, proxy, transport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+}
+
+/// The log of one session.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    entries: Arc<Mutex<Vec<Entry>>>,
+    clock: Clock,
+}
+
+tokio::task_local! {
+    static CURRENT: Journal;
+}
+
+impl Journal {
+    pub fn new(clock: Clock) -> Self {
+        Self { entries: Arc::new(Mutex::new(Vec::new())), clock }
+    }
+
+    pub fn push(&self, what: What) {
+        let entry = Entry { at_ms: self.clock.elapsed_ms(), what };
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() < MAX_ENTRIES {
+            entries.push(entry);
+        }
+    }
+
+    pub fn entries(&self) -> Vec<Entry> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `work` with this journal as the one HTTP call sites record into.
+    pub async fn scope<F: Future>(&self, work: F) -> F::Output {
+        CURRENT.scope(self.clone(), work).await
+    }
+}
+
+/// An HTTP exchange under way.
+#[derive(Debug)]
+pub struct HttpTimer {
+    journal: Journal,
+    started_ms: u64,
+    method: String,
+    url: String,
+}
+
+/// Starts recording an exchange, if the running task has a journal.
+pub fn http_start(method: &str, url: &str) -> Option<HttpTimer> {
+    CURRENT
+        .try_with(|j| HttpTimer {
+            journal: j.clone(),
+            started_ms: j.clock.elapsed_ms(),
+            method: method.to_owned(),
+            url: Redactor::new(false).url(url),
+        })
+        .ok()
+}
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(100).collect())
+}
+
+fn text(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(serde_json::Value::as_str).map(|s| s.chars().take(100).collect())
+}
+
+impl HttpTimer {
+    /// Records the answer: status, ids from the headers, and from an error body the codes and trace ids.
+    pub fn answered(self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) {
+        let mut record = HttpRecord {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            status: Some(status),
+            request_id: header(headers, "request-id").or_else(|| header(headers, "x-ms-request-id")),
+            client_request_id: header(headers, "client-request-id"),
+            ..HttpRecord::default()
+        };
+        if !(200..400).contains(&status)
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+        {
+            if let Some(codes) = v.get("error_codes").and_then(serde_json::Value::as_array) {
+                record
+                    .error_codes
+                    .extend(codes.iter().filter_map(serde_json::Value::as_u64).map(|c| format!("AADSTS{c}")));
+            }
+            let graph = v.get("error").filter(|e| e.is_object());
+            match graph {
+                Some(e) => record.error_codes.extend(text(e, "code")),
+                None => record.error_codes.extend(text(&v, "error").or_else(|| text(&v, "code"))),
+            }
+            record.trace_id = text(&v, "trace_id");
+            record.correlation_id = text(&v, "correlation_id");
+            if let Some(inner) = graph.and_then(|e| e.get("innerError")) {
+                record.request_id = record.request_id.or_else(|| text(inner, "request-id"));
+            }
+        }
+        self.finish(record);
+    }
+
+    /// Records that no answer came.
+    pub fn failed(self, failure: &Failure) {
+        let record = HttpRecord {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            transport: Some(failure.code()),
+            ..HttpRecord::default()
+        };
+        self.finish(record);
+    }
+
+    fn finish(self, mut record: HttpRecord) {
+        record.duration_ms = self.journal.clock.elapsed_ms().saturating_sub(self.started_ms);
+        self.journal.push(What::Http(record));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn exchanges_are_recorded_only_inside_a_scope_and_without_secrets() {
+        assert!(http_start("GET", "https://x/").is_none(), "no journal, no recording");
+        let journal = Journal::new(Clock::start());
+        journal
+            .scope(async {
+                let t =
+                    http_start("POST", "https://login.example/t/oauth2/v2.0/token?code=SECRET&scope=openid").unwrap();
+                let mut h = reqwest::header::HeaderMap::new();
+                h.insert("client-request-id", "c1".parse().unwrap());
+                let body = br#"{"error":"invalid_grant","error_codes":[70008],"trace_id":"tr","correlation_id":"co"}"#;
+                t.answered(400, &h, body);
+                let t = http_start("GET", "https://graph.example/v1.0/me").unwrap();
+                t.answered(
+                    403,
+                    &reqwest::header::HeaderMap::new(),
+                    br#"{"error":{"code":"Authorization_RequestDenied","innerError":{"request-id":"r9"}}}"#,
+                );
+            })
+            .await;
+        let e = journal.entries();
+        let What::Http(token) = &e[0].what else { panic!() };
+        assert_eq!(token.url, "https://login.example/t/oauth2/v2.0/token?code=[redacted]&scope=openid");
+        assert_eq!(token.error_codes, ["AADSTS70008", "invalid_grant"]);
+        assert_eq!((token.trace_id.as_deref(), token.client_request_id.as_deref()), (Some("tr"), Some("c1")));
+        let What::Http(graph) = &e[1].what else { panic!() };
+        assert_eq!(
+            (graph.error_codes.as_slice(), graph.request_id.as_deref()),
+            (&["Authorization_RequestDenied".to_owned()][..], Some("r9"))
+        );
+    }
+}
