@@ -197,8 +197,9 @@ impl Driver {
         let journal = shell.journal();
         for step in StepId::ALL {
             let status = self.wizard.status(step);
-            let changed = self.seen_status.iter().find(|(s, _)| *s == step).is_none_or(|(_, old)| *old != status);
-            if changed {
+            // Every step starts "not started"; only changes from there are worth a line.
+            let old = self.seen_status.iter().find(|(s, _)| *s == step).map_or(StepStatus::NotStarted, |(_, o)| *o);
+            if old != status {
                 self.seen_status.retain(|(s, _)| *s != step);
                 self.seen_status.push((step, status));
                 journal.push(What::Step { step, status });

@@ -65,6 +65,11 @@ pub(super) fn session_ui(ui: &mut Ui, app: &WizardApp) {
         for s in bundle.steps.iter().filter(|s| s.status != StepStatus::NotStarted) {
             ui.label(s.step.title());
             let text = match (&s.code, &s.summary) {
+                // A step that ended well may have met a failure on the way (a Conditional Access block before the
+                // device code sign-in); it is shown as history, not as the outcome.
+                (Some(code), Some(summary)) if s.status == StepStatus::Done => {
+                    format!("done, after: {summary} ({code})")
+                }
                 (Some(code), Some(summary)) => format!("{}: {summary} ({code})", s.status.label()),
                 _ => s.status.label().to_owned(),
             };
@@ -86,29 +91,32 @@ pub(super) fn session_ui(ui: &mut Ui, app: &WizardApp) {
             ui.add(egui::Label::new(format!("• {note}")).wrap());
         }
     });
-    egui::CollapsingHeader::new(format!("Timeline ({} events)", bundle.timeline.len())).show(ui, |ui| {
-        egui::ScrollArea::vertical().id_salt("bundle-timeline").max_height(320.0).show_rows(
-            ui,
-            18.0,
-            bundle.timeline.len(),
-            |ui, range| {
-                for entry in &bundle.timeline[range] {
-                    let what = match &entry.what {
-                        What::Http(h) => format!(
-                            "{} {} → {}",
-                            h.method,
-                            url::Url::parse(&h.url).map(|u| u.path().to_owned()).unwrap_or_default(),
-                            h.status.map_or_else(|| h.transport.clone().unwrap_or_default(), |s| s.to_string())
-                        ),
-                        What::Step { step, status } => format!("{}: {}", step.title(), status.label()),
-                        What::Failure { step, code, .. } => format!("{} failed: {code}", step.title()),
-                        What::Intent { intent } => format!("pressed {intent}"),
-                    };
-                    ui.label(
-                        RichText::new(format!("{:>6.1}s  {what}", entry.at_ms as f64 / 1000.0)).monospace().small(),
-                    );
-                }
-            },
-        );
-    });
+    egui::CollapsingHeader::new(format!("Timeline ({} events)", bundle.timeline.len())).default_open(true).show(
+        ui,
+        |ui| {
+            egui::ScrollArea::vertical().id_salt("bundle-timeline").max_height(320.0).show_rows(
+                ui,
+                18.0,
+                bundle.timeline.len(),
+                |ui, range| {
+                    for entry in &bundle.timeline[range] {
+                        let what = match &entry.what {
+                            What::Http(h) => format!(
+                                "{} {} -> {}",
+                                h.method,
+                                url::Url::parse(&h.url).map(|u| u.path().to_owned()).unwrap_or_default(),
+                                h.status.map_or_else(|| h.transport.clone().unwrap_or_default(), |s| s.to_string())
+                            ),
+                            What::Step { step, status } => format!("{}: {}", step.title(), status.label()),
+                            What::Failure { step, code, .. } => format!("{} failed: {code}", step.title()),
+                            What::Intent { intent } => format!("pressed {intent}"),
+                        };
+                        ui.label(
+                            RichText::new(format!("{:>6.1}s  {what}", entry.at_ms as f64 / 1000.0)).monospace().small(),
+                        );
+                    }
+                },
+            );
+        },
+    );
 }

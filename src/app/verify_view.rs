@@ -149,36 +149,30 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
             );
         }
     }
-    egui::Grid::new("permission-checklist").num_columns(5).min_col_width(16.0).striped(true).spacing([10.0, 6.0]).show(
-        ui,
-        |ui| {
-            ui.label("");
-            ui.label(RichText::new("Permission").strong());
-            ui.label(RichText::new("Type").strong());
-            ui.label(RichText::new("State").strong());
-            ui.label(RichText::new("Why it is needed").strong());
-            ui.end_row();
-            for p in &list.permissions {
-                let (ok, state) = match p.state {
-                    PermissionState::Granted => (Some(true), "granted"),
-                    PermissionState::Missing => (Some(false), "missing"),
-                    PermissionState::OnlySomeUsers => (Some(false), "some users only"),
-                    PermissionState::NotNeeded => (None, "not needed"),
-                };
+    // One block per permission (name, type and state on a line, why underneath), so the list stays readable in a
+    // narrow window or beside the admin's session when replaying a bundle.
+    for (i, p) in list.permissions.iter().enumerate() {
+        let (ok, state) = match p.state {
+            PermissionState::Granted => (Some(true), "granted"),
+            PermissionState::Missing => (Some(false), "missing"),
+            PermissionState::OnlySomeUsers => (Some(false), "some users only"),
+            PermissionState::NotNeeded => (None, "not needed"),
+        };
+        let fill = if i % 2 == 0 { ui.visuals().faint_bg_color } else { egui::Color32::TRANSPARENT };
+        egui::Frame::new().fill(fill).inner_margin(egui::Margin::symmetric(6, 4)).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(|ui| {
                 mark(ui, ok, state);
                 ui.label(RichText::new(&p.name).monospace()).on_hover_text(&p.resource_name);
-                ui.label(p.kind.label());
-                let text = RichText::new(state);
+                ui.label(RichText::new(format!("({})", p.kind.label())).weak());
+                let text = RichText::new(state).strong();
                 ui.label(if ok == Some(false) { text.color(ui.visuals().error_fg_color) } else { text });
-                let why = p
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
-                ui.add(egui::Label::new(why).wrap());
-                ui.end_row();
-            }
-        },
-    );
+            });
+            let why =
+                p.reason.clone().unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
+            ui.indent(("why", i), |ui| ui.add(egui::Label::new(RichText::new(why).weak()).wrap()));
+        });
+    }
     ui.add_space(6.0);
     ui.horizontal(|ui| {
         if !list.all_granted()

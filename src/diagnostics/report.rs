@@ -4,6 +4,7 @@
 use super::Catalogue;
 use super::bundle::Bundle;
 use super::journal::What;
+use crate::wizard::StepStatus;
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -85,7 +86,10 @@ pub fn html(b: &Bundle) -> String {
             "<tr><td>{}</td><td class=\"{class}\">{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>",
             esc(s.step.title()),
             esc(s.status.label()),
-            esc(s.summary.as_deref().unwrap_or("")),
+            esc(&match (&s.summary, s.status) {
+                (Some(summary), StepStatus::Done) => format!("after: {summary}"),
+                (summary, _) => summary.clone().unwrap_or_default(),
+            }),
             s.code.as_deref().map_or(String::new(), |c| format!(" <code>{}</code>", esc(c))),
             esc(s.who.map_or("", super::Who::label)),
             s.fix.iter().map(|f| esc(f)).collect::<Vec<_>>().join("<br>")

@@ -47,11 +47,14 @@ pub struct Redactor {
 /// `adele.vance@contoso.com` → `ade…com`; short strings become `…`.
 pub fn mask(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 6 {
+    // About a sixth of the text at each end (one to three characters), enough to tell two accounts apart in a
+    // report without naming either: `Contoso` → `C…o`, `adele.vance@contoso.com` → `ade…com`.
+    let keep = (chars.len() / 6).clamp(1, 3);
+    if chars.len() < 4 {
         return "…".to_owned();
     }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 3..].iter().collect();
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[chars.len() - keep..].iter().collect();
     format!("{head}…{tail}")
 }
 
@@ -300,6 +303,14 @@ mod tests {
         let t = "AADSTS65001: The user or administrator has not consented (code 65001, Authorization_RequestDenied).";
         assert_eq!(r.text(t), t);
         assert_eq!(r.text("GET /v1.0/servicePrincipals"), "GET /v1.0/servicePrincipals");
+    }
+
+    #[test]
+    fn masks_keep_little_of_short_names() {
+        assert_eq!(mask("Contoso"), "C…o");
+        assert_eq!(mask("contoso.com"), "c…m");
+        assert_eq!(mask("adele.vance@contoso.com"), "ade…com");
+        assert_eq!(mask("Bob"), "…");
     }
 
     #[test]
