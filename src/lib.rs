@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod fsutil;
 pub mod graph;
 pub mod headless;
+pub mod htmltext;
 pub mod http;
 pub mod profile;
 pub mod secret;

@@ -8,28 +8,17 @@
     reason = "test code: a failed step should panic, and tests may read the real clock"
 )]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mspbots_setup::sim::scenario::{self, FaultSpec};
-use mspbots_setup::sim::teams::DEMO_APP_ID;
 use mspbots_setup::sim::{Sim, SimConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
-
-/// The shipped profile with the simulated tenant's app ids: live mode against explicit endpoints.
-fn profile(dir: &Path, sim: &Sim) -> PathBuf {
-    let info = sim.info();
-    let text = include_str!("../assets/profiles/mspbots.toml")
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
-        .replace("store_id = \"\"", &format!("store_id = \"{DEMO_APP_ID}\""));
-    let path = dir.join("profile.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn progress_files(state: &Path) -> Vec<PathBuf> {
     let dir = state.join("mspbots-setup").join("bulk-install");
@@ -89,7 +78,7 @@ fn a_killed_install_for_everyone_resumes_and_installs_each_remaining_user_exactl
     let dir = std::env::temp_dir().join(format!("mspbots-resume-{}", std::process::id()));
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
-    let profile = profile(&dir, &sim);
+    let profile = common::live_profile(&dir, &sim);
 
     let mut first = command(&sim, &profile, &state).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);

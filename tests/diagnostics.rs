@@ -10,11 +10,12 @@
     reason = "test code: a failed step should panic, and tests may read the real clock"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use mspbots_setup::sim::scenario::{self, Scenario};
-use mspbots_setup::sim::teams::DEMO_APP_ID;
 use mspbots_setup::sim::{Sim, SimConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
@@ -28,18 +29,6 @@ fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mspbots-diag-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// The shipped profile with the simulated tenant's app ids: live mode against explicit endpoints.
-fn profile(dir: &Path, sim: &Sim) -> PathBuf {
-    let info = sim.info();
-    let text = include_str!("../assets/profiles/mspbots.toml")
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
-        .replace("store_id = \"\"", &format!("store_id = \"{DEMO_APP_ID}\""));
-    let path = dir.join("profile.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 /// What a scenario needs on the command line to reach its failure.
@@ -58,7 +47,7 @@ fn run(sim: &Sim, scenario: &str, dir: &Path) -> Output {
     Command::new(BIN)
         .args(["run", "--headless", "--json"])
         .args(extra(scenario))
-        .args(["--profile", profile(dir, sim).to_str().unwrap()])
+        .args(["--profile", common::live_profile(dir, sim).to_str().unwrap()])
         .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
         .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
         .env("XDG_STATE_HOME", dir.join("state"))

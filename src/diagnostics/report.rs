@@ -4,22 +4,8 @@
 use super::Catalogue;
 use super::bundle::Bundle;
 use super::journal::What;
+use crate::htmltext::esc;
 use crate::wizard::StepStatus;
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `seconds since 1970` as `YYYY-MM-DD HH:MM:SS UTC`.
 fn utc(secs: u64) -> String {

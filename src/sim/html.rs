@@ -4,21 +4,7 @@
 //! Every value that reaches a page goes through [`esc`]. Pages say plainly that they are simulated, so nobody
 //! mistakes them for Microsoft's.
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::htmltext::esc;
 
 const STYLE: &str = "body{font-family:'Segoe UI',system-ui,sans-serif;background:#f2f2f2;margin:0;color:#1b1b1b}\
 .banner{background:#5c2d91;color:#fff;padding:6px 12px;font-size:13px}\

@@ -244,3 +244,16 @@ pub fn assert_redirect_error(params: &HashMap<String, String>, error: &str, code
 }
 
 pub const SHORT: Duration = Duration::from_secs(5);
+
+/// The shipped vendor profile with `sim`'s app ids, written to `dir`: the binary in live mode against explicit
+/// endpoints (the simulator's), as a customer's run would be.
+pub fn live_profile(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
+    let info = sim.info();
+    let text = include_str!("../../assets/profiles/mspbots.toml")
+        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
+        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
+        .replace("store_id = \"\"", &format!("store_id = \"{}\"", mspbots_setup::sim::teams::DEMO_APP_ID));
+    let path = dir.join("profile.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
