@@ -267,6 +267,10 @@ fn explain_reads_codes_error_bodies_redirects_and_sign_in_pages() {
     let (code, out, _) = explain(&["AADSTS99999"], None);
     assert_eq!(code, 0);
     assert!(out.contains("AADSTS99999") && out.contains("not in the setup tool's list"), "{out}");
+    let (code, out, _) = explain(&["Request_SomethingNew"], None);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Microsoft error code Request_SomethingNew"), "{out}");
+    assert!(!out.contains("Status: 0") && !out.contains("Request:"), "no request was made: {out}");
     std::fs::write(dir.join("prose.txt"), "the wizard did not work for me").unwrap();
     let (code, out, err) = explain(&["--file", dir.join("prose.txt").to_str().unwrap()], None);
     assert_eq!((code, out.as_str()), (2, ""));

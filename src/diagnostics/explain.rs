@@ -24,7 +24,7 @@ pub fn parse_code(code: &str) -> Option<Failure> {
         let n: u32 = digits.parse().ok()?;
         return Some(Failure::Identity(IdentityError {
             error_codes: vec![n],
-            source: "explain".into(),
+            source: String::new(),
             ..IdentityError::default()
         }));
     }
@@ -49,12 +49,12 @@ pub fn parse_code(code: &str) -> Option<Failure> {
     if catalogue.has_oauth_error(c) {
         return Some(Failure::Identity(IdentityError {
             error: c.to_owned(),
-            source: "explain".into(),
+            source: String::new(),
             ..IdentityError::default()
         }));
     }
     // Anything else is taken as a Graph (or Teams admin API) error code; unknown ones get the generic text.
-    Some(Failure::Graph(GraphError { code: c.to_owned(), operation: "explain".into(), ..GraphError::default() }))
+    Some(Failure::Graph(GraphError { code: c.to_owned(), operation: String::new(), ..GraphError::default() }))
 }
 
 /// The wizard's own failure named by a catalogue `local` code.
@@ -92,7 +92,7 @@ fn from_json(v: &Value) -> Option<Failure> {
             request_id: inner.and_then(|i| text(i, "request-id")),
             client_request_id: inner.and_then(|i| text(i, "client-request-id")),
             date: inner.and_then(|i| text(i, "date")),
-            operation: "explain".into(),
+            operation: String::new(),
             retry_after_secs: None,
         }));
     }
@@ -118,7 +118,7 @@ fn from_json(v: &Value) -> Option<Failure> {
     Some(Failure::Graph(GraphError {
         code,
         message: text(v, "message").unwrap_or_default(),
-        operation: "explain".into(),
+        operation: String::new(),
         ..GraphError::default()
     }))
 }

@@ -224,12 +224,25 @@ fn generic(failure: &Failure, code: String, details: Vec<(String, String)>, vend
     let (summary, meaning, doc) = match failure {
         Failure::Identity(e) => (
             format!("Microsoft refused the sign-in ({code})"),
-            format!(
-                "Microsoft answered '{}'{}. This code is not in the setup tool's list yet.",
-                e.error,
-                e.description.as_deref().map(|d| format!(": {}", d.lines().next().unwrap_or(d))).unwrap_or_default()
-            ),
+            {
+                let said = e.description.as_deref().map(|d| format!(": {}", d.lines().next().unwrap_or(d)));
+                let answer = match (e.error.as_str(), said) {
+                    ("", None) => String::new(),
+                    ("", Some(said)) => format!("Microsoft answered{said}. "),
+                    (error, said) => format!("Microsoft answered '{error}'{}. ", said.unwrap_or_default()),
+                };
+                format!("{answer}This code is not in the setup tool's list yet.")
+            },
             Some("https://learn.microsoft.com/entra/identity-platform/reference-error-codes".to_owned()),
+        ),
+        // A code on its own (from `explain`): no request, no answer to quote.
+        Failure::Graph(e) if e.status == 0 && e.operation.is_empty() => (
+            format!("Microsoft error code {code}"),
+            format!(
+                "This code is not in the setup tool's list yet{}. Microsoft's documentation or {vendor} support can say more.",
+                if e.message.is_empty() { String::new() } else { format!("; Microsoft said: {}", e.message) }
+            ),
+            Some("https://learn.microsoft.com/graph/errors".to_owned()),
         ),
         Failure::Graph(e) => (
             format!("Microsoft Graph refused ({} {code})", e.status),
@@ -274,7 +287,7 @@ fn details(failure: &Failure) -> Vec<(String, String)> {
             push("From", Some(&e.source));
         }
         Failure::Graph(e) => {
-            push("Status", Some(&e.status.to_string()));
+            push("Status", Some(&e.status.to_string()).filter(|_| e.status != 0));
             push("Code", Some(&e.code));
             push("Inner code", e.inner_code.as_ref());
             push("Request", Some(&e.operation));
