@@ -39,6 +39,9 @@ pub enum What {
 /// One HTTP exchange.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRecord {
+    /// The step whose work sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepId>,
     pub method: String,
     /// Scheme, host and path; query values by allow-list.
     pub url: String,
@@ -69,7 +72,8 @@ pub struct Journal {
 }
 
 tokio::task_local! {
-    static CURRENT: Journal;
+    /// The journal of the running task, and the step its work is for.
+    static CURRENT: (Journal, Option<StepId>);
 }
 
 impl Journal {
@@ -99,7 +103,12 @@ impl Journal {
 
     /// Runs `work` with this journal as the one HTTP call sites record into.
     pub async fn scope<F: Future>(&self, work: F) -> F::Output {
-        CURRENT.scope(self.clone(), work).await
+        self.scope_for(None, work).await
+    }
+
+    /// Runs `work` for `step`, with this journal as the one HTTP call sites record into.
+    pub async fn scope_for<F: Future>(&self, step: Option<StepId>, work: F) -> F::Output {
+        CURRENT.scope((self.clone(), step), work).await
     }
 }
 
@@ -107,6 +116,7 @@ impl Journal {
 #[derive(Debug)]
 pub struct HttpTimer {
     journal: Journal,
+    step: Option<StepId>,
     started_ms: u64,
     method: String,
     url: String,
@@ -115,8 +125,9 @@ pub struct HttpTimer {
 /// Starts recording an exchange, if the running task has a journal.
 pub fn http_start(method: &str, url: &str) -> Option<HttpTimer> {
     CURRENT
-        .try_with(|j| HttpTimer {
+        .try_with(|(j, step)| HttpTimer {
             journal: j.clone(),
+            step: *step,
             started_ms: j.clock.elapsed_ms(),
             method: method.to_owned(),
             url: Redactor::new(false).url(url),
@@ -153,7 +164,10 @@ impl HttpTimer {
             }
             let graph = v.get("error").filter(|e| e.is_object());
             match graph {
-                Some(e) => record.error_codes.extend(text(e, "code")),
+                Some(e) => {
+                    record.error_codes.extend(text(e, "code"));
+                    record.error_codes.extend(e.get("innerError").and_then(|i| text(i, "code")));
+                }
                 None => record.error_codes.extend(text(&v, "error").or_else(|| text(&v, "code"))),
             }
             record.trace_id = text(&v, "trace_id");
@@ -177,6 +191,7 @@ impl HttpTimer {
     }
 
     fn finish(self, mut record: HttpRecord) {
+        record.step = self.step;
         record.duration_ms = self.journal.clock.elapsed_ms().saturating_sub(self.started_ms);
         self.journal.push(What::Http(record));
     }
@@ -216,5 +231,21 @@ mod tests {
             (graph.error_codes.as_slice(), graph.request_id.as_deref()),
             (&["Authorization_RequestDenied".to_owned()][..], Some("r9"))
         );
+    }
+
+    #[tokio::test]
+    async fn exchanges_name_the_step_they_were_for_and_graph_inner_codes() {
+        let journal = Journal::new(Clock::start());
+        journal
+            .scope_for(Some(StepId::TeamsApp), async {
+                let t = http_start("POST", "https://graph.example/v1.0/users/u/teamwork/installedApps").unwrap();
+                let body = br#"{"error":{"code":"Forbidden","message":"m","innerError":{"code":"AccessDenied"}}}"#;
+                t.answered(403, &reqwest::header::HeaderMap::new(), body);
+            })
+            .await;
+        let entries = journal.entries();
+        let [Entry { what: What::Http(h), .. }] = entries.as_slice() else { panic!("one exchange") };
+        assert_eq!(h.step, Some(StepId::TeamsApp));
+        assert_eq!(h.error_codes, ["Forbidden", "AccessDenied"]);
     }
 }

@@ -106,7 +106,13 @@ pub fn html(b: &Bundle) -> String {
         let t = format!("{:.1} s", entry.at_ms as f64 / 1000.0);
         let (what, status, ids) = match &entry.what {
             What::Http(h) => (
-                format!("{} {} ({} ms)", esc(&h.method), esc(&h.url), h.duration_ms),
+                format!(
+                    "{}{} {} ({} ms)",
+                    h.step.map_or(String::new(), |s| format!("{}: ", esc(s.title()))),
+                    esc(&h.method),
+                    esc(&h.url),
+                    h.duration_ms
+                ),
                 h.status.map_or_else(|| esc(h.transport.as_deref().unwrap_or("no answer")), |s| s.to_string()),
                 [
                     ("codes", Some(h.error_codes.join(", ")).filter(|c| !c.is_empty())),

@@ -301,6 +301,7 @@ impl Shell {
                 }
             }
         };
+        let step = effect.step();
         match effect {
             Effect::Abandon { attempt } => services.abandon(attempt),
             Effect::OpenUrl { url } => {
@@ -313,80 +314,80 @@ impl Shell {
                 let s = services.clone();
                 let sender = self.sender.clone();
                 let waker = self.waker.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
                 });
             }
             Effect::BeginDeviceCode { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.begin_device_code(attempt).await;
                     report(Outcome::DeviceCodeReady { attempt, result }).await;
                 });
             }
             Effect::PollDeviceCode { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.poll_device_code(attempt).await;
                     report(Outcome::DevicePolled { attempt, result }).await;
                 });
             }
             Effect::BeginAdminConsent { attempt, tenant_id } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     s.admin_consent(attempt, tenant_id, report).await;
                 });
             }
             Effect::CheckConsent { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.check_consent().await;
                     report(Outcome::ConsentObserved { attempt, result }).await;
                 });
             }
             Effect::ReadTenant { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.read_tenant().await;
                     report(Outcome::TenantRead { attempt, result }).await;
                 });
             }
             Effect::LoadDirectory { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     s.load_directory(attempt, report).await;
                 });
             }
             Effect::InspectTeams { attempt, tenant_id } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.inspect_teams(&tenant_id).await;
                     report(Outcome::TeamsInspected { attempt, result }).await;
                 });
             }
             Effect::SetUpTeamsApp { attempt, plan } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.set_up_teams_app(plan).await;
                     report(Outcome::TeamsAppReady { attempt, result }).await;
                 });
             }
             Effect::BulkInstall { attempt, tenant_id, catalog_id, users } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     s.bulk_install(attempt, &tenant_id, &catalog_id, users, report).await;
                 });
             }
             Effect::ReadSetupPolicies { attempt } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.read_setup_policies().await;
                     report(Outcome::SetupPoliciesRead { attempt, result }).await;
                 });
             }
             Effect::WriteGlobalPolicy { attempt, installed, pinned } => {
                 let s = services.clone();
-                self.track(&services, attempt, async move {
+                self.track(&services, step, attempt, async move {
                     let result = s.write_global_policy(installed, pinned).await;
                     report(Outcome::GlobalPolicyWritten { attempt, result }).await;
                 });
@@ -453,13 +454,14 @@ impl Shell {
     fn track(
         &self,
         services: &Arc<Services>,
+        step: Option<crate::wizard::StepId>,
         attempt: Attempt,
         work: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let s = services.clone();
         let journal = self.journal.clone();
         let handle = self.runtime.spawn(async move {
-            journal.scope(work).await;
+            journal.scope_for(step, work).await;
             s.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
         });
         services.running.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, handle.abort_handle());

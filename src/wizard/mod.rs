@@ -417,6 +417,26 @@ pub enum Effect {
     WriteGlobalPolicy { attempt: Attempt, installed: Vec<String>, pinned: Vec<String> },
 }
 
+impl Effect {
+    /// The step whose work this is (for the diagnostics journal); `None` for housekeeping.
+    pub fn step(&self) -> Option<StepId> {
+        Some(match self {
+            Self::BeginBrowserSignIn { scopes, .. } => match scopes {
+                ScopeSet::SignIn => StepId::SignIn,
+                ScopeSet::TenantRead => StepId::VerifyPermissions,
+                ScopeSet::TeamsSetup => StepId::TeamsApp,
+                ScopeSet::TeamsAdmin => StepId::GlobalPolicy,
+            },
+            Self::BeginDeviceCode { .. } | Self::PollDeviceCode { .. } => StepId::SignIn,
+            Self::BeginAdminConsent { .. } | Self::CheckConsent { .. } => StepId::AdminConsent,
+            Self::ReadTenant { .. } | Self::LoadDirectory { .. } => StepId::VerifyPermissions,
+            Self::InspectTeams { .. } | Self::SetUpTeamsApp { .. } | Self::BulkInstall { .. } => StepId::TeamsApp,
+            Self::ReadSetupPolicies { .. } | Self::WriteGlobalPolicy { .. } => StepId::GlobalPolicy,
+            Self::Abandon { .. } | Self::OpenUrl { .. } | Self::SignOut => return None,
+        })
+    }
+}
+
 /// What the wizard receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
