@@ -226,19 +226,12 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
     let vendor = profile.vendor_name.clone();
 
     let lines = run_steps(&mut driver, &mut shell, &options, &vendor).await;
-    let environment = crate::diagnostics::bundle::Environment {
-        app_version: env!("CARGO_PKG_VERSION").to_owned(),
-        os: std::env::consts::OS.to_owned(),
-        arch: std::env::consts::ARCH.to_owned(),
-        created_unix: shell.clock().unix_seconds(),
-        vendor: vendor.clone(),
-        profile: profile.source.clone(),
-        cloud: format!("{:?}", profile.cloud).to_lowercase(),
-        demo_scenario: match &launch.mode {
-            Mode::Demo { scenario, .. } if !explicit => Some(scenario.name.clone()),
-            _ => None,
-        },
+    let demo_scenario = match &launch.mode {
+        Mode::Demo { scenario, .. } if !explicit => Some(scenario.name.clone()),
+        _ => None,
     };
+    let environment =
+        crate::diagnostics::bundle::Environment::here(&profile, demo_scenario, shell.clock().unix_seconds());
     let bundle = crate::diagnostics::bundle::Bundle::build(&driver.wizard, &shell.journal().entries(), environment);
     save_last_session(&options.state_dir, &bundle);
     if let Some(path) = &options.diagnostics {

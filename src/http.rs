@@ -123,6 +123,7 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
 #[derive(Debug)]
 pub struct Fetched {
     pub status: reqwest::StatusCode,
+    pub version: reqwest::Version,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
@@ -132,30 +133,26 @@ pub struct Fetched {
 pub async fn fetch(request: reqwest::RequestBuilder) -> Result<Fetched, crate::wizard::Failure> {
     let (client, built) = request.build_split();
     let request = built.map_err(|e| transport_failure(&e))?;
+    execute(&client, request).await.map_err(|e| transport_failure(&e))
+}
+
+/// [`fetch`] for a request already built (the OAuth exchanger's), keeping reqwest's error.
+pub async fn execute(client: &reqwest::Client, request: reqwest::Request) -> Result<Fetched, reqwest::Error> {
     let timer = crate::diagnostics::journal::http_start(request.method().as_str(), request.url().as_str());
     let result = async {
         let response = client.execute(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
+        let (status, version, headers) = (response.status(), response.version(), response.headers().clone());
         let body = response.bytes().await?.to_vec();
-        Ok::<_, reqwest::Error>(Fetched { status, headers, body })
+        Ok(Fetched { status, version, headers, body })
     }
     .await;
-    match result {
-        Ok(f) => {
-            if let Some(t) = timer {
-                t.answered(f.status.as_u16(), &f.headers, &f.body);
-            }
-            Ok(f)
-        }
-        Err(e) => {
-            let failure = transport_failure(&e);
-            if let Some(t) = timer {
-                t.failed(&failure);
-            }
-            Err(failure)
+    if let Some(t) = timer {
+        match &result {
+            Ok(f) => t.answered(f.status.as_u16(), &f.headers, &f.body),
+            Err(e) => t.failed(&transport_failure(e)),
         }
     }
+    result
 }
 
 /// A random GUID for `client-request-id`, so one call can be found in Microsoft's logs.

@@ -291,19 +291,15 @@ impl WizardApp {
     /// The session's diagnostics bundle (sanitized; customer details not hidden).
     pub fn bundle(&self) -> Option<crate::diagnostics::bundle::Bundle> {
         let wizard = self.wizard()?;
-        let environment = crate::diagnostics::bundle::Environment {
-            app_version: env!("CARGO_PKG_VERSION").to_owned(),
-            os: std::env::consts::OS.to_owned(),
-            arch: std::env::consts::ARCH.to_owned(),
-            created_unix: self.shell.clock().unix_seconds(),
-            vendor: self.launch.profile.vendor_name.clone(),
-            profile: self.launch.profile.source.clone(),
-            cloud: format!("{:?}", self.launch.profile.cloud).to_lowercase(),
-            demo_scenario: match &self.launch.mode {
-                Mode::Demo { scenario, .. } => Some(scenario.name.clone()),
-                Mode::Live => None,
-            },
+        let demo_scenario = match &self.launch.mode {
+            Mode::Demo { scenario, .. } => Some(scenario.name.clone()),
+            Mode::Live => None,
         };
+        let environment = crate::diagnostics::bundle::Environment::here(
+            &self.launch.profile,
+            demo_scenario,
+            self.shell.clock().unix_seconds(),
+        );
         Some(crate::diagnostics::bundle::Bundle::build(wizard, &self.shell.journal().entries(), environment))
     }
 

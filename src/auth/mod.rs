@@ -189,26 +189,12 @@ pub fn exchanger(http: &reqwest::Client) -> impl Fn(HttpRequest) -> Exchange + S
 /// [`crate::http::Purpose::Auth`]). Use as `.request_async(&|r| auth::send(&client, r))`.
 pub async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<HttpResponse, ExchangeError> {
     let request: reqwest::Request = request.try_into()?;
-    let timer = crate::diagnostics::journal::http_start(request.method().as_str(), request.url().as_str());
-    let response = match client.execute(request).await {
-        Ok(r) => r,
-        Err(e) => {
-            if let Some(t) = timer {
-                t.failed(&crate::http::transport_failure(&e));
-            }
-            return Err(e.into());
-        }
-    };
-    let mut builder = http::Response::builder().status(response.status()).version(response.version());
-    for (name, value) in response.headers() {
+    let answer = crate::http::execute(client, request).await?;
+    let mut builder = http::Response::builder().status(answer.status).version(answer.version);
+    for (name, value) in &answer.headers {
         builder = builder.header(name, value);
     }
-    let (status, headers) = (response.status().as_u16(), response.headers().clone());
-    let body = response.bytes().await?.to_vec();
-    if let Some(t) = timer {
-        t.answered(status, &headers, &body);
-    }
-    Ok(builder.body(body)?)
+    Ok(builder.body(answer.body)?)
 }
 
 #[cfg(test)]

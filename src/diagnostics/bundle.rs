@@ -29,6 +29,22 @@ pub struct Environment {
     pub demo_scenario: Option<String>,
 }
 
+impl Environment {
+    /// This build on this machine, running `profile` (in demo mode: `demo_scenario`), at `created_unix`.
+    pub fn here(profile: &crate::profile::Profile, demo_scenario: Option<String>, created_unix: u64) -> Self {
+        Self {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            os: std::env::consts::OS.to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
+            created_unix,
+            vendor: profile.vendor_name.clone(),
+            profile: profile.source.clone(),
+            cloud: format!("{:?}", profile.cloud).to_lowercase(),
+            demo_scenario,
+        }
+    }
+}
+
 /// Who signed in (masked when hiding).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountRecord {

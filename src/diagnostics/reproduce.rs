@@ -94,6 +94,11 @@ fn add_fault(s: &mut Scenario, fault: FaultSpec, notes: &mut Vec<String>, why: S
     }
 }
 
+/// The simulator endpoint that serves `path`: the Teams admin API's policies, or Graph.
+fn endpoint_of(path: &str) -> &'static str {
+    if path.contains("Skype.Policy") { "teams-admin" } else { "graph" }
+}
+
 /// Derives the scenario. Fails only if the compiled-in base scenario is broken.
 pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
     let mut s = scenario::load("happy")?;
@@ -148,7 +153,7 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
                     notes.push(format!("{at}: the app must be uploaded and custom uploads are off"));
                     continue;
                 }
-                let endpoint = if path.contains("Skype.Policy") { "teams-admin" } else { "graph" };
+                let endpoint = endpoint_of(&path);
                 let fault = FaultSpec {
                     endpoint: endpoint.into(),
                     status: Some(e.status),
@@ -190,27 +195,23 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
         }
     }
     // Throttling Microsoft answered (and the wizard waited out) is replayed where it happened.
-    let mut throttled: Vec<(String, String, u16, u32)> = Vec::new();
+    let mut throttled: std::collections::BTreeMap<(String, String, u16), u32> = std::collections::BTreeMap::new();
     for entry in &bundle.timeline {
         if let What::Http(h) = &entry.what
             && let Some(status @ (429 | 503)) = h.status
         {
             let path = url::Url::parse(&h.url).map(|u| u.path().to_owned()).unwrap_or_default();
             let (_, prefix) = path_prefix(&format!("{} {path}", h.method));
-            match throttled.iter_mut().find(|t| t.0 == prefix && t.1 == h.method && t.2 == status) {
-                Some(t) => t.3 += 1,
-                None => throttled.push((prefix, h.method.clone(), status, 1)),
-            }
+            *throttled.entry((prefix, h.method.clone(), status)).or_default() += 1;
         }
     }
-    for (path, method, status, count) in throttled {
-        let endpoint = if path.contains("Skype.Policy") { "teams-admin" } else { "graph" };
+    for ((path, method, status), count) in throttled {
         if s.faults.iter().any(|f| f.path.as_deref() == Some(path.as_str()) && f.status == Some(status)) {
             continue;
         }
         notes.push(format!("{count} × {status} on {method} {path}"));
         s.faults.push(FaultSpec {
-            endpoint: endpoint.into(),
+            endpoint: endpoint_of(&path).into(),
             status: Some(status),
             path: Some(path),
             method: Some(method),

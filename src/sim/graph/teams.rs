@@ -230,6 +230,18 @@ fn manifest_error(headers: &HeaderMap, details: &[Value]) -> Response {
     r
 }
 
+/// An upload's `requiresReview` and its package's manifest, or the manifest error Graph answers.
+#[expect(clippy::type_complexity, reason = "read_package's tuple, with the review flag")]
+fn read_upload(
+    query: Option<&str>,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<(bool, (String, String, String, bool)), Response> {
+    let review = value_of(&pairs(query), "requiresReview").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let package = read_package(body).map_err(|details| manifest_error(headers, &details))?;
+    Ok((review, package))
+}
+
 /// Checks the caller may publish (an admin, or anyone with `requiresReview=true`) and custom upload is on.
 fn may_publish(st: &TeamsState, caller: &Caller, review: bool, headers: &HeaderMap) -> Result<(), Response> {
     if !st.spec.custom_upload {
@@ -270,10 +282,9 @@ pub async fn publish(
             &headers,
         );
     }
-    let review = value_of(&pairs(q.as_deref()), "requiresReview").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let (external_id, version, name, bots) = match read_package(&body) {
-        Ok(m) => m,
-        Err(details) => return manifest_error(&headers, &details),
+    let (review, (external_id, version, name, bots)) = match read_upload(q.as_deref(), &body, &headers) {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     let mut st = shared.lock();
     if let Err(r) = may_publish(&st.teams, &caller, review, &headers) {
@@ -331,10 +342,9 @@ pub async fn publish_version(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let review = value_of(&pairs(q.as_deref()), "requiresReview").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let (external_id, version, name, bots) = match read_package(&body) {
-        Ok(m) => m,
-        Err(details) => return manifest_error(&headers, &details),
+    let (review, (external_id, version, name, bots)) = match read_upload(q.as_deref(), &body, &headers) {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     let mut st = shared.lock();
     if let Err(r) = may_publish(&st.teams, &caller, review, &headers) {
