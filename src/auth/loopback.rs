@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use crate::htmltext::esc;
 use crate::secret::Secret;
 
 /// Largest request head accepted (request line plus headers).
@@ -141,18 +142,45 @@ async fn serve(
     tx: &mpsc::Sender<Callback>,
     done: &std::sync::atomic::AtomicBool,
 ) {
-    let answer = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
-        Err(_) => Answer::new(408, "Request timed out", "The request took too long to arrive."),
-        Ok(Err(HeadError::TooLarge)) => {
-            Answer::new(431, "Request too large", "The request was larger than a sign-in reply can be.")
-        }
-        Ok(Err(HeadError::Io | HeadError::Malformed)) => {
-            Answer::new(400, "Bad request", "The request could not be read.")
-        }
-        Ok(Ok(head)) => judge(&head, expect, pages, tx, done),
+    let (answer, callback) = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
+        Err(_) => (Answer::new(408, "Request timed out", "The request took too long to arrive."), None),
+        Ok(Err(error)) => (error.answer(), None),
+        Ok(Ok(bytes)) => respond(&bytes, expect, pages, done),
     };
     let _closed = stream.write_all(answer.render(pages).as_bytes()).await;
     let _closed = stream.shutdown().await;
+    if let Some(callback) = callback {
+        // The receiver is gone only if the wait was abandoned; the page was still the right answer.
+        let _abandoned = tx.try_send(callback);
+    }
+}
+
+/// The listener's answer to one request head (request line and headers, without the blank line), as the bytes it
+/// would write back, and the callback if this was the awaited redirect. Pure, so tests and the fuzzer can reach
+/// everything a browser, or anything else on this computer, can send.
+pub fn answer_request(
+    head: &[u8],
+    expected_state: &Secret,
+    port: u16,
+    path: &str,
+    pages: &Pages,
+) -> (String, Option<Callback>) {
+    let expect = Expectation { state: expected_state.clone(), port, path: path.to_owned() };
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (answer, callback) = respond(head, &expect, pages, &done);
+    (answer.render(pages), callback)
+}
+
+fn respond(
+    head: &[u8],
+    expect: &Expectation,
+    pages: &Pages,
+    done: &std::sync::atomic::AtomicBool,
+) -> (Answer, Option<Callback>) {
+    match parse_head(head) {
+        Ok(head) => judge(&head, expect, pages, done),
+        Err(error) => (error.answer(), None),
+    }
 }
 
 enum HeadError {
@@ -167,7 +195,19 @@ struct Head {
     host: Option<String>,
 }
 
-async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
+impl HeadError {
+    fn answer(&self) -> Answer {
+        match self {
+            Self::TooLarge => {
+                Answer::new(431, "Request too large", "The request was larger than a sign-in reply can be.")
+            }
+            Self::Io | Self::Malformed => Answer::new(400, "Bad request", "The request could not be read."),
+        }
+    }
+}
+
+/// Reads up to the blank line that ends a request head, refusing more than [`MAX_REQUEST_BYTES`].
+async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -178,16 +218,19 @@ async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = find(&buf, b"\r\n\r\n") {
             buf.truncate(end);
-            break;
+            return Ok(buf);
         }
         if buf.len() > MAX_REQUEST_BYTES {
             return Err(HeadError::TooLarge);
         }
     }
+}
+
+fn parse_head(buf: &[u8]) -> Result<Head, HeadError> {
     if buf.len() > MAX_REQUEST_BYTES {
         return Err(HeadError::TooLarge);
     }
-    let text = std::str::from_utf8(&buf).map_err(|_| HeadError::Malformed)?;
+    let text = std::str::from_utf8(buf).map_err(|_| HeadError::Malformed)?;
     let mut lines = text.split("\r\n");
     let mut request_line = lines.next().ok_or(HeadError::Malformed)?.split(' ');
     let (Some(method), Some(target), Some(version)) = (request_line.next(), request_line.next(), request_line.next())
@@ -213,24 +256,29 @@ fn judge(
     head: &Head,
     expect: &Expectation,
     pages: &Pages,
-    tx: &mpsc::Sender<Callback>,
     done: &std::sync::atomic::AtomicBool,
-) -> Answer {
+) -> (Answer, Option<Callback>) {
     let hosts = [format!("127.0.0.1:{}", expect.port), format!("localhost:{}", expect.port)];
     if !head.host.as_ref().is_some_and(|h| hosts.contains(h)) {
-        return Answer::new(
-            400,
-            "Wrong address",
-            "This page only answers requests addressed to this computer's sign-in listener.",
+        return (
+            Answer::new(
+                400,
+                "Wrong address",
+                "This page only answers requests addressed to this computer's sign-in listener.",
+            ),
+            None,
         );
     }
     if head.method != "GET" {
-        return Answer::new(405, "Method not allowed", "The sign-in listener only accepts the browser's redirect.")
-            .allow_get();
+        let answer =
+            Answer::new(405, "Method not allowed", "The sign-in listener only accepts the browser's redirect.");
+        return (answer.allow_get(), None);
     }
     let (path, query) = head.target.split_once('?').unwrap_or((head.target.as_str(), ""));
     if path != expect.path {
-        return Answer::new(404, "Not found", "There is nothing at this address; the sign-in reply goes elsewhere.");
+        let answer =
+            Answer::new(404, "Not found", "There is nothing at this address; the sign-in reply goes elsewhere.");
+        return (answer, None);
     }
     let mut params = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -240,7 +288,7 @@ fn judge(
     }
     let state_ok = params.get("state").is_some_and(|s| expect.state.ct_eq(s));
     if !state_ok {
-        return Answer::new(
+        let answer = Answer::new(
             400,
             "This reply is not for this setup window",
             &format!(
@@ -248,13 +296,12 @@ fn judge(
                 pages.product
             ),
         );
+        return (answer, None);
     }
     if done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        return Answer::new(
-            409,
-            "Already finished",
-            "This step has already received its reply. You can close this tab.",
-        );
+        let answer =
+            Answer::new(409, "Already finished", "This step has already received its reply. You can close this tab.");
+        return (answer, None);
     }
     let callback = Callback { params };
     let answer = match callback.get("error") {
@@ -275,9 +322,7 @@ fn judge(
             &format!("You can close this tab and return to the {} setup window.", pages.product),
         ),
     };
-    // The receiver is gone only if the wait was abandoned; the page is still the right answer.
-    let _abandoned = tx.try_send(callback);
-    answer
+    (answer, Some(callback))
 }
 
 struct Answer {
@@ -312,9 +357,9 @@ impl Answer {
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{product} setup</title>\
              <style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#1b1b1b}}\
              h1{{font-size:1.4em}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>",
-            product = escape(&pages.product),
-            title = escape(&self.title),
-            text = escape(&self.text),
+            product = esc(&pages.product),
+            title = esc(&self.title),
+            text = esc(&self.text),
         );
         let allow = if self.allow_get { "Allow: GET\r\n" } else { "" };
         format!(
@@ -327,26 +372,52 @@ impl Answer {
     }
 }
 
-/// Escapes text for HTML.
-fn escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn pages() -> Pages {
+        Pages { product: "MSPbots".into() }
+    }
+
     #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(escape("<script>\"'&"), "&lt;script&gt;&quot;&#39;&amp;");
+    fn the_page_never_carries_input_unescaped() {
+        let head = b"GET /?state=s1&error=access_denied&error_description=%3Cscript%3Ealert(1)%3C/script%3E HTTP/1.1\r\nHost: 127.0.0.1:5000";
+        let (page, callback) = answer_request(head, &Secret::new("s1"), 5000, "/", &pages());
+        assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+        assert!(!page.contains("<script>") && page.contains("&lt;script&gt;"), "{page}");
+        assert_eq!(callback.and_then(|c| c.get("error").map(str::to_owned)).as_deref(), Some("access_denied"));
+    }
+
+    #[test]
+    fn only_the_awaited_redirect_yields_a_callback() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"GET /?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5000", "HTTP/1.1 200"),
+            (b"GET /?code=c&state=s2 HTTP/1.1\r\nHost: localhost:5000", "HTTP/1.1 400"),
+            (b"GET /?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5001", "HTTP/1.1 400"),
+            (b"GET /?code=c&state=s1 HTTP/1.1", "HTTP/1.1 400"),
+            (b"GET /x?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5000", "HTTP/1.1 404"),
+            (b"HEAD /?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5000", "HTTP/1.1 405"),
+            (b"GET /?code=c&state=s1 HTTP/2\r\nHost: localhost:5000", "HTTP/1.1 400"),
+            (b"\xff\xfe", "HTTP/1.1 400"),
+        ];
+        for (head, status) in cases {
+            let (page, callback) = answer_request(head, &Secret::new("s1"), 5000, "/", &pages());
+            assert!(page.starts_with(status), "{}: {page}", String::from_utf8_lossy(head));
+            assert_eq!(callback.is_some(), status.ends_with("200"), "{}", String::from_utf8_lossy(head));
+        }
+        let huge = [b"GET /?state=s1&x=".as_slice(), &[b'a'; MAX_REQUEST_BYTES], b" HTTP/1.1"].concat();
+        let (page, callback) = answer_request(&huge, &Secret::new("s1"), 5000, "/", &pages());
+        assert!(page.starts_with("HTTP/1.1 431") && callback.is_none());
+    }
+
+    #[test]
+    fn the_callback_keeps_only_allow_listed_parameters_and_the_first_of_each() {
+        let head = b"GET /cb?code=c1&code=c2&state=s1&evil=1&session_state=x HTTP/1.1\r\nHost: 127.0.0.1:5000";
+        let (_, callback) = answer_request(head, &Secret::new("s1"), 5000, "/cb", &pages());
+        let callback = callback.expect("the awaited redirect");
+        assert_eq!(callback.get("code"), Some("c1"));
+        assert_eq!(callback.get("evil"), None);
+        assert_eq!(callback.get("session_state"), Some("x"));
     }
 }

@@ -62,7 +62,7 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 /// An OAuth error body (`{"error": ...}`), if `body` is one.
-fn error_body(body: &[u8], source: &str) -> Option<Failure> {
+pub fn error_body(body: &[u8], source: &str) -> Option<Failure> {
     let e: MsErrorResponse = serde_json::from_slice(body).ok()?;
     Some(identity_failure(e, source))
 }

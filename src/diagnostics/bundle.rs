@@ -247,7 +247,12 @@ impl Bundle {
     /// Reads a bundle, refusing another schema or a corrupt file with a clear message.
     pub fn load(path: &std::path::Path) -> Result<Self, BundleError> {
         let bytes = std::fs::read(path).map_err(|source| BundleError::Read { path: path.to_owned(), source })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        Self::from_slice(&bytes, path)
+    }
+
+    /// Reads a bundle's bytes; `path` only names it in errors.
+    pub fn from_slice(bytes: &[u8], path: &std::path::Path) -> Result<Self, BundleError> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| BundleError::Corrupt { path: path.to_owned(), detail: e.to_string() })?;
         match value.get("schema").and_then(serde_json::Value::as_u64) {
             Some(s) if s == u64::from(SCHEMA) => {}
