@@ -360,7 +360,7 @@ async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOpt
             && !told_url
         {
             told_url = true;
-            tracing::info!("admin consent page: {url}");
+            tracing::info!("admin consent page: {}", crate::diagnostics::sanitize::Redactor::new(false).url(url));
         }
         matches!(w.consent(), Consent::Done { .. } | Consent::Failed { .. })
     })

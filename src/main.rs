@@ -8,6 +8,7 @@ use mspbots_setup::app;
 use mspbots_setup::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
+    mspbots_setup::diagnostics::install_panic_hook();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match cli.command {

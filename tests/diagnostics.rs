@@ -1,7 +1,9 @@
-//! Diagnostics bundles leave no secret behind: every shipped scenario is run headless against a simulated tenant
-//! in this process (so the test knows every code, verifier, state, token and secret that crossed the wire), its
-//! bundle is exported with `mspbots-setup diagnostics export` (as recorded, and with customer details hidden), and
-//! none of those values, nor (hidden) any account name, domain or tenant id, appears in the JSON or the HTML.
+//! Nothing the setup tool writes holds a secret: every shipped scenario is run headless, logging at the most verbose
+//! level (`-vv`), against a simulated tenant in this process (so the test knows every code, verifier, state,
+//! access and refresh token and secret that crossed the wire); its stdout, its stderr (the logs), every file it left
+//! in its state folder, and its bundle exported with `mspbots-setup diagnostics export` (as recorded, and with
+//! customer details hidden) are searched for each of those values. None may appear, nor (hidden) any account name,
+//! domain or tenant id in the hidden bundle.
 //! Also: `explain` from the command line, and bundles that cannot be read.
 #![allow(
     clippy::unwrap_used,
@@ -45,7 +47,7 @@ fn run(sim: &Sim, scenario: &str, dir: &Path) -> Output {
     let info = sim.info();
     let ca = info.ca_pem.to_str().unwrap().to_owned();
     Command::new(BIN)
-        .args(["run", "--headless", "--json"])
+        .args(["run", "--headless", "--json", "-vv"])
         .args(extra(scenario))
         .args(["--profile", common::live_profile(dir, sim).to_str().unwrap()])
         .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
@@ -58,6 +60,19 @@ fn run(sim: &Sim, scenario: &str, dir: &Path) -> Output {
         .unwrap()
 }
 
+/// Every file below `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { stack.push(path) } else { out.push(path) }
+        }
+    }
+    out
+}
+
 fn export(dir: &Path, file: &Path, hide: bool) -> Output {
     let mut c = Command::new(BIN);
     c.args(["diagnostics", "export"]).arg(file).env("XDG_STATE_HOME", dir.join("state"));
@@ -67,10 +82,12 @@ fn export(dir: &Path, file: &Path, hide: bool) -> Output {
     c.output().unwrap()
 }
 
-/// Every secret value the simulated tenant received.
+/// Every secret value the simulated tenant received: form secrets, authorize-request nonces and the bearer tokens
+/// it was sent (every access token the product used).
 fn secrets_seen(sim: &Sim) -> Vec<String> {
     let mut out = vec![sim.info().consent_client_secret.clone()];
     for r in sim.requests() {
+        out.extend(r.bearer.clone());
         for (k, v) in &r.form {
             if SECRET_FORM_FIELDS.contains(&k.as_str()) {
                 out.push(v.clone());
@@ -142,16 +159,27 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
 
     let mut secrets_checked = 0;
     let mut named_checked = 0;
+    let mut log_lines = 0;
+    let mut state_files = 0;
     for ((s, sim), (dir, out)) in scenarios.iter().zip(&sims).zip(&runs) {
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            !stdout.trim().is_empty(),
-            "{}: the run printed nothing: {}",
-            s.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stdout.trim().is_empty(), "{}: the run printed nothing: {stderr}", s.name);
         let secrets = secrets_seen(sim);
         secrets_checked += secrets.len();
+        log_lines += stderr.lines().filter(|l| l.contains("TRACE") || l.contains("DEBUG")).count();
+        let mut outputs = vec![("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), stderr.to_string())];
+        for path in files_under(&dir.join("state")) {
+            let bytes = std::fs::read(&path).unwrap();
+            outputs.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+            state_files += 1;
+        }
+        for (name, text) in &outputs {
+            for secret in &secrets {
+                assert!(!text.contains(secret.as_str()), "{}: {name} holds a secret: {secret}", s.name);
+            }
+            assert!(!text.contains("eyJ0eXAi") && !text.contains("eyJhbGci"), "{}: {name} holds a JWT", s.name);
+        }
         let details = customer_details(s);
         for hide in [false, true] {
             let file = dir.join(if hide { "hidden.json" } else { "bundle.json" });
@@ -191,6 +219,8 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
         std::fs::remove_dir_all(dir).unwrap();
     }
     assert!(secrets_checked > 3 * scenarios.len(), "only {secrets_checked} secrets were seen: the check is vacuous");
+    assert!(log_lines > 10 * scenarios.len(), "only {log_lines} debug/trace lines: the log check is vacuous");
+    assert!(state_files >= scenarios.len(), "only {state_files} state files were searched");
     assert!(named_checked > scenarios.len() / 2, "only {named_checked} runs signed in: the hidden check is vacuous");
     for sim in sims {
         rt.block_on(sim.shutdown());

@@ -135,3 +135,24 @@ fn no_code_turns_tls_verification_off() {
     }
     assert!(files > 50, "the scan saw the sources ({files} files)");
 }
+
+/// A refresh-token-like value a panic message might quote.
+const PANIC_SECRET: &str = "0.AXEAsecretRefreshToken1234567890abcdefghijklmnopqrstuvwxyz_-ABCDEFG";
+
+#[test]
+fn a_panic_prints_no_secret() {
+    if std::env::var_os("MSPBOTS_PANIC_CHILD").is_some() {
+        mspbots_setup::diagnostics::install_panic_hook();
+        panic!("the token endpoint answered with {PANIC_SECRET} and a JWT eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_panic_prints_no_secret", "--nocapture", "--test-threads=1"])
+        .env("MSPBOTS_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child panicked");
+    assert!(stderr.contains("mspbots-setup stopped because of a bug at tests/security.rs"), "{stderr}");
+    assert!(stderr.contains("the token endpoint answered with"), "the message is kept: {stderr}");
+    assert!(!stderr.contains(PANIC_SECRET) && !stderr.contains("eyJhbGci"), "{stderr}");
+}

@@ -10,6 +10,8 @@ mod report;
 pub mod reproduce;
 pub mod sanitize;
 
+pub use sanitize::{install_panic_hook, panic_report};
+
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};

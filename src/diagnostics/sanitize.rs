@@ -258,6 +258,34 @@ fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
+/// What a panic prints: where, and the message with anything token-like removed (a panic message can quote a
+/// value the code was handling; `Secret`'s `Debug` is already redacted, this catches the rest).
+pub fn panic_report(message: &str, location: Option<String>) -> String {
+    let at = location.map_or_else(String::new, |l| format!(" at {l}"));
+    format!(
+        "mspbots-setup stopped because of a bug{at}: {}\nYour progress so far is kept; start the setup again to go on. \
+         Please send the diagnostics export (mspbots-setup diagnostics export FILE) to support.",
+        Redactor::new(false).text(message)
+    )
+}
+
+/// Replaces the default panic message (which prints the payload as is) with [`panic_report`].
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        #[expect(clippy::print_stderr, reason = "a panic hook's only channel is stderr")]
+        {
+            eprintln!("{}", panic_report(&message, location));
+        }
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,15 @@ impl UrlOpener for FollowingBrowser {
         let url = url.to_owned();
         self.runtime.spawn(async move {
             if let Err(e) = http.get(&url).send().await {
-                tracing::debug!("following browser stopped at {}: {e}", e.url().map_or("?", |u| u.as_str()));
+                {
+                    // The URL may be the loopback redirect, carrying the code; reqwest's error names it too.
+                    let r = crate::diagnostics::sanitize::Redactor::new(false);
+                    tracing::debug!(
+                        "following browser stopped at {}: {}",
+                        e.url().map_or_else(|| "?".to_owned(), |u| r.url(u.as_str())),
+                        r.text(&e.without_url().to_string())
+                    );
+                }
             }
         });
         Ok(())

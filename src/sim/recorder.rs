@@ -42,6 +42,10 @@ pub struct RecordedRequest {
     pub form: Vec<(String, String)>,
     /// The `client-request-id` header, if sent.
     pub client_request_id: Option<String>,
+    /// The bearer token the request carried (for tests that search the product's output for tokens; never
+    /// serialized).
+    #[serde(skip)]
+    pub bearer: Option<String>,
     pub status: u16,
     /// True for a request that arrived inside a `$batch` (recorded after the batch's own request is answered).
     pub via_batch: bool,
@@ -158,6 +162,12 @@ pub async fn record(State(layer): State<RecordLayer>, request: Request, next: Ne
         query: parts.uri.query().unwrap_or_default().to_owned(),
         form,
         client_request_id: parts.headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        bearer: parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned),
         status: 0,
         via_batch: false,
         arrived: super::clock::instant_now(),

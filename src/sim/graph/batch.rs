@@ -170,6 +170,7 @@ async fn run_item(
         query: query.to_owned(),
         form: Vec::new(),
         client_request_id: outer.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        bearer: None,
         status,
         via_batch: true,
         arrived,
