@@ -222,10 +222,34 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
     shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
     let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
     settings.timing.settle_patience = options.grant_wait;
-    let mut driver = Driver::new(Wizard::new(settings));
+    // A setup against a real (or separately running) tenant is picked up after a crash; the in-process demo
+    // tenant ends with the process, so there is nothing to resume.
+    let mut driver = if explicit || matches!(launch.mode, Mode::Live) {
+        let endpoint = session::progress_endpoint(&settings);
+        let wizard = match session::load_progress(&options.state_dir, &endpoint, shell.clock().unix_seconds()) {
+            session::SavedProgress::Found(saved) => {
+                let tenant = saved.tenant_name.clone().unwrap_or_else(|| saved.tenant_id.clone());
+                tell(&format!(
+                    "Picking up the setup of {tenant} where it stopped ({}); signing in again as {}.",
+                    saved.reached.title(),
+                    saved.account
+                ));
+                Wizard::resume(settings, saved)
+            }
+            session::SavedProgress::SetAside(message) => {
+                tell(&message);
+                Wizard::new(settings)
+            }
+            session::SavedProgress::None => Wizard::new(settings),
+        };
+        Driver::new(wizard).keeping_progress(endpoint)
+    } else {
+        Driver::new(Wizard::new(settings))
+    };
     let vendor = profile.vendor_name.clone();
 
     let lines = run_steps(&mut driver, &mut shell, &options, &vendor).await;
+    shell.flush_state_files().await;
     let demo_scenario = match &launch.mode {
         Mode::Demo { scenario, .. } if !explicit => Some(scenario.name.clone()),
         _ => None,
@@ -334,6 +358,8 @@ async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOpt
     }
 
     driver.dispatch(shell, Intent::Continue);
+    // Picking up a saved setup may first look in the tenant for a consent granted as the earlier run stopped.
+    wait_until(driver, shell, |w| !matches!(w.consent(), Consent::Looking { .. })).await;
     if let Consent::Ready { precheck: Precheck::CannotGrant { roles } } = driver.wizard.consent() {
         let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
         let mut fix = vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
@@ -353,7 +379,16 @@ async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOpt
         });
         return lines;
     }
-    driver.dispatch(shell, Intent::GrantConsent);
+    if let crate::wizard::Resume::OtherTenant { saved } = driver.wizard.resumed() {
+        tell(&format!(
+            "This account is in another tenant than the saved setup ({}); starting over for this tenant.",
+            saved.tenant_name.clone().unwrap_or_else(|| saved.tenant_id.clone())
+        ));
+    }
+    // A resumed setup already holds the consent (the next step reads the tenant to confirm it).
+    if !matches!(driver.wizard.consent(), Consent::Done { .. }) {
+        driver.dispatch(shell, Intent::GrantConsent);
+    }
     let mut told_url = false;
     wait_until(driver, shell, |w| {
         if let Consent::Waiting { url: Some(url), .. } = w.consent()
@@ -371,6 +406,10 @@ async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOpt
                 ConsentCheck::Confirmed => {
                     (format!("{vendor} has its permissions, and the tenant shows its app"), None)
                 }
+                ConsentCheck::Earlier => (
+                    format!("{vendor} was granted its permissions in an earlier run; the next step checks them again"),
+                    None,
+                ),
                 ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
                     (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
                 }

@@ -12,8 +12,8 @@ use crate::shell::{
 use crate::sim::SimInfo;
 use crate::teams::package::PackageSource;
 use crate::wizard::{
-    ConsentEndpoint, ConsentRedirect, Effect, Event, Failure, Intent, PermissionView, Settings, StepId, StepStatus,
-    Timing, Wizard,
+    ConsentEndpoint, ConsentRedirect, Effect, Event, Failure, Intent, PermissionView, Progress, Settings, StepId,
+    StepStatus, Timing, Wizard,
 };
 
 /// Microsoft's commercial cloud.
@@ -150,6 +150,82 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
     }
 }
 
+/// The saved progress, in the state folder.
+pub const PROGRESS_FILE: &str = "progress.json";
+/// The progress file's format; a file with another number is set aside, not misread.
+pub const PROGRESS_SCHEMA: u32 = 1;
+
+/// The progress file: whose setup it is (`endpoint`: the identity provider and the vendor's app), when it was
+/// saved, and the wizard's [`Progress`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ProgressFile {
+    schema: u32,
+    endpoint: String,
+    saved_unix: u64,
+    progress: Progress,
+}
+
+/// Which setup a progress file belongs to: the identity provider people sign in at and the vendor's app.
+pub fn progress_endpoint(settings: &Settings) -> String {
+    format!("{} {}", settings.login_browser_base, settings.consent_client_id)
+}
+
+/// What the state folder held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavedProgress {
+    /// Nothing to resume (no file, or another setup's).
+    None,
+    Found(Progress),
+    /// The file could not be used (corrupt, or from a newer version): it was moved aside; the message says where.
+    SetAside(String),
+}
+
+/// Reads the saved progress of the setup `endpoint` names. A file that cannot be used is renamed (never deleted,
+/// never fatal) so support can look at it, and the setup starts from the beginning.
+pub fn load_progress(state_dir: &std::path::Path, endpoint: &str, now_unix: u64) -> SavedProgress {
+    let path = state_dir.join(PROGRESS_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SavedProgress::None,
+        Err(e) => {
+            return SavedProgress::SetAside(format!(
+                "The saved progress ({}) could not be read: {e}. The setup starts from the beginning.",
+                path.display()
+            ));
+        }
+    };
+    let problem = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => format!("it is not valid JSON ({e})"),
+        Ok(v) => match v.get("schema").and_then(serde_json::Value::as_u64) {
+            Some(n) if n == u64::from(PROGRESS_SCHEMA) => match serde_json::from_value::<ProgressFile>(v) {
+                Ok(file) if file.endpoint == endpoint => return SavedProgress::Found(file.progress),
+                Ok(_) => return SavedProgress::None,
+                Err(e) => format!("it does not have the expected fields ({e})"),
+            },
+            Some(n) if n > u64::from(PROGRESS_SCHEMA) => {
+                format!("a newer version of the setup tool saved it (format {n})")
+            }
+            Some(n) => format!("an older format ({n})"),
+            None => "it has no format number".to_owned(),
+        },
+    };
+    let aside = state_dir.join(format!("{PROGRESS_FILE}.set-aside-{now_unix}"));
+    let moved = match std::fs::rename(&path, &aside) {
+        Ok(()) => format!("it was moved to {}", aside.display()),
+        Err(e) => format!("it could not be moved aside ({e}) and will be replaced"),
+    };
+    SavedProgress::SetAside(format!(
+        "The saved progress could not be used: {problem}; {moved}. The setup starts from the beginning; what was done in the tenant is found again as you go."
+    ))
+}
+
+/// Keeps the wizard's progress in the state folder after every transition that changes it.
+#[derive(Debug)]
+struct ProgressKeeper {
+    endpoint: String,
+    last: Option<Progress>,
+}
+
 /// A wizard and the shell that carries out its effects; what the admin saw goes into the shell's journal.
 #[derive(Debug)]
 pub struct Driver {
@@ -157,11 +233,20 @@ pub struct Driver {
     /// Step statuses and failures already journaled.
     seen_status: Vec<(StepId, StepStatus)>,
     seen_failures: Vec<(StepId, Failure)>,
+    progress: Option<ProgressKeeper>,
 }
 
 impl Driver {
     pub fn new(wizard: Wizard) -> Self {
-        Self { wizard, seen_status: Vec::new(), seen_failures: Vec::new() }
+        Self { wizard, seen_status: Vec::new(), seen_failures: Vec::new(), progress: None }
+    }
+
+    /// Saves the wizard's progress ([`PROGRESS_FILE`]) whenever it changes, for [`load_progress`] after a restart.
+    /// Not for a demo tenant that lives only as long as the process.
+    #[must_use]
+    pub fn keeping_progress(mut self, endpoint: String) -> Self {
+        self.progress = Some(ProgressKeeper { endpoint, last: None });
+        self
     }
 
     /// Feeds one person's intent.
@@ -209,6 +294,22 @@ impl Driver {
             if !self.seen_failures.iter().any(|(s, f)| *s == step && *f == failure) {
                 journal.push(What::Failure { step, code: failure.code(), failure: sanitized(&failure) });
                 self.seen_failures.push((step, failure));
+            }
+        }
+        if let Some(keeper) = &mut self.progress {
+            let now = self.wizard.progress();
+            if now.is_some() && now != keeper.last {
+                let file = now.clone().map(|progress| ProgressFile {
+                    schema: PROGRESS_SCHEMA,
+                    endpoint: keeper.endpoint.clone(),
+                    saved_unix: shell.clock().unix_seconds(),
+                    progress,
+                });
+                match serde_json::to_vec_pretty(&file) {
+                    Ok(bytes) => shell.keep_state_file(PROGRESS_FILE, bytes),
+                    Err(e) => tracing::warn!("could not serialize the progress: {e}"),
+                }
+                keeper.last = now;
             }
         }
     }

@@ -582,3 +582,47 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     assert_eq!(support.state().step_status(StepId::TeamsApp), admin.state().step_status(StepId::TeamsApp));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A live launch (complete profile, Microsoft's endpoints; nothing is sent until someone signs in) whose state
+/// folder holds `progress` as the saved progress file.
+fn live_with_saved_progress(runtime: &tokio::runtime::Runtime, name: &str, progress: &str) -> WizardApp {
+    let dir = std::env::temp_dir().join(format!("mspbots-gui-{name}-{}", std::process::id()));
+    let _fresh = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let consent = "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03";
+    let text = include_str!("../assets/profiles/mspbots.toml")
+        .replacen("client_id = \"\"", "client_id = \"3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72\"", 1)
+        .replacen("client_id = \"\"", &format!("client_id = \"{consent}\""), 1)
+        .replace("store_id = \"\"", "store_id = \"5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13\"");
+    let profile = dir.join("profile.toml");
+    std::fs::write(&profile, text).unwrap();
+    std::fs::write(dir.join(mspbots_setup::session::PROGRESS_FILE), progress.replace("{consent}", consent)).unwrap();
+    let options = LaunchOptions { profile: Some(profile), ..demo("happy") };
+    let launch = Launch::resolve(&options).unwrap();
+    let mut services = following_browser();
+    services.state_dir = Some(dir);
+    WizardApp::new(launch, Shell::new(runtime.handle().clone(), NoWaker), services)
+}
+
+#[test]
+fn a_saved_setup_is_picked_up_and_a_broken_one_is_set_aside_with_a_message() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let saved = r#"{"schema":1,"endpoint":"https://login.microsoftonline.com/ {consent}","saved_unix":1,
+        "progress":{"tenant_id":"7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47","tenant_name":"Contoso",
+        "account":"adele.vance@contoso.com","reached":"teams_app","consent_granted":true}}"#;
+    let mut resumed = harness(live_with_saved_progress(&rt, "resume", saved));
+    resumed.run_steps(2);
+    assert_eq!(resumed.state().page(), StepId::SignIn, "Welcome is behind this admin already");
+    resumed.get_by_label("Picking up where you left off");
+    resumed.get_by_label_contains(
+        "The setup of Contoso stopped at \"Teams app\". Sign in again as adele.vance@contoso.com",
+    );
+    resumed.get_by_role_and_label(Role::Button, "Sign in with Microsoft…");
+
+    let mut broken = harness(live_with_saved_progress(&rt, "corrupt", "{\"schema\": 1, \"endpoint\": 5"));
+    broken.run_steps(2);
+    assert_eq!(broken.state().page(), StepId::Welcome, "a fresh start");
+    broken.get_by_label("Saved progress set aside");
+    broken.get_by_label_contains("The saved progress could not be used: it is not valid JSON");
+    broken.get_by_role_and_label(Role::Button, "Start");
+}

@@ -192,6 +192,8 @@ pub struct WizardApp {
     pub saved: Option<Result<PathBuf, String>>,
     /// "Hide customer details" for "Export diagnostics…".
     pub hide_customer_details: bool,
+    /// A message about saved progress that could not be used (shown above the page until the setup moves on).
+    pub progress_notice: Option<String>,
     /// The path typed under "Open a diagnostics bundle…", and why the last one could not be opened.
     pub bundle_path: String,
     pub bundle_problem: Option<String>,
@@ -215,6 +217,7 @@ impl WizardApp {
             copied: None,
             saved: None,
             hide_customer_details: false,
+            progress_notice: None,
             bundle_path: String::new(),
             bundle_problem: None,
             kept_entries: 0,
@@ -253,7 +256,23 @@ impl WizardApp {
             return;
         }
         let settings = session::settings(profile, &env, self.launch.tenant.as_deref());
-        self.driver = Some(Driver::new(Wizard::new(settings)));
+        // A live setup is saved as it goes and picked up after a crash or a closed window; the demo tenant lives
+        // only as long as the window, so there is nothing to pick up. (One small file, read once at start.)
+        let state_dir = self.services.state_dir.clone().filter(|_| matches!(self.launch.mode, Mode::Live));
+        let Some(state_dir) = state_dir else {
+            self.driver = Some(Driver::new(Wizard::new(settings)));
+            return;
+        };
+        let endpoint = session::progress_endpoint(&settings);
+        let wizard = match session::load_progress(&state_dir, &endpoint, self.shell.clock().unix_seconds()) {
+            session::SavedProgress::Found(saved) => Wizard::resume(settings, saved),
+            session::SavedProgress::SetAside(message) => {
+                self.progress_notice = Some(message);
+                Wizard::new(settings)
+            }
+            session::SavedProgress::None => Wizard::new(settings),
+        };
+        self.driver = Some(Driver::new(wizard).keeping_progress(endpoint));
     }
 
     /// Applies finished background work and lets time pass (called once per frame, and by tests).

@@ -8,7 +8,7 @@ use crate::auth::vault::Durability;
 use crate::diagnostics::{Catalogue, Explanation};
 use crate::profile::Cloud;
 use crate::wizard::{
-    Account, BrowserLaunch, Consent, ConsentCheck, Failure, Intent, Moment, Precheck, Roles, SignIn, StepId,
+    Account, BrowserLaunch, Consent, ConsentCheck, Failure, Intent, Moment, Precheck, Resume, Roles, SignIn, StepId,
     StepStatus, SwitchReason, Wizard,
 };
 
@@ -243,6 +243,16 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     }
     let now = app.shell.clock().now();
     let page = app.page();
+    if let Some(notice) = &app.progress_notice
+        && page <= StepId::SignIn
+    {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Saved progress set aside").strong().color(ui.visuals().warn_fg_color));
+            ui.label(notice.as_str());
+        });
+        ui.add_space(6.0);
+    }
     if page == StepId::Welcome || app.driver.is_none() {
         welcome_ui(ui, app, asks);
         return;
@@ -408,6 +418,7 @@ fn mm_ss(d: std::time::Duration) -> String {
 
 fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     ui.heading("Sign in");
+    resume_ui(ui, w);
     match w.sign_in() {
         SignIn::Idle => {
             ui.label("Sign in with the Microsoft work account that will approve the connection. Your browser opens Microsoft's sign-in page; come back here when you are done.");
@@ -546,6 +557,35 @@ fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
 }
 
 /// Failures that only an administrator can clear, where a consent link for them helps.
+/// Picking up a saved setup: where it stopped, and what happens after signing in.
+fn resume_ui(ui: &mut Ui, w: &Wizard) {
+    let (title, text) = match w.resumed() {
+        Resume::Waiting(saved) => (
+            "Picking up where you left off",
+            format!(
+                "The setup of {} stopped at \"{}\". Sign in again as {} to go on: each step done before is checked again in your tenant, and nothing is changed twice.",
+                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id),
+                saved.reached.title(),
+                saved.account
+            ),
+        ),
+        Resume::OtherTenant { saved } => (
+            "Starting over for this tenant",
+            format!(
+                "This account is in another tenant than the saved setup ({}), so the setup starts from the beginning here.",
+                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id)
+            ),
+        ),
+        Resume::None | Resume::Matched(_) => return,
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(title).strong());
+        ui.label(text);
+    });
+    ui.add_space(6.0);
+}
+
 fn needs_an_admin(failure: &Failure) -> bool {
     matches!(failure.aadsts(), Some(90094 | 90093 | 90099 | 65001))
 }
@@ -599,6 +639,14 @@ fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     match w.consent() {
         Consent::Locked => {
             ui.label("Sign in first.");
+        }
+        Consent::Looking { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Looking in your tenant for {vendor}'s consent: it may have been granted just before the setup stopped."
+                ));
+            });
         }
         Consent::Ready { precheck } => {
             if let Some(account) = w.account() {
@@ -702,6 +750,9 @@ fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 ConsentCheck::Unconfirmed(why) => {
                     ui.label("Microsoft confirmed the consent on its page, but the setup tool could not look at your tenant:");
                     explanation_ui(ui, w, why, None, asks);
+                }
+                ConsentCheck::Earlier => {
+                    ui.label("Granted in an earlier run of this setup. The next step reads your tenant again to confirm every permission is still there.");
                 }
             }
             ui.add_space(6.0);

@@ -183,6 +183,48 @@ pub struct Shell {
     waker: Arc<dyn Waker>,
     services: Option<Arc<Services>>,
     clock: Clock,
+    state_files: Arc<StateFiles>,
+}
+
+/// Files waiting to be kept in the state folder: the newest bytes of each, written one at a time and in order by
+/// one writer task, so a later save never loses to an earlier one.
+#[derive(Debug, Default)]
+struct StateFiles {
+    pending: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
+    wake: tokio::sync::Notify,
+    /// Held while writing, so a flush waits for a write in progress.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl StateFiles {
+    fn put(&self, path: std::path::PathBuf, bytes: Vec<u8>) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.insert(path, bytes);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Writes everything pending (owner-only, atomically).
+    async fn write_pending(&self) {
+        let _writing = self.writing.lock().await;
+        let batch = self.pending.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+        for (path, bytes) in batch {
+            let shown = path.clone();
+            let written = tokio::task::spawn_blocking(move || crate::fsutil::write_atomic_private(&path, &bytes)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("could not keep {}: {e}", shown.display()),
+                Err(e) => tracing::warn!("could not keep {}: {e}", shown.display()),
+            }
+        }
+    }
+
+    async fn run(self: Arc<Self>) {
+        loop {
+            self.wake.notified().await;
+            self.write_pending().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Shell {
@@ -205,7 +247,9 @@ impl Shell {
         let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
         let clock = Clock::start();
         let journal = crate::diagnostics::journal::Journal::new(clock);
-        Self { runtime, journal, sender, receiver, waker: Arc::new(waker), services: None, clock }
+        let state_files = Arc::new(StateFiles::default());
+        runtime.spawn(state_files.clone().run());
+        Self { runtime, journal, sender, receiver, waker: Arc::new(waker), services: None, clock, state_files }
     }
 
     /// The session clock.
@@ -419,16 +463,18 @@ impl Shell {
     }
 
     /// Keeps `bytes` as `name` in the state folder, owner-only and atomically, off the UI thread (nothing is
-    /// reported; a failure is logged). Does nothing without a state folder.
+    /// reported; a failure is logged). Saves of one file land in the order they were made. Does nothing without a
+    /// state folder.
     pub fn keep_state_file(&self, name: &'static str, bytes: Vec<u8>) {
         let Some(dir) = self.services.as_ref().and_then(|s| s.env.state_dir.clone()) else {
             return;
         };
-        self.runtime.spawn_blocking(move || {
-            if let Err(e) = crate::fsutil::write_atomic_private(&dir.join(name), &bytes) {
-                tracing::warn!("could not keep {name} in {}: {e}", dir.display());
-            }
-        });
+        self.state_files.put(dir.join(name), bytes);
+    }
+
+    /// Waits until every file given to [`Self::keep_state_file`] so far is written (before the process ends).
+    pub async fn flush_state_files(&self) {
+        self.state_files.write_pending().await;
     }
 
     /// Fetches and decodes the small photos of `ids` (one `$batch` per 20); reports [`Report::Avatars`].

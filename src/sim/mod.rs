@@ -427,6 +427,11 @@ impl Sim {
         self.shared.recorder.snapshot()
     }
 
+    /// How many admin consents were granted so far (a consent page loaded twice with one `state` is one).
+    pub fn admin_consents(&self) -> usize {
+        self.shared.lock().dir.consent_states.len()
+    }
+
     /// Waits until a request matching `pred` has been answered.
     pub async fn wait_for(
         &self,

@@ -38,6 +38,12 @@ pub enum Consent {
     Ready {
         precheck: Precheck,
     },
+    /// Picking up a saved setup whose consent was not seen to finish: looking in the tenant for the vendor app
+    /// (the admin may have granted it in the browser as the setup tool stopped) before asking again.
+    Looking {
+        attempt: Attempt,
+        precheck: Precheck,
+    },
     /// The consent page is open in the browser.
     Waiting {
         attempt: Attempt,
@@ -74,6 +80,8 @@ pub enum ConsentCheck {
     Confirmed,
     /// Microsoft's redirect said granted, but the tenant could not be read; why not.
     Unconfirmed(Failure),
+    /// Granted in an earlier run of the setup for this tenant (the permission check reads the tenant again).
+    Earlier,
 }
 
 /// What the redirect (or the tenant) said was granted.
@@ -131,7 +139,7 @@ impl Consent {
                 StepStatus::NotStarted
             }
             Self::Ready { precheck: Precheck::CannotGrant { .. } } | Self::Failed { .. } => StepStatus::NeedsAttention,
-            Self::Waiting { .. } | Self::Applying { .. } => StepStatus::Running,
+            Self::Looking { .. } | Self::Waiting { .. } | Self::Applying { .. } => StepStatus::Running,
             Self::Done { .. } => StepStatus::Done,
         }
     }
@@ -282,6 +290,19 @@ impl Wizard {
                         Vec::new()
                     }
                 }
+            }
+            (Outcome::ConsentObserved { attempt, result }, Consent::Looking { attempt: looking, precheck })
+                if *looking == attempt =>
+            {
+                self.consent = match result {
+                    Ok(true) => Consent::Done {
+                        grant: ConsentGrant { tenant_id: self.account().map(|a| a.tenant_id.clone()), scope: None },
+                        check: ConsentCheck::Confirmed,
+                    },
+                    // Not there, or the tenant cannot be read: ask as usual.
+                    Ok(false) | Err(_) => Consent::Ready { precheck: precheck.clone() },
+                };
+                Vec::new()
             }
             (Outcome::ConsentObserved { attempt, result }, Consent::Applying { grant, watch, .. })
                 if watch.checking == Some(attempt) =>

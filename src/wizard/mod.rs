@@ -10,6 +10,7 @@ mod consent;
 mod failure;
 mod policy;
 mod preview;
+mod progress;
 mod sign_in;
 mod teams;
 mod verify;
@@ -22,6 +23,7 @@ pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
 pub use policy::{ManualReason, PolicyChange, PolicyReading, PolicyStep, SetupPolicy, change_for, verified};
 pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
+pub use progress::{Progress, Resume};
 pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
 pub use teams::{
     AppPlan, Blocker, Bulk, BulkCounts, BulkFailure, CatalogEntry, OrgAppSettings, PackageInfo, PublishingState,
@@ -459,6 +461,7 @@ pub struct Wizard {
     teams: TeamsStep,
     policy: PolicyStep,
     next_attempt: u64,
+    resume: Resume,
 }
 
 impl Wizard {
@@ -475,6 +478,7 @@ impl Wizard {
             teams: TeamsStep::Locked,
             policy: PolicyStep::Locked,
             next_attempt: 1,
+            resume: Resume::None,
         }
     }
 
@@ -702,6 +706,7 @@ impl Wizard {
             }
         };
         effects.extend(self.after_consent_change(now));
+        effects.extend(self.resume_onward(now));
         effects
     }
 

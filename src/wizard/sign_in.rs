@@ -190,7 +190,12 @@ impl Wizard {
             launch: BrowserLaunch::Opened,
             deadline: now.plus(self.settings.timing.browser_sign_in),
         };
-        vec![Effect::BeginBrowserSignIn { attempt, scopes: ScopeSet::SignIn, prompt, login_hint: None }]
+        // Picking up a saved setup: suggest the account that started it.
+        let login_hint = match &self.resume {
+            super::Resume::Waiting(saved) => Some(saved.account.clone()),
+            _ => None,
+        };
+        vec![Effect::BeginBrowserSignIn { attempt, scopes: ScopeSet::SignIn, prompt, login_hint }]
     }
 
     fn begin_device_code(&mut self, reason: Option<SwitchReason>) -> Vec<Effect> {
@@ -294,7 +299,7 @@ impl Wizard {
                     return Vec::new();
                 }
                 match result {
-                    Ok(account) => self.signed_in(account),
+                    Ok(account) => self.signed_in(account, now),
                     Err(failure) if failure.is_conditional_access() => {
                         self.begin_device_code(Some(SwitchReason::ConditionalAccess(failure)))
                     }
@@ -346,7 +351,7 @@ impl Wizard {
                         *next_poll = Some(now.plus(*interval));
                         Vec::new()
                     }
-                    DevicePoll::Finished(Ok(account)) => self.signed_in(account),
+                    DevicePoll::Finished(Ok(account)) => self.signed_in(account, now),
                     DevicePoll::Finished(Err(failure)) => {
                         self.sign_in = SignIn::Failed { failure, method: SignInMethod::DeviceCode };
                         Vec::new()
@@ -357,7 +362,7 @@ impl Wizard {
         }
     }
 
-    fn signed_in(&mut self, account: Account) -> Vec<Effect> {
+    fn signed_in(&mut self, account: Account, now: Moment) -> Vec<Effect> {
         let precheck = super::consent::precheck(&account.roles);
         self.sign_in = SignIn::Done(account);
         self.consent = Consent::Ready { precheck };
@@ -369,6 +374,7 @@ impl Wizard {
         self.preview = super::Preview::default();
         self.teams = super::TeamsStep::Locked;
         self.policy = super::PolicyStep::Locked;
+        effects.extend(self.take_up_saved(now));
         effects
     }
 

@@ -318,3 +318,151 @@ fn the_teams_admin_api_needs_its_own_approval() {
         w.update(Event::Done(Outcome::AccessApproved { attempt: attempt_of(&effects[0]), result: Ok(()) }), at(43));
     assert!(matches!(effects.as_slice(), [Effect::ReadSetupPolicies { .. }]));
 }
+
+/// Signs `w` (a resumed wizard) in as `acct`.
+fn sign_in_again(w: &mut Wizard, acct: Account) -> Vec<Effect> {
+    let effects = w.update(Event::User(Intent::SignInWithBrowser), at(101));
+    let attempt = started_attempt(&effects);
+    w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(acct) }), at(102))
+}
+
+#[test]
+fn progress_names_the_tenant_and_what_was_done_and_no_secret() {
+    assert_eq!(Wizard::new(super::tests::settings(ConsentRedirect::Loopback)).progress(), None, "nothing to save yet");
+    let w = teams_done();
+    let p = w.progress().unwrap();
+    assert_eq!((p.tenant_id.as_str(), p.account.as_str()), ("tid-1", "adele@contoso.com"));
+    assert_eq!(p.tenant_name.as_deref(), Some("Contoso"));
+    assert_eq!(p.reached, StepId::TeamsApp);
+    assert!(p.consent_granted && !p.policy_applied);
+    assert_eq!(p.teams_app.as_deref(), Some(APP));
+}
+
+#[test]
+fn a_resumed_setup_rechecks_each_step_on_the_way_back_and_grants_nothing_twice() {
+    let mut saved = teams_done().progress().unwrap();
+    saved.reached = StepId::GlobalPolicy;
+    let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), saved.clone());
+    assert_eq!(w.page(), StepId::SignIn, "sign in again first (tokens are not kept across a crash)");
+    assert_eq!(w.status(StepId::Welcome), StepStatus::Done);
+    assert!(matches!(w.resumed(), Resume::Waiting(p) if *p == saved));
+
+    let mut effects = sign_in_again(&mut w, account(&["Global Administrator"]));
+    assert!(matches!(w.resumed(), Resume::Matched(_)));
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Earlier, .. }));
+    assert_eq!(w.page(), StepId::VerifyPermissions, "straight to the check that re-reads the grants");
+    let mut all = effects.clone();
+    let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
+    effects = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(granted_snapshot()) }), at(103));
+    all.extend(effects.clone());
+    let load = attempt_of(&find(&effects, |e| matches!(e, Effect::LoadDirectory { .. })));
+    all.extend(
+        w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users: Vec::new(), total: Some(0) }), at(104)),
+    );
+    effects = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(104));
+    all.extend(effects.clone());
+    assert_eq!(w.page(), StepId::TeamsApp, "on to the step the earlier run passed");
+    let inspect = attempt_of(&find(&all, |e| matches!(e, Effect::InspectTeams { .. })));
+    let mut f = facts();
+    f.admin_has_app = true;
+    effects = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(105));
+    all.extend(effects.clone());
+    assert!(matches!(w.teams(), TeamsStep::Done { app, .. } if !app.newly_installed_for_admin));
+    assert_eq!(w.page(), StepId::GlobalPolicy);
+    let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadSetupPolicies { .. })));
+    let mut g = global();
+    g.installed.push(APP.into());
+    g.pinned.push(APP.into());
+    let reading = PolicyReading { global: g, others: Vec::new() };
+    all.extend(w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Ok(reading) }), at(106)));
+    assert!(matches!(w.policy(), PolicyStep::Applied { changed: false, .. }));
+    let changes: Vec<&Effect> = all
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::BeginAdminConsent { .. } | Effect::SetUpTeamsApp { .. } | Effect::WriteGlobalPolicy { .. }
+            )
+        })
+        .collect();
+    assert!(changes.is_empty(), "nothing that changes the tenant was asked for again: {changes:?}");
+    assert!(w.progress().unwrap().policy_applied);
+}
+
+#[test]
+fn a_resume_stops_at_the_step_it_reached_and_at_anything_that_needs_the_admin() {
+    let mut saved = teams_done().progress().unwrap();
+    saved.reached = StepId::VerifyPermissions;
+    saved.teams_app = None;
+    let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), saved);
+    let effects = sign_in_again(&mut w, account(&["Global Administrator"]));
+    let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
+    let effects = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(granted_snapshot()) }), at(103));
+    let load = attempt_of(&find(&effects, |e| matches!(e, Effect::LoadDirectory { .. })));
+    let _ = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(104));
+    assert_eq!(w.page(), StepId::VerifyPermissions, "the earlier run got no further: the admin goes on");
+    assert_eq!(w.progress().unwrap().reached, StepId::VerifyPermissions);
+
+    // A permission missing now stops the resume at the check, with its explanation.
+    let mut saved = teams_done().progress().unwrap();
+    saved.reached = StepId::GlobalPolicy;
+    let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), saved);
+    let effects = sign_in_again(&mut w, account(&["Global Administrator"]));
+    let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
+    let mut revoked = granted_snapshot();
+    revoked.granted.clear();
+    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(revoked) }), at(103));
+    assert_eq!(w.page(), StepId::VerifyPermissions);
+    assert!(!matches!(w.teams(), TeamsStep::Inspecting { .. }));
+}
+
+#[test]
+fn another_tenant_or_an_unfinished_consent_starts_those_steps_over() {
+    let saved = teams_done().progress().unwrap();
+    let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), saved.clone());
+    let mut other = account(&["Global Administrator"]);
+    other.tenant_id = "tid-2".into();
+    let effects = sign_in_again(&mut w, other);
+    assert!(matches!(w.resumed(), Resume::OtherTenant { saved: s } if *s == saved));
+    assert!(matches!(w.consent(), Consent::Ready { .. }), "another tenant's consent is not this one's");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::ReadTenant { .. })));
+    assert_eq!(w.progress().unwrap().tenant_id, "tid-2", "the new tenant's progress replaces the old");
+
+    let mut unconsented = saved;
+    unconsented.consent_granted = false;
+    unconsented.reached = StepId::AdminConsent;
+    unconsented.teams_app = None;
+    let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), unconsented);
+    let _ = sign_in_again(&mut w, account(&["Global Administrator"]));
+    assert_eq!(w.page(), StepId::AdminConsent, "back at the consent that did not finish");
+    assert!(matches!(w.consent(), Consent::Looking { .. }), "looking for it in the tenant first");
+}
+
+#[test]
+fn a_consent_not_seen_to_finish_is_looked_for_in_the_tenant_before_asking_again() {
+    let mut saved = teams_done().progress().unwrap();
+    saved.consent_granted = false;
+    saved.reached = StepId::AdminConsent;
+    saved.teams_app = None;
+    for (found, expect_ready) in
+        [(Ok(true), false), (Ok(false), true), (Err(identity(65001, "consent_required")), true)]
+    {
+        let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), saved.clone());
+        let effects = sign_in_again(&mut w, account(&["Global Administrator"]));
+        let Some(Effect::CheckConsent { attempt }) = effects.iter().find(|e| matches!(e, Effect::CheckConsent { .. }))
+        else {
+            panic!("no look at the tenant: {effects:?}")
+        };
+        assert!(matches!(w.consent(), Consent::Looking { .. }));
+        assert_eq!(w.status(StepId::AdminConsent), StepStatus::Running);
+        let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: *attempt, result: found }), at(103));
+        if expect_ready {
+            assert!(matches!(w.consent(), Consent::Ready { .. }), "ask as usual: {:?}", w.consent());
+            assert_eq!(w.page(), StepId::AdminConsent);
+        } else {
+            assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
+            assert_eq!(w.page(), StepId::VerifyPermissions, "found: on to the check of every permission");
+            assert!(effects.iter().any(|e| matches!(e, Effect::ReadTenant { .. })));
+        }
+    }
+}
