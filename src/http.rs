@@ -107,7 +107,12 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
         || lower.contains("name or service not known")
     {
         TransportKind::Dns
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if ["certificate", "handshake", "alert", "corrupt message", "unknownissuer"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        // Certificate and handshake trouble only: "peer closed connection without sending TLS close_notify" is a
+        // connection cut mid-answer, not a TLS problem.
         TransportKind::Tls
     } else if lower.contains("proxy") {
         TransportKind::Proxy

@@ -114,6 +114,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         teams_manifest_id: profile.teams_app.store_id.clone(),
         teams_package: PackageSource::from_profile(&profile.teams_app.package, profile.folder.as_deref()),
         state_dir: None,
+        network: crate::shell::NetworkTuning::default(),
     }
 }
 

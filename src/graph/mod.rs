@@ -184,6 +184,16 @@ fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(EXCERPT).collect()
 }
 
+/// A transport failure that may not happen again: everything but a certificate problem (which needs a person).
+fn transient(failure: &Failure) -> bool {
+    matches!(failure, Failure::Transport(t) if t.kind != crate::wizard::TransportKind::Tls)
+}
+
+/// Requests that may be sent twice with the same effect (a setup policy `PUT` writes the same lists again).
+fn idempotent(method: &reqwest::Method) -> bool {
+    matches!(*method, reqwest::Method::GET | reqwest::Method::PUT)
+}
+
 /// The operation's name for errors and logs: method and path, no query (it may carry user data).
 fn operation(method: &reqwest::Method, url: &str) -> String {
     let path = url.split('?').next().unwrap_or(url);
@@ -314,9 +324,8 @@ impl Graph {
                     if let Some(t) = timer {
                         t.failed(&failure);
                     }
-                    let transient = e.is_timeout() || e.is_connect();
                     match self.policy.wait(retry, None, retry::jitter_unit()) {
-                        Some(wait) if transient && call.method == reqwest::Method::GET => {
+                        Some(wait) if transient(&failure) && idempotent(&call.method) => {
                             tracing::info!("{op}: {failure}; retrying in {wait:?}");
                             tokio::time::sleep(wait).await;
                             retry += 1;
@@ -335,14 +344,20 @@ impl Graph {
             let body = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    let failure = Failure::Parse {
-                        what: format!("Graph answer to {op}"),
-                        excerpt: format!("the answer ended before it was complete ({e})"),
-                    };
+                    // Cut short: the connection dropped, or the time ran out while the answer trickled in.
+                    let failure = crate::http::transport_failure(&e);
                     if let Some(t) = timer {
                         t.failed(&failure);
                     }
-                    return Err(failure);
+                    match self.policy.wait(retry, None, retry::jitter_unit()) {
+                        Some(wait) if transient(&failure) && idempotent(&call.method) => {
+                            tracing::info!("{op}: {failure} while reading the answer; retrying in {wait:?}");
+                            tokio::time::sleep(wait).await;
+                            retry += 1;
+                            continue;
+                        }
+                        _ => return Err(failure),
+                    }
                 }
             };
             if let Some(t) = timer {

@@ -94,6 +94,30 @@ pub struct Environment {
     pub teams_package: Option<crate::teams::package::PackageSource>,
     /// Where progress that survives a restart is kept (installs for everyone); `None`: in memory only.
     pub state_dir: Option<std::path::PathBuf>,
+    /// How long requests may take and how Graph calls are retried.
+    pub network: NetworkTuning,
+}
+
+/// Timeouts and retries of the one HTTP stack (tests shorten them; people get the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkTuning {
+    /// Whole request, answer included.
+    pub request_timeout: std::time::Duration,
+    /// TCP and TLS connect.
+    pub connect_timeout: std::time::Duration,
+    /// Graph and Teams admin API retries (throttling, outages).
+    pub retry: crate::graph::retry::RetryPolicy,
+}
+
+impl Default for NetworkTuning {
+    fn default() -> Self {
+        let defaults = HttpConfig::new(Purpose::Api, crate::http::Trust::System);
+        Self {
+            request_timeout: defaults.timeout,
+            connect_timeout: defaults.connect_timeout,
+            retry: crate::graph::retry::RetryPolicy::default(),
+        }
+    }
 }
 
 /// A finished piece of background work.
@@ -274,9 +298,14 @@ impl Shell {
         opener: Arc<dyn UrlOpener>,
         open_vault: VaultOpener,
     ) -> Result<(), ConfigureError> {
-        let http_auth = http::client(&HttpConfig::new(Purpose::Auth, env.trust.clone()))?;
-        let http_api = http::client(&HttpConfig::new(Purpose::Api, env.trust.clone()))?;
-        let graph = env.graph_base.as_deref().map(|b| Graph::new(http_api.clone(), b));
+        let tuned = |purpose| HttpConfig {
+            timeout: env.network.request_timeout,
+            connect_timeout: env.network.connect_timeout,
+            ..HttpConfig::new(purpose, env.trust.clone())
+        };
+        let http_auth = http::client(&tuned(Purpose::Auth))?;
+        let http_api = http::client(&tuned(Purpose::Api))?;
+        let graph = env.graph_base.as_deref().map(|b| Graph::new(http_api.clone(), b).with_policy(env.network.retry));
         self.services = Some(Arc::new(Services {
             env,
             http_auth,

@@ -31,7 +31,7 @@ impl Services {
             what: "Teams app setup policy".into(),
             excerpt: "no Teams admin API is configured for this environment".into(),
         })?;
-        Ok(ConfigApi::new(self.http_api.clone(), base))
+        Ok(ConfigApi::new(self.http_api.clone(), base).with_policy(self.env.network.retry))
     }
 
     /// The tenant's cloud from OpenID discovery of the tenant (`tenant_region_sub_scope`).

@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use recorder::{Host, RecordedRequest, WaitTimeout};
 pub use scenario::Scenario;
+pub use tls::NetMode;
 
 use directory::Directory;
 use scenario::FaultSpec;
@@ -154,7 +155,10 @@ impl FaultHit {
 
     /// True when the fault changes the answer (not only delays it).
     pub fn fails(&self) -> bool {
-        self.spec.aadsts.is_some() || self.spec.error.is_some() || self.spec.status.is_some()
+        self.spec.aadsts.is_some()
+            || self.spec.error.is_some()
+            || self.spec.status.is_some()
+            || self.spec.body.is_some()
     }
 }
 
@@ -284,6 +288,8 @@ pub struct Sim {
     ca_pem: String,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
+    /// Each HTTPS host's network mode.
+    networks: Vec<(Host, Arc<tls::HostNet>)>,
     _work_dir: WorkDir,
 }
 
@@ -370,6 +376,7 @@ impl Sim {
 
         let (stop, stop_rx) = watch::channel(false);
         let mut servers = Vec::new();
+        let mut networks = Vec::new();
         for (listener, host) in [(login, Host::Login), (graph, Host::Graph), (teams, Host::TeamsAdmin)] {
             let router = match host {
                 Host::Login => identity::router(shared.clone()),
@@ -381,7 +388,9 @@ impl Sim {
                 recorder::RecordLayer { recorder: shared.recorder.clone(), host },
                 recorder::record,
             ));
-            let tls_listener = tls::TlsListener::new(listener, tls.server_config.clone())
+            let net = Arc::new(tls::HostNet::default());
+            networks.push((host, net.clone()));
+            let tls_listener = tls::TlsListener::new(listener, tls.server_config.clone(), net)
                 .map_err(|source| SimError::Bind { addr, source })?;
             let mut stop_rx = stop_rx.clone();
             servers.push(tokio::spawn(async move {
@@ -409,7 +418,7 @@ impl Sim {
             }
         }));
         tracing::info!(scenario = %info.scenario, login = %info.login_url, "simulated tenant started");
-        Ok(Self { info, shared, ca_pem: tls.ca_pem, stop, servers, _work_dir: work_dir })
+        Ok(Self { info, shared, ca_pem: tls.ca_pem, stop, servers, networks, _work_dir: work_dir })
     }
 
     /// Endpoints, ids and accounts of this simulator.
@@ -425,6 +434,26 @@ impl Sim {
     /// Everything the simulator answered so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.recorder.snapshot()
+    }
+
+    /// Makes `host`'s network answer, refuse, reset or hang, from now on (open connections too). Returns once a
+    /// host that refused listens again.
+    pub async fn set_network(&self, host: Host, mode: NetMode) {
+        for (h, net) in &self.networks {
+            if *h == host {
+                net.set(mode);
+                if mode != NetMode::Refuse {
+                    net.listening(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    }
+
+    /// Replaces the scenario's injected faults from now on (their counts start again).
+    pub fn set_faults(&self, faults: Vec<FaultSpec>) {
+        let mut st = self.shared.lock();
+        st.fault_hits = vec![0; faults.len()];
+        st.dir.scenario.faults = faults;
     }
 
     /// How many admin consents were granted so far (a consent page loaded twice with one `state` is one).

@@ -60,7 +60,7 @@ pub const IDENTITY_ENDPOINTS: &[&str] = &["discovery", "keys", "authorize", "adm
 
 /// Every endpoint a fault can target: the identity platform's, and `graph` (narrowed by `path` and `method`).
 pub const FAULT_ENDPOINTS: &[&str] =
-    &["discovery", "keys", "authorize", "adminconsent", "token", "devicecode", "graph"];
+    &["discovery", "keys", "authorize", "adminconsent", "token", "devicecode", "graph", "teams-admin"];
 
 /// Problems loading a scenario. Each names where the scenario came from.
 #[derive(Debug, thiserror::Error)]
@@ -396,6 +396,26 @@ pub struct FaultSpec {
     /// Graph: the error envelope's `code` (default from the status: `TooManyRequests`, `serviceNotAvailable`, …).
     #[serde(default)]
     pub graph_code: Option<String>,
+    /// Graph and Teams admin: a broken answer body (the status is the real one): see [`BodyFault`].
+    #[serde(default)]
+    pub body: Option<BodyFault>,
+    /// With `body = "drip"`: milliseconds between the body's pieces.
+    #[serde(default)]
+    pub drip_ms: u64,
+}
+
+/// How an answer's body breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFault {
+    /// `200` with JSON that does not parse.
+    Malformed,
+    /// The real answer's headers (its full `Content-Length`), then half its body, then the connection closes.
+    Truncated,
+    /// The real answer's headers, then the connection is cut (an error instead of the body).
+    Reset,
+    /// The real answer, a few bytes every `drip_ms`.
+    Drip,
 }
 
 /// `[teams]` of a scenario over `base`: the keys given replace the base's, the others stay.
@@ -724,17 +744,17 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
                 FAULT_ENDPOINTS.join(", ")
             ));
         }
-        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some())
+        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some() || f.body.is_some())
             && !matches!(f.endpoint.as_str(), "graph" | "teams-admin")
         {
             return bad(format!(
-                "fault #{}: path, retry_after_secs and graph_code apply to the 'graph' and 'teams-admin' endpoints only",
+                "fault #{}: path, retry_after_secs, graph_code and body apply to the 'graph' and 'teams-admin' endpoints only",
                 i + 1
             ));
         }
-        if f.aadsts.is_none() && f.error.is_none() && f.status.is_none() && f.delay_ms == 0 {
+        if f.aadsts.is_none() && f.error.is_none() && f.status.is_none() && f.body.is_none() && f.delay_ms == 0 {
             return bad(format!(
-                "fault #{} on '{}' does nothing: give aadsts, error, status or delay_ms",
+                "fault #{} on '{}' does nothing: give aadsts, error, status, body or delay_ms",
                 i + 1,
                 f.endpoint
             ));
@@ -841,6 +861,18 @@ mod tests {
         assert_eq!(s.faults.len(), happy.faults.len() + 1);
         assert!(!s.apps.consent.enabled);
         assert_eq!(s.apps.consent.client_id, happy.apps.consent.client_id);
+    }
+
+    #[test]
+    fn body_faults_parse_for_apis_and_are_refused_for_sign_in_pages() {
+        let head = "base = \"happy\"\nname = \"x\"\nsummary = \"y\"\n[[faults]]\n";
+        let s = parse_str(&format!("{head}endpoint = \"teams-admin\"\nbody = \"drip\"\ndrip_ms = 200\n"), "t").unwrap();
+        let f = s.faults.last().unwrap();
+        assert_eq!((f.body, f.drip_ms), (Some(BodyFault::Drip), 200));
+        let err = parse_str(&format!("{head}endpoint = \"token\"\nbody = \"truncated\"\n"), "t").unwrap_err();
+        assert!(err.to_string().contains("'graph' and 'teams-admin' endpoints only"), "{err}");
+        let err = parse_str(&format!("{head}endpoint = \"graph\"\nbody = \"garbled\"\n"), "t").unwrap_err();
+        assert!(err.to_string().contains("garbled"), "{err}");
     }
 
     #[test]

@@ -86,26 +86,191 @@ fn name(common_name: &str) -> DistinguishedName {
     dn
 }
 
-/// A listener that hands axum TLS streams. Handshakes run in their own tasks so a slow or silent client cannot
-/// hold up others; failed handshakes are dropped.
-#[derive(Debug)]
-pub struct TlsListener {
-    local_addr: SocketAddr,
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-}
-
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a host's network does: answer, or fail the way networks fail (for fault tests and for reproducing an
+/// admin's network trouble).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetMode {
+    #[default]
+    Up,
+    /// Nothing listens: new connections are refused, open ones are reset.
+    Refuse,
+    /// Connections are accepted and reset at once; open ones are reset.
+    Reset,
+    /// Connections are accepted and never answered (a black hole: the client times out).
+    Hang,
+}
+
+/// A host's network mode, shared by its accept loop and its open connections.
+#[derive(Debug, Default)]
+pub struct HostNet {
+    mode: std::sync::Mutex<NetMode>,
+    /// Tasks waiting on a connection, woken when the mode changes so open connections follow it at once.
+    parked: std::sync::Mutex<Vec<std::task::Waker>>,
+    changed: tokio::sync::Notify,
+    /// False while the port is closed (refusing); set again once it listens anew.
+    closed: std::sync::atomic::AtomicBool,
+    reopened: tokio::sync::Notify,
+}
+
+impl HostNet {
+    pub fn mode(&self) -> NetMode {
+        *self.mode.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn set(&self, mode: NetMode) {
+        *self.mode.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = mode;
+        let parked = std::mem::take(&mut *self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for waker in parked {
+            waker.wake();
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until the port listens again after refusing (at most `limit`).
+    pub async fn listening(&self, limit: Duration) {
+        let _in_time = tokio::time::timeout(limit, async {
+            loop {
+                let reopened = self.reopened.notified();
+                if !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                reopened.await;
+            }
+        })
+        .await;
+    }
+
+    fn park(&self, waker: &std::task::Waker) {
+        let mut parked = self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !parked.iter().any(|w| w.will_wake(waker)) {
+            parked.push(waker.clone());
+        }
+    }
+}
+
+/// A TLS connection that follows its host's [`NetMode`]: reset when the host goes down, silent when it hangs.
+#[derive(Debug)]
+pub struct Guarded {
+    inner: TlsStream<TcpStream>,
+    net: Arc<HostNet>,
+}
+
+impl Guarded {
+    /// `Some(result)` when the mode decides instead of the socket.
+    fn intercept<T>(&self, cx: &std::task::Context<'_>) -> Option<std::task::Poll<std::io::Result<T>>> {
+        match self.net.mode() {
+            NetMode::Up => None,
+            NetMode::Hang => {
+                self.net.park(cx.waker());
+                Some(std::task::Poll::Pending)
+            }
+            NetMode::Refuse | NetMode::Reset => {
+                Some(std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into())))
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Guarded {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if let Some(decided) = self.intercept(cx) {
+            return decided;
+        }
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if polled.is_pending() {
+            self.net.park(cx.waker());
+        }
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Guarded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if let Some(decided) = self.intercept(cx) {
+            return decided;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if let Some(decided) = self.intercept(cx) {
+            return decided;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A listener that hands axum TLS streams. Handshakes run in their own tasks so a slow or silent client cannot
+/// hold up others; failed handshakes are dropped. The host's [`NetMode`] decides what happens to new and open
+/// connections.
+#[derive(Debug)]
+pub struct TlsListener {
+    local_addr: SocketAddr,
+    ready: mpsc::Receiver<(Guarded, SocketAddr)>,
+}
+
 impl TlsListener {
     /// Starts accepting on `tcp`; the accept loop ends when the listener is dropped.
-    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>, net: Arc<HostNet>) -> std::io::Result<Self> {
         let local_addr = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
         tokio::spawn(async move {
+            let mut tcp = Some(tcp);
             loop {
-                let (stream, peer) = match tcp.accept().await {
+                if tx.is_closed() {
+                    break;
+                }
+                let changed = net.changed.notified();
+                let mode = net.mode();
+                if mode == NetMode::Refuse {
+                    // Close the port until the host is back.
+                    tcp = None;
+                    net.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    changed.await;
+                    continue;
+                }
+                let Some(listener) = &tcp else {
+                    match TcpListener::bind(local_addr).await {
+                        Ok(l) => {
+                            tcp = Some(l);
+                            net.closed.store(false, std::sync::atomic::Ordering::SeqCst);
+                            net.reopened.notify_waiters();
+                        }
+                        Err(err) => {
+                            tracing::debug!("simulator could not listen on {local_addr} again: {err}");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                    continue;
+                };
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    () = changed => continue,
+                };
+                let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
                         tracing::debug!("simulator accept failed: {err}");
@@ -113,16 +278,34 @@ impl TlsListener {
                         continue;
                     }
                 };
-                if tx.is_closed() {
-                    break;
+                match net.mode() {
+                    NetMode::Up | NetMode::Refuse => {}
+                    NetMode::Reset => {
+                        // Linger zero: closing sends a reset, not an orderly end.
+                        let _orderly_close_if_unsupported = stream.set_zero_linger();
+                        drop(stream);
+                        continue;
+                    }
+                    NetMode::Hang => {
+                        let net = net.clone();
+                        tokio::spawn(async move {
+                            // Hold the connection, say nothing, until the host changes mode.
+                            while net.mode() == NetMode::Hang {
+                                net.changed.notified().await;
+                            }
+                            drop(stream);
+                        });
+                        continue;
+                    }
                 }
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
+                let net = net.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             // The receiver is gone only when the server shut down; the connection then just closes.
-                            let _closed = tx.send((tls, peer)).await;
+                            let _closed = tx.send((Guarded { inner: tls, net }, peer)).await;
                         }
                         Ok(Err(err)) => tracing::debug!("simulator TLS handshake with {peer} failed: {err}"),
                         Err(_) => tracing::debug!("simulator TLS handshake with {peer} timed out"),
@@ -135,7 +318,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = Guarded;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

@@ -70,6 +70,12 @@ impl ConfigApi {
         Self { client: Graph::new(http, base) }
     }
 
+    /// Retries as `policy` says (throttling, outages).
+    #[must_use]
+    pub fn with_policy(self, policy: crate::graph::retry::RetryPolicy) -> Self {
+        Self { client: self.client.with_policy(policy) }
+    }
+
     async fn global(&self, tokens: &dyn TokenSource) -> Result<SetupPolicy, Failure> {
         let v = self.client.get(tokens, &format!("{SETUP}/configuration/Global")).await?;
         parse_policy(&v)

@@ -139,7 +139,8 @@ async fn run_item(
 ) -> (u16, Map<String, Value>, Value) {
     let url = format!("/v1.0/{}", item.url.trim_start_matches('/').trim_start_matches("v1.0/"));
     let arrived = crate::sim::clock::instant_now();
-    let mut builder = Request::builder().method(item.method.as_str()).uri(url.as_str());
+    let mut builder =
+        Request::builder().method(item.method.as_str()).uri(url.as_str()).header(super::BATCH_ITEM_HEADER, "1");
     for name in ["authorization", "client-request-id"] {
         if let Some(v) = outer.get(name) {
             builder = builder.header(name, v);

@@ -89,9 +89,22 @@ pub(super) async fn apply_faults(
     if hit.spec.delay_ms > 0 {
         tokio::time::sleep(hit.delay()).await;
     }
+    if let Some(kind) = hit.spec.body
+        && hit.spec.status.is_none()
+    {
+        // Inside `$batch` a broken body would break the whole batch's answer, not the item's: items get theirs.
+        if request.headers().contains_key(BATCH_ITEM_HEADER) {
+            return next.run(request).await;
+        }
+        return broken_body(kind, std::time::Duration::from_millis(hit.spec.drip_ms), request, next).await;
+    }
     let Some(status) = hit.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) else {
         return next.run(request).await;
     };
+    // Graph checks the token of a `$batch` once, for the whole batch: an expired token is never an item's answer.
+    if status == StatusCode::UNAUTHORIZED && request.headers().contains_key(BATCH_ITEM_HEADER) {
+        return next.run(request).await;
+    }
     let code = hit.spec.graph_code.clone().unwrap_or_else(|| {
         match status.as_u16() {
             429 => "TooManyRequests",
@@ -118,6 +131,53 @@ pub(super) async fn apply_faults(
 }
 
 pub use teams::TEAMS_ADMIN_ROLES;
+
+/// Marks a request the simulator runs for an item of a `$batch`.
+pub(crate) const BATCH_ITEM_HEADER: &str = "x-simulator-batch-item";
+
+/// The real answer with its body broken as `kind` says.
+async fn broken_body(
+    kind: super::scenario::BodyFault,
+    drip: std::time::Duration,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use super::scenario::BodyFault;
+    use futures_util::stream;
+    if kind == BodyFault::Malformed {
+        let mut response =
+            (StatusCode::OK, r#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata","value":[{"id":"#)
+                .into_response();
+        set_header(&mut response, "content-type", "application/json; odata.metadata=minimal");
+        return response;
+    }
+    let (parts, body) = next.run(request).await.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let full = bytes.len();
+    let cut = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "the simulated network cut the answer");
+    let body = match kind {
+        BodyFault::Truncated => {
+            let half = bytes.slice(..full / 2);
+            axum::body::Body::from_stream(stream::iter([Ok::<_, std::io::Error>(half), Err(cut())]))
+        }
+        BodyFault::Reset => axum::body::Body::from_stream(stream::iter([Err::<axum::body::Bytes, _>(cut())])),
+        BodyFault::Drip | BodyFault::Malformed => {
+            let pieces: Vec<axum::body::Bytes> = bytes.chunks(8).map(axum::body::Bytes::copy_from_slice).collect();
+            axum::body::Body::from_stream(stream::unfold(pieces.into_iter(), move |mut rest| async move {
+                let piece = rest.next()?;
+                tokio::time::sleep(drip).await;
+                Some((Ok::<_, std::io::Error>(piece), rest))
+            }))
+        }
+    };
+    let mut response = Response::from_parts(parts, body);
+    if let Ok(v) = HeaderValue::from_str(&full.to_string()) {
+        response.headers_mut().insert(axum::http::header::CONTENT_LENGTH, v);
+    }
+    response
+}
 
 /// The `teams-admin` faults, for the Teams admin host's router.
 pub async fn apply_faults_for_teams_admin(shared: &Shared, request: Request, next: axum::middleware::Next) -> Response {
