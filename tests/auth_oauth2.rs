@@ -91,3 +91,24 @@ async fn device_code_through_oauth2_rs() {
         .unwrap();
     assert!(!token.access_token().secret().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_answer_cut_short_is_a_connection_failure_not_a_server_error() {
+    use mspbots_setup::sim::scenario::{BodyFault, FaultSpec};
+    let mut s = mspbots_setup::sim::scenario::load("happy").unwrap();
+    s.faults.push(FaultSpec { endpoint: "token".into(), body: Some(BodyFault::Truncated), ..Default::default() });
+    let t = TestSim::start_with(s, Some(ADMIN)).await;
+    let endpoints = mspbots_setup::auth::signin::Endpoints {
+        issuer: String::new(),
+        authorization: t.login("organizations/oauth2/v2.0/authorize"),
+        token: t.login("organizations/oauth2/v2.0/token"),
+        device_authorization: None,
+        userinfo: None,
+    };
+    let secret = mspbots_setup::secret::Secret::new("not-a-refresh-token");
+    let failure = mspbots_setup::auth::signin::refresh(&t.client, &endpoints, &t.signin_client(), &secret, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(failure.code(), "transport", "{failure:?}");
+    assert_eq!(t.sim.requests().iter().filter(|r| r.path.ends_with("/token")).count(), 1);
+}

@@ -6,8 +6,8 @@
 //! The faults: connection refused, connection reset mid-body, timeout (a host that never answers), 429 with and
 //! without `Retry-After`, 500/503/504, a 401 for an expired token, malformed JSON, a truncated body, a `$batch`
 //! whose items fail differently, and a body that drips in slower than the request timeout. Cells where a fault
-//! cannot happen in that step (no `$batch` in sign-in, no bearer token on a consent page) are marked `n/a` with
-//! why.
+//! cannot happen in that step (no `$batch` in sign-in, no bearer token on a consent page, no JSON to garble in a
+//! page) are marked `n/a` with why.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -142,9 +142,11 @@ fn not_applicable(step: Step, fault: Fault) -> Option<&'static str> {
     match (step, fault) {
         (Step::SignIn | Step::Consent | Step::Preview | Step::Policy, Fault::BatchMixed) => Some("no $batch here"),
         (Step::Consent, Fault::Expired401) => Some("a page, no token"),
-        (Step::Consent, Fault::Malformed | Fault::Truncated | Fault::Drip | Fault::ResetMidBody) => {
-            Some("a browser page, not an API")
-        }
+        // The tool reads the consent page only to look for an error code; a garbled page is the browser's to show.
+        (Step::Consent, Fault::Malformed) => Some("a page, not parsed"),
+        // The simulated admin accepts at once, so the page is a redirect without a body to cut or slow down (a
+        // refused, reset or silent host is covered above).
+        (Step::Consent, Fault::Truncated | Fault::ResetMidBody | Fault::Drip) => Some("a redirect, no body"),
         _ => None,
     }
 }

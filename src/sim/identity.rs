@@ -193,7 +193,41 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(token).get(token_wrong_method))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(devicecode).get(token_wrong_method))
         .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), body_faults))
         .with_state(shared)
+}
+
+/// The identity endpoint a path belongs to, for faults that break an answer's body.
+fn endpoint_of(path: &str) -> Option<&'static str> {
+    [
+        ("/v2.0/.well-known/openid-configuration", "discovery"),
+        ("/discovery/v2.0/keys", "keys"),
+        ("/oauth2/v2.0/authorize", "authorize"),
+        ("/adminconsent", "adminconsent"),
+        ("/oauth2/v2.0/token", "token"),
+        ("/oauth2/v2.0/devicecode", "devicecode"),
+    ]
+    .into_iter()
+    .find_map(|(suffix, name)| path.ends_with(suffix).then_some(name))
+}
+
+/// Faults with a `body` on an identity endpoint: the real answer, broken (the handlers take the other faults).
+async fn body_faults(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(endpoint) = endpoint_of(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let hit = shared.lock().take_fault(FaultProbe { endpoint, body_layer: true, ..FaultProbe::default() });
+    match hit.and_then(|h| h.spec.body.map(|kind| (kind, h))) {
+        Some((kind, hit)) => {
+            tokio::time::sleep(hit.delay()).await;
+            super::graph::broken_body(kind, Duration::from_millis(hit.spec.drip_ms), request, next).await
+        }
+        None => next.run(request).await,
+    }
 }
 
 /// Router of the browser front door (plain HTTP on loopback, demo only): the pages a person visits, so the

@@ -172,14 +172,18 @@ pub(crate) struct FaultProbe<'a> {
     /// Graph: the request path and method.
     pub path: Option<&'a str>,
     pub method: Option<&'a str>,
+    /// Identity endpoints: true when asked by the layer that breaks bodies (the handlers never take those faults,
+    /// the layer takes nothing else).
+    pub body_layer: bool,
 }
 
 impl State {
     /// Counts this request against matching faults and returns the first that fires.
     pub fn take_fault(&mut self, probe: FaultProbe<'_>) -> Option<FaultHit> {
         let apps = &self.dir.scenario.apps;
+        let identity = scenario::IDENTITY_ENDPOINTS.contains(&probe.endpoint);
         for (i, f) in self.dir.scenario.faults.iter().enumerate() {
-            if f.endpoint != probe.endpoint {
+            if f.endpoint != probe.endpoint || (identity && f.body.is_some() != probe.body_layer) {
                 continue;
             }
             if let Some(g) = &f.grant_type

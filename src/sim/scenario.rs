@@ -744,11 +744,17 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
                 FAULT_ENDPOINTS.join(", ")
             ));
         }
-        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some() || f.body.is_some())
+        if (f.path.is_some() || f.retry_after_secs.is_some() || f.graph_code.is_some())
             && !matches!(f.endpoint.as_str(), "graph" | "teams-admin")
         {
             return bad(format!(
-                "fault #{}: path, retry_after_secs, graph_code and body apply to the 'graph' and 'teams-admin' endpoints only",
+                "fault #{}: path, retry_after_secs and graph_code apply to the 'graph' and 'teams-admin' endpoints only",
+                i + 1
+            ));
+        }
+        if f.body.is_some() && (f.status.is_some() || f.aadsts.is_some() || f.error.is_some()) {
+            return bad(format!(
+                "fault #{}: body breaks the real answer; it cannot go with status, aadsts or error",
                 i + 1
             ));
         }
@@ -864,13 +870,16 @@ mod tests {
     }
 
     #[test]
-    fn body_faults_parse_for_apis_and_are_refused_for_sign_in_pages() {
+    fn body_faults_parse_and_do_not_mix_with_error_answers() {
         let head = "base = \"happy\"\nname = \"x\"\nsummary = \"y\"\n[[faults]]\n";
         let s = parse_str(&format!("{head}endpoint = \"teams-admin\"\nbody = \"drip\"\ndrip_ms = 200\n"), "t").unwrap();
         let f = s.faults.last().unwrap();
         assert_eq!((f.body, f.drip_ms), (Some(BodyFault::Drip), 200));
-        let err = parse_str(&format!("{head}endpoint = \"token\"\nbody = \"truncated\"\n"), "t").unwrap_err();
-        assert!(err.to_string().contains("'graph' and 'teams-admin' endpoints only"), "{err}");
+        let s = parse_str(&format!("{head}endpoint = \"token\"\nbody = \"truncated\"\n"), "t").unwrap();
+        assert_eq!(s.faults.last().unwrap().body, Some(BodyFault::Truncated));
+        let err =
+            parse_str(&format!("{head}endpoint = \"token\"\nbody = \"reset\"\naadsts = 50076\n"), "t").unwrap_err();
+        assert!(err.to_string().contains("cannot go with status"), "{err}");
         let err = parse_str(&format!("{head}endpoint = \"graph\"\nbody = \"garbled\"\n"), "t").unwrap_err();
         assert!(err.to_string().contains("garbled"), "{err}");
     }

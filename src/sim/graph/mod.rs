@@ -136,7 +136,7 @@ pub use teams::TEAMS_ADMIN_ROLES;
 pub(crate) const BATCH_ITEM_HEADER: &str = "x-simulator-batch-item";
 
 /// The real answer with its body broken as `kind` says.
-async fn broken_body(
+pub(in crate::sim) async fn broken_body(
     kind: super::scenario::BodyFault,
     drip: std::time::Duration,
     request: Request,
