@@ -32,6 +32,22 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Removes `path` and any temporary file a write of it left behind (a process killed mid-write leaves one).
+pub fn remove_with_leftovers(path: &Path) -> std::io::Result<()> {
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        let prefix = format!(".{name}.tmp-");
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+                let _gone_already = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Where files the person asked to save go: their Downloads folder when there is one, else `fallback`.
 pub fn downloads_dir_or(fallback: &Path) -> PathBuf {
     let home = if cfg!(windows) { std::env::var_os("USERPROFILE") } else { std::env::var_os("HOME") };
@@ -61,6 +77,21 @@ pub fn state_dir_from_env() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn removing_a_file_removes_what_killed_writes_left() {
+        let dir = std::env::temp_dir().join(format!("mspbots-fsutil-leftovers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("progress.json");
+        super::write_atomic_private(&file, b"{}").unwrap();
+        std::fs::write(dir.join(".progress.json.tmp-123-4"), b"half").unwrap();
+        std::fs::write(dir.join("other.json"), b"kept").unwrap();
+        super::remove_with_leftovers(&file).unwrap();
+        super::remove_with_leftovers(&file).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["other.json"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     use super::*;
 
     #[test]

@@ -178,7 +178,7 @@ impl Services {
         let failures: Vec<BulkFailure> = progress.failures();
         if progress.complete()
             && let Some(p) = &path
-            && let Err(e) = std::fs::remove_file(p)
+            && let Err(e) = crate::fsutil::remove_with_leftovers(p)
         {
             tracing::debug!("could not remove the finished progress file: {e}");
         }
