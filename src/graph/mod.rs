@@ -230,6 +230,8 @@ pub fn answer_failure(
         Err(_) => {
             // Other Microsoft APIs (the Teams admin API) answer `{"code", "message"}`.
             let (code, message) = match serde_json::from_slice::<FlatError>(body) {
+                // An empty code says nothing: name the status instead, as for an envelope without one.
+                Ok(flat) if flat.code.is_empty() => (format!("HTTP{status}"), flat.message),
                 Ok(flat) => (flat.code, flat.message),
                 Err(_) => (format!("HTTP{status}"), excerpt(body)),
             };
@@ -564,6 +566,15 @@ mod tests {
         assert!(g.url("v1.0/users").is_ok());
         assert!(matches!(g.url("https://evil.example/v1.0/users"), Err(Failure::Parse { .. })));
         assert!(matches!(g.url("https://graph.microsoft.com:444/v1.0/users"), Err(Failure::Parse { .. })));
+    }
+
+    #[test]
+    fn an_error_with_an_empty_code_is_named_by_its_status() {
+        // Found by the graph_error fuzz target (fuzz/seeds/graph_error/empty-flat-code).
+        let e = answer_failure(419, br#"{"code":""}"#, "GET /x".into(), None, "crid");
+        assert_eq!(e.code, "HTTP419");
+        let e = answer_failure(500, br#"{"error":{"code":"","message":"m"}}"#, "GET /x".into(), None, "crid");
+        assert_eq!(e.code, "HTTP500");
     }
 
     #[test]
