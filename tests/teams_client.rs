@@ -191,7 +191,7 @@ async fn batched_installs_retry_a_throttled_item_after_its_retry_after() {
     let (t, token) = start(happy_with(|s| s.faults.push(fault)), "adele.vance@contoso.com").await;
     let g = graph(&t);
     let users: Vec<String> = t.sim.info().accounts.iter().filter(|a| !a.external).map(|a| a.upn.clone()).collect();
-    let results = g.install_app_batch(&token, &users[..5], DEMO_APP_ID).await.unwrap();
+    let results = g.install_app_batch(&token, &users[..5], DEMO_APP_ID, true).await.unwrap();
     assert_eq!(results.len(), 5);
     assert!(results.iter().all(|(_, r)| matches!(r, Ok(Installed::New))), "{results:#?}");
     let posts: Vec<_> = t.sim.requests().into_iter().filter(|r| r.path == "/v1.0/$batch").collect();

@@ -72,12 +72,27 @@ impl Graph {
         validate(items)?;
         let mut replies = Vec::with_capacity(items.len());
         for chunk in items.chunks(MAX_BATCH) {
-            replies.extend(self.batch_chunk(tokens, chunk).await?);
+            replies.extend(self.batch_chunk(tokens, chunk, true).await?);
         }
         Ok(replies)
     }
 
-    async fn batch_chunk(&self, tokens: &dyn TokenSource, chunk: &[BatchItem]) -> Result<Vec<ItemReply>, Failure> {
+    /// One `$batch` of at most 20 items, without sending throttled items again: their replies carry the 429 (and
+    /// the `Retry-After` Graph asked for), for callers that schedule retries themselves.
+    pub async fn batch_once(&self, tokens: &dyn TokenSource, items: &[BatchItem]) -> Result<Vec<ItemReply>, Failure> {
+        validate(items)?;
+        if items.len() > MAX_BATCH {
+            return Err(invalid(format!("{} requests in one batch; Graph takes at most {MAX_BATCH}", items.len())));
+        }
+        self.batch_chunk(tokens, items, false).await
+    }
+
+    async fn batch_chunk(
+        &self,
+        tokens: &dyn TokenSource,
+        chunk: &[BatchItem],
+        retry_items: bool,
+    ) -> Result<Vec<ItemReply>, Failure> {
         let mut done: Vec<Option<ItemReply>> = vec![None; chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let mut round = 0u32;
@@ -143,7 +158,7 @@ impl Graph {
                 }
             }
             again.sort_unstable();
-            if again.is_empty() {
+            if again.is_empty() || !retry_items {
                 break;
             }
             let asked = wait.filter(|w| !w.is_zero());

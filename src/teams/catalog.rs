@@ -140,12 +140,14 @@ impl Graph {
         }
     }
 
-    /// Installs the app for `users`, 20 to a `$batch`, each throttled item retried as Microsoft asks.
+    /// Installs the app for `users`, 20 to a `$batch`; with `retry_throttled`, each throttled item is sent again as
+    /// Microsoft asks, else its 429 (with `Retry-After`) is its result, for a caller that schedules retries.
     pub async fn install_app_batch(
         &self,
         tokens: &dyn TokenSource,
         users: &[String],
         catalog_id: &str,
+        retry_throttled: bool,
     ) -> Result<Vec<(String, Result<Installed, Failure>)>, Failure> {
         let items: Vec<BatchItem> = users
             .iter()
@@ -158,7 +160,8 @@ impl Graph {
                 )
             })
             .collect();
-        let replies = self.batch(tokens, &items).await?;
+        let replies =
+            if retry_throttled { self.batch(tokens, &items).await? } else { self.batch_once(tokens, &items).await? };
         Ok(replies
             .into_iter()
             .zip(users)

@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod catalog;
+pub mod pace;
 pub mod package;
 pub mod policy;
 pub mod script;
