@@ -895,19 +895,23 @@ impl Services {
             Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
         };
         let tokens = self.tenant_reader();
-        let mut total = match graph.count_users(&tokens).await {
+        // The count for the progress bar comes beside the first page, not before it.
+        let first = crate::graph::Call::get(crate::graph::people::USERS_QUERY);
+        let (count, first_page) = tokio::join!(graph.count_users(&tokens), graph.users_page(&tokens, &first));
+        let mut total = match count {
             Ok(n) => Some(n),
             Err(f) => {
                 tracing::info!("no user count for the progress bar: {f}");
                 None
             }
         };
-        let mut call = Some(crate::graph::Call::get(crate::graph::people::USERS_QUERY));
-        while let Some(c) = call.take() {
-            match graph.users_page(&tokens, &c).await {
+        let mut result = first_page;
+        loop {
+            match result {
                 Ok((users, next)) => {
                     report(Outcome::DirectoryPage { attempt, users, total: total.take() }).await;
-                    call = next;
+                    let Some(c) = next else { break };
+                    result = graph.users_page(&tokens, &c).await;
                 }
                 Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
             }

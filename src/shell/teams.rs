@@ -101,11 +101,17 @@ impl Services {
         let (cloud, found) = tokio::join!(self.tenant_cloud(tenant_id), graph.find_teams_app(&tokens, &manifest_id));
         let (store, org) = found?;
         let ids: Vec<String> = store.iter().chain(org.iter()).map(|e: &CatalogEntry| e.catalog_id.clone()).collect();
-        let admin_has_app = if ids.is_empty() { false } else { graph.user_has_app(&tokens, "me", &ids).await? };
-        let settings = match self.config_api() {
-            Ok(api) => api.org_settings(&self.teams_admin_tokens()).await,
-            Err(_) => OrgAppSettings::default(),
+        // The admin's own apps and the org-wide settings do not depend on each other: one wave.
+        let admin_tokens = self.teams_admin_tokens();
+        let apps = async { if ids.is_empty() { Ok(false) } else { graph.user_has_app(&tokens, "me", &ids).await } };
+        let settings = async {
+            match self.config_api() {
+                Ok(api) => api.org_settings(&admin_tokens).await,
+                Err(_) => OrgAppSettings::default(),
+            }
         };
+        let (admin_has_app, settings) = tokio::join!(apps, settings);
+        let admin_has_app = admin_has_app?;
         let unfinished_bulk = ids.iter().find_map(|id| {
             let path = self.progress_path(tenant_id, id)?;
             match BulkProgress::load(&path) {

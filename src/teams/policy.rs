@@ -114,10 +114,11 @@ impl ConfigApi {
     }
 
     async fn settings(&self, tokens: &dyn TokenSource) -> OrgAppSettings {
-        let permission =
-            self.client.get(tokens, "Skype.Policy/configurations/TeamsAppPermissionPolicy/configuration/Global").await;
-        let custom =
-            self.client.get(tokens, "Skype.Policy/configurations/TeamsSettingsCustomApp/configuration/Global").await;
+        // Two independent reads: one round trip.
+        let (permission, custom) = tokio::join!(
+            self.client.get(tokens, "Skype.Policy/configurations/TeamsAppPermissionPolicy/configuration/Global"),
+            self.client.get(tokens, "Skype.Policy/configurations/TeamsSettingsCustomApp/configuration/Global"),
+        );
         // An allow-list type means only the listed apps are allowed; the org-wide switch is then effectively off
         // for apps not on it. A block-list allows everything not listed.
         let allowed = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(|t| t == "BlockedAppList");
