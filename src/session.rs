@@ -331,3 +331,50 @@ fn run_all(shell: &Shell, effects: Vec<Effect>) {
         shell.run(effect);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("mspbots-progress-{name}-{}", std::process::id()));
+        let _fresh = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn file(endpoint: &str, schema: u32) -> String {
+        format!(
+            r#"{{"schema":{schema},"endpoint":"{endpoint}","saved_unix":1,"progress":{{"tenant_id":"t","account":"a@b.c","reached":"teams_app","consent_granted":true}}}}"#
+        )
+    }
+
+    #[test]
+    fn saved_progress_is_found_for_its_own_setup_only() {
+        let d = dir("found");
+        assert_eq!(load_progress(&d, "e", 9), SavedProgress::None, "no file");
+        std::fs::write(d.join(PROGRESS_FILE), file("e", PROGRESS_SCHEMA)).unwrap();
+        let SavedProgress::Found(p) = load_progress(&d, "e", 9) else { panic!("not found") };
+        assert_eq!((p.tenant_id.as_str(), p.reached, p.consent_granted), ("t", StepId::TeamsApp, true));
+        assert_eq!(load_progress(&d, "another", 9), SavedProgress::None, "another provider's or app's setup");
+        assert!(d.join(PROGRESS_FILE).exists(), "kept for its own setup");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_or_newer_progress_file_is_set_aside_with_a_message() {
+        for (name, text, says) in [
+            ("corrupt", "{\"schema\": 1, \"endpoint\": ".to_owned(), "not valid JSON"),
+            ("newer", file("e", PROGRESS_SCHEMA + 1), "a newer version of the setup tool"),
+            ("fields", "{\"schema\":1,\"endpoint\":\"e\"}".to_owned(), "expected fields"),
+        ] {
+            let d = dir(name);
+            std::fs::write(d.join(PROGRESS_FILE), &text).unwrap();
+            let SavedProgress::SetAside(message) = load_progress(&d, "e", 42) else { panic!("{name}: not set aside") };
+            assert!(message.contains(says) && message.contains("starts from the beginning"), "{name}: {message}");
+            assert!(!d.join(PROGRESS_FILE).exists(), "{name}: moved out of the way");
+            assert_eq!(std::fs::read_to_string(d.join(format!("{PROGRESS_FILE}.set-aside-42"))).unwrap(), text);
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+}
