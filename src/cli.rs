@@ -397,7 +397,7 @@ pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
         return ExitCode::from(2);
     }
     if !args.headless {
-        return crate::app::run(&launch, state_dir);
+        return crate::app::run(&launch, state_dir, crate::app::frame_timer::FrameTimer::default());
     }
     let options = crate::headless::HeadlessOptions {
         launch,

@@ -8,6 +8,8 @@ use mspbots_setup::app;
 use mspbots_setup::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
+    // First thing: benchmarks measure start-up from here.
+    let started = mspbots_setup::clock::Clock::start();
     mspbots_setup::diagnostics::install_panic_hook();
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -19,7 +21,11 @@ fn main() -> ExitCode {
         Some(Command::Explain(args)) => cli::run_explain(&args),
         Some(Command::Diagnostics(args)) => cli::run_diagnostics(args, &mspbots_setup::fsutil::state_dir_from_env()),
         Some(Command::Reproduce(args)) => cli::run_reproduce(&args, mspbots_setup::fsutil::state_dir_from_env()),
-        None => app::run(&cli.target.launch(), mspbots_setup::fsutil::state_dir_from_env()),
+        None => {
+            let frame_log = std::env::var_os("MSPBOTS_SETUP_FRAME_LOG").map(std::path::PathBuf::from);
+            let timer = app::frame_timer::FrameTimer::new(frame_log.as_deref(), started);
+            app::run(&cli.target.launch(), mspbots_setup::fsutil::state_dir_from_env(), timer)
+        }
     }
 }
 

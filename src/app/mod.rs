@@ -1,6 +1,7 @@
 //! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
 //! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
 
+pub mod frame_timer;
 mod preview_state;
 mod support_view;
 mod teams_view;
@@ -201,6 +202,8 @@ pub struct WizardApp {
     kept_entries: usize,
     /// Search, drill-down and avatars of the directory preview.
     pub preview_state: preview_state::PreviewState,
+    /// Frame times for benchmarks (off unless asked for).
+    frame_timer: frame_timer::FrameTimer,
     shell: Shell,
     services: AppServices,
 }
@@ -222,6 +225,7 @@ impl WizardApp {
             bundle_problem: None,
             kept_entries: 0,
             preview_state: preview_state::PreviewState::default(),
+            frame_timer: frame_timer::FrameTimer::default(),
             shell,
             services,
         };
@@ -418,13 +422,14 @@ impl eframe::App for WizardApp {
         }
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        self.frame_timer.frame(frame.info().cpu_usage);
         self.ui_body(ui);
     }
 }
 
-/// Opens the window. Blocks until it is closed.
-pub fn run(options: &LaunchOptions, state_dir: PathBuf) -> ExitCode {
+/// Opens the window. Blocks until it is closed. `frame_timer` writes frame times when a benchmark asks for them.
+pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer::FrameTimer) -> ExitCode {
     let launch = match Launch::resolve(options) {
         Ok(launch) => launch,
         Err(problem) => {
@@ -456,7 +461,9 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf) -> ExitCode {
         native,
         Box::new(move |cc| {
             let shell = Shell::new(handle, cc.egui_ctx.clone());
-            Ok(Box::new(WizardApp::new(launch, shell, AppServices::system(state_dir))))
+            let mut app = WizardApp::new(launch, shell, AppServices::system(state_dir));
+            app.frame_timer = frame_timer;
+            Ok(Box::new(app))
         }),
     );
     // Background work (listeners, the demo tenant) ends with the runtime.

@@ -1,0 +1,177 @@
+//! Round trips per step on the happy path (issue 7, item 2): the real binary runs every step headless against the
+//! simulated tenant, in this process, with 50 ms added to every answer (so requests that overlap are told apart from
+//! requests that wait for each other), and writes its diagnostics bundle. The bundle's timeline says which step
+//! each request was for, when it ended and how long it took; from it this prints, per step, the requests sent, the
+//! sequential round trips (waves of overlapping requests), and the minimum the step needs.
+//!
+//! Run: `cargo bench --bench round_trips`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    reason = "a benchmark binary: it prints its table and may panic on a broken setup"
+)]
+
+use std::process::{Command, Stdio};
+
+use mspbots_setup::diagnostics::bundle::Bundle;
+use mspbots_setup::diagnostics::journal::What;
+use mspbots_setup::sim::scenario::{self, FaultSpec};
+use mspbots_setup::sim::{Sim, SimConfig};
+use mspbots_setup::wizard::StepId;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
+const LATENCY_MS: u64 = 50;
+
+/// The preview's requests (the directory), shown apart from the permission check they run beside.
+const PREVIEW: &str = "/v1.0/users";
+
+/// The fewest sequential round trips each row needs, and why.
+fn minimum(step: StepId, preview: bool) -> (usize, &'static str) {
+    if preview {
+        return (1, "one page of 100 per wave (65 users: one page); the count beside it");
+    }
+    match step {
+        StepId::SignIn => (3, "discovery; code → token; the account, its roles and the tenant (one wave)"),
+        StepId::AdminConsent => {
+            (2, "the page's pre-flight; a look at the tenant (a token, refused until read access is approved)")
+        }
+        StepId::VerifyPermissions => (
+            5,
+            "first use: the read token, refused until approved in the browser, then granted; the app's service principal; its grants + licences ($batch); the resources' roles ($batch, needs the grants)",
+        ),
+        StepId::TeamsApp => (
+            5,
+            "first use: the Teams token, refused until approved, then granted; catalog ($batch) + cloud; the admin's apps + org-wide settings; the install",
+        ),
+        StepId::GlobalPolicy => (3, "the policies; the change; the read-back (its token came with the Teams step)"),
+        StepId::Welcome | StepId::Done => (0, ""),
+    }
+}
+
+struct Request {
+    start: u64,
+    end: u64,
+    what: String,
+}
+
+/// Waves: a request that starts after every request of the current wave has ended starts a new one. Returns the
+/// requests of each wave.
+fn waves(mut requests: Vec<Request>) -> Vec<Vec<String>> {
+    requests.sort_by_key(|r| r.start);
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut wave_end: Option<u64> = None;
+    for r in requests {
+        match (wave_end, out.last_mut()) {
+            (Some(end), Some(wave)) if r.start < end => {
+                wave_end = Some(end.max(r.end));
+                wave.push(r.what);
+            }
+            _ => {
+                wave_end = Some(r.end);
+                out.push(vec![r.what]);
+            }
+        }
+    }
+    out
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut s = scenario::load("happy").unwrap();
+    for endpoint in ["graph", "teams-admin", "discovery", "token", "adminconsent"] {
+        s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: LATENCY_MS, ..Default::default() });
+    }
+    let sim = rt.block_on(Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com"))).unwrap();
+    let info = sim.info().clone();
+    let dir = std::env::temp_dir().join(format!("mspbots-bench-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("profile.toml");
+    let text = include_str!("../assets/profiles/mspbots.toml")
+        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
+        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
+        .replace("store_id = \"\"", &format!("store_id = \"{}\"", info.teams_app_id));
+    std::fs::write(&profile, text).unwrap();
+    let bundle_path = dir.join("bundle.json");
+    let ca = info.ca_pem.to_str().unwrap().to_owned();
+    let out = Command::new(BIN)
+        .args(["run", "--headless", "--json", "--grant-wait", "10"])
+        .args(["--profile", profile.to_str().unwrap()])
+        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
+        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
+        .args(["--diagnostics", bundle_path.to_str().unwrap()])
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the happy path failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    let bundle = Bundle::load(&bundle_path).unwrap();
+
+    println!(
+        "Round trips per step, happy path, {LATENCY_MS} ms added to every answer (cargo bench --bench round_trips)"
+    );
+    println!("{:<20} {:>8} {:>12} {:>8}  minimum is", "step", "requests", "round trips", "minimum");
+    let mut total = (0, 0, 0);
+    let rows = [
+        (StepId::SignIn, false),
+        (StepId::AdminConsent, false),
+        (StepId::VerifyPermissions, false),
+        (StepId::VerifyPermissions, true),
+        (StepId::TeamsApp, false),
+        (StepId::GlobalPolicy, false),
+    ];
+    for (step, preview) in rows {
+        let requests: Vec<Request> = bundle
+            .timeline
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Http(h)
+                    if h.step == Some(step)
+                        && (step == StepId::VerifyPermissions && h.url.contains(PREVIEW)) == preview =>
+                {
+                    let path = h.url.split_once("://").map_or(h.url.as_str(), |(_, rest)| rest);
+                    let path = path.find('/').map_or(path, |i| &path[i..]);
+                    let what = format!("{} {}", h.method, path.split('?').next().unwrap_or(path));
+                    Some(Request { start: e.at_ms.saturating_sub(h.duration_ms), end: e.at_ms, what })
+                }
+                _ => None,
+            })
+            .collect();
+        let n = requests.len();
+        let waves = waves(requests);
+        let trips = waves.len();
+        let (min, why) = minimum(step, preview);
+        total = (total.0 + n, total.1 + trips, total.2 + min);
+        let name = if preview { "Preview" } else { step.title() };
+        println!("{name:<20} {n:>8} {trips:>12} {min:>8}  {why}");
+        for (i, wave) in waves.iter().enumerate() {
+            println!("{:<20}   wave {}: {}", "", i + 1, wave.join(" + "));
+        }
+    }
+    println!("{:<20} {:>8} {:>12} {:>8}", "all steps", total.0, total.1, total.2);
+    let unassigned: Vec<String> = bundle
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Http(h) if h.step.is_none() => Some(format!("{} {}", h.method, h.url)),
+            _ => None,
+        })
+        .collect();
+    println!("(requests the simulator answered in all: {}; not tied to a step: {unassigned:?})", sim.requests().len());
+    if std::env::var_os("ROUND_TRIPS_ALL").is_some() {
+        for r in sim.requests() {
+            println!(
+                "  sim: {:?} {} {} {}{}",
+                r.host,
+                r.method,
+                r.path,
+                r.status,
+                if r.via_batch { " (in $batch)" } else { "" }
+            );
+        }
+    }
+    rt.block_on(sim.shutdown());
+    std::fs::remove_dir_all(dir).unwrap();
+}

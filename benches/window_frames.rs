@@ -1,0 +1,149 @@
+//! Frame time of the window (issue 7, item 5): a directory of 100,000 users, each page of the scan answered in
+//! 50 ms, and the preview open and scrolled while the scan runs. The window is driven headless with egui_kittest
+//! (no GPU: the frame is egui's layout and the app's own work, what the app controls), through the real steps as in
+//! `tests/gui.rs`; every frame's time is taken around one harness step, one frame per 16 ms for the whole scan.
+//! Prints percentiles while loading, then scrolling the full table, and the avatar cache's size (avatars only for
+//! rows on screen, capped).
+//!
+//! Run: `cargo bench --bench window_frames`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    reason = "a benchmark binary: it prints its table, reads the real clock and may panic on a broken setup"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use mspbots_setup::app::{AppServices, DemoTenant, Launch, LaunchOptions, WizardApp};
+use mspbots_setup::http::{self, HttpConfig, Purpose};
+use mspbots_setup::session::Endpoints;
+use mspbots_setup::shell::browser::FollowingBrowser;
+use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
+use mspbots_setup::wizard::{SignIn, VerifyPhase};
+
+const USERS: u32 = 100_000;
+
+fn app(rt: &tokio::runtime::Runtime, scenario: &str) -> WizardApp {
+    let options =
+        LaunchOptions { demo: true, profile: None, scenario: scenario.to_owned(), tenant: None, reproduce: None };
+    let services = AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
+        let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();
+        Arc::new(FollowingBrowser::new(http, runtime.clone())) as Arc<dyn UrlOpener>
+    }));
+    WizardApp::new(Launch::resolve(&options).unwrap(), Shell::new(rt.handle().clone(), NoWaker), services)
+}
+
+fn until(h: &mut Harness<'static, WizardApp>, what: &str, done: impl Fn(&WizardApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.state_mut().pump();
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn click(h: &mut Harness<'static, WizardApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click_accesskit();
+    h.run_steps(2);
+}
+
+/// One frame: the app's report pump and an egui pass, timed together (ms).
+fn frame(h: &mut Harness<'static, WizardApp>) -> f64 {
+    let t = Instant::now();
+    h.state_mut().pump();
+    h.step();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn scroll(h: &mut Harness<'static, WizardApp>, dy: f32) {
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+    });
+}
+
+fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64, usize) {
+    xs.sort_by(f64::total_cmp);
+    let at = |p: f64| xs[((xs.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.99), xs[xs.len() - 1], xs.len())
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("mspbots-bench-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("large.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "base = \"happy\"\nname = \"frames\"\nsummary = \"100k users\"\n[directory]\ngenerated_users = {USERS}\nseed = 7\n\
+             [[faults]]\nendpoint = \"graph\"\npath = \"/v1.0/users\"\nmethod = \"GET\"\ndelay_ms = 50\n"
+        ),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1000.0, 760.0])
+        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap()));
+    until(&mut h, "the demo tenant", |a| a.wizard().is_some());
+    if let DemoTenant::Ready(sim) = &h.state().demo {
+        sim.set_auto_login(Some("adele.vance@contoso.com".to_owned()));
+    }
+    click(&mut h, "Start");
+    click(&mut h, "Sign in with Microsoft…");
+    until(&mut h, "sign-in", |a| a.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::Done(_))));
+    click(&mut h, "Continue");
+    click(&mut h, "Grant consent…");
+    until(&mut h, "the request for read access", |a| {
+        a.wizard().is_some_and(|w| matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { .. }))
+    });
+    click(&mut h, "Approve read access…");
+    until(&mut h, "the scan under way", |a| a.wizard().is_some_and(|w| w.preview().users.len() >= 1000));
+
+    // The pointer over the table, so the wheel scrolls it.
+    h.event(egui::Event::PointerMoved(egui::pos2(600.0, 560.0)));
+    // While the scan runs: scroll down a page at a time, every frame timed.
+    let mut loading = Vec::new();
+    let scan_started = Instant::now();
+    // One frame per 16 ms, as a display would ask for them, for as long as the scan runs.
+    while h.state().wizard().is_some_and(|w| w.preview().is_loading()) {
+        scroll(&mut h, -120.0);
+        let ms = frame(&mut h);
+        loading.push(ms);
+        std::thread::sleep(Duration::from_secs_f64((16.0 - ms).max(0.0) / 1000.0));
+    }
+    let loaded_users = h.state().wizard().map_or(0, |w| w.preview().users.len());
+    until(&mut h, "the whole directory", |a| a.wizard().is_some_and(|w| !w.preview().is_loading()));
+    let scan = scan_started.elapsed();
+    // The full table: fling to the bottom and back, every frame timed.
+    let mut full = Vec::new();
+    for i in 0..1200 {
+        scroll(&mut h, if i < 600 { -4000.0 } else { 4000.0 });
+        full.push(frame(&mut h));
+    }
+    let avatars = h.state().preview_state.avatars.len();
+
+    println!("Window frames, {USERS} users, 50 ms per page of the scan (cargo bench --bench window_frames)");
+    println!("{:<44} {:>8} {:>8} {:>8} {:>7} {:>8}", "", "p50 ms", "p99 ms", "max ms", "frames", "target");
+    let (p50, p99, max, n) = percentiles(loading);
+    println!(
+        "{:<44} {p50:>8.2} {p99:>8.2} {max:>8.2} {n:>7} {:>8}",
+        format!("scrolling while the scan runs ({loaded_users} users in)"),
+        "p99 < 16"
+    );
+    let (p50, p99, max, n) = percentiles(full);
+    println!("{:<44} {p50:>8.2} {p99:>8.2} {max:>8.2} {n:>7} {:>8}", "scrolling the full table", "p99 < 16");
+    println!("avatars held after scrolling all {USERS} rows: {avatars} (cap 600)");
+    println!("(the scan itself took {:.1} s)", scan.as_secs_f64());
+    drop(h);
+    std::fs::remove_dir_all(dir).unwrap();
+}
