@@ -14,7 +14,9 @@
 )]
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use mspbots_setup::sim::scenario::{self, FaultSpec};
 use mspbots_setup::sim::{Sim, SimConfig};
@@ -31,24 +33,11 @@ fn main() {
     s.teams.installs_per_second = CEILING;
     s.faults.push(FaultSpec { endpoint: "graph".into(), delay_ms: LATENCY_MS, ..Default::default() });
     let sim = rt.block_on(Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com"))).unwrap();
-    let info = sim.info().clone();
     let dir = std::env::temp_dir().join(format!("mspbots-bench-bulk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let profile = dir.join("profile.toml");
-    let text = include_str!("../assets/profiles/mspbots.toml")
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
-        .replace("store_id = \"\"", &format!("store_id = \"{}\"", info.teams_app_id));
-    std::fs::write(&profile, text).unwrap();
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    let out = Command::new(BIN)
-        .args(["run", "--headless", "--json", "--grant-wait", "10", "--install-for-everyone"])
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
-        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(Stdio::null())
+    let profile = common::live_profile(&dir, &sim);
+    let out = common::headless_against(BIN, &sim, &profile, &dir.join("state"))
+        .args(["--grant-wait", "10", "--install-for-everyone"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

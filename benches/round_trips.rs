@@ -13,7 +13,8 @@
     reason = "a benchmark binary: it prints its table and may panic on a broken setup"
 )]
 
-use std::process::{Command, Stdio};
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use mspbots_setup::diagnostics::bundle::Bundle;
 use mspbots_setup::diagnostics::journal::What;
@@ -84,26 +85,12 @@ fn main() {
         s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: LATENCY_MS, ..Default::default() });
     }
     let sim = rt.block_on(Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com"))).unwrap();
-    let info = sim.info().clone();
     let dir = std::env::temp_dir().join(format!("mspbots-bench-rt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let profile = dir.join("profile.toml");
-    let text = include_str!("../assets/profiles/mspbots.toml")
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.signin_client_id), 1)
-        .replacen("client_id = \"\"", &format!("client_id = \"{}\"", info.consent_client_id), 1)
-        .replace("store_id = \"\"", &format!("store_id = \"{}\"", info.teams_app_id));
-    std::fs::write(&profile, text).unwrap();
+    let profile = common::live_profile(&dir, &sim);
     let bundle_path = dir.join("bundle.json");
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    let out = Command::new(BIN)
-        .args(["run", "--headless", "--json", "--grant-wait", "10"])
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
-        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
-        .args(["--diagnostics", bundle_path.to_str().unwrap()])
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(Stdio::null())
+    let out = common::headless_against(BIN, &sim, &profile, &dir.join("state"))
+        .args(["--grant-wait", "10", "--diagnostics", bundle_path.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "the happy path failed:\n{}", String::from_utf8_lossy(&out.stdout));

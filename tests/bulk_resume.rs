@@ -37,24 +37,8 @@ fn saved_results(state: &Path) -> BTreeSet<String> {
 }
 
 fn command(sim: &Sim, profile: &Path, state: &Path) -> Command {
-    let info = sim.info();
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    let mut c = Command::new(BIN);
-    c.args(["run", "--headless", "--json", "--install-for-everyone", "--grant-wait", "5"])
-        .args(["--profile", profile.to_str().unwrap()])
-        .args([
-            "--login-url",
-            &info.login_url,
-            "--graph-url",
-            &info.graph_url,
-            "--teams-admin-url",
-            &info.teams_admin_url,
-        ])
-        .args(["--ca-cert", &ca])
-        .env("XDG_STATE_HOME", state)
-        // A "browser" that follows the simulator's redirects back to the wizard's listener.
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(Stdio::null());
+    let mut c = common::headless_against(BIN, sim, profile, state);
+    c.args(["--install-for-everyone", "--grant-wait", "5"]);
     c
 }
 

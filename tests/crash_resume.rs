@@ -25,17 +25,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
 const ADMIN: &str = "adele.vance@contoso.com";
 
 fn command(sim: &Sim, profile: &Path, state: &Path) -> Command {
-    let info = sim.info();
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    let mut c = Command::new(BIN);
-    c.args(["run", "--headless", "--json", "--grant-wait", "10"])
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
-        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
-        .env("XDG_STATE_HOME", state)
-        // A "browser" that follows the simulator's redirects back to the wizard's listener.
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(Stdio::null());
+    let mut c = common::headless_against(BIN, sim, profile, state);
+    c.args(["--grant-wait", "10"]);
     c
 }
 

@@ -15,7 +15,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use mspbots_setup::sim::scenario::{self, Scenario};
 use mspbots_setup::sim::{Sim, SimConfig};
@@ -44,20 +44,8 @@ fn extra(scenario: &str) -> Vec<&'static str> {
 }
 
 fn run(sim: &Sim, scenario: &str, dir: &Path) -> Output {
-    let info = sim.info();
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    Command::new(BIN)
-        .args(["run", "--headless", "--json", "-vv"])
-        .args(extra(scenario))
-        .args(["--profile", common::live_profile(dir, sim).to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
-        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
-        .env("XDG_STATE_HOME", dir.join("state"))
-        // A "browser" that follows the simulator's redirects back to the wizard's listener.
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    let profile = common::live_profile(dir, sim);
+    common::headless_against(BIN, sim, &profile, &dir.join("state")).arg("-vv").args(extra(scenario)).output().unwrap()
 }
 
 /// Every file below `dir`.

@@ -463,7 +463,11 @@ fn run_step(rig: &mut Rig, rt: &tokio::runtime::Runtime, step: Step, arm_on_tena
             break;
         }
     }
-    // The plan and the policy change wait for the admin's click.
+    click_the_main_button(rig, rt, step);
+}
+
+/// The plan and the policy change wait for the admin's click.
+fn click_the_main_button(rig: &mut Rig, rt: &tokio::runtime::Runtime, step: Step) {
     if step == Step::Teams && matches!(rig.w().teams(), TeamsStep::Ready { .. }) {
         rig.dispatch(Intent::InstallTeamsApp);
         rig.settle(rt, step);
@@ -499,14 +503,7 @@ fn run_step_after_retry(rig: &mut Rig, rt: &tokio::runtime::Runtime, step: Step)
             break;
         }
     }
-    if step == Step::Teams && matches!(rig.w().teams(), TeamsStep::Ready { .. }) {
-        rig.dispatch(Intent::InstallTeamsApp);
-        rig.settle(rt, step);
-    }
-    if step == Step::Policy && matches!(rig.w().policy(), PolicyStep::Ready { .. }) {
-        rig.dispatch(Intent::ApplyPolicy);
-        rig.settle(rt, step);
-    }
+    click_the_main_button(rig, rt, step);
 }
 
 const EARLIER: [Step; 6] = STEPS;

@@ -257,3 +257,25 @@ pub fn live_profile(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// `run --headless --json` of `bin` against `sim` (every host, its CA only), with `profile`, the state folder
+/// `state`, and a "browser" that follows the simulator's redirects back to the wizard's listener. Add the run's
+/// own options with `.args`.
+pub fn headless_against(
+    bin: &str,
+    sim: &Sim,
+    profile: &std::path::Path,
+    state: &std::path::Path,
+) -> std::process::Command {
+    let info = sim.info();
+    let ca = info.ca_pem.to_str().unwrap().to_owned();
+    let mut c = std::process::Command::new(bin);
+    c.args(["run", "--headless", "--json"])
+        .args(["--profile", profile.to_str().unwrap()])
+        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
+        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
+        .env("XDG_STATE_HOME", state)
+        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
+        .stdin(std::process::Stdio::null());
+    c
+}
