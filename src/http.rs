@@ -141,7 +141,8 @@ pub async fn fetch(request: reqwest::RequestBuilder) -> Result<Fetched, crate::w
     execute(&client, request).await.map_err(|e| transport_failure(&e))
 }
 
-/// [`fetch`] for a request already built (the OAuth exchanger's), keeping reqwest's error.
+/// [`fetch`] for a request already built (the OAuth exchanger's, the Graph client's), keeping reqwest's error so
+/// the caller can classify and retry it.
 pub async fn execute(client: &reqwest::Client, request: reqwest::Request) -> Result<Fetched, reqwest::Error> {
     let timer = crate::diagnostics::journal::http_start(request.method().as_str(), request.url().as_str());
     let result = async {

@@ -318,14 +318,17 @@ impl Graph {
             if let Some((bytes, content_type)) = &call.raw {
                 request = request.header("content-type", *content_type).body(bytes.clone());
             }
-            let timer = crate::diagnostics::journal::http_start(call.method.as_str(), &url);
-            let response = match request.send().await {
-                Ok(r) => r,
+            // The one recorded exchange (`http::execute`): sent, read to the end, journaled.
+            let (client, built) = request.build_split();
+            let fetched = match built {
+                Ok(r) => crate::http::execute(&client, r).await,
+                Err(e) => Err(e),
+            };
+            let crate::http::Fetched { status, headers, body, .. } = match fetched {
+                Ok(f) => f,
                 Err(e) => {
+                    // Not sent, cut short, or the time ran out while the answer trickled in.
                     let failure = crate::http::transport_failure(&e);
-                    if let Some(t) = timer {
-                        t.failed(&failure);
-                    }
                     match self.policy.wait(retry, None, retry::jitter_unit()) {
                         Some(wait) if transient(&failure) && idempotent(&call.method) => {
                             tracing::info!("{op}: {failure}; retrying in {wait:?}");
@@ -337,36 +340,13 @@ impl Graph {
                     }
                 }
             };
-            let status = response.status().as_u16();
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let status = status.as_u16();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let request_id = header("request-id");
             let content_type = header("content-type");
             let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v, wall_now()));
-            let headers = response.headers().clone();
-            let body = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    // Cut short: the connection dropped, or the time ran out while the answer trickled in.
-                    let failure = crate::http::transport_failure(&e);
-                    if let Some(t) = timer {
-                        t.failed(&failure);
-                    }
-                    match self.policy.wait(retry, None, retry::jitter_unit()) {
-                        Some(wait) if transient(&failure) && idempotent(&call.method) => {
-                            tracing::info!("{op}: {failure} while reading the answer; retrying in {wait:?}");
-                            tokio::time::sleep(wait).await;
-                            retry += 1;
-                            continue;
-                        }
-                        _ => return Err(failure),
-                    }
-                }
-            };
-            if let Some(t) = timer {
-                t.answered(status, &headers, &body);
-            }
             if (200..300).contains(&status) {
-                return Ok(Answer { status, content_type, body: body.to_vec() });
+                return Ok(Answer { status, content_type, body });
             }
             let mut error = answer_failure(status, &body, op.clone(), request_id, &client_request_id);
             // Graph says `InvalidAuthenticationToken`; other Microsoft APIs (the Teams admin API) only 401.
