@@ -292,6 +292,13 @@ impl Directory {
         self.people.iter().filter(move |p| p.home_tenant_id == tenant_id)
     }
 
+    /// The users of the customer's tenant from directory position `from` on, with their positions (a page's
+    /// `$skiptoken` is the position to go on from).
+    pub fn members_from(&self, from: usize) -> impl Iterator<Item = (usize, &Account)> {
+        let tenant_id = self.tenant_id().to_owned();
+        self.people.iter().enumerate().skip(from).filter(move |(_, p)| p.home_tenant_id == tenant_id)
+    }
+
     /// The vendor app registration with this client id.
     pub fn app(&self, client_id: &str) -> Option<&AppSpec> {
         [&self.scenario.apps.signin, &self.scenario.apps.consent]

@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use graph::{documented_quota, resource_units};
 pub use recorder::{Host, RecordedRequest, WaitTimeout};
 pub use scenario::Scenario;
 pub use tls::NetMode;
@@ -139,6 +140,10 @@ pub(crate) struct State {
     /// Matching-request counters, one per scenario fault.
     fault_hits: Vec<u32>,
     pub flows: identity::Flows,
+    /// Graph's identity read throttle, and its quota (RU per 10 s) and burst (seconds of quota).
+    pub read_throttle: graph::ReadThrottle,
+    pub read_quota: u32,
+    pub read_burst_seconds: u32,
 }
 
 /// A fault chosen for a request.
@@ -367,6 +372,13 @@ impl Sim {
             signer,
             state: Mutex::new(State {
                 teams: teams::TeamsState::new(&dir.scenario.teams, dir.tenant_id()),
+                read_quota: dir
+                    .scenario
+                    .directory
+                    .read_units_per_10s
+                    .unwrap_or_else(|| graph::documented_quota(dir.members().count())),
+                read_burst_seconds: dir.scenario.directory.read_burst_seconds,
+                read_throttle: graph::ReadThrottle::default(),
                 dir,
                 fault_hits: vec![0; fault_count],
                 flows: identity::Flows::default(),

@@ -134,6 +134,17 @@ pub struct DirectorySpec {
     pub without_manager_percent: u8,
     #[serde(default = "default_few")]
     pub without_title_percent: u8,
+    /// Graph's read quota for the app in this tenant, resource units per 10 s (`sim::graph::throttle`); absent:
+    /// Microsoft's documented quota for the directory's size.
+    #[serde(default)]
+    pub read_units_per_10s: Option<u32>,
+    /// How many seconds of that quota one burst may spend (Microsoft does not say; 10: all of it).
+    #[serde(default = "default_burst")]
+    pub read_burst_seconds: u32,
+}
+
+fn default_burst() -> u32 {
+    10
 }
 
 impl Default for DirectorySpec {
@@ -147,6 +158,8 @@ impl Default for DirectorySpec {
             without_mail_percent: default_few(),
             without_manager_percent: default_few(),
             without_title_percent: default_few(),
+            read_units_per_10s: None,
+            read_burst_seconds: default_burst(),
         }
     }
 }

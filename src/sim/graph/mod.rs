@@ -10,9 +10,11 @@ mod apps;
 mod batch;
 mod photos;
 mod teams;
+mod throttle;
 mod users;
 
 pub use apps::{sku, sku_names};
+pub use throttle::{ReadThrottle, documented_quota, resource_units};
 
 use std::sync::Arc;
 
@@ -55,6 +57,7 @@ pub fn router(shared: &Arc<Shared>) -> Router {
         .route("/v1.0/me/teamwork/installedApps", get(teams::my_installed).post(teams::my_install))
         .route("/v1.0/$batch", post(batch::batch))
         .fallback(no_route_graph)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), read_throttle))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), graph_faults))
         .with_state(shared.clone());
     let _already = shared.graph_router.set(router.clone());
@@ -64,6 +67,45 @@ pub fn router(shared: &Arc<Shared>) -> Router {
 /// Applies the scenario's Graph faults: a delay, and/or Microsoft's throttling or outage answer.
 async fn graph_faults(State(shared): State<Arc<Shared>>, request: Request, next: axum::middleware::Next) -> Response {
     apply_faults(&shared, "graph", request, next).await
+}
+
+/// Charges identity requests to the calling app's resource-unit quota; refuses them with Microsoft's 429 when it is
+/// spent (`throttle`). Requests without a valid token go on to the handler's 401.
+async fn read_throttle(State(shared): State<Arc<Shared>>, request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    if !throttle::counted(path) {
+        return next.run(request).await;
+    }
+    let Ok(claims) = bearer_claims(&shared, request.headers(), super::resources::GRAPH.audience) else {
+        return next.run(request).await;
+    };
+    let app = claims.get("appid").or_else(|| claims.get("azp")).and_then(Value::as_str).unwrap_or_default();
+    let tenant = claims.get("tid").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let cost = throttle::cost(request.method().as_str(), path, request.uri().query());
+    let taken = {
+        let mut st = shared.lock();
+        let (quota, burst) = (st.read_quota, st.read_burst_seconds);
+        st.read_throttle.take(app, cost, quota, burst, clock::instant_now())
+    };
+    match taken {
+        Ok(used) => {
+            let mut response = next.run(request).await;
+            set_header(&mut response, "x-ms-resource-unit", &cost.to_string());
+            if used >= 0.8 {
+                set_header(&mut response, "x-ms-throttle-limit-percentage", &format!("{used:.1}"));
+            }
+            response
+        }
+        Err(wait) => {
+            let mut response =
+                graph_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.", request.headers());
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            set_header(&mut response, "retry-after", &secs.to_string());
+            set_header(&mut response, "x-ms-throttle-scope", &format!("Tenant_Application/Read/{app}/{tenant}"));
+            set_header(&mut response, "x-ms-throttle-information", "ResourceUnitLimitExceeded");
+            response
+        }
+    }
 }
 
 /// Applies the faults of `endpoint` (`graph`, `teams-admin`) to one request.

@@ -119,6 +119,7 @@ fn parse_query(q: Option<&str>, headers: &HeaderMap) -> Result<Query, Response> 
 enum Predicate {
     Enabled(bool),
     UserType(String),
+    /// Case-insensitive, as Graph compares directory strings; the prefix is kept lowercased.
     StartsWith {
         property: String,
         prefix: String,
@@ -127,11 +128,23 @@ enum Predicate {
         property: String,
         value: String,
     },
-    /// `id ge 'x'` / `id lt 'y'`: ranges over the opaque id, for splitting a directory between readers.
-    IdRange {
-        ge: bool,
-        bound: String,
-    },
+}
+
+/// An OData string literal: `'it''s'` is `it's`.
+fn literal(s: &str) -> Option<String> {
+    let inner = s.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            // A lone quote inside a literal ends it early: not a well-formed filter.
+            if chars.next() != Some('\'') {
+                return None;
+            }
+        }
+        out.push(c);
+    }
+    Some(out)
 }
 
 fn parse_filter(filter: &str) -> Option<Vec<Predicate>> {
@@ -139,7 +152,6 @@ fn parse_filter(filter: &str) -> Option<Vec<Predicate>> {
         .split(" and ")
         .map(|clause| {
             let c = clause.trim();
-            let quoted = |s: &str| s.trim().strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).map(str::to_owned);
             if let Some(rest) = c.strip_prefix("startswith(").and_then(|r| r.strip_suffix(')')) {
                 let (property, value) = rest.split_once(',')?;
                 let property = property.trim();
@@ -148,23 +160,27 @@ fn parse_filter(filter: &str) -> Option<Vec<Predicate>> {
                 }
                 return Some(Predicate::StartsWith {
                     property: property.to_owned(),
-                    prefix: quoted(value)?.to_lowercase(),
+                    prefix: literal(value)?.to_lowercase(),
                 });
             }
             let mut parts = c.splitn(3, ' ');
             let (property, op, value) = (parts.next()?, parts.next()?, parts.next()?);
             match (property, op) {
                 ("accountEnabled", "eq") => value.parse().ok().map(Predicate::Enabled),
-                ("userType", "eq") => quoted(value).map(Predicate::UserType),
+                ("userType", "eq") => literal(value).map(Predicate::UserType),
                 ("id" | "userPrincipalName" | "mail", "eq") => {
-                    Some(Predicate::Equals { property: property.to_owned(), value: quoted(value)?.to_lowercase() })
+                    Some(Predicate::Equals { property: property.to_owned(), value: literal(value)?.to_lowercase() })
                 }
-                ("id", "ge") => Some(Predicate::IdRange { ge: true, bound: quoted(value)? }),
-                ("id", "lt") => Some(Predicate::IdRange { ge: false, bound: quoted(value)? }),
                 _ => None,
             }
         })
         .collect()
+}
+
+/// `text` starts with `prefix` (lowercase), ignoring case, without allocating.
+fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
+    let mut lowered = text.chars().flat_map(char::to_lowercase);
+    prefix.chars().all(|p| lowered.next() == Some(p))
 }
 
 fn matches(p: &Predicate, a: &Account) -> bool {
@@ -172,28 +188,31 @@ fn matches(p: &Predicate, a: &Account) -> bool {
         Predicate::Enabled(e) => a.spec.enabled == *e,
         Predicate::UserType(t) => t.eq_ignore_ascii_case(if a.spec.guest { "Guest" } else { "Member" }),
         Predicate::StartsWith { property, prefix } => {
-            property_text(a, property).is_some_and(|v| v.to_lowercase().starts_with(prefix.as_str()))
+            property_text(a, property).is_some_and(|v| starts_with_ignoring_case(v, prefix))
         }
         Predicate::Equals { property, value } => property_text(a, property).is_some_and(|v| v.to_lowercase() == *value),
-        Predicate::IdRange { ge: true, bound } => a.object_id.as_str() >= bound.as_str(),
-        Predicate::IdRange { ge: false, bound } => a.object_id.as_str() < bound.as_str(),
     }
 }
 
-fn property_text(a: &Account, property: &str) -> Option<String> {
+fn property_text<'a>(a: &'a Account, property: &str) -> Option<&'a str> {
+    let name = a.spec.display_name.as_str();
     match property {
-        "displayName" => Some(a.spec.display_name.clone()),
-        "userPrincipalName" => Some(a.spec.upn.clone()),
-        "mail" => mail(a),
-        "id" => Some(a.object_id.clone()),
-        "givenName" => a.spec.display_name.split_once(' ').map(|(g, _)| g.to_owned()),
-        "surname" => a.spec.display_name.split_once(' ').map(|(_, s)| s.to_owned()),
+        "displayName" => Some(name),
+        "userPrincipalName" => Some(&a.spec.upn),
+        "mail" => mail_text(a),
+        "id" => Some(&a.object_id),
+        "givenName" => name.split_once(' ').map(|(g, _)| g),
+        "surname" => name.split_once(' ').map(|(_, s)| s),
         _ => None,
     }
 }
 
+fn mail_text(a: &Account) -> Option<&str> {
+    a.spec.has_mail.then(|| a.spec.mail.as_deref().unwrap_or(&a.spec.upn))
+}
+
 fn mail(a: &Account) -> Option<String> {
-    a.spec.has_mail.then(|| a.spec.mail.clone().unwrap_or_else(|| a.spec.upn.clone()))
+    mail_text(a).map(str::to_owned)
 }
 
 /// One property of a user as Graph renders it.
@@ -282,17 +301,12 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
         Ok(q) => q,
         Err(r) => return r,
     };
-    let predicates = match query.filter.as_deref().map(parse_filter) {
-        None => Vec::new(),
-        Some(Some(p)) => p,
-        Some(None) => {
-            return bad_query(
-                &headers,
-                "Unsupported or invalid query filter clause specified for property of resource 'User'.",
-            );
-        }
+    let predicates = match filter_of(&query, &headers) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
-    let offset = match query.skiptoken.as_deref() {
+    // The token is the directory position to go on from, so a page costs its own length, not the directory's.
+    let from = match query.skiptoken.as_deref() {
         None => 0,
         Some(t) => match decode_token(t) {
             Some(o) => o,
@@ -309,10 +323,13 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
         drop(st);
         return graph_ok(&headers, json!({ "value": [] }));
     }
-    let matching: Vec<&Account> = st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).collect();
-    let total = matching.len();
     let mut value = Vec::with_capacity(page);
-    for a in matching.iter().skip(offset).take(page) {
+    let mut next = None;
+    for (at, a) in st.dir.members_from(from).filter(|(_, a)| predicates.iter().all(|p| matches(p, a))) {
+        if value.len() == page {
+            next = Some(at);
+            break;
+        }
         let mut obj = user_object(a, query.select.as_deref(), basic_only);
         if let Some(select) = &query.expand_manager
             && let Some(m) = manager_of(&st.dir, a)
@@ -323,23 +340,36 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
         }
         value.push(Value::Object(obj));
     }
+    let total = (query.count && from == 0)
+        .then(|| st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).count());
     drop(st);
     let mut body = json!({
         "@odata.context": format!("{}v1.0/$metadata#users", shared.graph_base),
         "value": value,
     });
-    if query.count && offset == 0 {
+    if let Some(total) = total {
         body["@odata.count"] = json!(total);
     }
-    if offset + page < total {
-        body["@odata.nextLink"] =
-            json!(next_link(&shared.graph_base, "/v1.0/users", &query.raw, &encode_token(offset + page)));
+    if let Some(at) = next {
+        body["@odata.nextLink"] = json!(next_link(&shared.graph_base, "/v1.0/users", &query.raw, &encode_token(at)));
     }
     graph_ok(&headers, body)
 }
 
-/// `GET /v1.0/users/$count` (plain text; needs `ConsistencyLevel: eventual`).
-pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// The predicates of the query's `$filter`, or Graph's 400 for one the simulator (and Graph) cannot run.
+fn filter_of(query: &Query, headers: &HeaderMap) -> Result<Vec<Predicate>, Response> {
+    match query.filter.as_deref().map(parse_filter) {
+        None => Ok(Vec::new()),
+        Some(Some(p)) => Ok(p),
+        Some(None) => Err(bad_query(
+            headers,
+            "Unsupported or invalid query filter clause specified for property of resource 'User'.",
+        )),
+    }
+}
+
+/// `GET /v1.0/users/$count` (plain text; needs `ConsistencyLevel: eventual`), with an optional `$filter`.
+pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let caller = match authorized(&shared, &headers) {
         Ok((c, _)) => c,
         Err(r) => return r,
@@ -356,9 +386,17 @@ pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
             &headers,
         );
     }
+    let predicates = match parse_query(q.as_deref(), &headers).and_then(|query| filter_of(&query, &headers)) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let n = {
         let st = shared.lock();
-        if caller.tenant_id() == st.dir.tenant_id() { st.dir.members().count() } else { 0 }
+        if caller.tenant_id() == st.dir.tenant_id() {
+            st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).count()
+        } else {
+            0
+        }
     };
     let mut r = n.to_string().into_response();
     r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain"));
