@@ -98,6 +98,101 @@ async fn pages_reach_every_user_and_resend_consistency_level() {
     assert!(first.iter().any(|u| u.manager.is_some()) && next.is_some());
 }
 
+/// Reads the whole directory with the product's scan: every user id once, and the total it was told.
+async fn scan(g: &Graph, tokens: &Tokens) -> (Vec<String>, Option<u64>) {
+    let ids = Mutex::new(Vec::new());
+    let total = Mutex::new(None);
+    g.read_directory(tokens, |users, t| {
+        ids.lock().unwrap().extend(users.into_iter().map(|u| u.id));
+        if t.is_some() {
+            *total.lock().unwrap() = t;
+        }
+        async {}
+    })
+    .await
+    .unwrap();
+    (ids.into_inner().unwrap(), total.into_inner().unwrap())
+}
+
+#[tokio::test]
+async fn a_large_directory_is_read_in_parts_side_by_side_with_every_user_once() {
+    // Pages take 20 ms, so pages read side by side overlap at the simulator.
+    let slow =
+        FaultSpec { endpoint: "graph".into(), path: Some("/v1.0/users".into()), delay_ms: 20, ..Default::default() };
+    let t = TestSim::start_with(with_users(6_000, vec![slow]), Some("adele.vance@contoso.com")).await;
+    let (g, tokens) = (client(&t), reader(&t).await);
+    let (ids, total) = scan(&g, &tokens).await;
+    assert_eq!(total, Some(6_005));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (6_005, 6_005), "every user, none twice");
+    let requests = t.sim.requests();
+    let counts: Vec<_> = requests.iter().filter(|r| r.path == "/v1.0/users/$count").collect();
+    assert_eq!(counts.len(), 1 + 43, "the directory's count, then one per first character");
+    let parts: Vec<_> = requests.iter().filter(|r| r.path == "/v1.0/users" && r.query.contains("startswith")).collect();
+    assert!(parts.iter().all(|r| r.status == 200 && r.query.contains("expand=manager")));
+    // Parts were read side by side: some part's request arrived before another's answer left.
+    let overlapping = parts.windows(2).any(|w| w[1].arrived < w[0].answered);
+    assert!(overlapping, "parts were read one after another");
+
+    // A small directory is one pager: no counts of parts.
+    let t = TestSim::start_with(with_users(250, Vec::new()), Some("adele.vance@contoso.com")).await;
+    let (g, tokens) = (client(&t), reader(&t).await);
+    let (ids, _) = scan(&g, &tokens).await;
+    assert_eq!(ids.len(), 255);
+    assert_eq!(t.sim.requests().iter().filter(|r| r.path == "/v1.0/users/$count").count(), 1);
+}
+
+#[tokio::test]
+async fn the_scan_meets_graphs_resource_unit_throttle_and_still_reads_everyone() {
+    // 400 RU per 10 s, one second of it at once: 40 RU, 20 pages, then 20 pages a second.
+    let mut s = with_users(4_000, Vec::new());
+    s.directory.read_units_per_10s = Some(400);
+    s.directory.read_burst_seconds = 1;
+    let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
+    let (g, tokens) = (client(&t), reader(&t).await);
+    let (ids, _) = scan(&g, &tokens).await;
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (4_005, 4_005));
+    let requests = t.sim.requests();
+    let throttled: Vec<_> = requests.iter().filter(|r| r.status == 429).collect();
+    assert!(!throttled.is_empty(), "the quota was meant to bind");
+    // After a 429 the client sends nothing before the Retry-After (at least a second) has passed.
+    let first = throttled[0];
+    // (Requests already on their way when the 429 left may land just after it: allow them 100 ms.)
+    let quiet = first.answered + Duration::from_millis(100)..first.answered + Duration::from_millis(900);
+    let early = requests.iter().filter(|r| quiet.contains(&r.arrived)).count();
+    assert_eq!(early, 0, "requests went out while Graph had asked to wait");
+}
+
+#[tokio::test]
+async fn graph_answers_carry_resource_units_and_a_throttled_one_says_why() {
+    let mut s = with_users(0, Vec::new());
+    s.directory.read_units_per_10s = Some(30);
+    s.directory.read_burst_seconds = 1;
+    let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
+    let token = t.user_token(TENANT_READ).await;
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(t.sim.ca_pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("{}v1.0/users?$select=id&$expand=manager&$top=999", t.sim.info().graph_url);
+    let first = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(first.headers()["x-ms-resource-unit"], "2", "2 for users, -1 $select, +1 $expand");
+    // Three RU a second: the second request of the same second is refused.
+    let second = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(second.status(), 429);
+    assert_eq!(second.headers()["retry-after"], "1");
+    assert_eq!(second.headers()["x-ms-throttle-information"], "ResourceUnitLimitExceeded");
+    let scope = second.headers()["x-ms-throttle-scope"].to_str().unwrap().to_owned();
+    assert!(scope.starts_with("Tenant_Application/Read/") && scope.ends_with(&t.tenant_id()), "{scope}");
+    let body: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+    // Photos are another service: not counted.
+    let photo = format!("{}v1.0/users/adele.vance@contoso.com/photos/48x48/$value", t.sim.info().graph_url);
+    let r = http.get(&photo).bearer_auth(&token).send().await.unwrap();
+    assert_ne!(r.status(), 429);
+}
+
 #[tokio::test]
 async fn a_token_refused_mid_paging_is_refreshed_once_and_paging_goes_on() {
     let fault = FaultSpec {

@@ -10,10 +10,12 @@
 pub mod batch;
 pub mod people;
 pub mod retry;
+pub mod scan;
 pub mod tenant;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -45,6 +47,12 @@ pub struct Graph {
     http: reqwest::Client,
     base: String,
     policy: RetryPolicy,
+    /// Until when Graph asked this client to wait. Microsoft throttles an app per tenant, not per request: once one
+    /// request is told to wait, the others would be refused too, so none is sent before then (shared by clones).
+    quiet_until: Arc<Mutex<Option<tokio::time::Instant>>>,
+    /// Retries of a 429 that says how long to wait, when not the policy's `max_retries` (a long scan meets the
+    /// throttle again and again, and waiting as asked is all it needs to do).
+    throttled_retries: Option<u32>,
 }
 
 /// The signed-in user (`GET /me`).
@@ -260,13 +268,20 @@ impl Graph {
     /// A client for `base` (ending in `/`), using an [`crate::http::Purpose::Api`] client.
     pub fn new(http: reqwest::Client, base: &str) -> Self {
         let base = if base.ends_with('/') { base.to_owned() } else { format!("{base}/") };
-        Self { http, base, policy: RetryPolicy::default() }
+        Self { http, base, policy: RetryPolicy::default(), quiet_until: Arc::default(), throttled_retries: None }
     }
 
     /// The same client with another retry policy.
     #[must_use]
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The same client, retrying a 429 that carries `Retry-After` up to `n` times.
+    #[must_use]
+    pub fn with_throttled_retries(mut self, n: u32) -> Self {
+        self.throttled_retries = Some(n);
         self
     }
 
@@ -302,7 +317,12 @@ impl Graph {
         let mut token = tokens.token(None).await?;
         let mut refreshed = false;
         let mut retry = 0u32;
+        let mut throttled = 0u32;
         loop {
+            let quiet = *self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(until) = quiet {
+                tokio::time::sleep_until(until).await;
+            }
             let mut request = self
                 .http
                 .request(call.method.clone(), &url)
@@ -356,11 +376,24 @@ impl Graph {
                 token = tokens.token(Some(&token)).await?;
                 continue;
             }
+            if status == 429
+                && let Some(asked) = retry_after
+            {
+                let until = tokio::time::Instant::now() + asked;
+                let mut quiet = self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner);
+                *quiet = Some(quiet.map_or(until, |q| q.max(until)));
+            }
             if retry::is_retryable(status) {
-                if let Some(wait) = self.policy.wait(retry, retry_after, retry::jitter_unit()) {
+                let (tries, policy) = match self.throttled_retries {
+                    Some(n) if status == 429 && retry_after.is_some() => {
+                        (&mut throttled, RetryPolicy { max_retries: n, ..self.policy })
+                    }
+                    _ => (&mut retry, self.policy),
+                };
+                if let Some(wait) = policy.wait(*tries, retry_after, retry::jitter_unit()) {
                     tracing::info!("{op}: {status} {}; retrying in {wait:?} (Retry-After {retry_after:?})", error.code);
                     tokio::time::sleep(wait).await;
-                    retry += 1;
+                    *tries += 1;
                     continue;
                 }
                 error.retry_after_secs = retry_after.map(|d| d.as_secs_f64().ceil() as u64);

@@ -884,39 +884,23 @@ impl Services {
         self.graph()?.tenant_snapshot(&self.tenant_reader(), &self.env.consent_client_id).await
     }
 
-    /// Counts the users (for the progress bar; the count is optional), then reports the directory page by page.
+    /// Reads the directory (`graph::scan`), reporting it page by page.
     async fn load_directory<F, Fut>(&self, attempt: Attempt, report: F)
     where
         F: Fn(Outcome) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let graph = match self.graph() {
-            Ok(g) => g,
-            Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
-        };
-        let tokens = self.tenant_reader();
-        // The count for the progress bar comes beside the first page, not before it.
-        let first = crate::graph::Call::get(crate::graph::people::USERS_QUERY);
-        let (count, first_page) = tokio::join!(graph.count_users(&tokens), graph.users_page(&tokens, &first));
-        let mut total = match count {
-            Ok(n) => Some(n),
-            Err(f) => {
-                tracing::info!("no user count for the progress bar: {f}");
-                None
+        let result = match self.graph() {
+            Ok(graph) => {
+                graph
+                    .read_directory(&self.tenant_reader(), |users, total| {
+                        report(Outcome::DirectoryPage { attempt, users, total })
+                    })
+                    .await
             }
+            Err(f) => Err(f),
         };
-        let mut result = first_page;
-        loop {
-            match result {
-                Ok((users, next)) => {
-                    report(Outcome::DirectoryPage { attempt, users, total: total.take() }).await;
-                    let Some(c) = next else { break };
-                    result = graph.users_page(&tokens, &c).await;
-                }
-                Err(f) => return report(Outcome::DirectoryLoaded { attempt, result: Err(f) }).await,
-            }
-        }
-        report(Outcome::DirectoryLoaded { attempt, result: Ok(()) }).await;
+        report(Outcome::DirectoryLoaded { attempt, result }).await;
     }
 
     async fn avatars(&self, ids: &[String]) -> Result<Vec<(String, Result<Option<Avatar>, Failure>)>, Failure> {
