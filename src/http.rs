@@ -59,7 +59,21 @@ pub fn user_agent() -> String {
     format!("mspbots-setup/{} ({})", env!("CARGO_PKG_VERSION"), std::env::consts::OS)
 }
 
-/// Builds a client. Proxies come from `HTTPS_PROXY`/`NO_PROXY` (reqwest's default).
+/// The proxy a request to `url` goes through, as `scheme://host:port` (credentials left out), by the same rules
+/// the clients use: `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` (either case), and on Windows and macOS
+/// the system's proxy settings when those variables are not set.
+pub fn proxy_for(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let intercept = hyper_util::client::proxy::matcher::Matcher::from_system().intercept(&uri)?;
+    let proxy = intercept.uri();
+    let host = proxy.host()?;
+    Some(match proxy.port_u16() {
+        Some(port) => format!("{}://{host}:{port}", proxy.scheme_str().unwrap_or("http")),
+        None => format!("{}://{host}", proxy.scheme_str().unwrap_or("http")),
+    })
+}
+
+/// Builds a client. Proxies are found as [`proxy_for`] says (reqwest's system proxy support).
 pub fn client(config: &HttpConfig) -> Result<reqwest::Client, HttpSetupError> {
     #[expect(clippy::disallowed_methods, reason = "this module is the one place that builds HTTP clients")]
     let mut builder = reqwest::Client::builder();
@@ -100,7 +114,12 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
         source = s.source();
     }
     let lower = chain.to_ascii_lowercase();
-    let kind = if err.is_timeout() {
+    let proxy = err.url().and_then(|u| proxy_for(u.as_str()));
+    // Through a proxy, not reaching it or its refusing the tunnel is the proxy's failure, whatever the target.
+    let proxy_failed = proxy.is_some() && (err.is_connect() || lower.contains("tunnel"));
+    let kind = if proxy_failed && !err.is_timeout() {
+        TransportKind::Proxy
+    } else if err.is_timeout() {
         TransportKind::Timeout
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup address")
@@ -121,7 +140,7 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
     } else {
         TransportKind::Other
     };
-    Failure::Transport(TransportError { kind, host: host.unwrap_or_default(), detail: chain })
+    Failure::Transport(TransportError { kind, host: host.unwrap_or_default(), detail: chain, proxy })
 }
 
 /// An answer read to the end.

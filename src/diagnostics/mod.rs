@@ -204,7 +204,11 @@ impl Catalogue {
     /// Explains `failure` for `vendor`. Unknown codes get an honest generic explanation that quotes the code and
     /// the ids support needs.
     pub fn explain(&self, failure: &Failure, vendor: &str) -> Explanation {
-        let fill = |s: &str| s.replace("{vendor}", vendor);
+        let proxy = match failure {
+            Failure::Transport(t) => t.proxy.as_deref(),
+            _ => None,
+        };
+        let fill = |s: &str| s.replace("{vendor}", vendor).replace("{proxy}", proxy.unwrap_or("server"));
         let details = details(failure);
         let code = failure.code();
         match self.find(failure) {
@@ -309,6 +313,7 @@ fn details(failure: &Failure) -> Vec<(String, String)> {
             };
             push("Failed at", Some(&kind.to_owned()));
             push("Host", Some(&t.host));
+            push("Proxy", t.proxy.as_ref());
         }
         Failure::Parse { what, .. } => push("Reading", Some(what)),
         Failure::Local(LocalFailure::PermissionsStillMissing { names, minutes }) => {

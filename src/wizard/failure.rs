@@ -74,6 +74,9 @@ pub struct TransportError {
     pub host: String,
     /// The underlying error, in words.
     pub detail: String,
+    /// The proxy the request went through (`http://host:port`, never credentials), when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// Which part of the connection failed.
