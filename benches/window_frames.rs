@@ -30,8 +30,14 @@ use mspbots_setup::wizard::{SignIn, VerifyPhase};
 const USERS: u32 = 100_000;
 
 fn app(rt: &tokio::runtime::Runtime, scenario: &str) -> WizardApp {
-    let options =
-        LaunchOptions { demo: true, profile: None, scenario: scenario.to_owned(), tenant: None, reproduce: None };
+    let options = LaunchOptions {
+        demo: true,
+        profile: None,
+        scenario: scenario.to_owned(),
+        tenant: None,
+        reproduce: None,
+        cloud: None,
+    };
     let services = AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
         let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();
         Arc::new(FollowingBrowser::new(http, runtime.clone())) as Arc<dyn UrlOpener>

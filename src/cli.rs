@@ -41,6 +41,9 @@ pub struct TargetArgs {
     /// Sign in to this tenant (id or verified domain) instead of letting the account choose.
     #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
+    /// The tenant's Microsoft cloud, instead of the profile's `cloud` (GCC uses the commercial hosts).
+    #[arg(long, value_enum)]
+    pub cloud: Option<crate::profile::Cloud>,
 }
 
 impl TargetArgs {
@@ -52,6 +55,7 @@ impl TargetArgs {
             scenario: self.scenario,
             tenant: self.tenant,
             reproduce: None,
+            cloud: self.cloud,
         }
     }
 }

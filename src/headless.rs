@@ -183,6 +183,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
             graph_url: options.graph_url.clone(),
             discovery_url: options.discovery_url.clone(),
             teams_admin_url: options.teams_admin_url.clone(),
+            graph_resource: profile.cloud.graph_resource().to_owned(),
             trust,
         };
         (endpoints, browser_for_people(options.browser.as_deref()))
@@ -192,7 +193,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                 let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account.clone());
                 let sim = Sim::start(SimConfig::new((**scenario).clone()).with_auto_login(upn)).await?;
                 let info = sim.info().clone();
-                let endpoints = Endpoints::simulator(&info, sim.ca_pem());
+                let endpoints = Endpoints::simulator(&info, sim.ca_pem(), profile.cloud);
                 profile = profile.for_simulator(&info.signin_client_id, &info.consent_client_id, &info.teams_app_id);
                 let follower = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone()))?;
                 _sim = Some(sim);
@@ -201,7 +202,7 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
                     Arc::new(FollowingBrowser::new(follower, tokio::runtime::Handle::current())) as Arc<dyn UrlOpener>,
                 )
             }
-            Mode::Live => (Endpoints::microsoft(), browser_for_people(options.browser.as_deref())),
+            Mode::Live => (Endpoints::microsoft(profile.cloud), browser_for_people(options.browser.as_deref())),
         }
     };
     if explicit || matches!(launch.mode, Mode::Live) {

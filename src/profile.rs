@@ -17,8 +17,9 @@ pub const SHIPPED_PROFILE: &str = include_str!("../assets/profiles/mspbots.toml"
 pub const SHIPPED_PROFILE_PATH: &str = "assets/profiles/mspbots.toml";
 
 /// The Microsoft cloud a tenant lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
 pub enum Cloud {
     /// Commercial (worldwide) cloud.
     Public,
@@ -30,6 +31,42 @@ pub enum Cloud {
     Dod,
     /// Microsoft Azure operated by 21Vianet.
     China,
+}
+
+impl Cloud {
+    /// The identity platform's host (Microsoft's national cloud deployments; GCC signs in and reads Graph on the
+    /// commercial hosts).
+    pub fn login_url(self) -> &'static str {
+        match self {
+            Self::Public | Self::Gcc => "https://login.microsoftonline.com/",
+            Self::GccHigh | Self::Dod => "https://login.microsoftonline.us/",
+            Self::China => "https://login.chinacloudapi.cn/",
+        }
+    }
+
+    /// Microsoft Graph's base URL.
+    pub fn graph_url(self) -> &'static str {
+        match self {
+            Self::Public | Self::Gcc => "https://graph.microsoft.com/",
+            Self::GccHigh => "https://graph.microsoft.us/",
+            Self::Dod => "https://dod-graph.microsoft.us/",
+            Self::China => "https://microsoftgraph.chinacloudapi.cn/",
+        }
+    }
+
+    /// Graph's resource identifier, the prefix of its scopes (`{resource}/Directory.Read.All`).
+    pub fn graph_resource(self) -> &'static str {
+        self.graph_url().trim_end_matches('/')
+    }
+
+    /// The Teams admin configuration API, where its host in this cloud is known. GCC High and DoD do not allow
+    /// third-party apps anyway; elsewhere the setup policy is left to the admin center (with a script).
+    pub fn teams_admin_url(self) -> Option<&'static str> {
+        match self {
+            Self::Public | Self::Gcc => Some("https://api.interfaces.records.teams.microsoft.com/"),
+            Self::GccHigh | Self::Dod | Self::China => None,
+        }
+    }
 }
 
 /// The admin-consent endpoint: v2 (`/v2.0/adminconsent` with `/.default`) or the older v1 (`/adminconsent`).

@@ -5,7 +5,7 @@
 use crate::auth::signin::ConsentRedirectTo;
 use crate::diagnostics::journal::What;
 use crate::http::Trust;
-use crate::profile::{ConsentEndpointChoice, Profile};
+use crate::profile::{Cloud, ConsentEndpointChoice, Profile};
 use crate::shell::{
     Environment, Report, SIGN_IN_SCOPES, Shell, TEAMS_ADMIN_SCOPES, TEAMS_SETUP_SCOPES, TENANT_READ_SCOPES,
 };
@@ -16,11 +16,8 @@ use crate::wizard::{
     StepStatus, Timing, Wizard,
 };
 
-/// Microsoft's commercial cloud.
-pub const MICROSOFT_LOGIN: &str = "https://login.microsoftonline.com/";
-pub const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com/";
-/// The Teams admin configuration API (undocumented; what the MicrosoftTeams module and admin center use).
-pub const MICROSOFT_TEAMS_ADMIN: &str = "https://api.interfaces.records.teams.microsoft.com/";
+/// Graph's resource identifier in the commercial cloud, as the shell's scope lists spell it.
+const COMMERCIAL_GRAPH: &str = "https://graph.microsoft.com";
 
 /// Where to sign in, given explicitly (headless `--login-url` and friends) or by demo/live mode.
 #[derive(Debug, Clone)]
@@ -35,33 +32,42 @@ pub struct Endpoints {
     pub discovery_url: Option<String>,
     /// The Teams admin configuration API's base, if the setup policy can be reached.
     pub teams_admin_url: Option<String>,
+    /// Graph's resource identifier in scopes (the cloud's, also when another host stands in for it).
+    pub graph_resource: String,
     pub trust: Trust,
 }
 
 impl Endpoints {
-    /// Microsoft's commercial cloud, trusting the OS store.
-    pub fn microsoft() -> Self {
+    /// Microsoft's hosts in `cloud`, trusting the OS store.
+    pub fn microsoft(cloud: Cloud) -> Self {
         Self {
-            login_url: MICROSOFT_LOGIN.to_owned(),
+            login_url: cloud.login_url().to_owned(),
             browser_login_url: None,
-            graph_url: Some(MICROSOFT_GRAPH.to_owned()),
+            graph_url: Some(cloud.graph_url().to_owned()),
             discovery_url: None,
-            teams_admin_url: Some(MICROSOFT_TEAMS_ADMIN.to_owned()),
+            teams_admin_url: cloud.teams_admin_url().map(str::to_owned),
+            graph_resource: cloud.graph_resource().to_owned(),
             trust: Trust::System,
         }
     }
 
-    /// A running simulator, trusting only its CA.
-    pub fn simulator(info: &SimInfo, ca_pem: &str) -> Self {
+    /// A running simulator standing in for `cloud`, trusting only its CA.
+    pub fn simulator(info: &SimInfo, ca_pem: &str, cloud: Cloud) -> Self {
         Self {
             login_url: info.login_url.clone(),
             browser_login_url: Some(info.browser_login_url.clone()),
             graph_url: Some(info.graph_url.clone()),
             discovery_url: None,
             teams_admin_url: Some(info.teams_admin_url.clone()),
+            graph_resource: cloud.graph_resource().to_owned(),
             trust: Trust::OnlyPem(ca_pem.to_owned()),
         }
     }
+}
+
+/// `scope` with Graph's commercial resource replaced by `resource` (other resources' scopes as they are).
+fn in_cloud(scope: &str, resource: &str) -> String {
+    scope.strip_prefix(COMMERCIAL_GRAPH).map_or_else(|| scope.to_owned(), |rest| format!("{resource}{rest}"))
 }
 
 fn with_slash(s: &str) -> String {
@@ -98,7 +104,8 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         trust: endpoints.trust.clone(),
         signin_client_id: profile.signin_client_id.clone(),
         sign_in_scopes: SIGN_IN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        tenant_read_scopes: TENANT_READ_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        tenant_read_scopes: TENANT_READ_SCOPES.iter().map(|s| in_cloud(s, &endpoints.graph_resource)).collect(),
+        graph_resource: endpoints.graph_resource.clone(),
         redirect_host: "localhost".to_owned(),
         // `select_account` is Microsoft's; an explicitly given OpenID provider may not offer it.
         sign_in_prompt: endpoints.discovery_url.is_none().then(|| "select_account".to_owned()),
@@ -108,7 +115,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
             ConsentEndpointChoice::V1 => ConsentEndpoint::V1,
         },
         consent_redirect,
-        teams_setup_scopes: TEAMS_SETUP_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        teams_setup_scopes: TEAMS_SETUP_SCOPES.iter().map(|s| in_cloud(s, &endpoints.graph_resource)).collect(),
         teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
         teams_manifest_id: profile.teams_app.store_id.clone(),
@@ -129,6 +136,7 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
         vendor_name: profile.vendor_name.clone(),
         tenant_hint: tenant_hint.map(str::to_owned),
         login_browser_base: env.login_browser_base.clone(),
+        graph_resource: env.graph_resource.clone(),
         consent_client_id: profile.consent_client_id.clone(),
         consent_endpoint: env.consent_endpoint,
         consent_redirect: match &env.consent_redirect {

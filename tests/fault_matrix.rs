@@ -256,6 +256,7 @@ impl Rig {
             graph_url: Some(info.graph_url.clone()),
             discovery_url: None,
             teams_admin_url: Some(info.teams_admin_url.clone()),
+            graph_resource: "https://graph.microsoft.com".into(),
             trust: trust.clone(),
         };
         let profile = Profile::shipped().unwrap().for_simulator(

@@ -35,7 +35,14 @@ fn app(runtime: &tokio::runtime::Runtime, options: &LaunchOptions) -> WizardApp 
 }
 
 fn demo(scenario: &str) -> LaunchOptions {
-    LaunchOptions { demo: false, profile: None, scenario: scenario.to_owned(), tenant: None, reproduce: None }
+    LaunchOptions {
+        demo: false,
+        profile: None,
+        scenario: scenario.to_owned(),
+        tenant: None,
+        reproduce: None,
+        cloud: None,
+    }
 }
 
 fn harness(app: WizardApp) -> Harness<'static, WizardApp> {

@@ -33,6 +33,8 @@ pub struct LaunchOptions {
     pub tenant: Option<String>,
     /// `reproduce BUNDLE`: replay a diagnostics bundle against a simulated tenant made from it.
     pub reproduce: Option<PathBuf>,
+    /// `--cloud C`: the Microsoft cloud, instead of the profile's.
+    pub cloud: Option<crate::profile::Cloud>,
 }
 
 /// Why the app runs against the simulated tenant.
@@ -89,13 +91,16 @@ impl Launch {
             Some(path) => Profile::load(path),
             None => Profile::shipped(),
         };
-        let (profile, invalid) = match loaded {
+        let (mut profile, invalid) = match loaded {
             Ok(p) => (p, None),
             Err(err) => match Profile::shipped() {
                 Ok(p) => (p, Some(format!("{err:#}"))),
                 Err(shipped_err) => return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}")),
             },
         };
+        if let Some(cloud) = options.cloud {
+            profile.cloud = cloud;
+        }
         let gaps = profile.live_gaps();
         let reason = if let Some(problem) = invalid {
             Some(DemoReason::ProfileInvalid(problem))
@@ -231,7 +236,7 @@ impl WizardApp {
         };
         match &app.launch.mode {
             Mode::Live => {
-                let endpoints = Endpoints::microsoft();
+                let endpoints = Endpoints::microsoft(app.launch.profile.cloud);
                 app.start_wizard(&app.launch.profile.clone(), &endpoints);
             }
             Mode::Demo { .. } => app.start_demo_tenant(),
@@ -289,7 +294,7 @@ impl WizardApp {
             match report {
                 Some(Report::DemoTenant(Ok(sim))) => {
                     let info = sim.info().clone();
-                    let endpoints = Endpoints::simulator(&info, sim.ca_pem());
+                    let endpoints = Endpoints::simulator(&info, sim.ca_pem(), self.launch.profile.cloud);
                     let profile = self.launch.profile.for_simulator(
                         &info.signin_client_id,
                         &info.consent_client_id,

@@ -504,6 +504,8 @@ pub enum ConsentRedirectTo {
 pub struct ConsentRequest {
     /// The identity platform's base as browsers reach it, ending in `/`.
     pub login_browser_base: String,
+    /// Graph's resource identifier: the v2 page asks for `{graph_resource}/.default`.
+    pub graph_resource: String,
     pub tenant_id: String,
     pub client_id: String,
     pub endpoint: ConsentEndpoint,
@@ -544,7 +546,7 @@ pub async fn start_admin_consent(request: &ConsentRequest) -> Result<PendingCons
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("client_id", &request.client_id);
     if request.endpoint == ConsentEndpoint::V2 {
-        query.append_pair("scope", "https://graph.microsoft.com/.default");
+        query.append_pair("scope", &format!("{}/.default", request.graph_resource));
     }
     query.append_pair("redirect_uri", &redirect_uri).append_pair("state", &state);
     let path = match request.endpoint {

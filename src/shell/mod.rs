@@ -71,6 +71,8 @@ pub struct Environment {
     pub browser_origin: Option<(String, String)>,
     /// The identity provider's base as browsers reach it (admin-consent URLs), ending in `/`.
     pub login_browser_base: String,
+    /// Graph's resource identifier in scopes (`https://graph.microsoft.com`, or the national cloud's).
+    pub graph_resource: String,
     /// Microsoft Graph's base, ending in `/`; `None` for identity providers without Graph.
     pub graph_base: Option<String>,
     pub trust: Trust,
@@ -844,6 +846,7 @@ impl Services {
     {
         let request = ConsentRequest {
             login_browser_base: self.env.login_browser_base.clone(),
+            graph_resource: self.env.graph_resource.clone(),
             tenant_id,
             client_id: self.env.consent_client_id.clone(),
             endpoint: self.env.consent_endpoint,

@@ -597,7 +597,11 @@ fn discovery_reply(shared: &Shared, st: &mut SimState, tenant: &str, headers: &H
             "ver", "at_hash", "c_hash", "email"],
         "kerberos_endpoint": format!("{b}{segment}/kerberos"),
         "tenant_region_scope": region,
-        "cloud_instance_name": "microsoftonline.com",
+        "cloud_instance_name": match st.teams.spec.cloud.as_str() {
+            "gcc-high" | "dod" => "microsoftonline.us",
+            "china" => "partner.microsoftonline.cn",
+            _ => "microsoftonline.com",
+        },
         "cloud_graph_host_name": "graph.windows.net",
         "msgraph_host": graph_host,
         "rbac_url": "https://pas.windows.net",

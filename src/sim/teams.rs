@@ -110,7 +110,7 @@ pub struct TeamsSpec {
     /// Custom (organization) apps are allowed org-wide.
     #[serde(default = "yes")]
     pub custom_apps: bool,
-    /// `public`, `gcc`, `gcc-high` or `dod` (what OpenID discovery says of the tenant).
+    /// `public`, `gcc`, `gcc-high`, `dod` or `china` (what OpenID discovery says of the tenant).
     #[serde(default = "default_cloud")]
     pub cloud: String,
     /// The Global policy's installed and pinned apps at start.

@@ -225,6 +225,8 @@ pub struct Settings {
     pub tenant_hint: Option<String>,
     /// The identity platform's base URL as people's browsers reach it, ending in `/`.
     pub login_browser_base: String,
+    /// Graph's resource identifier in the tenant's cloud (the consent link asks for `{graph_resource}/.default`).
+    pub graph_resource: String,
     /// The vendor's multi-tenant app.
     pub consent_client_id: String,
     pub consent_endpoint: ConsentEndpoint,
@@ -751,7 +753,7 @@ impl Wizard {
         Some(match self.settings.consent_endpoint {
             ConsentEndpoint::V2 => format!(
                 "{base}{tenant}/v2.0/adminconsent?client_id={client}&scope={}&redirect_uri={redirect}",
-                enc("https://graph.microsoft.com/.default")
+                enc(&format!("{}/.default", self.settings.graph_resource))
             ),
             ConsentEndpoint::V1 => format!("{base}{tenant}/adminconsent?client_id={client}&redirect_uri={redirect}"),
         })

@@ -10,6 +10,7 @@ pub(super) fn settings(redirect: ConsentRedirect) -> Settings {
         vendor_name: "MSPbots".into(),
         tenant_hint: None,
         login_browser_base: "https://login.example/".into(),
+        graph_resource: "https://graph.microsoft.com".into(),
         consent_client_id: "9d2c7e58-1b3a-4f60-8e4d-2c5b7a9f1e03".into(),
         consent_endpoint: ConsentEndpoint::V2,
         consent_redirect: redirect,
