@@ -40,16 +40,16 @@ async fn proxy() -> (String, Arc<Mutex<Vec<String>>>) {
                 }
                 let head = String::from_utf8_lossy(&head).into_owned();
                 let Some(target) = head.strip_prefix("CONNECT ").and_then(|r| r.split(' ').next()) else {
-                    let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
+                    let _unsent = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
                     return;
                 };
                 seen.lock().unwrap().push(target.to_owned());
                 let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    let _unsent = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
                     return;
                 };
-                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                let _unsent = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+                let _closed = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             });
         }
     });
@@ -93,7 +93,10 @@ async fn the_whole_wizard_works_through_a_proxy() {
     let tunnelled = tunnels.lock().unwrap().clone();
     for url in [&info.login_url, &info.graph_url, &info.teams_admin_url] {
         let port = port_of(url);
-        assert!(tunnelled.iter().any(|t| t.ends_with(&format!(":{port}"))), "{url} not through the proxy: {tunnelled:?}");
+        assert!(
+            tunnelled.iter().any(|t| t.ends_with(&format!(":{port}"))),
+            "{url} not through the proxy: {tunnelled:?}"
+        );
     }
     sim.shutdown().await;
     std::fs::remove_dir_all(dir).unwrap();

@@ -41,7 +41,12 @@ pub fn parse_code(code: &str) -> Option<Failure> {
         _ => None,
     };
     if let Some(kind) = transport {
-        return Some(Failure::Transport(TransportError { kind, host: String::new(), detail: String::new(), proxy: None }));
+        return Some(Failure::Transport(TransportError {
+            kind,
+            host: String::new(),
+            detail: String::new(),
+            proxy: None,
+        }));
     }
     if catalogue.has_local(c) {
         return Some(local(c));
