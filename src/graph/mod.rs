@@ -197,6 +197,19 @@ fn transient(failure: &Failure) -> bool {
     matches!(failure, Failure::Transport(t) if t.kind != crate::wizard::TransportKind::Tls)
 }
 
+/// The call for the page after `call`, from its `@odata.nextLink`: a link that repeats the current page is a broken
+/// answer (it would never end). Graph does not carry `ConsistencyLevel` into the link: the next call re-sends it.
+pub(crate) fn next_call(call: &Call, link: Option<&str>) -> Result<Option<Call>, Failure> {
+    match link {
+        None => Ok(None),
+        Some(link) if link == call.target => Err(Failure::Parse {
+            what: "Graph paging link".into(),
+            excerpt: "the next page link repeats the current page".into(),
+        }),
+        Some(link) => Ok(Some(Call { target: link.to_owned(), ..call.clone() })),
+    }
+}
+
 /// Requests that may be sent twice with the same effect (a setup policy `PUT` writes the same lists again).
 fn idempotent(method: &reqwest::Method) -> bool {
     matches!(*method, reqwest::Method::GET | reqwest::Method::PUT)
@@ -423,17 +436,7 @@ impl Graph {
             });
         };
         let count = value.get("@odata.count").and_then(Value::as_u64);
-        let next = match value.get("@odata.nextLink").and_then(Value::as_str) {
-            None => None,
-            Some(link) if link == call.target => {
-                return Err(Failure::Parse {
-                    what: "Graph paging link".into(),
-                    excerpt: "the next page link repeats the current page".into(),
-                });
-            }
-            // Graph does not carry ConsistencyLevel into the link: the next call re-sends it.
-            Some(link) => Some(Call { target: link.to_owned(), ..call.clone() }),
-        };
+        let next = next_call(call, value.get("@odata.nextLink").and_then(Value::as_str))?;
         Ok((Page { items, count }, next))
     }
 

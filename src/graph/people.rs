@@ -46,23 +46,37 @@ struct RawManager {
     display_name: Option<String>,
 }
 
+/// A page of `/users`, read straight into users (a large directory is a thousand of these).
+#[derive(Deserialize)]
+struct UsersPage {
+    value: Vec<RawUser>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next: Option<String>,
+}
+
 /// One user of a `/users` page; a user without an `id` is a broken answer.
 pub fn directory_user(v: &Value) -> Result<DirectoryUser, Failure> {
     let raw = RawUser::deserialize(v).map_err(|e| Failure::Parse {
         what: "a user in the Graph users page".into(),
         excerpt: format!("{e}: {}", v.to_string().chars().take(160).collect::<String>()),
     })?;
-    Ok(DirectoryUser {
-        display_name: raw.display_name.unwrap_or_default(),
-        user_principal_name: raw.user_principal_name.unwrap_or_default(),
-        mail: raw.mail.filter(|m| !m.is_empty()),
-        job_title: raw.job_title.filter(|t| !t.trim().is_empty()),
-        manager: raw.manager.map(|m| ManagerRef { display_name: m.display_name.unwrap_or_default(), id: m.id }),
-        // Absent means Graph did not say; an account is enabled unless it says otherwise.
-        enabled: raw.account_enabled.unwrap_or(true),
-        guest: raw.user_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Guest")),
-        id: raw.id,
-    })
+    Ok(raw.into())
+}
+
+impl From<RawUser> for DirectoryUser {
+    fn from(raw: RawUser) -> Self {
+        Self {
+            display_name: raw.display_name.unwrap_or_default(),
+            user_principal_name: raw.user_principal_name.unwrap_or_default(),
+            mail: raw.mail.filter(|m| !m.is_empty()),
+            job_title: raw.job_title.filter(|t| !t.trim().is_empty()),
+            manager: raw.manager.map(|m| ManagerRef { display_name: m.display_name.unwrap_or_default(), id: m.id }),
+            // Absent means Graph did not say; an account is enabled unless it says otherwise.
+            enabled: raw.account_enabled.unwrap_or(true),
+            guest: raw.user_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Guest")),
+            id: raw.id,
+        }
+    }
 }
 
 impl Graph {
@@ -81,9 +95,10 @@ impl Graph {
         tokens: &dyn TokenSource,
         call: &Call,
     ) -> Result<(Vec<DirectoryUser>, Option<Call>), Failure> {
-        let (page, next) = self.page(tokens, call).await?;
-        let users = page.items.iter().map(directory_user).collect::<Result<Vec<_>, _>>()?;
-        Ok((users, next))
+        let answer = self.send(tokens, call).await?;
+        let page: UsersPage = super::parse_json(&answer.body, "Graph users page")?;
+        let next = super::next_call(call, page.next.as_deref())?;
+        Ok((page.value.into_iter().map(DirectoryUser::from).collect(), next))
     }
 
     /// Small photos of `ids` (20 to a batch): bytes, `None` when the user has no photo, or why not.

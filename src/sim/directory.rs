@@ -275,10 +275,15 @@ impl Directory {
 
     /// The person with this object id or UPN.
     pub fn person(&self, id_or_upn: &str) -> Option<&Account> {
-        self.by_id
-            .get(id_or_upn)
-            .or_else(|| self.by_upn.get(&id_or_upn.to_lowercase()))
-            .and_then(|i| self.people.get(*i))
+        // UPNs are kept lowercase; most arrive that way, so lowercase a copy only when it would change.
+        let by_upn = || {
+            if id_or_upn.bytes().any(|b| b.is_ascii_uppercase()) || !id_or_upn.is_ascii() {
+                self.by_upn.get(&id_or_upn.to_lowercase())
+            } else {
+                self.by_upn.get(id_or_upn)
+            }
+        };
+        self.by_id.get(id_or_upn).or_else(by_upn).and_then(|i| self.people.get(*i))
     }
 
     /// The scenario's named accounts (what the sign-in page offers).
