@@ -283,7 +283,9 @@ impl Directory {
                 self.by_upn.get(id_or_upn)
             }
         };
-        self.by_id.get(id_or_upn).or_else(by_upn).and_then(|i| self.people.get(*i))
+        // An object id never holds an `@`; a principal name always does.
+        let found = if id_or_upn.contains('@') { by_upn() } else { self.by_id.get(id_or_upn).or_else(by_upn) };
+        found.and_then(|i| self.people.get(*i))
     }
 
     /// The scenario's named accounts (what the sign-in page offers).

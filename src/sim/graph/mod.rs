@@ -335,13 +335,19 @@ async fn no_route_graph(State(shared): State<Arc<Shared>>, request: Request) -> 
 }
 
 /// A Graph success answer with Graph's headers.
+#[expect(clippy::needless_pass_by_value, reason = "handlers hand over the JSON they built, as to axum::Json")]
 pub(super) fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
+    graph_ok_bytes(request_headers, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// A Graph success answer of JSON already written, with Graph's headers.
+pub(super) fn graph_ok_bytes(request_headers: &HeaderMap, body: Vec<u8>) -> Response {
     let request_id = clock::new_guid();
     let client_request_id = request_headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| request_id.clone(), str::to_owned);
-    let mut response = axum::Json(body).into_response();
+    let mut response = body.into_response();
     response.headers_mut().insert(
         "content-type",
         HeaderValue::from_static(

@@ -9,9 +9,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{SerializeMap as _, SerializeSeq as _};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::{Caller, authorize, graph_error, graph_ok};
+use super::{Caller, authorize, graph_error, graph_ok, graph_ok_bytes};
 use crate::sim::Shared;
 use crate::sim::directory::{Account, Directory};
 
@@ -211,44 +213,103 @@ fn mail_text(a: &Account) -> Option<&str> {
     a.spec.has_mail.then(|| a.spec.mail.as_deref().unwrap_or(&a.spec.upn))
 }
 
-fn mail(a: &Account) -> Option<String> {
-    mail_text(a).map(str::to_owned)
+/// One property of a user as Graph renders it, borrowed from the directory (a page of 100 users is written
+/// without building a JSON tree).
+#[derive(Debug, Clone, Copy)]
+enum Prop<'a> {
+    Text(&'a str),
+    Maybe(Option<&'a str>),
+    Flag(bool),
+    NoPhones,
+    Null,
 }
 
-/// One property of a user as Graph renders it.
-fn property(a: &Account, name: &str) -> Value {
+impl Serialize for Prop<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(t) => s.serialize_str(t),
+            Self::Maybe(Some(t)) => s.serialize_str(t),
+            Self::Maybe(None) | Self::Null => s.serialize_none(),
+            Self::Flag(b) => s.serialize_bool(*b),
+            Self::NoPhones => s.serialize_seq(Some(0))?.end(),
+        }
+    }
+}
+
+fn prop<'a>(a: &'a Account, name: &str) -> Prop<'a> {
     let spec = &a.spec;
     let (given, surname) = spec.display_name.split_once(' ').unwrap_or((spec.display_name.as_str(), ""));
     match name {
-        "id" => json!(a.object_id),
-        "displayName" => json!(spec.display_name),
-        "givenName" => json!(given),
-        "surname" => json!(surname),
-        "userPrincipalName" => json!(spec.upn),
-        "mail" => json!(mail(a)),
-        "jobTitle" => json!(spec.job_title),
-        "department" => json!(spec.department),
-        "accountEnabled" => json!(spec.enabled),
-        "userType" => json!(if spec.guest { "Guest" } else { "Member" }),
-        "businessPhones" => json!([]),
-        "mobilePhone" | "officeLocation" | "preferredLanguage" => Value::Null,
-        _ => Value::Null,
+        "id" => Prop::Text(&a.object_id),
+        "displayName" => Prop::Text(&spec.display_name),
+        "givenName" => Prop::Text(given),
+        "surname" => Prop::Text(surname),
+        "userPrincipalName" => Prop::Text(&spec.upn),
+        "mail" => Prop::Maybe(mail_text(a)),
+        "jobTitle" => Prop::Maybe(spec.job_title.as_deref()),
+        "department" => Prop::Maybe(spec.department.as_deref()),
+        "accountEnabled" => Prop::Flag(spec.enabled),
+        "userType" => Prop::Text(if spec.guest { "Guest" } else { "Member" }),
+        "businessPhones" => Prop::NoPhones,
+        _ => Prop::Null,
+    }
+}
+
+/// A user with the selected properties; basic-only callers get null for the rest; the expanded manager, if any.
+struct UserJson<'a> {
+    account: &'a Account,
+    names: &'a [&'a str],
+    basic_only: bool,
+    manager: Option<(&'a Account, &'a [&'a str])>,
+}
+
+impl Serialize for UserJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for n in self.names {
+            let hidden = self.basic_only && !BASIC_ONLY.contains(n);
+            map.serialize_entry(n, &if hidden { Prop::Null } else { prop(self.account, n) })?;
+        }
+        if let Some((manager, names)) = self.manager {
+            let inner = UserJson { account: manager, names, basic_only: self.basic_only, manager: None };
+            map.serialize_entry("manager", &ManagerJson(inner))?;
+        }
+        map.end()
+    }
+}
+
+/// An expanded manager: a user with its `@odata.type`.
+struct ManagerJson<'a>(UserJson<'a>);
+
+impl Serialize for ManagerJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("@odata.type", "#microsoft.graph.user")?;
+        for n in self.0.names {
+            let hidden = self.0.basic_only && !BASIC_ONLY.contains(n);
+            map.serialize_entry(n, &if hidden { Prop::Null } else { prop(self.0.account, n) })?;
+        }
+        map.end()
+    }
+}
+
+/// The selected property names (Microsoft's default set without `$select`).
+fn names_of(select: Option<&[String]>) -> Vec<&str> {
+    match select {
+        Some(s) => s.iter().map(String::as_str).collect(),
+        None => DEFAULT_PROPERTIES.to_vec(),
     }
 }
 
 /// A user object with the selected properties (default set without `$select`); basic-only callers get null for
 /// the rest.
 fn user_object(a: &Account, select: Option<&[String]>, basic_only: bool) -> Map<String, Value> {
-    let names: Vec<&str> = match select {
-        Some(s) => s.iter().map(String::as_str).collect(),
-        None => DEFAULT_PROPERTIES.to_vec(),
-    };
-    let mut obj = Map::new();
-    for n in names {
-        let v = if basic_only && !BASIC_ONLY.contains(&n) { Value::Null } else { property(a, n) };
-        obj.insert(n.to_owned(), v);
+    let names = names_of(select);
+    let user = UserJson { account: a, names: &names, basic_only, manager: None };
+    match serde_json::to_value(&user) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     }
-    obj
 }
 
 fn manager_of<'d>(dir: &'d Directory, a: &Account) -> Option<&'d Account> {
@@ -323,6 +384,8 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
         drop(st);
         return graph_ok(&headers, json!({ "value": [] }));
     }
+    let names = names_of(query.select.as_deref());
+    let manager_names = query.expand_manager.as_deref().map(|m| names_of(Some(m)));
     let mut value = Vec::with_capacity(page);
     let mut next = None;
     for (at, a) in st.dir.members_from(from).filter(|(_, a)| predicates.iter().all(|p| matches(p, a))) {
@@ -330,30 +393,36 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
             next = Some(at);
             break;
         }
-        let mut obj = user_object(a, query.select.as_deref(), basic_only);
-        if let Some(select) = &query.expand_manager
-            && let Some(m) = manager_of(&st.dir, a)
-        {
-            let mut mo = user_object(m, Some(select), basic_only);
-            mo.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-            obj.insert("manager".into(), Value::Object(mo));
-        }
-        value.push(Value::Object(obj));
+        let manager = manager_names.as_deref().and_then(|n| manager_of(&st.dir, a).map(|m| (m, n)));
+        value.push(UserJson { account: a, names: &names, basic_only, manager });
     }
     let total = (query.count && from == 0)
         .then(|| st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).count());
+    let body = UsersPage {
+        context: format!("{}v1.0/$metadata#users", shared.graph_base),
+        count: total,
+        value,
+        next: next.map(|at| next_link(&shared.graph_base, "/v1.0/users", &query.raw, &encode_token(at))),
+    };
+    // Written while the directory is locked: the page borrows from it.
+    let bytes = serde_json::to_vec(&body);
     drop(st);
-    let mut body = json!({
-        "@odata.context": format!("{}v1.0/$metadata#users", shared.graph_base),
-        "value": value,
-    });
-    if let Some(total) = total {
-        body["@odata.count"] = json!(total);
+    match bytes {
+        Ok(bytes) => graph_ok_bytes(&headers, bytes),
+        Err(e) => graph_error(StatusCode::INTERNAL_SERVER_ERROR, "generalException", &e.to_string(), &headers),
     }
-    if let Some(at) = next {
-        body["@odata.nextLink"] = json!(next_link(&shared.graph_base, "/v1.0/users", &query.raw, &encode_token(at)));
-    }
-    graph_ok(&headers, body)
+}
+
+/// A `/users` page.
+#[derive(Serialize)]
+struct UsersPage<'a> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
+    count: Option<usize>,
+    value: Vec<UserJson<'a>>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 /// The predicates of the query's `$filter`, or Graph's 400 for one the simulator (and Graph) cannot run.
