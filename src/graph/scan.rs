@@ -153,7 +153,18 @@ impl Graph {
         let in_flight = parts.len().min(IN_FLIGHT);
         tracing::info!("reading {total} users in {} parts, {in_flight} requests at a time", parts.len());
         let calls = parts.iter().map(|p| part_call(p)).collect();
-        graph.read_pages(tokens, calls, in_flight, &seen, &mut on_page).await
+        let mut read = seen.len() as u64;
+        let mut counted = |users: Vec<DirectoryUser>, total: Option<u64>| {
+            read += users.len() as u64;
+            on_page(users, total)
+        };
+        graph.read_pages(tokens, calls, in_flight, &seen, &mut counted).await?;
+        if read < total {
+            // Counts lag behind changes (eventual consistency), or a name starts with a character Entra does not
+            // allow: either way, say so where support will look.
+            tracing::warn!("read {read} users of the {total} Graph counted");
+        }
+        Ok(())
     }
 
     /// Follows each of `starts` to its last page, `in_flight` requests at a time, reporting users not in `seen`.
