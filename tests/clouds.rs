@@ -96,3 +96,35 @@ async fn the_simulator_stands_in_for_every_cloud() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_teams_admin_api_the_policy_is_left_to_the_admin_with_the_script() {
+    // China: Microsoft's hosts are known, the Teams admin API's is not. As `--login-url` without
+    // `--teams-admin-url`.
+    let s = scenario::load("happy").unwrap();
+    let sim = Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com")).await.unwrap();
+    let info = sim.info().clone();
+    let dir = std::env::temp_dir().join(format!("mspbots-cloud-noapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = common::live_profile(&dir, &sim);
+    let ca = info.ca_pem.to_str().unwrap().to_owned();
+    let mut command = std::process::Command::new(BIN);
+    command
+        .args(["run", "--headless", "--json", "--cloud", "china", "--grant-wait", "10"])
+        .args(["--profile", profile.to_str().unwrap()])
+        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url, "--ca-cert", &ca])
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
+        .stdin(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(status(&lines, "teams_app").0, "done", "{lines:#?}");
+    assert_eq!(status(&lines, "global_policy"), ("needs_attention", Some("policy_api_unavailable")), "{lines:#?}");
+    let policy = lines.iter().find(|l| l["step"] == "global_policy").unwrap();
+    assert!(policy["summary"].as_str().unwrap().contains("this Microsoft cloud"), "{policy:#}");
+    let script = policy["detail"]["powershell"].as_str().unwrap_or_default();
+    assert!(script.contains("Set-CsTeamsAppSetupPolicy"), "the script to run instead: {policy:#}");
+    sim.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -74,6 +74,7 @@ fn local(code: &str) -> Failure {
         "token_mismatch" => LocalFailure::TokenMismatch { detail: String::new() },
         "permissions_still_missing" => LocalFailure::PermissionsStillMissing { minutes: 5, names: Vec::new() },
         "policy_not_visible" => LocalFailure::PolicyNotVisible,
+        "policy_api_unavailable" => LocalFailure::PolicyApiUnavailable,
         "policy_shape_unknown" => LocalFailure::PolicyShapeUnknown { detail: String::new() },
         "unreadable_answer" => return Failure::Parse { what: "answer".into(), excerpt: String::new() },
         other => LocalFailure::TeamsAppBlocked { code: other.to_owned() },

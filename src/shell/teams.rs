@@ -52,10 +52,11 @@ impl Services {
     }
 
     fn config_api(&self) -> Result<ConfigApi, Failure> {
-        let base = self.env.teams_admin_base.as_deref().ok_or_else(|| Failure::Parse {
-            what: "Teams app setup policy".into(),
-            excerpt: "no Teams admin API is configured for this environment".into(),
-        })?;
+        let base = self
+            .env
+            .teams_admin_base
+            .as_deref()
+            .ok_or(Failure::Local(crate::wizard::LocalFailure::PolicyApiUnavailable))?;
         Ok(ConfigApi::new(self.http_api.clone(), base).with_policy(self.env.network.retry))
     }
 

@@ -117,6 +117,8 @@ pub enum LocalFailure {
     PolicyNotVisible,
     /// The Teams admin API answered in a shape the setup tool does not know.
     PolicyShapeUnknown { detail: String },
+    /// No Teams admin API is known for this environment (its host in the tenant's cloud is not known).
+    PolicyApiUnavailable,
 }
 
 /// Conditional Access codes on which sign-in switches to the other method (`field-notes.md` #2).
@@ -186,6 +188,7 @@ impl Failure {
                 LocalFailure::PermissionsStillMissing { .. } => "permissions_still_missing",
                 LocalFailure::TeamsAppBlocked { code } => code.as_str(),
                 LocalFailure::PolicyNotVisible => "policy_not_visible",
+                LocalFailure::PolicyApiUnavailable => "policy_api_unavailable",
                 LocalFailure::PolicyShapeUnknown { .. } => "policy_shape_unknown",
             }
             .to_owned(),
