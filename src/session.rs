@@ -16,9 +16,6 @@ use crate::wizard::{
     StepStatus, Timing, Wizard,
 };
 
-/// Graph's resource identifier in the commercial cloud, as the shell's scope lists spell it.
-const COMMERCIAL_GRAPH: &str = "https://graph.microsoft.com";
-
 /// Where to sign in, given explicitly (headless `--login-url` and friends) or by demo/live mode.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -65,9 +62,9 @@ impl Endpoints {
     }
 }
 
-/// `scope` with Graph's commercial resource replaced by `resource` (other resources' scopes as they are).
-fn in_cloud(scope: &str, resource: &str) -> String {
-    scope.strip_prefix(COMMERCIAL_GRAPH).map_or_else(|| scope.to_owned(), |rest| format!("{resource}{rest}"))
+/// Graph permissions as scopes of the Graph `resource` of the tenant's cloud.
+fn graph_scopes(names: &[&str], resource: &str) -> Vec<String> {
+    names.iter().map(|name| format!("{resource}/{name}")).collect()
 }
 
 fn with_slash(s: &str) -> String {
@@ -104,7 +101,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         trust: endpoints.trust.clone(),
         signin_client_id: profile.signin_client_id.clone(),
         sign_in_scopes: SIGN_IN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        tenant_read_scopes: TENANT_READ_SCOPES.iter().map(|s| in_cloud(s, &endpoints.graph_resource)).collect(),
+        tenant_read_scopes: graph_scopes(TENANT_READ_SCOPES, &endpoints.graph_resource),
         graph_resource: endpoints.graph_resource.clone(),
         redirect_host: "localhost".to_owned(),
         // `select_account` is Microsoft's; an explicitly given OpenID provider may not offer it.
@@ -115,7 +112,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
             ConsentEndpointChoice::V1 => ConsentEndpoint::V1,
         },
         consent_redirect,
-        teams_setup_scopes: TEAMS_SETUP_SCOPES.iter().map(|s| in_cloud(s, &endpoints.graph_resource)).collect(),
+        teams_setup_scopes: graph_scopes(TEAMS_SETUP_SCOPES, &endpoints.graph_resource),
         teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
         teams_manifest_id: profile.teams_app.store_id.clone(),

@@ -50,7 +50,7 @@ async fn run(cloud: &str) -> (Vec<Value>, Vec<mspbots_setup::sim::RecordedReques
     let mut command = common::headless_against(BIN, &sim, &profile, &dir.join("state"));
     command.args(["--cloud", cloud, "--grant-wait", "10"]);
     let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
-    let lines = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let lines = common::json_lines(&out);
     let requests = sim.requests();
     sim.shutdown().await;
     std::fs::remove_dir_all(dir).unwrap();
@@ -103,22 +103,13 @@ async fn without_a_teams_admin_api_the_policy_is_left_to_the_admin_with_the_scri
     // `--teams-admin-url`.
     let s = scenario::load("happy").unwrap();
     let sim = Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com")).await.unwrap();
-    let info = sim.info().clone();
     let dir = std::env::temp_dir().join(format!("mspbots-cloud-noapi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = common::live_profile(&dir, &sim);
-    let ca = info.ca_pem.to_str().unwrap().to_owned();
-    let mut command = std::process::Command::new(BIN);
-    command
-        .args(["run", "--headless", "--json", "--cloud", "china", "--grant-wait", "10"])
-        .args(["--profile", profile.to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url, "--ca-cert", &ca])
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
-        .stdin(std::process::Stdio::null());
+    let mut command = common::headless_without_teams_admin(BIN, &sim, &profile, &dir.join("state"));
+    command.args(["--cloud", "china", "--grant-wait", "10"]);
     let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
-    let lines: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let lines = common::json_lines(&out);
     assert_eq!(status(&lines, "teams_app").0, "done", "{lines:#?}");
     assert_eq!(status(&lines, "global_policy"), ("needs_attention", Some("policy_api_unavailable")), "{lines:#?}");
     let policy = lines.iter().find(|l| l["step"] == "global_policy").unwrap();

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 
 use mspbots_setup::sim::scenario;
 use mspbots_setup::sim::{Sim, SimConfig};
-use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
@@ -60,10 +59,6 @@ fn port_of(url: &str) -> String {
     url::Url::parse(url).unwrap().port().unwrap().to_string()
 }
 
-fn lines(out: &std::process::Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
-}
-
 /// The headless wizard against `sim` with `proxy` as the only proxy setting of its environment.
 fn through(sim: &Sim, proxy: &str, dir: &std::path::Path) -> std::process::Command {
     let profile = common::live_profile(dir, sim);
@@ -83,7 +78,7 @@ async fn the_whole_wizard_works_through_a_proxy() {
     let dir = tempdir("through");
     let mut command = through(&sim, &address, &dir);
     let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
-    let steps = lines(&out);
+    let steps = common::json_lines(&out);
     let statuses: Vec<(&str, &str)> =
         steps.iter().map(|l| (l["step"].as_str().unwrap(), l["status"].as_str().unwrap())).collect();
     assert!(out.status.success(), "{statuses:?}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -114,7 +109,7 @@ async fn a_proxy_that_is_down_is_named_in_the_failure() {
     let dir = tempdir("down");
     let mut command = through(&sim, &closed, &dir);
     let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
-    let steps = lines(&out);
+    let steps = common::json_lines(&out);
     let first = steps.first().unwrap_or_else(|| panic!("no output: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!((first["step"].as_str(), first["code"].as_str()), (Some("sign_in"), Some("proxy")), "{first:#}");
     let summary = first["summary"].as_str().unwrap();

@@ -82,7 +82,12 @@ impl From<RawUser> for DirectoryUser {
 impl Graph {
     /// How many users the directory has (`GET /users/$count`, eventual consistency).
     pub async fn count_users(&self, tokens: &dyn TokenSource) -> Result<u64, Failure> {
-        let answer = self.send(tokens, &Call::get("v1.0/users/$count").eventual()).await?;
+        self.count(tokens, &Call::get("v1.0/users/$count").eventual()).await
+    }
+
+    /// The plain-text number a `$count` path answers.
+    pub(crate) async fn count(&self, tokens: &dyn TokenSource, call: &Call) -> Result<u64, Failure> {
+        let answer = self.send(tokens, call).await?;
         let text = String::from_utf8_lossy(&answer.body);
         text.trim()
             .parse()

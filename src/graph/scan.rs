@@ -92,11 +92,7 @@ pub fn first_characters() -> impl Iterator<Item = char> {
 impl Graph {
     /// How many users' principal names start with `prefix`.
     pub async fn count_part(&self, tokens: &dyn TokenSource, prefix: &str) -> Result<u64, Failure> {
-        let answer = self.send(tokens, &count_call(prefix)).await?;
-        let text = String::from_utf8_lossy(&answer.body);
-        text.trim()
-            .parse()
-            .map_err(|_| Failure::Parse { what: "Graph user count".into(), excerpt: text.chars().take(80).collect() })
+        self.count(tokens, &count_call(prefix)).await
     }
 
     /// Reads every user, calling `on_page` with each page as it comes (and the directory's size with the first,

@@ -33,18 +33,13 @@ pub use browser::UrlOpener;
 /// directory roles).
 pub const SIGN_IN_SCOPES: &[&str] = &["openid", "profile", "offline_access", "User.Read"];
 /// Read access to the tenant's applications, grants, licences and directory (with photos, which
-/// `Directory.Read.All` does not cover), approved by an admin when first needed.
-pub const TENANT_READ_SCOPES: &[&str] = &[
-    "https://graph.microsoft.com/Application.Read.All",
-    "https://graph.microsoft.com/Directory.Read.All",
-    "https://graph.microsoft.com/ProfilePhoto.Read.All",
-];
+/// `Directory.Read.All` does not cover), approved by an admin when first needed. Graph permissions: the session
+/// puts the tenant's cloud's Graph resource in front (`https://graph.microsoft.com/Directory.Read.All`).
+pub const TENANT_READ_SCOPES: &[&str] = &["Application.Read.All", "Directory.Read.All", "ProfilePhoto.Read.All"];
 
-/// The Teams app catalog and installs for users (Graph, delegated; an admin approves them for the setup tool).
-pub const TEAMS_SETUP_SCOPES: &[&str] = &[
-    "https://graph.microsoft.com/AppCatalog.ReadWrite.All",
-    "https://graph.microsoft.com/TeamsAppInstallation.ReadWriteForUser",
-];
+/// The Teams app catalog and installs for users (Graph permissions, delegated; an admin approves them for the
+/// setup tool).
+pub const TEAMS_SETUP_SCOPES: &[&str] = &["AppCatalog.ReadWrite.All", "TeamsAppInstallation.ReadWriteForUser"];
 /// The Teams admin configuration API ("Skype and Teams Tenant Admin API"), for app setup policies.
 pub const TEAMS_ADMIN_SCOPES: &[&str] = &["48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"];
 

@@ -267,15 +267,31 @@ pub fn headless_against(
     profile: &std::path::Path,
     state: &std::path::Path,
 ) -> std::process::Command {
+    let mut c = headless_without_teams_admin(bin, sim, profile, state);
+    c.args(["--teams-admin-url", &sim.info().teams_admin_url]);
+    c
+}
+
+/// [`headless_against`] without the Teams admin API, as where its host is not known.
+pub fn headless_without_teams_admin(
+    bin: &str,
+    sim: &Sim,
+    profile: &std::path::Path,
+    state: &std::path::Path,
+) -> std::process::Command {
     let info = sim.info();
     let ca = info.ca_pem.to_str().unwrap().to_owned();
     let mut c = std::process::Command::new(bin);
     c.args(["run", "--headless", "--json"])
         .args(["--profile", profile.to_str().unwrap()])
-        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url])
-        .args(["--teams-admin-url", &info.teams_admin_url, "--ca-cert", &ca])
+        .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url, "--ca-cert", &ca])
         .env("XDG_STATE_HOME", state)
         .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
         .stdin(std::process::Stdio::null());
     c
+}
+
+/// The JSON lines a `--json` run printed.
+pub fn json_lines(out: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }

@@ -255,39 +255,29 @@ fn prop<'a>(a: &'a Account, name: &str) -> Prop<'a> {
     }
 }
 
-/// A user with the selected properties; basic-only callers get null for the rest; the expanded manager, if any.
+/// A user with the selected properties; basic-only callers get null for the rest; the expanded manager, if any
+/// (itself a user that says its `@odata.type`).
 struct UserJson<'a> {
     account: &'a Account,
     names: &'a [&'a str],
     basic_only: bool,
     manager: Option<(&'a Account, &'a [&'a str])>,
+    typed: bool,
 }
 
 impl Serialize for UserJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
+        if self.typed {
+            map.serialize_entry("@odata.type", "#microsoft.graph.user")?;
+        }
         for n in self.names {
             let hidden = self.basic_only && !BASIC_ONLY.contains(n);
             map.serialize_entry(n, &if hidden { Prop::Null } else { prop(self.account, n) })?;
         }
         if let Some((manager, names)) = self.manager {
-            let inner = UserJson { account: manager, names, basic_only: self.basic_only, manager: None };
-            map.serialize_entry("manager", &ManagerJson(inner))?;
-        }
-        map.end()
-    }
-}
-
-/// An expanded manager: a user with its `@odata.type`.
-struct ManagerJson<'a>(UserJson<'a>);
-
-impl Serialize for ManagerJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("@odata.type", "#microsoft.graph.user")?;
-        for n in self.0.names {
-            let hidden = self.0.basic_only && !BASIC_ONLY.contains(n);
-            map.serialize_entry(n, &if hidden { Prop::Null } else { prop(self.0.account, n) })?;
+            let manager = UserJson { account: manager, names, basic_only: self.basic_only, manager: None, typed: true };
+            map.serialize_entry("manager", &manager)?;
         }
         map.end()
     }
@@ -305,7 +295,7 @@ fn names_of(select: Option<&[String]>) -> Vec<&str> {
 /// the rest.
 fn user_object(a: &Account, select: Option<&[String]>, basic_only: bool) -> Map<String, Value> {
     let names = names_of(select);
-    let user = UserJson { account: a, names: &names, basic_only, manager: None };
+    let user = UserJson { account: a, names: &names, basic_only, manager: None, typed: false };
     match serde_json::to_value(&user) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -394,7 +384,7 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
             break;
         }
         let manager = manager_names.as_deref().and_then(|n| manager_of(&st.dir, a).map(|m| (m, n)));
-        value.push(UserJson { account: a, names: &names, basic_only, manager });
+        value.push(UserJson { account: a, names: &names, basic_only, manager, typed: false });
     }
     let total = (query.count && from == 0)
         .then(|| st.dir.members().filter(|a| predicates.iter().all(|p| matches(p, a))).count());
