@@ -44,7 +44,7 @@ fn main() {
         let mut w = Command::new(BIN);
         w.env("DISPLAY", &display);
         // A fresh machine: no profile ids, so the demo tenant starts in the background.
-        w.env("XDG_STATE_HOME", dir.join(format!("state-{run}")));
+        w.env(mspbots_setup::fsutil::STATE_DIR_VAR, dir.join(format!("state-{run}")));
         wizard.push(measure(&mut w, &dir, &format!("wizard-{run}")));
     }
     let median = |v: &mut Vec<(f64, f64, f64)>, i: usize| {

@@ -5,6 +5,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The environment variable that puts the state folder elsewhere.
+pub const STATE_DIR_VAR: &str = "MSPBOTS_SETUP_STATE_DIR";
+
 /// Writes `bytes` to `path` atomically (write a temporary file beside it, flush, rename), readable by the
 /// owner only on Unix.
 pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -54,18 +57,22 @@ pub fn downloads_dir_or(fallback: &Path) -> PathBuf {
     home.map(PathBuf::from).map(|h| h.join("Downloads")).filter(|d| d.is_dir()).unwrap_or_else(|| fallback.to_owned())
 }
 
-/// The app's state folder from the environment: `%LOCALAPPDATA%\MSPbots\Setup` on Windows,
+/// The app's state folder from the environment: `$MSPBOTS_SETUP_STATE_DIR` when set (on every OS: support keeps a
+/// reproduction's state apart, tests give each run its own), else `%LOCALAPPDATA%\MSPbots\Setup` on Windows,
 /// `~/Library/Application Support/ai.mspbots.setup` on macOS, `$XDG_STATE_HOME/mspbots-setup` (or
 /// `~/.local/state/mspbots-setup`) elsewhere; a folder under the temp dir when none of these is set.
 pub fn state_dir_from_env() -> PathBuf {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var(STATE_DIR_VAR) {
+        return dir;
+    }
     if cfg!(windows) {
         if let Some(base) = var("LOCALAPPDATA") {
             return base.join("MSPbots").join("Setup");
         }
     } else if cfg!(target_os = "macos") {
         if let Some(home) = var("HOME") {
-            return home.join("Library").join("Application Support").join("ai.mspbots.setup");
+            return home.join("Library").join("Application Support").join(crate::APP_ID);
         }
     } else if let Some(state) = var("XDG_STATE_HOME") {
         return state.join("mspbots-setup");

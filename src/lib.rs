@@ -22,3 +22,10 @@ pub mod sim;
 pub mod teams;
 pub mod wizard;
 pub mod zipfile;
+
+/// The product's name, as the window title, Windows' version information (build.rs) and the packager metadata
+/// (Cargo.toml) show it.
+pub const PRODUCT_NAME: &str = "MSPbots setup";
+/// The reverse-DNS identifier: Wayland's app id, the macOS bundle identifier, the keychain service, the macOS
+/// state folder.
+pub const APP_ID: &str = "ai.mspbots.setup";

@@ -10,6 +10,8 @@ use mspbots_setup::cli::{self, Cli, Command};
 fn main() -> ExitCode {
     // First thing: benchmarks measure start-up from here.
     let started = mspbots_setup::clock::Clock::start();
+    #[cfg(windows)]
+    attach_parent_console();
     mspbots_setup::diagnostics::install_panic_hook();
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -37,4 +39,21 @@ fn init_logging(verbose: u8) {
         _ => tracing::Level::TRACE,
     };
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// A Windows release build is a windowed program without a console of its own, so a command typed in a terminal
+/// (`sim`, `run`, `explain`, `--help`) would print nowhere: write to the console of the terminal that started the
+/// program, if there is one. Output redirected to a file or a pipe keeps going there; a debug build (console
+/// program) already has its console.
+#[cfg(windows)]
+#[expect(unsafe_code, reason = "two Win32 calls without pointers; no Rust API attaches a console")]
+fn attach_parent_console() {
+    use windows_sys::Win32::System::Console::{ATTACH_PARENT_PROCESS, AttachConsole, GetStdHandle, STD_OUTPUT_HANDLE};
+    // SAFETY: neither call takes or returns memory owned elsewhere. AttachConsole fails harmlessly when there is no
+    // parent console (started from Explorer) or the process has one.
+    unsafe {
+        if GetStdHandle(STD_OUTPUT_HANDLE).is_null() {
+            AttachConsole(ATTACH_PARENT_PROCESS);
+        }
+    }
 }

@@ -12,7 +12,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mspbots_setup::sim::scenario::{self, FaultSpec};
@@ -21,7 +20,7 @@ use mspbots_setup::sim::{Sim, SimConfig};
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
 
 fn progress_files(state: &Path) -> Vec<PathBuf> {
-    let dir = state.join("mspbots-setup").join("bulk-install");
+    let dir = state.join("bulk-install");
     std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default()
 }
 
@@ -36,7 +35,7 @@ fn saved_results(state: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn command(sim: &Sim, profile: &Path, state: &Path) -> Command {
+fn command(sim: &Sim, profile: &Path, state: &Path) -> common::Headless {
     let mut c = common::headless_against(BIN, sim, profile, state);
     c.args(["--install-for-everyone", "--grant-wait", "5"]);
     c
@@ -66,7 +65,7 @@ fn a_killed_install_for_everyone_resumes_and_installs_each_remaining_user_exactl
     std::fs::create_dir_all(&state).unwrap();
     let profile = common::live_profile(&dir, &sim);
 
-    let mut first = command(&sim, &profile, &state).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = command(&sim, &profile, &state).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while saved_results(&state).len() < 60 {
         assert!(Instant::now() < deadline, "the first run never got going");

@@ -9,7 +9,6 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use mspbots_setup::http::{self, HttpConfig, Purpose, Trust};
 use serde_json::Value;
@@ -52,6 +51,7 @@ async fn sim_prints_one_json_line_serves_https_and_stops_on_sigterm() {
 
     #[cfg(unix)]
     {
+        use std::time::{Duration, Instant};
         let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -68,6 +68,7 @@ async fn sim_prints_one_json_line_serves_https_and_stops_on_sigterm() {
     #[cfg(not(unix))]
     {
         child.kill().unwrap();
+        child.wait().unwrap();
     }
 }
 

@@ -13,7 +13,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mspbots_setup::sim::recorder::{Host, RecordedRequest};
@@ -24,14 +23,14 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
 const ADMIN: &str = "adele.vance@contoso.com";
 
-fn command(sim: &Sim, profile: &Path, state: &Path) -> Command {
+fn command(sim: &Sim, profile: &Path, state: &Path) -> common::Headless {
     let mut c = common::headless_against(BIN, sim, profile, state);
     c.args(["--grant-wait", "10"]);
     c
 }
 
 fn progress_path(state: &Path) -> PathBuf {
-    state.join("mspbots-setup").join(mspbots_setup::session::PROGRESS_FILE)
+    state.join(mspbots_setup::session::PROGRESS_FILE)
 }
 
 fn saved(state: &Path) -> Option<Value> {
@@ -103,9 +102,9 @@ fn a_run_killed_at_each_step_resumes_there_and_changes_nothing_twice() {
 
         let mut first = command(&sim, &profile, &state);
         if point.name == "signing in" {
-            first.env("BROWSER", "true");
+            first.without_browser();
         }
-        let mut first = first.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut first = first.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if (point.reached)(saved(&state).as_ref(), &sim) {

@@ -63,7 +63,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 fn export(dir: &Path, file: &Path, hide: bool) -> Output {
     let mut c = Command::new(BIN);
-    c.args(["diagnostics", "export"]).arg(file).env("XDG_STATE_HOME", dir.join("state"));
+    c.args(["diagnostics", "export"]).arg(file).env(mspbots_setup::fsutil::STATE_DIR_VAR, dir.join("state"));
     if hide {
         c.arg("--hide-customer-details");
     }
@@ -156,7 +156,10 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
         let secrets = secrets_seen(sim);
         secrets_checked += secrets.len();
         log_lines += stderr.lines().filter(|l| l.contains("TRACE") || l.contains("DEBUG")).count();
-        let mut outputs = vec![("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), stderr.to_string())];
+        // The sign-in address the run asked a person to open carries `state` and `code_challenge` as any browser's
+        // address bar does; everything else on stderr is the log.
+        let log = stderr.lines().filter(|l| !l.starts_with(common::OPEN_THIS)).collect::<Vec<_>>().join("\n");
+        let mut outputs = vec![("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), log)];
         for path in files_under(&dir.join("state")) {
             let bytes = std::fs::read(&path).unwrap();
             outputs.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
@@ -306,7 +309,7 @@ fn bundles_that_cannot_be_read_are_refused_with_a_clear_message() {
         let out = Command::new(BIN)
             .args(["reproduce", "--headless"])
             .arg(file)
-            .env("XDG_STATE_HOME", dir.join("state"))
+            .env(mspbots_setup::fsutil::STATE_DIR_VAR, dir.join("state"))
             .output()
             .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -333,7 +336,7 @@ fn bundles_that_cannot_be_read_are_refused_with_a_clear_message() {
     let out = Command::new(BIN)
         .args(["diagnostics", "export"])
         .arg(dir.join("out.json"))
-        .env("XDG_STATE_HOME", dir.join("empty-state"))
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, dir.join("empty-state"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

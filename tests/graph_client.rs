@@ -171,10 +171,7 @@ async fn graph_answers_carry_resource_units_and_a_throttled_one_says_why() {
     s.directory.read_burst_seconds = 1;
     let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
     let token = t.user_token(TENANT_READ).await;
-    let http = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(t.sim.ca_pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let http = t.client.clone();
     let url = format!("{}v1.0/users?$select=id&$expand=manager&$top=999", t.sim.info().graph_url);
     let first = http.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(first.headers()["x-ms-resource-unit"], "2", "2 for users, -1 $select, +1 $expand");

@@ -356,7 +356,7 @@ fn run_with_bundle(scenario: &str, extra: &[&str], bundle: Option<(&Path, bool)>
             command.arg("--hide-customer-details");
         }
     }
-    let out = command.env("XDG_STATE_HOME", &dir).env_remove("BROWSER").output().unwrap();
+    let out = command.env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir).env_remove("BROWSER").output().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     lines_of(scenario, &out)
 }
@@ -376,7 +376,7 @@ fn reproduce(bundle: &Path, grant_wait: &str) -> Run {
     let out = Command::new(BIN)
         .args(["reproduce", "--headless", "--json", "--grant-wait", grant_wait])
         .arg(bundle)
-        .env("XDG_STATE_HOME", &state)
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &state)
         .env_remove("BROWSER")
         .output()
         .unwrap();

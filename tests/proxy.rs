@@ -60,7 +60,7 @@ fn port_of(url: &str) -> String {
 }
 
 /// The headless wizard against `sim` with `proxy` as the only proxy setting of its environment.
-fn through(sim: &Sim, proxy: &str, dir: &std::path::Path) -> std::process::Command {
+fn through(sim: &Sim, proxy: &str, dir: &std::path::Path) -> common::Headless {
     let profile = common::live_profile(dir, sim);
     let mut c = common::headless_against(BIN, sim, &profile, &dir.join("state"));
     for var in ["NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "https_proxy"] {

@@ -455,14 +455,15 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
     let handle = runtime.handle().clone();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title("MSPbots setup")
-            .with_app_id("ai.mspbots.setup")
+            .with_title(crate::PRODUCT_NAME)
+            .with_app_id(crate::APP_ID)
+            .with_icon(window_icon())
             .with_inner_size([980.0, 680.0])
             .with_min_inner_size([720.0, 480.0]),
         ..Default::default()
     };
     let result = eframe::run_native(
-        "MSPbots setup",
+        crate::PRODUCT_NAME,
         native,
         Box::new(move |cc| {
             let shell = Shell::new(handle, cc.egui_ctx.clone());
@@ -482,7 +483,39 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
     }
 }
 
+/// The window's icon (title bar, taskbar, dock): the product icon, not egui's. The same picture as the Windows
+/// executable's icon (build.rs) and the packaged app's (Cargo.toml).
+fn window_icon() -> std::sync::Arc<egui::IconData> {
+    let png = include_bytes!("../../assets/icons/256x256.png");
+    match image::load_from_memory_with_format(png, image::ImageFormat::Png) {
+        Ok(picture) => {
+            let rgba = picture.to_rgba8();
+            let (width, height) = rgba.dimensions();
+            std::sync::Arc::new(egui::IconData { rgba: rgba.into_raw(), width, height })
+        }
+        // Cannot happen with the icon built in (tested); an empty icon leaves the platform's default.
+        Err(e) => {
+            tracing::warn!("the window icon could not be read: {e}");
+            std::sync::Arc::new(egui::IconData::default())
+        }
+    }
+}
+
 /// The waker egui needs, re-exported for tests that build a shell without a window.
 pub fn no_waker() -> impl Waker {
     crate::shell::NoWaker
+}
+
+#[cfg(test)]
+mod icon_tests {
+    #[test]
+    fn the_window_icon_is_the_product_icon() {
+        let icon = super::window_icon();
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        // The corner is transparent (rounded), the middle of the face is the product blue.
+        assert_eq!(icon.rgba[3], 0);
+        let at = |x: usize, y: usize| &icon.rgba[(y * 256 + x) * 4..(y * 256 + x) * 4 + 4];
+        assert_eq!(at(40, 128), [0x24, 0x63, 0xEB, 0xFF]);
+    }
 }

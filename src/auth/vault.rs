@@ -235,7 +235,7 @@ pub fn open_platform_store(state_dir: &Path) -> Arc<dyn SecretStore> {
 }
 
 /// The keychain service name entries are filed under.
-pub const SERVICE: &str = "ai.mspbots.setup";
+pub const SERVICE: &str = crate::APP_ID;
 
 #[cfg(target_os = "windows")]
 fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {

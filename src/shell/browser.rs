@@ -12,15 +12,23 @@ pub trait UrlOpener: Send + Sync + std::fmt::Debug + 'static {
     fn open(&self, url: &str) -> Result<(), String>;
 }
 
+/// Browsers are given web addresses only (an address from a server, such as a device code's verification page,
+/// could otherwise name a local file or a program's URL scheme).
+fn web_address(url: &str) -> Result<(), String> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(format!("refusing to open a non-web address: {url}"))
+    }
+}
+
 /// The system browser (`webbrowser`, http and https only).
 #[derive(Debug, Default)]
 pub struct SystemBrowser;
 
 impl UrlOpener for SystemBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(format!("refusing to open a non-web address: {url}"));
-        }
+        web_address(url)?;
         #[expect(clippy::disallowed_methods, reason = "the one place that starts the system browser")]
         webbrowser::open(url).map_err(|e| e.to_string())
     }
@@ -34,9 +42,12 @@ pub struct CommandBrowser {
 
 impl UrlOpener for CommandBrowser {
     fn open(&self, url: &str) -> Result<(), String> {
-        // `$BROWSER` may be a colon-separated list; use the first entry that starts.
+        web_address(url)?;
+        // `$BROWSER` may be a list (`:` between entries, `;` on Windows where paths hold `:`); use the first
+        // entry that starts.
         let mut last = String::from("no browser command given");
-        for program in self.program.split(':').filter(|p| !p.trim().is_empty()) {
+        let separator = if cfg!(windows) { ';' } else { ':' };
+        for program in self.program.split(separator).filter(|p| !p.trim().is_empty()) {
             let mut parts = program.split_whitespace();
             let Some(exe) = parts.next() else { continue };
             let mut cmd = Command::new(exe);
@@ -119,5 +130,29 @@ impl UrlOpener for RecordingOpener {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CommandBrowser, UrlOpener as _};
+
+    /// A program every OS has that takes an argument and does nothing with it.
+    const HARMLESS: &str = if cfg!(windows) { "cmd /c rem" } else { "true" };
+    const SEPARATOR: &str = if cfg!(windows) { ";" } else { ":" };
+
+    #[test]
+    fn a_browser_list_uses_the_first_entry_that_starts() {
+        let listed = CommandBrowser { program: format!("no-such-browser-here{SEPARATOR}{HARMLESS}") };
+        assert_eq!(listed.open("https://example.com/"), Ok(()));
+        let missing = CommandBrowser { program: "no-such-browser-here".into() }.open("https://example.com/");
+        assert!(missing.is_err_and(|e| e.starts_with("no-such-browser-here: ")));
+    }
+
+    #[test]
+    fn only_web_addresses_are_opened() {
+        let browser = CommandBrowser { program: HARMLESS.into() };
+        assert!(browser.open("file:///etc/passwd").is_err());
+        assert!(browser.open("javascript:alert(1)").is_err());
     }
 }

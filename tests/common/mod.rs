@@ -258,15 +258,9 @@ pub fn live_profile(dir: &std::path::Path, sim: &Sim) -> std::path::PathBuf {
     path
 }
 
-/// `run --headless --json` of `bin` against `sim` (every host, its CA only), with `profile`, the state folder
-/// `state`, and a "browser" that follows the simulator's redirects back to the wizard's listener. Add the run's
-/// own options with `.args`.
-pub fn headless_against(
-    bin: &str,
-    sim: &Sim,
-    profile: &std::path::Path,
-    state: &std::path::Path,
-) -> std::process::Command {
+/// `run --headless --json` of `bin` against `sim` (every host, its CA only), with the state folder `state` and
+/// `profile`, signing in through [`Headless`]'s browser. Add the run's own options with `.args`.
+pub fn headless_against(bin: &str, sim: &Sim, profile: &std::path::Path, state: &std::path::Path) -> Headless {
     let mut c = headless_without_teams_admin(bin, sim, profile, state);
     c.args(["--teams-admin-url", &sim.info().teams_admin_url]);
     c
@@ -278,17 +272,108 @@ pub fn headless_without_teams_admin(
     sim: &Sim,
     profile: &std::path::Path,
     state: &std::path::Path,
-) -> std::process::Command {
+) -> Headless {
     let info = sim.info();
     let ca = info.ca_pem.to_str().unwrap().to_owned();
     let mut c = std::process::Command::new(bin);
     c.args(["run", "--headless", "--json"])
         .args(["--profile", profile.to_str().unwrap()])
         .args(["--login-url", &info.login_url, "--graph-url", &info.graph_url, "--ca-cert", &ca])
-        .env("XDG_STATE_HOME", state)
-        .env("BROWSER", format!("curl -s -L -o /dev/null --cacert {ca}"))
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, state)
+        .env_remove("BROWSER")
         .stdin(std::process::Stdio::null());
-    c
+    Headless { command: c, ca_pem: sim.ca_pem().to_owned(), browser: true }
+}
+
+/// What a headless run prints on stderr when it has no `$BROWSER` (src/shell/browser.rs).
+pub const OPEN_THIS: &str = "Open this address in a browser: ";
+
+/// A headless run whose browser is the test itself: every address the run asks a person to open (on stderr, as
+/// without `$BROWSER`) is fetched here, following redirects (to the run's loopback listener too) and trusting the
+/// simulator's CA, like a browser whose account is already chosen (the simulator's auto-login). No external
+/// program is involved, so it works alike on every OS (Windows under Wine has no curl).
+pub struct Headless {
+    command: std::process::Command,
+    ca_pem: String,
+    browser: bool,
+}
+
+impl Headless {
+    pub fn arg(&mut self, arg: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&mut self, args: I) -> &mut Self {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    /// Nobody opens the addresses: the run waits at sign-in.
+    pub fn without_browser(&mut self) -> &mut Self {
+        self.browser = false;
+        self
+    }
+
+    /// Runs to the end: exit status, stdout, and stderr (the addresses it asked to open included).
+    pub fn output(&mut self) -> std::io::Result<std::process::Output> {
+        let mut child =
+            self.command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
+        let stderr = self.read_stderr(&mut child);
+        let mut stdout = Vec::new();
+        std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut stdout)?;
+        let status = child.wait()?;
+        let stderr = stderr.join().unwrap();
+        Ok(std::process::Output { status, stdout, stderr })
+    }
+
+    /// Starts the run with its output discarded, for a test that kills it.
+    pub fn spawn(&mut self) -> std::io::Result<std::process::Child> {
+        let mut child =
+            self.command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()?;
+        drop(self.read_stderr(&mut child));
+        Ok(child)
+    }
+
+    /// Reads the child's stderr to its end on a thread, opening each address it asks for; returns what it read.
+    fn read_stderr(&self, child: &mut std::process::Child) -> std::thread::JoinHandle<Vec<u8>> {
+        let stderr = child.stderr.take().unwrap();
+        let browser = self.browser.then(|| self.ca_pem.clone());
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut reader = std::io::BufReader::new(stderr);
+            let mut line = Vec::new();
+            while std::io::BufRead::read_until(&mut reader, b'\n', &mut line).is_ok_and(|n| n > 0) {
+                if let (Some(ca_pem), Some(url)) =
+                    (&browser, String::from_utf8_lossy(&line).trim_end().strip_prefix(OPEN_THIS))
+                {
+                    open_in_browser(url.to_owned(), ca_pem.clone());
+                }
+                all.append(&mut line);
+            }
+            all
+        })
+    }
+}
+
+/// Fetches `url` and follows its redirects on a thread of its own, as a browser tab would; where it stops does
+/// not matter (the run reports what happened).
+fn open_in_browser(url: String, ca_pem: String) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = http::client(&HttpConfig::new(Purpose::Api, Trust::OnlyPem(ca_pem))).unwrap();
+        let _where_it_stopped = rt.block_on(async { client.get(&url).send().await });
+    });
 }
 
 /// The JSON lines a `--json` run printed.
