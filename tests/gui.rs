@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use mspbots_setup::app::{AppServices, DemoTenant, Launch, LaunchOptions, WizardApp};
 use mspbots_setup::http::{self, HttpConfig, Purpose};
 use mspbots_setup::session::Endpoints;
-use mspbots_setup::shell::browser::FollowingBrowser;
+use mspbots_setup::shell::browser::{FollowingBrowser, RecordingOpener};
 use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
 use mspbots_setup::sim::scenario::ConsentDecision;
 use mspbots_setup::wizard::{Bulk, Consent, Load, PolicyStep, SignIn, StepId, StepStatus, TeamsStep, VerifyPhase};
@@ -49,6 +49,15 @@ fn harness(app: WizardApp) -> Harness<'static, WizardApp> {
     Harness::builder().with_size([1000.0, 760.0]).build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app)
 }
 
+/// The smallest window the wizard allows (`app::run`), at 175 % display scaling: what a laptop with large text
+/// leaves the wizard.
+fn smallest_harness(app: WizardApp) -> Harness<'static, WizardApp> {
+    Harness::builder()
+        .with_size([720.0, 480.0])
+        .with_pixels_per_point(1.75)
+        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app)
+}
+
 /// Runs frames until `done` holds, pumping background reports like the real app; on timeout panics with the
 /// wizard's state so the failure says what the app was doing.
 fn step_until(harness: &mut Harness<'static, WizardApp>, description: &str, done: impl Fn(&WizardApp) -> bool) {
@@ -76,10 +85,66 @@ fn demo_ready_as(harness: &mut Harness<'static, WizardApp>, upn: &str) {
     sim.set_auto_login(Some(upn.to_owned()));
 }
 
+/// How a test presses a button: [`click`] (AccessKit, as a screen reader) or [`press_with_keyboard`].
+type Press = fn(&mut Harness<'static, WizardApp>, &str);
+
 fn click(harness: &mut Harness<'static, WizardApp>, label: &str) {
     // The AccessKit default action, as a screen reader would press it (also reaches buttons scrolled out of view).
     harness.get_by_role_and_label(Role::Button, label).click_accesskit();
     harness.run_steps(2);
+}
+
+/// What a person without a mouse does: Tab until the button `label` has the keyboard focus, then Enter. On the way,
+/// every control on the page must have an accessible name (what a screen reader announces).
+fn press_with_keyboard(harness: &mut Harness<'static, WizardApp>, label: &str) {
+    assert_every_control_is_named(harness);
+    let focused_on = |harness: &Harness<'static, WizardApp>| {
+        harness.query_by(|n| n.is_focused()).map(|n| {
+            let n = n.accesskit_node();
+            (n.role(), n.label().unwrap_or_default())
+        })
+    };
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let focus = focused_on(harness);
+        if focus.as_ref().is_some_and(|(role, name)| *role == Role::Button && name == label) {
+            // The person sees what Enter will press: the focused button is inside the window.
+            let shown = harness.get_by_role_and_label(Role::Button, label).rect();
+            let window = harness.ctx.content_rect();
+            assert!(window.contains_rect(shown), "{label:?} has the focus but is outside the window: {shown:?}");
+            harness.key_press(egui::Key::Enter);
+            harness.run_steps(2);
+            return;
+        }
+        seen.extend(focus.map(|(_, name)| name));
+        harness.key_press(egui::Key::Tab);
+        // The focus moves at the end of a frame; the page scrolls to it in the next.
+        harness.run_steps(2);
+    }
+    panic!("Tab never reached the button {label:?}; it went through {seen:?}");
+}
+
+/// Every button, link, check box, text field and the like has a non-empty accessible name.
+fn assert_every_control_is_named(harness: &Harness<'static, WizardApp>) {
+    let unnamed: Vec<String> = harness
+        .query_all_by(|n| {
+            matches!(
+                n.role(),
+                Role::Button
+                    | Role::Link
+                    | Role::CheckBox
+                    | Role::RadioButton
+                    | Role::TextInput
+                    | Role::MultilineTextInput
+                    | Role::ComboBox
+                    | Role::Slider
+                    | Role::SpinButton
+                    | Role::Tab
+            ) && n.label().is_none_or(|l| l.trim().is_empty())
+        })
+        .map(|n| format!("{:?} {:?}", n.accesskit_node().role(), n.value()))
+        .collect();
+    assert!(unnamed.is_empty(), "controls without an accessible name on {:?}: {unnamed:?}", harness.state().page());
 }
 
 fn signed_in(app: &WizardApp) -> bool {
@@ -260,16 +325,20 @@ fn through_consent_to_verify_as(harness: &mut Harness<'static, WizardApp>, upn: 
 
 /// From Welcome to the first checklist, as whichever account the demo tenant signs in as.
 fn through_consent_to_verify_as_the_tenant_signs_in(harness: &mut Harness<'static, WizardApp>) {
-    click(harness, "Start");
-    click(harness, "Sign in with Microsoft…");
+    welcome_to_verify(harness, click);
+}
+
+fn welcome_to_verify(harness: &mut Harness<'static, WizardApp>, press: Press) {
+    press(harness, "Start");
+    press(harness, "Sign in with Microsoft…");
     step_until(harness, "sign-in", signed_in);
-    click(harness, "Continue");
-    click(harness, "Grant consent…");
+    press(harness, "Continue");
+    press(harness, "Grant consent…");
     step_until(harness, "the verify page asking for read access", |app| {
         app.wizard().is_some_and(|w| matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { .. }))
     });
     harness.get_by_label("One more approval: let the setup tool read your tenant");
-    click(harness, "Approve read access…");
+    press(harness, "Approve read access…");
     step_until(harness, "the first checklist", |app| app.wizard().is_some_and(|w| w.verify().checklist.is_some()));
 }
 
@@ -382,15 +451,19 @@ fn a_ten_thousand_user_directory_fills_the_preview_with_a_progress_bar() {
 
 /// From the verified checklist to the Teams step, approving the setup tool's Teams access.
 fn on_to_teams(harness: &mut Harness<'static, WizardApp>) {
+    on_to_teams_by(harness, click);
+}
+
+fn on_to_teams_by(harness: &mut Harness<'static, WizardApp>, press: Press) {
     step_until(harness, "every permission granted", |app| {
         app.wizard().is_some_and(|w| w.verify().checklist.as_ref().is_some_and(|c| c.all_granted()))
     });
-    click(harness, "Continue: Teams app");
+    press(harness, "Continue: Teams app");
     step_until(harness, "the Teams access approval", |app| {
         app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::NeedsApproval { .. }))
     });
     harness.get_by_label("One more approval: let the setup tool manage Teams apps");
-    click(harness, "Approve Teams access…");
+    press(harness, "Approve Teams access…");
     step_until(harness, "the Teams facts", |app| {
         app.wizard()
             .is_some_and(|w| !matches!(w.teams(), TeamsStep::NeedsApproval { .. } | TeamsStep::Inspecting { .. }))
@@ -400,13 +473,24 @@ fn on_to_teams(harness: &mut Harness<'static, WizardApp>) {
 #[test]
 fn the_whole_wizard_runs_from_welcome_to_done() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut harness = harness(app(&rt, &demo("happy")));
-    through_consent_to_verify(&mut harness);
+    whole_wizard(harness(app(&rt, &demo("happy"))), click);
+}
+
+#[test]
+fn the_whole_wizard_can_be_completed_with_the_keyboard_alone_in_the_smallest_window() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    whole_wizard(smallest_harness(app(&rt, &demo("happy"))), press_with_keyboard);
+}
+
+/// Welcome to Done in the healthy demo tenant, every button pressed with `press`.
+fn whole_wizard(mut harness: Harness<'static, WizardApp>, press: Press) {
+    demo_ready_as(&mut harness, "adele.vance@contoso.com");
+    welcome_to_verify(&mut harness, press);
     step_until(&mut harness, "the directory preview", preview_loaded);
-    on_to_teams(&mut harness);
+    on_to_teams_by(&mut harness, press);
     harness.get_by_label("MSPbots is in the Teams store (version 1.4.0)");
     harness.get_by_label("Third-party (store) apps org-wide: allowed");
-    click(&mut harness, "Install MSPbots for me");
+    press(&mut harness, "Install MSPbots for me");
     step_until(&mut harness, "the app installed for the admin", |app| {
         app.step_status(StepId::TeamsApp) == StepStatus::Done
     });
@@ -414,25 +498,25 @@ fn the_whole_wizard_runs_from_welcome_to_done() {
     harness.get_by_label("MSPbots 1.4.0 is in your tenant (from the Teams store)");
     harness.get_by_label("Installed for you: look for it in Teams' left bar.");
 
-    click(&mut harness, "Install for all 61 users now");
+    press(&mut harness, "Install for all 61 users now");
     step_until(&mut harness, "the install for everyone", |app| {
         app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Finished { .. }, .. }))
     });
     harness.run_steps(2);
     harness.get_by_label("Finished: 61 of 61 done: 60 installed, 1 already had it, 0 failed.");
 
-    click(&mut harness, "Continue: Global policy");
+    press(&mut harness, "Continue: Global policy");
     step_until(&mut harness, "the Global policy read", |app| {
         app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
     });
     harness.get_by_label("• Pin MSPbots after the existing pins: Activity, Chat, Teams, Calendar, Calling, Files.");
     harness.get_by_label("Do it yourself instead: PowerShell or the Teams admin center");
-    click(&mut harness, "Add to the Global policy");
+    press(&mut harness, "Add to the Global policy");
     step_until(&mut harness, "the policy applied", |app| app.step_status(StepId::GlobalPolicy) == StepStatus::Pending);
     harness.run_steps(2);
     harness.get_by_label("Applied: MSPbots is installed and pinned in the Global policy.");
     harness.get_by_label_contains("Reaching users' Teams can take several hours");
-    click(&mut harness, "Continue");
+    press(&mut harness, "Continue");
     harness.get_by_label("Your tenant is connected to MSPbots.");
     assert_eq!(harness.state().step_status(StepId::Done), StepStatus::Done);
 }
@@ -563,6 +647,8 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     step_until(&mut support, "the demo tenant", |app| app.wizard().is_some());
     support.get_by_role_and_label(Role::DisclosureTriangle, "Open a diagnostics bundle…").click_accesskit();
     support.run_steps(2);
+    support.get_by_role_and_label(Role::TextInput, "Bundle:");
+    assert_every_control_is_named(&support);
     support.state_mut().bundle_path = corrupt.display().to_string();
     support.run_steps(2);
     click(&mut support, "Open");
@@ -632,4 +718,27 @@ fn a_saved_setup_is_picked_up_and_a_broken_one_is_set_aside_with_a_message() {
     broken.get_by_label("Saved progress set aside");
     broken.get_by_label_contains("The saved progress could not be used: it is not valid JSON");
     broken.get_by_role_and_label(Role::Button, "Start");
+}
+
+#[test]
+fn escape_stops_waiting_for_the_browser_and_the_sign_in_can_start_again() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A browser that opens and is never finished in.
+    let services = AppServices::for_tests(Arc::new(|_: &Endpoints, _: &tokio::runtime::Handle| {
+        Arc::new(RecordingOpener::default()) as Arc<dyn UrlOpener>
+    }));
+    let launch = Launch::resolve(&demo("happy")).unwrap();
+    let mut harness = harness(WizardApp::new(launch, Shell::new(rt.handle().clone(), NoWaker), services));
+    step_until(&mut harness, "the demo tenant", |app| app.wizard().is_some());
+    press_with_keyboard(&mut harness, "Start");
+    press_with_keyboard(&mut harness, "Sign in with Microsoft…");
+    let waiting = |app: &WizardApp| app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::Browser { .. }));
+    step_until(&mut harness, "waiting for the browser", waiting);
+    harness.get_by_label("Waiting for you to finish signing in in your browser…");
+
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(matches!(harness.state().wizard().unwrap().sign_in(), SignIn::Idle), "Escape is the page's Cancel");
+    press_with_keyboard(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "waiting for the browser again", waiting);
 }

@@ -27,11 +27,13 @@ pub(super) fn open_bundle_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) 
     egui::CollapsingHeader::new("Open a diagnostics bundle…").id_salt("open-bundle").show(ui, |ui| {
         ui.label("Support: replay what an admin saw. Paste the bundle's path, or drop the file on this window.");
         ui.horizontal(|ui| {
+            let name = ui.label("Bundle:");
             ui.add(
                 egui::TextEdit::singleline(&mut app.bundle_path)
                     .hint_text("path to the bundle (.json)")
                     .desired_width(360.0),
-            );
+            )
+            .labelled_by(name.id);
             let ready = !app.bundle_path.trim().is_empty();
             if ui.add_enabled(ready, egui::Button::new("Open")).clicked() {
                 asks.open_bundle = Some(app.bundle_path.trim().into());

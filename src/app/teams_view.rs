@@ -254,7 +254,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
             ui.horizontal(|ui| {
                 let share = if counts.total == 0 { 0.0 } else { counts.done() as f32 / counts.total as f32 };
                 ui.add(egui::ProgressBar::new(share).text(counts_text(counts)).desired_width(420.0));
-                if ui.button("Cancel").clicked() {
+                if super::views::cancel_button(ui) {
                     asks.intents.push(Intent::CancelBulk);
                 }
             });

@@ -244,7 +244,7 @@ fn preview_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks
                 };
                 let bar = egui::ProgressBar::new(p.progress().unwrap_or(0.0)).text(label).desired_width(320.0);
                 ui.add(if p.progress().is_some() { bar } else { bar.animate(true) });
-                if ui.button("Cancel").clicked() {
+                if super::views::cancel_button(ui) {
                     asks.intents.push(crate::wizard::Intent::CancelPreview);
                 }
             });
@@ -266,12 +266,13 @@ fn preview_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks
     readiness_ui(ui, w, state);
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        ui.label("Search:");
+        let name = ui.label("Search:");
         ui.add(
             egui::TextEdit::singleline(&mut state.search)
                 .hint_text("name, email, title or manager")
                 .desired_width(260.0),
-        );
+        )
+        .labelled_by(name.id);
         if let Some(gap) = state.gap {
             ui.label(format!("Showing users {}", gap.label()));
             if ui.small_button("Show all").clicked() {

@@ -45,6 +45,7 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
         egui::ScrollArea::vertical().auto_shrink(false).show(ui, |ui| {
             ui.add_space(8.0);
             page_ui(ui, app, &mut asks);
+            scroll_to_keyboard_focus(ui);
         });
     });
     if let Some(text) = asks.copy {
@@ -67,6 +68,19 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
         ui.ctx().input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
     if let Some(path) = asks.open_bundle.or_else(|| dropped.into_iter().next()) {
         app.open_bundle(&path);
+    }
+}
+
+/// When Tab moves the keyboard focus to a control of the page that is scrolled out of view, scroll it into view
+/// (egui does not by itself): someone without a mouse must see what Enter will press. Call inside the page's
+/// scroll area, after the page.
+fn scroll_to_keyboard_focus(ui: &Ui) {
+    if let Some(focused) = ui.memory(egui::Memory::focused)
+        && let Some(response) = ui.ctx().read_response(focused)
+        && response.gained_focus()
+        && ui.min_rect().contains_rect(response.rect)
+    {
+        response.scroll_to_me_animation(None, egui::style::ScrollAnimation::none());
     }
 }
 
@@ -451,7 +465,7 @@ fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             );
             ui.add_space(8.0);
             ui.horizontal(|ui| {
-                if ui.button("Cancel").clicked() {
+                if cancel_button(ui) {
                     asks.intents.push(Intent::CancelSignIn);
                 }
                 if ui.button("Sign in with a code instead…").clicked() {
@@ -507,7 +521,7 @@ fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 }
             }
             ui.add_space(8.0);
-            if ui.button("Cancel").clicked() {
+            if cancel_button(ui) {
                 asks.intents.push(Intent::CancelSignIn);
             }
         }
@@ -721,7 +735,7 @@ fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 if ui.button("I've finished in the browser").clicked() {
                     asks.intents.push(Intent::ConsentFinishedInBrowser);
                 }
-                if ui.button("Cancel").clicked() {
+                if cancel_button(ui) {
                     asks.intents.push(Intent::CancelConsent);
                 }
             });
@@ -863,4 +877,11 @@ pub fn details_text(e: &Explanation, failure: &Failure) -> String {
         text.push('\n');
     }
     text
+}
+
+/// The page's Cancel: its button, or the Escape key (one Cancel is on screen at a time; the first to look takes the
+/// key).
+pub(super) fn cancel_button(ui: &mut egui::Ui) -> bool {
+    let clicked = ui.button("Cancel").on_hover_text("Esc").clicked();
+    clicked || ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
 }
