@@ -8,14 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-pc-windows-gnu
+wine=/usr/lib/wine/wine64 # cargo's test runner
 rustup target add "$target" >/dev/null 2>&1 || echo "windows: could not add the $target target"
-if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || ! [ -x /usr/lib/wine/wine64 ]; then
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || ! [ -x "$wine" ]; then
   echo "windows: installing mingw-w64 and Wine"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-mingw-w64-x86-64 wine wine64 \
     >/dev/null; } || echo "windows: could not install mingw-w64 and Wine"
 fi
 if ! rustup target list --installed | grep -qx "$target" || ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 \
-  || ! [ -x /usr/lib/wine/wine64 ]; then
+  || ! [ -x "$wine" ]; then
   echo "windows: SKIPPED the Windows build and tests (target, mingw-w64 or Wine missing, see above)"
   exit 0
 fi
@@ -32,4 +33,4 @@ cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
 
 echo "windows: cargo test --target $target (under Wine)"
-CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=/usr/lib/wine/wine64 cargo test --locked --target "$target"
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$wine cargo test --locked --target "$target"

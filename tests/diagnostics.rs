@@ -158,7 +158,11 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
         log_lines += stderr.lines().filter(|l| l.contains("TRACE") || l.contains("DEBUG")).count();
         // The sign-in address the run asked a person to open carries `state` and `code_challenge` as any browser's
         // address bar does; everything else on stderr is the log.
-        let log = stderr.lines().filter(|l| !l.starts_with(common::OPEN_THIS)).collect::<Vec<_>>().join("\n");
+        let log = stderr
+            .lines()
+            .filter(|l| !l.starts_with(mspbots_setup::shell::browser::OPEN_THIS_ADDRESS))
+            .collect::<Vec<_>>()
+            .join("\n");
         let mut outputs = vec![("stdout".to_owned(), stdout.to_string()), ("stderr".to_owned(), log)];
         for path in files_under(&dir.join("state")) {
             let bytes = std::fs::read(&path).unwrap();

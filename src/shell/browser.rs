@@ -61,6 +61,9 @@ impl UrlOpener for CommandBrowser {
     }
 }
 
+/// What [`PrintUrl`] prints before the address (tests that play the person look for it).
+pub const OPEN_THIS_ADDRESS: &str = "Open this address in a browser: ";
+
 /// Prints the URL for a person to open (headless runs without `$BROWSER`).
 #[derive(Debug)]
 pub struct PrintUrl {
@@ -72,9 +75,9 @@ impl UrlOpener for PrintUrl {
     fn open(&self, url: &str) -> Result<(), String> {
         #[expect(clippy::print_stderr, clippy::print_stdout, reason = "printing the URL is this opener's job")]
         if self.to_stderr {
-            eprintln!("Open this address in a browser: {url}");
+            eprintln!("{OPEN_THIS_ADDRESS}{url}");
         } else {
-            println!("Open this address in a browser: {url}");
+            println!("{OPEN_THIS_ADDRESS}{url}");
         }
         Ok(())
     }

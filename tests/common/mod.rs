@@ -16,6 +16,8 @@ use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mspbots_setup::http::{self, HttpConfig, Purpose, Trust};
+use mspbots_setup::shell::UrlOpener as _;
+use mspbots_setup::shell::browser::{FollowingBrowser, OPEN_THIS_ADDRESS};
 use mspbots_setup::sim::{Scenario, Sim, SimConfig, scenario};
 use serde_json::Value;
 
@@ -285,13 +287,10 @@ pub fn headless_without_teams_admin(
     Headless { command: c, ca_pem: sim.ca_pem().to_owned(), browser: true }
 }
 
-/// What a headless run prints on stderr when it has no `$BROWSER` (src/shell/browser.rs).
-pub const OPEN_THIS: &str = "Open this address in a browser: ";
-
 /// A headless run whose browser is the test itself: every address the run asks a person to open (on stderr, as
-/// without `$BROWSER`) is fetched here, following redirects (to the run's loopback listener too) and trusting the
-/// simulator's CA, like a browser whose account is already chosen (the simulator's auto-login). No external
-/// program is involved, so it works alike on every OS (Windows under Wine has no curl).
+/// without `$BROWSER`) is opened here with the product's [`FollowingBrowser`] trusting the simulator's CA, like a
+/// browser whose account is already chosen (the simulator's auto-login). No external program is involved, so it
+/// works alike on every OS (Windows under Wine has no curl).
 pub struct Headless {
     command: std::process::Command,
     ca_pem: String,
@@ -350,30 +349,26 @@ impl Headless {
         let stderr = child.stderr.take().unwrap();
         let browser = self.browser.then(|| self.ca_pem.clone());
         std::thread::spawn(move || {
+            // The browser's tabs run here until the run's stderr closes (it ended or was killed).
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let browser = browser.map(|ca_pem| {
+                let http = http::client(&HttpConfig::new(Purpose::Api, Trust::OnlyPem(ca_pem))).unwrap();
+                FollowingBrowser::new(http, rt.handle().clone())
+            });
             let mut all = Vec::new();
             let mut reader = std::io::BufReader::new(stderr);
             let mut line = Vec::new();
             while std::io::BufRead::read_until(&mut reader, b'\n', &mut line).is_ok_and(|n| n > 0) {
-                if let (Some(ca_pem), Some(url)) =
-                    (&browser, String::from_utf8_lossy(&line).trim_end().strip_prefix(OPEN_THIS))
+                if let (Some(browser), Some(url)) =
+                    (&browser, String::from_utf8_lossy(&line).trim_end().strip_prefix(OPEN_THIS_ADDRESS))
                 {
-                    open_in_browser(url.to_owned(), ca_pem.clone());
+                    browser.open(url).unwrap();
                 }
                 all.append(&mut line);
             }
             all
         })
     }
-}
-
-/// Fetches `url` and follows its redirects on a thread of its own, as a browser tab would; where it stops does
-/// not matter (the run reports what happened).
-fn open_in_browser(url: String, ca_pem: String) {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let client = http::client(&HttpConfig::new(Purpose::Api, Trust::OnlyPem(ca_pem))).unwrap();
-        let _where_it_stopped = rt.block_on(async { client.get(&url).send().await });
-    });
 }
 
 /// The JSON lines a `--json` run printed.
