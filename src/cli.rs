@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::launch::report;
 use crate::sim::{self, Sim, SimConfig};
 
 /// Connect a Microsoft 365 tenant to MSPbots: sign in, grant consent, verify permissions, install the Teams app
@@ -39,7 +40,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
     pub scenario: String,
     /// Sign in to this tenant (id or verified domain) instead of letting the account choose.
-    #[arg(long, value_name = "TENANT")]
+    #[arg(long, value_name = "TENANT", value_parser = tenant_name)]
     pub tenant: Option<String>,
     /// The tenant's Microsoft cloud, instead of the profile's `cloud` (GCC uses the commercial hosts).
     #[arg(long, value_enum)]
@@ -48,8 +49,8 @@ pub struct TargetArgs {
 
 impl TargetArgs {
     /// As the app's launch options.
-    pub fn launch(self) -> crate::app::LaunchOptions {
-        crate::app::LaunchOptions {
+    pub fn launch(self) -> crate::launch::LaunchOptions {
+        crate::launch::LaunchOptions {
             demo: self.demo,
             profile: self.profile,
             scenario: self.scenario,
@@ -70,6 +71,7 @@ pub enum Command {
     /// Explain a Microsoft error: a code, or a file holding an error body, a redirect URL or a sign-in page's text.
     Explain(ExplainArgs),
     /// Work with diagnostics bundles.
+    #[command(subcommand_required = true, arg_required_else_help = false)]
     Diagnostics(DiagnosticsArgs),
     /// Replay a diagnostics bundle against a simulated tenant configured from it (the window, or --headless).
     Reproduce(ReproduceArgs),
@@ -139,22 +141,22 @@ pub struct RunArgs {
     #[arg(long = "as", value_name = "UPN")]
     pub as_account: Option<String>,
     /// Identity provider base URL (instead of Microsoft or the demo), e.g. the URL `sim` printed.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = web_address)]
     pub login_url: Option<String>,
     /// Microsoft Graph base URL to use with --login-url.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = web_address)]
     pub graph_url: Option<String>,
     /// Teams admin configuration API base URL to use with --login-url.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = web_address)]
     pub teams_admin_url: Option<String>,
     /// An OpenID Connect discovery URL (for identity providers other than Microsoft).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = web_address)]
     pub discovery_url: Option<String>,
     /// Trust only this CA certificate (PEM) for the URLs above.
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
     /// Sign-in scopes, space separated (for identity providers other than Microsoft).
-    #[arg(long, value_name = "SCOPES")]
+    #[arg(long, value_name = "SCOPES", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub scopes: Option<String>,
     /// Host name in the loopback redirect URI.
     #[arg(long, value_name = "HOST", value_parser = ["localhost", "127.0.0.1"])]
@@ -203,17 +205,33 @@ pub struct SimArgs {
     pub list: bool,
 }
 
-/// Prints an error and its causes on stderr, one per line.
-pub fn report(context: &str, err: &dyn std::error::Error) {
-    let mut text = format!("error: {context}: {err}");
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
+/// A web address the program may talk to: `http` or `https` with a host.
+fn web_address(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(text.to_owned()),
+        Ok(u) => Err(format!("'{text}' is not an http or https address with a host (scheme '{}')", u.scheme())),
+        Err(e) => Err(format!("'{text}' is not a web address: {e}")),
     }
-    #[expect(clippy::print_stderr, reason = "command-line error output")]
-    {
-        eprintln!("{text}");
+}
+
+/// A tenant as Microsoft's sign-in takes it: its id (a GUID), one of its domain names, or `organizations`.
+fn tenant_name(text: &str) -> Result<String, String> {
+    let guid = text.len() == 36
+        && text
+            .char_indices()
+            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+    let domain = text.contains('.')
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if guid || domain || text == "organizations" {
+        Ok(text.to_owned())
+    } else {
+        Err(format!("'{text}' is neither a tenant id (a GUID) nor a domain name such as contoso.onmicrosoft.com"))
     }
 }
 
@@ -234,6 +252,26 @@ pub fn run_sim(args: SimArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &args.state_dir
+        && dir.exists()
+        && !dir.is_dir()
+    {
+        report("cannot use the state folder", &std::io::Error::other(format!("{} is not a folder", dir.display())));
+        return ExitCode::from(2);
+    }
+    if let Some(upn) = &args.auto_login
+        && scenario.user(upn).is_none()
+    {
+        let known = scenario.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", ");
+        report(
+            "cannot sign in automatically",
+            &std::io::Error::other(format!(
+                "no account {upn} in the scenario '{}' (its accounts: {known})",
+                scenario.name
+            )),
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match crate::shell::runtime("mspbots-sim") {
         Ok(rt) => rt,
         Err(err) => {
@@ -361,7 +399,7 @@ pub fn run_explain(args: &ExplainArgs) -> ExitCode {
 /// `mspbots-setup diagnostics export`: the last session's bundle, from the state folder.
 pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> ExitCode {
     let DiagnosticsCommand::Export { file, hide_customer_details } = args.command;
-    let last = state_dir.join(crate::headless::LAST_SESSION);
+    let last = state_dir.join(crate::diagnostics::bundle::LAST_SESSION);
     let bundle = match crate::diagnostics::bundle::Bundle::load(&last) {
         Ok(b) => b,
         Err(crate::diagnostics::bundle::BundleError::Read { .. }) => {
@@ -380,7 +418,7 @@ pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> Ex
         }
     };
     let bundle = if hide_customer_details { bundle.hidden() } else { bundle };
-    match crate::headless::write_bundle(&file, &bundle) {
+    match bundle.write_with_report(&file) {
         Ok(()) => {
             let _ignored =
                 writeln!(std::io::stdout().lock(), "{}\n{}", file.display(), file.with_extension("html").display());
@@ -395,9 +433,10 @@ pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> Ex
 
 /// `mspbots-setup reproduce BUNDLE [--headless]`.
 pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
-    let launch = crate::app::LaunchOptions { demo: true, reproduce: Some(args.bundle.clone()), ..Default::default() };
-    if let Err(problem) = crate::app::Launch::resolve(&launch) {
-        report("cannot reproduce", &std::io::Error::other(problem));
+    let launch =
+        crate::launch::LaunchOptions { demo: true, reproduce: Some(args.bundle.clone()), ..Default::default() };
+    if let Err(problem) = crate::launch::Launch::resolve(&launch) {
+        report("cannot reproduce", &problem);
         return ExitCode::from(2);
     }
     if !args.headless {
@@ -444,6 +483,22 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn addresses_and_tenants_of_the_wrong_form_are_refused() {
+        assert!(web_address("https://login.microsoftonline.com/").is_ok());
+        assert!(web_address("http://127.0.0.1:8080").is_ok());
+        assert!(web_address("login.microsoftonline.com").is_err());
+        assert!(web_address("ftp://example.com").is_err());
+        assert!(web_address("file:///etc/passwd").is_err());
+        assert!(tenant_name("contoso.onmicrosoft.com").is_ok());
+        assert!(tenant_name("72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
+        assert!(tenant_name("organizations").is_ok());
+        assert!(tenant_name("contoso").is_err());
+        assert!(tenant_name("72f988bf-86f1-41af-91ab-2d7cd011db4").is_err());
+        assert!(tenant_name("con toso.com").is_err());
+        assert!(tenant_name("-x.com").is_err());
     }
 
     #[test]

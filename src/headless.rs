@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::app::{Launch, LaunchOptions, Mode};
 use crate::auth::vault::open_platform_store;
 use crate::diagnostics::Catalogue;
 use crate::http::{self, HttpConfig, Purpose, Trust};
+use crate::launch::{Launch, LaunchError, LaunchOptions, Mode};
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
@@ -88,14 +88,20 @@ impl StepLine {
 /// Why the run could not start; exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("{0}")]
-    Launch(String),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("no account {upn} in the demo scenario '{scenario}' (its accounts: {known})")]
+    UnknownAccount { upn: String, scenario: String, known: String },
+    #[error("cannot write the diagnostics bundle to {path}: its folder does not exist")]
+    DiagnosticsFolder { path: PathBuf },
     #[error("cannot read the CA certificate {path}")]
     CaCert {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    CaCertNotPem { path: PathBuf },
     #[error("live mode needs these profile fields: {0}")]
     ProfileIncomplete(String),
     #[error("cannot start the simulated tenant")]
@@ -108,29 +114,65 @@ pub enum SetupError {
     Runtime(#[source] std::io::Error),
 }
 
-/// Runs the built steps without a window.
+/// Runs the built steps without a window. Everything the command line names is checked before anything starts:
+/// a file or name it cannot use is one line on stderr and exit code 2.
 pub fn run(options: HeadlessOptions) -> ExitCode {
+    let launch = match check(&options) {
+        Ok(launch) => launch,
+        Err(e) => {
+            crate::launch::report("cannot run the setup", &e);
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match crate::shell::runtime("mspbots-worker") {
         Ok(rt) => rt,
         Err(e) => {
-            crate::cli::report("cannot start", &SetupError::Runtime(e));
+            crate::launch::report("cannot start", &SetupError::Runtime(e));
             return ExitCode::from(2);
         }
     };
     let json = options.json;
-    let result = runtime.block_on(async move { drive(options).await });
+    let result = runtime.block_on(async move { drive(launch, options).await });
     match result {
-        Ok(lines) => {
+        Ok((lines, bundle_written)) => {
             // A setup policy that is applied and still reaching users counts as success.
             let all_done = !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
             print_lines(&lines, json);
-            if all_done { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if all_done && bundle_written { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Err(e) => {
-            crate::cli::report("cannot run the setup", &e);
+            crate::launch::report("cannot run the setup", &e);
             ExitCode::from(2)
         }
     }
+}
+
+/// The launch, and the names and paths the run will need later, checked before anything starts.
+fn check(options: &HeadlessOptions) -> Result<Launch, SetupError> {
+    let launch = Launch::resolve(&options.launch)?;
+    let explicit = options.login_url.is_some() || options.discovery_url.is_some();
+    if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit)
+        && !scenario.users.iter().any(|u| u.upn.eq_ignore_ascii_case(upn))
+    {
+        return Err(SetupError::UnknownAccount {
+            upn: upn.clone(),
+            scenario: scenario.name.clone(),
+            known: scenario.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", "),
+        });
+    }
+    if let Some(path) = &options.diagnostics {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !folder.is_dir() {
+            return Err(SetupError::DiagnosticsFolder { path: path.clone() });
+        }
+    }
+    if let Some(path) = &options.ca_cert {
+        let pem = std::fs::read_to_string(path).map_err(|source| SetupError::CaCert { path: path.clone(), source })?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(SetupError::CaCertNotPem { path: path.clone() });
+        }
+    }
+    Ok(launch)
 }
 
 fn print_lines(lines: &[StepLine], json: bool) {
@@ -162,8 +204,8 @@ impl StepLine {
     }
 }
 
-async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
-    let launch = Launch::resolve(&options.launch).map_err(SetupError::Launch)?;
+/// The step lines, and whether the diagnostics bundle asked for (if any) was written.
+async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
     let mut shell = Shell::new(tokio::runtime::Handle::current(), NoWaker);
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
     let mut profile = launch.profile.clone();
@@ -189,7 +231,14 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         (endpoints, browser_for_people(options.browser.as_deref()))
     } else {
         match &launch.mode {
-            Mode::Demo { scenario, .. } => {
+            Mode::Demo { scenario, reason } => {
+                if let crate::launch::DemoReason::ProfileIncomplete(gaps) = reason {
+                    let fields = gaps.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>().join(", ");
+                    tell(&format!(
+                        "Demo mode: the vendor profile {} lacks {fields}; running against the simulated tenant '{}'.",
+                        profile.source, scenario.name
+                    ));
+                }
                 let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account.clone());
                 let sim = Sim::start(SimConfig::new((**scenario).clone()).with_auto_login(upn)).await?;
                 let info = sim.info().clone();
@@ -259,25 +308,20 @@ async fn drive(options: HeadlessOptions) -> Result<Vec<StepLine>, SetupError> {
         crate::diagnostics::bundle::Environment::here(&profile, demo_scenario, shell.clock().unix_seconds());
     let bundle = crate::diagnostics::bundle::Bundle::build(&driver.wizard, &shell.journal().entries(), environment);
     save_last_session(&options.state_dir, &bundle);
+    let mut bundle_written = true;
     if let Some(path) = &options.diagnostics {
         let bundle = if options.hide_customer { bundle.hidden() } else { bundle };
-        if let Err(e) = write_bundle(path, &bundle) {
-            crate::cli::report("cannot write the diagnostics bundle", &e);
+        if let Err(e) = bundle.write_with_report(path) {
+            crate::launch::report(&format!("cannot write the diagnostics bundle {}", path.display()), &e);
+            bundle_written = false;
         }
     }
-    Ok(lines)
-}
-
-/// Writes `bundle` as JSON to `path` and its report beside it (`.html`).
-pub fn write_bundle(path: &std::path::Path, bundle: &crate::diagnostics::bundle::Bundle) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(bundle).map_err(std::io::Error::other)?;
-    std::fs::write(path, json)?;
-    std::fs::write(path.with_extension("html"), bundle.html())
+    Ok((lines, bundle_written))
 }
 
 /// Keeps the session's bundle (sanitized, details not hidden) for `diagnostics export`.
 fn save_last_session(state_dir: &std::path::Path, bundle: &crate::diagnostics::bundle::Bundle) {
-    let path = state_dir.join(LAST_SESSION);
+    let path = state_dir.join(crate::diagnostics::bundle::LAST_SESSION);
     match serde_json::to_vec_pretty(bundle) {
         Ok(json) => {
             if let Err(e) = crate::fsutil::write_atomic_private(&path, &json) {
@@ -287,9 +331,6 @@ fn save_last_session(state_dir: &std::path::Path, bundle: &crate::diagnostics::b
         Err(e) => tracing::warn!("could not serialize the diagnostics: {e}"),
     }
 }
-
-/// The last session's bundle in the state folder.
-pub const LAST_SESSION: &str = "last-session.json";
 
 /// The steps, one line each.
 async fn run_steps(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions, vendor: &str) -> Vec<StepLine> {

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod headless;
 pub mod htmltext;
 pub mod http;
+pub mod launch;
 pub mod profile;
 pub mod secret;
 pub mod session;

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use mspbots_setup::app::{AppServices, DemoTenant, Launch, LaunchOptions, WizardApp};
+use mspbots_setup::app::{AppServices, DemoTenant, Refusal, WizardApp};
 use mspbots_setup::http::{self, HttpConfig, Purpose};
+use mspbots_setup::launch::{Launch, LaunchOptions};
 use mspbots_setup::session::Endpoints;
 use mspbots_setup::shell::browser::{FollowingBrowser, RecordingOpener};
 use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
@@ -277,30 +278,43 @@ fn a_non_admin_in_a_tenant_without_user_consent_gets_the_explanation_and_the_lin
 }
 
 #[test]
-fn a_broken_profile_is_reported_with_its_line_and_the_demo_still_runs() {
+fn a_broken_profile_is_refused_with_its_line_in_place_of_the_wizard() {
     let dir = std::env::temp_dir().join(format!("mspbots-gui-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken-profile.toml");
     std::fs::write(&file, "vendor_name = \"Acme\"\ncloud = \"mars\"\n").unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let options = LaunchOptions { profile: Some(file), ..demo("happy") };
-    let mut harness = harness(app(&rt, &options));
-    harness.run_steps(2);
-    harness.get_by_label_contains("The vendor profile could not be used");
+    let problem = Launch::resolve(&options).unwrap_err();
+    let harness = refusal_harness(&problem);
+    harness.get_by_label_contains("cannot start");
     harness.get_by_label_contains("broken-profile.toml");
     harness.get_by_label_contains("line 2");
-    step_until(&mut harness, "the demo tenant", |app| app.wizard().is_some());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
-fn unknown_demo_scenario_falls_back_to_happy_and_says_so() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+fn an_unknown_demo_scenario_is_refused_with_the_shipped_names() {
     let options = LaunchOptions { demo: true, ..demo("no-such-scenario") };
-    let mut harness = harness(app(&rt, &options));
-    harness.run_steps(2);
-    harness.get_by_label_contains("Demo mode was requested with --demo.");
-    harness.get_by_label_contains("running the 'happy' scenario instead");
+    let problem = Launch::resolve(&options).unwrap_err();
+    let mut harness = refusal_harness(&problem);
+    harness.get_by_label_contains("no shipped scenario is named 'no-such-scenario'");
+    harness.get_by_label_contains("teams-custom-app");
+    harness.get_by_role_and_label(Role::Button, "Close").click_accesskit();
+    harness.run();
+    assert!(harness.state().1, "Close asks the window to close");
+}
+
+/// The window shown instead of the wizard when the launch is refused; the state records whether Close was clicked.
+fn refusal_harness(problem: &mspbots_setup::launch::LaunchError) -> Harness<'static, (Refusal, bool)> {
+    let refusal = Refusal { line: mspbots_setup::launch::one_line(problem) };
+    Harness::builder().with_size([560.0, 220.0]).build_ui_state(
+        |ui, state: &mut (Refusal, bool)| {
+            if state.0.ui_body(ui) {
+                state.1 = true;
+            }
+        },
+        (refusal, false),
+    )
 }
 
 /// A scenario file `base` with `extra` TOML, written for one test.
@@ -639,7 +653,7 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     let dir = std::env::temp_dir().join(format!("mspbots-gui-bundle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bundle = dir.join("bundle.json");
-    mspbots_setup::headless::write_bundle(&bundle, &admin.state().bundle().unwrap().hidden()).unwrap();
+    admin.state().bundle().unwrap().hidden().write_with_report(&bundle).unwrap();
     let corrupt = dir.join("corrupt.json");
     std::fs::write(&corrupt, "{ not json").unwrap();
 

@@ -13,128 +13,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::auth::vault::{Durability, MemoryStore};
-use crate::profile::{LiveGap, Profile};
+use crate::launch::{Launch, LaunchOptions, Mode};
+use crate::profile::Profile;
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::SystemBrowser;
 use crate::shell::{Report, Shell, UrlOpener, VaultOpener, Waker};
-use crate::sim::{Scenario, Sim, SimConfig};
+use crate::sim::{Sim, SimConfig};
 use crate::wizard::{Intent, StepId, StepStatus, Wizard};
-
-/// What the command line asked for.
-#[derive(Debug, Clone, Default)]
-pub struct LaunchOptions {
-    /// `--demo`.
-    pub demo: bool,
-    /// `--profile FILE`.
-    pub profile: Option<PathBuf>,
-    /// `--scenario NAME|FILE`.
-    pub scenario: String,
-    /// `--tenant T`: sign in to this tenant instead of `organizations`.
-    pub tenant: Option<String>,
-    /// `reproduce BUNDLE`: replay a diagnostics bundle against a simulated tenant made from it.
-    pub reproduce: Option<PathBuf>,
-    /// `--cloud C`: the Microsoft cloud, instead of the profile's.
-    pub cloud: Option<crate::profile::Cloud>,
-}
-
-/// Why the app runs against the simulated tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DemoReason {
-    /// `--demo` was given.
-    Requested,
-    /// The profile lacks ids live mode needs.
-    ProfileIncomplete(Vec<(String, String)>),
-    /// The profile file could not be used; the shipped one runs in demo mode instead.
-    ProfileInvalid(String),
-    /// Replaying a diagnostics bundle.
-    Reproduce { path: PathBuf },
-}
-
-/// Live tenant or simulated one, decided once at launch.
-#[derive(Debug, Clone)]
-pub enum Mode {
-    Live,
-    Demo { reason: DemoReason, scenario: Box<Scenario>, scenario_problem: Option<String> },
-}
-
-/// The resolved launch: the profile in force and the mode.
-#[derive(Debug, Clone)]
-pub struct Launch {
-    pub profile: Profile,
-    pub mode: Mode,
-    pub tenant: Option<String>,
-    /// The bundle being replayed and what was made of it.
-    pub reproduction: Option<Box<(crate::diagnostics::bundle::Bundle, crate::diagnostics::reproduce::Reproduction)>>,
-}
-
-impl Launch {
-    /// Reads the profile and scenario named on the command line. A broken profile or scenario file is reported
-    /// in the window and the demo tenant runs instead; this fails only if the compiled-in assets are broken too,
-    /// which the tests rule out.
-    pub fn resolve(options: &LaunchOptions) -> Result<Self, String> {
-        if let Some(path) = &options.reproduce {
-            let bundle = crate::diagnostics::bundle::Bundle::load(path).map_err(|e| format!("{e:#}"))?;
-            let reproduction = crate::diagnostics::reproduce::reproduce(&bundle).map_err(|e| format!("{e:#}"))?;
-            let profile = Profile::shipped().map_err(|e| format!("{e:#}"))?;
-            return Ok(Self {
-                profile,
-                mode: Mode::Demo {
-                    reason: DemoReason::Reproduce { path: path.clone() },
-                    scenario: Box::new(reproduction.scenario.clone()),
-                    scenario_problem: None,
-                },
-                tenant: None,
-                reproduction: Some(Box::new((bundle, reproduction))),
-            });
-        }
-        let loaded = match &options.profile {
-            Some(path) => Profile::load(path),
-            None => Profile::shipped(),
-        };
-        let (mut profile, invalid) = match loaded {
-            Ok(p) => (p, None),
-            Err(err) => match Profile::shipped() {
-                Ok(p) => (p, Some(format!("{err:#}"))),
-                Err(shipped_err) => return Err(format!("{err:#}; the shipped profile is broken too: {shipped_err:#}")),
-            },
-        };
-        if let Some(cloud) = options.cloud {
-            profile.cloud = cloud;
-        }
-        let gaps = profile.live_gaps();
-        let reason = if let Some(problem) = invalid {
-            Some(DemoReason::ProfileInvalid(problem))
-        } else if options.demo {
-            Some(DemoReason::Requested)
-        } else if !gaps.is_empty() {
-            Some(DemoReason::ProfileIncomplete(gaps.iter().map(gap_text).collect()))
-        } else {
-            None
-        };
-        let tenant = options.tenant.clone();
-        let Some(reason) = reason else {
-            return Ok(Self { profile, mode: Mode::Live, tenant, reproduction: None });
-        };
-        let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
-        let (scenario, scenario_problem) = match crate::sim::scenario::load(scenario_name) {
-            Ok(s) => (s, None),
-            Err(err) => match crate::sim::scenario::load("happy") {
-                Ok(s) => (s, Some(format!("{err:#}; running the 'happy' scenario instead"))),
-                Err(happy_err) => return Err(format!("{err:#}; {happy_err:#}")),
-            },
-        };
-        Ok(Self {
-            profile,
-            mode: Mode::Demo { reason, scenario: Box::new(scenario), scenario_problem },
-            tenant,
-            reproduction: None,
-        })
-    }
-}
-
-fn gap_text(gap: &LiveGap) -> (String, String) {
-    (gap.field.to_owned(), gap.meaning.to_owned())
-}
 
 /// The demo tenant as the window sees it.
 #[derive(Debug)]
@@ -341,7 +226,7 @@ impl WizardApp {
         if let Some(bundle) = self.bundle()
             && let Ok(json) = serde_json::to_vec_pretty(&bundle)
         {
-            self.shell.keep_state_file(crate::headless::LAST_SESSION, json);
+            self.shell.keep_state_file(crate::diagnostics::bundle::LAST_SESSION, json);
         }
     }
 
@@ -367,7 +252,7 @@ impl WizardApp {
                 self.launch = launch;
                 self.start_demo_tenant();
             }
-            Err(problem) => self.bundle_problem = Some(problem),
+            Err(problem) => self.bundle_problem = Some(crate::launch::one_line(&problem)),
         }
     }
 
@@ -438,17 +323,15 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
     let launch = match Launch::resolve(options) {
         Ok(launch) => launch,
         Err(problem) => {
-            crate::cli::report("cannot start", &std::io::Error::other(problem));
-            return ExitCode::FAILURE;
+            crate::launch::report("cannot start", &problem);
+            show_refusal(&crate::launch::one_line(&problem));
+            return ExitCode::from(2);
         }
     };
-    if let Mode::Demo { reason: DemoReason::ProfileInvalid(problem), .. } = &launch.mode {
-        tracing::warn!("vendor profile not usable, starting the demo tenant: {problem}");
-    }
     let runtime = match crate::shell::runtime("mspbots-worker") {
         Ok(rt) => rt,
         Err(err) => {
-            crate::cli::report("cannot start the async runtime", &err);
+            crate::launch::report("cannot start the async runtime", &err);
             return ExitCode::FAILURE;
         }
     };
@@ -459,7 +342,7 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
             .with_app_id(crate::APP_ID)
             .with_icon(window_icon())
             .with_inner_size([980.0, 680.0])
-            .with_min_inner_size([720.0, 480.0]),
+            .with_min_inner_size(MIN_WINDOW_SIZE),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -477,8 +360,50 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            crate::cli::report("the window could not be opened", &err);
+            crate::launch::report("the window could not be opened", &err);
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The smallest window the wizard allows, in points (tests lay pages out at this size).
+pub const MIN_WINDOW_SIZE: [f32; 2] = [720.0, 480.0];
+
+/// A person who started the program with a file or name it cannot use (a shortcut with `--profile`, say) sees why
+/// in a small window instead of the wizard; the same line went to stderr. Nothing else is started.
+fn show_refusal(line: &str) {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(crate::PRODUCT_NAME)
+            .with_app_id(crate::APP_ID)
+            .with_icon(window_icon())
+            .with_inner_size([560.0, 220.0]),
+        ..Default::default()
+    };
+    let refusal = Refusal { line: line.to_owned() };
+    if let Err(err) = eframe::run_native(crate::PRODUCT_NAME, native, Box::new(move |_| Ok(Box::new(refusal)))) {
+        tracing::debug!("the refusal could not be shown in a window: {err}");
+    }
+}
+
+/// The window shown instead of the wizard when the launch is refused.
+#[derive(Debug)]
+pub struct Refusal {
+    /// [`crate::launch::one_line`] of the [`crate::launch::LaunchError`].
+    pub line: String,
+}
+
+impl Refusal {
+    /// The whole window (tests drive this without a window).
+    pub fn ui_body(&self, ui: &mut egui::Ui) -> bool {
+        views::refusal_ui(ui, &self.line)
+    }
+}
+
+impl eframe::App for Refusal {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if self.ui_body(ui) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 }

@@ -3,9 +3,10 @@
 
 use egui::{Button, RichText, Ui};
 
-use super::{DemoReason, DemoTenant, Mode, WizardApp};
+use super::{DemoTenant, WizardApp};
 use crate::auth::vault::Durability;
 use crate::diagnostics::{Catalogue, Explanation};
+use crate::launch::{DemoReason, Mode};
 use crate::profile::Cloud;
 use crate::wizard::{
     Account, BrowserLaunch, Consent, ConsentCheck, Failure, Intent, Moment, Precheck, Resume, Roles, SignIn, StepId,
@@ -84,10 +85,25 @@ fn scroll_to_keyboard_focus(ui: &Ui) {
     }
 }
 
+/// The window shown instead of the wizard when the command line named something it cannot use. Returns whether
+/// Close was clicked.
+pub(super) fn refusal_ui(ui: &mut Ui, line: &str) -> bool {
+    ui.add_space(6.0);
+    ui.heading(format!("{} cannot start", crate::PRODUCT_NAME));
+    ui.add_space(4.0);
+    ui.label(RichText::new(line).color(ui.visuals().error_fg_color));
+    ui.add_space(4.0);
+    ui.label(
+        "Nothing was started and nothing was changed. Correct the command line (or the shortcut) and start again.",
+    );
+    ui.add_space(8.0);
+    ui.button("Close").clicked()
+}
+
 fn header_ui(ui: &mut Ui, app: &WizardApp) {
     ui.add_space(6.0);
     ui.heading(format!("Connect Microsoft 365 to {}", app.launch.profile.vendor_name));
-    if let Mode::Demo { reason, scenario, scenario_problem } = &app.launch.mode {
+    if let Mode::Demo { reason, scenario } = &app.launch.mode {
         egui::Frame::group(ui.style()).fill(ui.visuals().extreme_bg_color).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.label(RichText::new("Demo mode").strong().color(ui.visuals().warn_fg_color));
@@ -105,21 +121,12 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
                         ui.label(format!("  • {field}: {meaning}"));
                     }
                 }
-                DemoReason::ProfileInvalid(problem) => {
-                    ui.label(
-                        RichText::new(format!("The vendor profile could not be used: {problem}"))
-                            .color(ui.visuals().error_fg_color),
-                    );
-                }
                 DemoReason::Reproduce { path } => {
                     ui.label(format!(
                         "Replaying the diagnostics bundle {}: the simulated tenant answers as the admin's tenant did. The admin's session is on the right.",
                         path.display()
                     ));
                 }
-            }
-            if let Some(problem) = scenario_problem {
-                ui.label(RichText::new(problem).color(ui.visuals().error_fg_color));
             }
         });
     }

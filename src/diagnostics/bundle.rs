@@ -278,7 +278,17 @@ impl Bundle {
     pub fn html(&self) -> String {
         super::report::html(self)
     }
+
+    /// Writes the bundle as JSON to `path` and its report beside it (`.html`).
+    pub fn write_with_report(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json)?;
+        std::fs::write(path.with_extension("html"), self.html())
+    }
 }
+
+/// The last session's bundle in the state folder, kept for `diagnostics export`.
+pub const LAST_SESSION: &str = "last-session.json";
 
 #[cfg(test)]
 mod tests {

@@ -202,7 +202,11 @@ pub fn parse_input(input: &str) -> Option<Failure> {
         return Some(f);
     }
     if !t.contains(char::is_whitespace) {
-        return parse_code(t);
+        // One word is a code only if it is one Microsoft sends: an AADSTS number, or a code the catalogue knows.
+        // `explain CODE` still takes an unknown Graph code, where the person typed it as a code on purpose.
+        let failure = parse_code(t)?;
+        let aadsts = matches!(&failure, Failure::Identity(e) if !e.error_codes.is_empty());
+        return (aadsts || super::Catalogue::shipped().knows(&failure)).then_some(failure);
     }
     None
 }
@@ -238,6 +242,15 @@ mod tests {
             let failure = parse_code(&code).unwrap_or_else(|| panic!("{code} is not read as a code"));
             assert!(catalogue.knows(&failure), "explain {code} falls back to the generic text");
         }
+    }
+
+    #[test]
+    fn a_lone_unrelated_word_is_not_read_as_a_code() {
+        assert_eq!(parse_input("hello\n"), None);
+        assert_eq!(parse_input("MyMadeUpCode"), None);
+        assert!(parse_input("AADSTS65001\n").is_some());
+        assert!(parse_input("Authorization_RequestDenied").is_some());
+        assert!(parse_input("invalid_grant").is_some());
     }
 
     #[test]

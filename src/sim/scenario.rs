@@ -599,9 +599,21 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
     parse(text, origin, None, 0)
 }
 
+/// A TOML error on one line: `line 3: unclosed array, expected ']'` (toml's own text draws the line with a caret).
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => {
+            let line = text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1);
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
 fn parse(text: &str, origin: &str, dir: Option<&Path>, depth: u32) -> Result<Scenario, ScenarioError> {
-    let file: ScenarioFile =
-        toml::from_str(text).map_err(|e| ScenarioError::Parse { origin: origin.to_owned(), message: e.to_string() })?;
+    let file: ScenarioFile = toml::from_str(text)
+        .map_err(|e| ScenarioError::Parse { origin: origin.to_owned(), message: toml_problem(text, &e) })?;
     let base = match &file.base {
         Some(base) => Some(load_depth(base, dir, depth + 1)?),
         None => None,

@@ -1,0 +1,212 @@
+//! The launch decision, below both the window (`app`) and `headless`: which vendor profile is in force, live or
+//! demo mode, which demo scenario, which bundle is replayed; and the one-line refusal every command prints for
+//! input it cannot use.
+//!
+//! It reads the files the command line names (a profile, a scenario, a bundle) once, before anything starts, and
+//! refuses what it cannot use: a missing, unreadable or invalid file, or an unknown name, is a [`LaunchError`],
+//! never a quiet fallback to the shipped profile or the happy scenario. It must not start anything, touch the
+//! network or import egui.
+
+use std::path::PathBuf;
+
+use crate::diagnostics::bundle::{Bundle, BundleError};
+use crate::diagnostics::reproduce::Reproduction;
+use crate::profile::{Cloud, LiveGap, Profile, ProfileError};
+use crate::sim::Scenario;
+use crate::sim::scenario::ScenarioError;
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    /// `--demo`.
+    pub demo: bool,
+    /// `--profile FILE`.
+    pub profile: Option<PathBuf>,
+    /// `--scenario NAME|FILE`; empty means the happy scenario.
+    pub scenario: String,
+    /// `--tenant T`: sign in to this tenant instead of `organizations`.
+    pub tenant: Option<String>,
+    /// `reproduce BUNDLE`: replay a diagnostics bundle against a simulated tenant made from it.
+    pub reproduce: Option<PathBuf>,
+    /// `--cloud C`: the Microsoft cloud, instead of the profile's.
+    pub cloud: Option<Cloud>,
+}
+
+/// Why the program runs against the simulated tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoReason {
+    /// `--demo` was given.
+    Requested,
+    /// The profile lacks ids live mode needs (the shipped profile, until the vendor fills it in).
+    ProfileIncomplete(Vec<(String, String)>),
+    /// Replaying a diagnostics bundle.
+    Reproduce { path: PathBuf },
+}
+
+/// Live tenant or simulated one, decided once at launch.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Live,
+    Demo { reason: DemoReason, scenario: Box<Scenario> },
+}
+
+/// The resolved launch: the profile in force and the mode.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub profile: Profile,
+    pub mode: Mode,
+    pub tenant: Option<String>,
+    /// The bundle being replayed and what was made of it.
+    pub reproduction: Option<Box<(Bundle, Reproduction)>>,
+}
+
+/// Why the program will not start with what it was given. Shown as one line (exit code 2), and in the window
+/// instead of the wizard.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot use the vendor profile")]
+    Profile(#[source] ProfileError),
+    #[error("cannot use the demo scenario")]
+    Scenario(#[source] ScenarioError),
+    #[error("cannot open the diagnostics bundle")]
+    Bundle(#[source] BundleError),
+    #[error("cannot make a simulated tenant from the bundle {path}")]
+    Reproduce {
+        path: PathBuf,
+        #[source]
+        source: ScenarioError,
+    },
+    /// The compiled-in profile does not parse: a build defect the tests rule out.
+    #[error("the shipped vendor profile is broken")]
+    ShippedProfile(#[source] ProfileError),
+}
+
+impl Launch {
+    /// Reads the profile, scenario or bundle the command line names, refusing any it cannot use.
+    pub fn resolve(options: &LaunchOptions) -> Result<Self, LaunchError> {
+        if let Some(path) = &options.reproduce {
+            let bundle = Bundle::load(path).map_err(LaunchError::Bundle)?;
+            let reproduction = crate::diagnostics::reproduce::reproduce(&bundle)
+                .map_err(|source| LaunchError::Reproduce { path: path.clone(), source })?;
+            let profile = Profile::shipped().map_err(LaunchError::ShippedProfile)?;
+            return Ok(Self {
+                profile,
+                mode: Mode::Demo {
+                    reason: DemoReason::Reproduce { path: path.clone() },
+                    scenario: Box::new(reproduction.scenario.clone()),
+                },
+                tenant: None,
+                reproduction: Some(Box::new((bundle, reproduction))),
+            });
+        }
+        let mut profile = match &options.profile {
+            Some(path) => Profile::load(path).map_err(LaunchError::Profile)?,
+            None => Profile::shipped().map_err(LaunchError::ShippedProfile)?,
+        };
+        if let Some(cloud) = options.cloud {
+            profile.cloud = cloud;
+        }
+        // A scenario named on the command line is checked even in live mode, where it is not used: a mistyped
+        // name is a mistake to show, not to carry.
+        let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
+        let scenario = crate::sim::scenario::load(scenario_name).map_err(LaunchError::Scenario)?;
+        let gaps = profile.live_gaps();
+        let reason = if options.demo {
+            Some(DemoReason::Requested)
+        } else if !gaps.is_empty() {
+            Some(DemoReason::ProfileIncomplete(gaps.iter().map(gap_text).collect()))
+        } else {
+            None
+        };
+        let tenant = options.tenant.clone();
+        let mode = match reason {
+            Some(reason) => Mode::Demo { reason, scenario: Box::new(scenario) },
+            None => Mode::Live,
+        };
+        Ok(Self { profile, mode, tenant, reproduction: None })
+    }
+}
+
+fn gap_text(gap: &LiveGap) -> (String, String) {
+    (gap.field.to_owned(), gap.meaning.to_owned())
+}
+
+/// `err` and its causes as one line: `cannot use the vendor profile: could not read …: No such file or directory`.
+pub fn one_line(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // thiserror messages sometimes repeat their source's text; say it once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    // A message that spans lines (a parser's picture of the line) would break the one line scripts read.
+    if text.contains('\n') { text.split_whitespace().collect::<Vec<_>>().join(" ") } else { text }
+}
+
+/// Prints `error: {context}: {err and its causes}` on stderr, as one line.
+pub fn report(context: &str, err: &dyn std::error::Error) {
+    #[expect(clippy::print_stderr, reason = "command-line error output")]
+    {
+        eprintln!("error: {context}: {}", one_line(err));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(scenario: &str) -> LaunchOptions {
+        LaunchOptions { scenario: scenario.to_owned(), ..LaunchOptions::default() }
+    }
+
+    #[test]
+    fn the_shipped_profile_runs_the_demo_because_it_lacks_live_ids() {
+        let launch = Launch::resolve(&options("")).unwrap();
+        let Mode::Demo { reason: DemoReason::ProfileIncomplete(gaps), scenario } = launch.mode else {
+            panic!("{:?}", launch.mode)
+        };
+        assert!(!gaps.is_empty());
+        assert_eq!(scenario.name, "happy");
+    }
+
+    #[test]
+    fn a_missing_profile_is_refused_not_replaced_by_the_shipped_one() {
+        let o = LaunchOptions { profile: Some("/no/such/profile.toml".into()), ..options("happy") };
+        let err = Launch::resolve(&o).unwrap_err();
+        assert!(matches!(err, LaunchError::Profile(ProfileError::Read { .. })), "{err:?}");
+        let line = one_line(&err);
+        assert!(
+            line.starts_with("cannot use the vendor profile: could not read the vendor profile /no/such/profile.toml")
+        );
+        assert!(!line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn an_unknown_scenario_is_refused_with_the_shipped_names() {
+        for demo in [false, true] {
+            let err = Launch::resolve(&LaunchOptions { demo, ..options("no-such-name") }).unwrap_err();
+            let line = one_line(&err);
+            assert!(line.contains("'no-such-name'") && line.contains("happy") && line.contains("not-admin"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_missing_bundle_is_refused() {
+        let o = LaunchOptions { reproduce: Some("/no/such/bundle.json".into()), ..LaunchOptions::default() };
+        assert!(matches!(Launch::resolve(&o), Err(LaunchError::Bundle(BundleError::Read { .. }))));
+    }
+
+    #[test]
+    fn one_line_says_a_repeated_cause_once() {
+        let inner = std::io::Error::other("disk full");
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot write: {0}")]
+        struct Outer(#[source] std::io::Error);
+        assert_eq!(one_line(&Outer(inner)), "cannot write: disk full");
+    }
+}
