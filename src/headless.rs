@@ -306,7 +306,7 @@ async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine
     };
     let environment =
         crate::diagnostics::bundle::Environment::here(&profile, demo_scenario, shell.clock().unix_seconds());
-    let bundle = crate::diagnostics::bundle::Bundle::build(&driver.wizard, &shell.journal().entries(), environment);
+    let bundle = crate::diagnostics::bundle::Bundle::build(&driver.wizard, &shell.journal().snapshot(), environment);
     save_last_session(&options.state_dir, &bundle);
     let mut bundle_written = true;
     if let Some(path) = &options.diagnostics {

@@ -88,8 +88,8 @@ pub struct WizardApp {
     /// The path typed under "Open a diagnostics bundle…", and why the last one could not be opened.
     pub bundle_path: String,
     pub bundle_problem: Option<String>,
-    /// How many journal entries the kept last-session bundle had.
-    kept_entries: usize,
+    /// How many journal entries had been recorded when the last-session bundle was kept.
+    kept_entries: u64,
     /// Search, drill-down and avatars of the directory preview.
     pub preview_state: preview_state::PreviewState,
     /// Frame times for benchmarks (off unless asked for).
@@ -213,12 +213,12 @@ impl WizardApp {
             demo_scenario,
             self.shell.clock().unix_seconds(),
         );
-        Some(crate::diagnostics::bundle::Bundle::build(wizard, &self.shell.journal().entries(), environment))
+        Some(crate::diagnostics::bundle::Bundle::build(wizard, &self.shell.journal().snapshot(), environment))
     }
 
     /// Keeps the session's bundle in the state folder for `diagnostics export`, when something new happened.
     fn keep_last_session(&mut self) {
-        let n = self.shell.journal().len();
+        let n = self.shell.journal().recorded();
         if n == self.kept_entries || self.launch.reproduction.is_some() {
             return;
         }
@@ -423,6 +423,13 @@ fn window_icon() -> std::sync::Arc<egui::IconData> {
             tracing::warn!("the window icon could not be read: {e}");
             std::sync::Arc::new(egui::IconData::default())
         }
+    }
+}
+
+/// The window is woken by a repaint; the shell knows only the trait, so it carries no egui.
+impl Waker for egui::Context {
+    fn wake(&self) {
+        self.request_repaint();
     }
 }
 

@@ -84,6 +84,13 @@ pub struct Bundle {
     /// Every failure the admin was shown, in order, with its step.
     pub failures: Vec<(StepId, Failure)>,
     pub timeline: Vec<Entry>,
+    /// How many older entries the session's journal dropped before `timeline`'s first (it keeps the newest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_entries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a bundle cannot be read.
@@ -154,8 +161,9 @@ fn sanitize_entry(entry: &Entry, r: &Redactor) -> Entry {
 }
 
 impl Bundle {
-    /// The bundle of `wizard` and its journal `timeline`, sanitized (identifiers kept).
-    pub fn build(wizard: &Wizard, timeline: &[Entry], environment: Environment) -> Self {
+    /// The bundle of `wizard` and what its session's journal holds, sanitized (identifiers kept).
+    pub fn build(wizard: &Wizard, journal: &super::journal::Snapshot, environment: Environment) -> Self {
+        let timeline = journal.entries.as_slice();
         let r = Redactor::new(false);
         let vendor = environment.vendor.clone();
         let failures: Vec<(StepId, Failure)> = timeline
@@ -200,6 +208,7 @@ impl Bundle {
             steps,
             failures: failures.iter().map(|(s, f)| (*s, sanitize_failure(f, &r))).collect(),
             timeline: timeline.iter().map(|e| sanitize_entry(e, &r)).collect(),
+            dropped_entries: journal.dropped,
         }
     }
 
@@ -241,6 +250,7 @@ impl Bundle {
             steps,
             failures: self.failures.iter().map(|(s, f)| (*s, sanitize_failure(f, &r))).collect(),
             timeline: self.timeline.iter().map(|e| sanitize_entry(e, &r)).collect(),
+            dropped_entries: self.dropped_entries,
         }
     }
 
@@ -294,6 +304,20 @@ pub const LAST_SESSION: &str = "last-session.json";
 mod tests {
     use super::*;
     use crate::wizard::{GraphError, IdentityError};
+
+    #[test]
+    fn a_bundle_says_how_many_old_entries_the_journal_dropped() {
+        let wizard = Wizard::new(crate::wizard::tests::settings(crate::wizard::ConsentRedirect::Loopback));
+        let profile = crate::profile::Profile::shipped().unwrap();
+        let snapshot = super::super::journal::Snapshot { entries: Vec::new(), dropped: 7 };
+        let bundle = Bundle::build(&wizard, &snapshot, Environment::here(&profile, None, 0));
+        assert_eq!((bundle.dropped_entries, bundle.hidden().dropped_entries), (7, 7));
+        assert!(bundle.html().contains("its 7 oldest entries were dropped"));
+        let json = serde_json::to_vec(&bundle).unwrap();
+        assert_eq!(Bundle::from_slice(&json, std::path::Path::new("b.json")).unwrap().dropped_entries, 7);
+        let none = Bundle::build(&wizard, &super::super::journal::Snapshot::default(), bundle.environment.clone());
+        assert!(!serde_json::to_string(&none).unwrap().contains("dropped_entries"), "absent when nothing dropped");
+    }
 
     #[test]
     fn failures_lose_tokens_always_and_people_when_hidden() {

@@ -6,6 +6,7 @@
 //! HTTP call sites do not carry a journal: the shell runs each piece of work inside [`Journal::scope`], and
 //! [`http_start`] finds the journal of the task it runs in (none in tests that do not set one).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -16,6 +17,7 @@ use crate::clock::Clock;
 use crate::wizard::{Failure, StepId, StepStatus};
 
 /// Most entries kept (a 10,000-user preview makes about 110 requests; installs for everyone make one per 20 users).
+/// Past it the oldest go: in a long session the newest entries are the ones that explain what just went wrong.
 const MAX_ENTRIES: usize = 20_000;
 
 /// One thing that happened, `at_ms` after the session started.
@@ -67,8 +69,25 @@ pub struct HttpRecord {
 /// The log of one session.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    entries: Arc<Mutex<Vec<Entry>>>,
+    log: Arc<Mutex<Log>>,
     clock: Clock,
+}
+
+/// The newest entries, at most `capacity`, and how many older ones were dropped to keep it so.
+#[derive(Debug)]
+struct Log {
+    entries: VecDeque<Entry>,
+    capacity: usize,
+    dropped: u64,
+}
+
+/// What the journal holds at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The newest entries, oldest first.
+    pub entries: Vec<Entry>,
+    /// How many older entries were dropped to keep the journal's size.
+    pub dropped: u64,
 }
 
 tokio::task_local! {
@@ -78,27 +97,52 @@ tokio::task_local! {
 
 impl Journal {
     pub fn new(clock: Clock) -> Self {
-        Self { entries: Arc::new(Mutex::new(Vec::new())), clock }
+        Self::with_capacity(clock, MAX_ENTRIES)
+    }
+
+    /// A journal that keeps the newest `capacity` entries (tests use a small one).
+    pub fn with_capacity(clock: Clock, capacity: usize) -> Self {
+        let log = Log { entries: VecDeque::new(), capacity: capacity.max(1), dropped: 0 };
+        Self { log: Arc::new(Mutex::new(log)), clock }
     }
 
     pub fn push(&self, what: What) {
         let entry = Entry { at_ms: self.clock.elapsed_ms(), what };
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() < MAX_ENTRIES {
-            entries.push(entry);
+        let mut log = self.lock();
+        if log.entries.len() == log.capacity {
+            log.entries.pop_front();
+            log.dropped += 1;
         }
+        log.entries.push_back(entry);
     }
 
+    /// The entries kept, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.snapshot().entries
+    }
+
+    /// The entries kept and how many older ones were dropped.
+    pub fn snapshot(&self) -> Snapshot {
+        let log = self.lock();
+        Snapshot { entries: log.entries.iter().cloned().collect(), dropped: log.dropped }
+    }
+
+    /// How many entries were ever recorded (kept and dropped): it changes whenever something is recorded.
+    pub fn recorded(&self) -> u64 {
+        let log = self.lock();
+        log.dropped + log.entries.len() as u64
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `work` with this journal as the one HTTP call sites record into.
@@ -200,6 +244,27 @@ impl HttpTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_journal_keeps_the_newest_entries_and_counts_the_dropped() {
+        let journal = Journal::with_capacity(Clock::start(), 3);
+        for n in 0..5 {
+            journal.push(What::Intent { intent: format!("intent {n}") });
+        }
+        let Snapshot { entries, dropped } = journal.snapshot();
+        let kept: Vec<String> = entries
+            .iter()
+            .map(|e| match &e.what {
+                What::Intent { intent } => intent.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kept, ["intent 2", "intent 3", "intent 4"]);
+        assert_eq!(dropped, 2);
+        assert_eq!(journal.recorded(), 5, "recorded still grows when the journal is full");
+        journal.push(What::Intent { intent: "intent 5".into() });
+        assert_eq!((journal.len(), journal.recorded()), (3, 6));
+    }
 
     #[tokio::test]
     async fn exchanges_are_recorded_only_inside_a_scope_and_without_secrets() {

@@ -101,7 +101,14 @@ pub fn html(b: &Bundle) -> String {
         }
         out.push_str("</table>");
     }
-    out.push_str("<h2>Timeline</h2><table><tr><th>Time</th><th>What</th><th>Status</th><th>Ids</th></tr>");
+    out.push_str("<h2>Timeline</h2>");
+    if b.dropped_entries > 0 {
+        out.push_str(&format!(
+            "<p>The session was long: its {} oldest entries were dropped to keep the newest.</p>",
+            b.dropped_entries
+        ));
+    }
+    out.push_str("<table><tr><th>Time</th><th>What</th><th>Status</th><th>Ids</th></tr>");
     for entry in &b.timeline {
         let t = format!("{:.1} s", entry.at_ms as f64 / 1000.0);
         let (what, status, ids) = match &entry.what {

@@ -157,12 +157,6 @@ pub trait Waker: Send + Sync + 'static {
     fn wake(&self);
 }
 
-impl Waker for egui::Context {
-    fn wake(&self) {
-        self.request_repaint();
-    }
-}
-
 /// A waker that does nothing (headless runs and tests poll instead).
 #[derive(Debug, Clone, Copy)]
 pub struct NoWaker;

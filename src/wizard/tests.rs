@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 
-pub(super) fn settings(redirect: ConsentRedirect) -> Settings {
+pub(crate) fn settings(redirect: ConsentRedirect) -> Settings {
     Settings {
         vendor_name: "MSPbots".into(),
         tenant_hint: None,
