@@ -4,8 +4,19 @@
 use std::fmt;
 
 /// A secret string: a token, an authorization code, a PKCE verifier, a device code, a client secret.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Equality is constant-time (its time depends only on the lengths), so comparing a received `state` with the one
+/// sent cannot be timed to learn it.
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(&other.0)
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// Wraps a secret.
@@ -18,9 +29,9 @@ impl Secret {
         &self.0
     }
 
-    /// Compares in constant time (for `state` values and the like).
+    /// Compares in constant time (for `state` values and the like), with the crypto library's comparison.
     pub fn ct_eq(&self, other: &str) -> bool {
-        constant_time_eq(self.0.as_bytes(), other.as_bytes())
+        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), other.as_bytes()).is_ok()
     }
 }
 
@@ -28,14 +39,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
     }
-}
-
-/// Equality whose time does not depend on where the inputs differ (only on their lengths).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -57,5 +60,8 @@ mod tests {
         assert!(!s.ct_eq("abd"));
         assert!(!s.ct_eq("ab"));
         assert!(!s.ct_eq(""));
+        assert_eq!(s, Secret::new("abc"));
+        assert_ne!(s, Secret::new("abd"));
+        assert_ne!(s, Secret::new("abcd"));
     }
 }
