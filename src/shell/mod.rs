@@ -6,10 +6,11 @@
 
 pub mod browser;
 mod teams;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{OnceCell, mpsc};
 use tokio::task::AbortHandle;
@@ -20,7 +21,6 @@ use crate::auth::signin::{
 use crate::auth::vault::{Durability, SecretStore};
 use crate::graph::Graph;
 use crate::http::{self, HttpConfig, Purpose, Trust};
-use crate::secret::Secret;
 use crate::sim::{Sim, SimError};
 use crate::wizard::{
     Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Outcome, Prompt,
@@ -178,8 +178,8 @@ struct Services {
     vault: OnceCell<Arc<dyn SecretStore>>,
     endpoints: OnceCell<Endpoints>,
     clock: Clock,
-    /// Access tokens by scope set, with their expiry.
-    tokens: Mutex<HashMap<&'static str, (Secret, Instant)>>,
+    /// Access tokens by authority and scopes, refreshed one at a time per key.
+    tokens: tokens::TokenCache,
     /// Device codes by attempt.
     device_codes: Mutex<HashMap<Attempt, DeviceCode>>,
     /// Running work by attempt.
@@ -307,7 +307,7 @@ impl Shell {
             vault: OnceCell::new(),
             endpoints: OnceCell::new(),
             clock: self.clock,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: tokens::TokenCache::default(),
             device_codes: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             sender: self.sender.clone(),
@@ -543,7 +543,7 @@ impl Services {
     }
 
     fn sign_out(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
-        self.tokens.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.tokens.clear();
         let s = self.clone();
         runtime.spawn(async move {
             let vault = s.vault().await;
@@ -580,75 +580,6 @@ impl Services {
             self.waker.wake();
         }
         self.vault.get().cloned().unwrap_or(opened)
-    }
-
-    fn scopes(&self, set: ScopeSet) -> Vec<String> {
-        match set {
-            ScopeSet::SignIn => self.env.sign_in_scopes.clone(),
-            ScopeSet::TenantRead => self.env.tenant_read_scopes.clone(),
-            ScopeSet::TeamsSetup => self.env.teams_setup_scopes.clone(),
-            ScopeSet::TeamsAdmin => self.env.teams_admin_scopes.clone(),
-        }
-    }
-
-    /// Scopes of another resource to ask consent for in the same approval (their tokens come by refresh).
-    fn extra_consent(&self, set: ScopeSet) -> Vec<String> {
-        match set {
-            ScopeSet::TeamsSetup if self.env.teams_admin_base.is_some() => self.env.teams_admin_scopes.clone(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn key(set: ScopeSet) -> &'static str {
-        match set {
-            ScopeSet::SignIn => "sign-in",
-            ScopeSet::TenantRead => "tenant-read",
-            ScopeSet::TeamsSetup => "teams-setup",
-            ScopeSet::TeamsAdmin => "teams-admin",
-        }
-    }
-
-    /// Keeps an access token for `set` and files the refresh token in the vault.
-    async fn keep(&self, set: ScopeSet, tokens: &Tokens) -> Option<Durability> {
-        let expiry = self.clock.instant() + tokens.expires_in.saturating_sub(Duration::from_secs(60));
-        self.tokens
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(Self::key(set), (tokens.access_token.clone(), expiry));
-        let rt = tokens.refresh_token.clone()?;
-        let vault = self.vault().await;
-        let durability = vault.durability();
-        let result = tokio::task::spawn_blocking(move || vault.save(REFRESH_TOKEN, &rt)).await;
-        if let Ok(Err(e)) = result {
-            tracing::warn!("could not save the sign-in for later: {e}");
-        }
-        Some(durability)
-    }
-
-    /// A valid access token for `set`: the cached one, or a refreshed one.
-    async fn token(&self, set: ScopeSet) -> Result<Secret, Failure> {
-        let now = self.clock.instant();
-        if let Some((token, expiry)) = self.tokens.lock().unwrap_or_else(PoisonError::into_inner).get(Self::key(set))
-            && *expiry > now
-        {
-            return Ok(token.clone());
-        }
-        let vault = self.vault().await;
-        let rt =
-            tokio::task::spawn_blocking(move || vault.load(REFRESH_TOKEN)).await.ok().and_then(Result::ok).flatten();
-        let Some(rt) = rt else {
-            return Err(Failure::Identity(crate::wizard::IdentityError {
-                error: "interaction_required".into(),
-                description: Some("No saved sign-in: sign in again.".into()),
-                source: "this computer".into(),
-                ..Default::default()
-            }));
-        };
-        let endpoints = self.endpoints().await?;
-        let tokens =
-            signin::refresh(&self.http_auth, &endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
-        self.keep(set, &tokens).await;
-        Ok(tokens.access_token)
     }
 
     fn authorize_endpoint(&self, endpoints: &Endpoints) -> String {
@@ -863,8 +794,8 @@ impl Services {
             .ok_or_else(|| Failure::Parse { what: "tenant".into(), excerpt: "no Microsoft Graph is configured".into() })
     }
 
-    fn tenant_reader(&self) -> ScopedTokens<'_> {
-        ScopedTokens { services: self, set: ScopeSet::TenantRead }
+    fn tenant_reader(&self) -> tokens::ScopedTokens<'_> {
+        self.scoped(ScopeSet::TenantRead)
     }
 
     async fn check_consent(&self) -> Result<bool, Failure> {
@@ -906,30 +837,5 @@ impl Services {
         .await
         .map_err(|e| Failure::Parse { what: "profile photos".into(), excerpt: e.to_string() })?;
         Ok(decoded)
-    }
-
-    /// Forgets a cached access token Graph refused.
-    fn forget_token(&self, set: ScopeSet, rejected: &Secret) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
-        if tokens.get(Self::key(set)).is_some_and(|(t, _)| t.expose() == rejected.expose()) {
-            tokens.remove(Self::key(set));
-        }
-    }
-}
-
-/// Tokens of one scope set for Graph calls: cached, refreshed when expired or refused.
-struct ScopedTokens<'a> {
-    services: &'a Services,
-    set: ScopeSet,
-}
-
-impl crate::graph::TokenSource for ScopedTokens<'_> {
-    fn token<'a>(&'a self, rejected: Option<&'a Secret>) -> crate::graph::TokenFuture<'a> {
-        Box::pin(async move {
-            if let Some(r) = rejected {
-                self.services.forget_token(self.set, r);
-            }
-            self.services.token(self.set).await
-        })
     }
 }

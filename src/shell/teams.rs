@@ -13,7 +13,8 @@ use crate::wizard::{
     SetupPolicy, TeamsAppRef, TeamsFacts, TenantCloud,
 };
 
-use super::{ScopedTokens, Services};
+use super::Services;
+use super::tokens::ScopedTokens;
 
 /// Largest number of installs between two saves of the progress (one `$batch`).
 const SAVE_EVERY: usize = crate::graph::batch::MAX_BATCH;
@@ -44,11 +45,11 @@ fn take_ready(queue: &mut std::collections::VecDeque<Queued>, now: crate::wizard
 
 impl Services {
     fn teams_tokens(&self) -> ScopedTokens<'_> {
-        ScopedTokens { services: self, set: ScopeSet::TeamsSetup }
+        self.scoped(ScopeSet::TeamsSetup)
     }
 
     fn teams_admin_tokens(&self) -> ScopedTokens<'_> {
-        ScopedTokens { services: self, set: ScopeSet::TeamsAdmin }
+        self.scoped(ScopeSet::TeamsAdmin)
     }
 
     fn config_api(&self) -> Result<ConfigApi, Failure> {
