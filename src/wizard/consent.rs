@@ -25,8 +25,8 @@
 use serde::Serialize;
 
 use super::{
-    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, Intent, LocalFailure, Moment, Outcome, StepStatus,
-    Wizard, sign_in::Roles,
+    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, LocalFailure, Moment, Outcome, StepStatus, Wizard,
+    sign_in::Roles,
 };
 
 /// The admin-consent step.
@@ -171,6 +171,17 @@ impl Watch {
     }
 }
 
+/// What the person can ask of the consent step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConsentIntent {
+    Grant,
+    Retry,
+    FinishedInBrowser,
+    /// Approve the setup tool's read access while the consent page is open (the wizard then watches the tenant).
+    ApproveTenantRead,
+    CancelConsent,
+}
+
 impl Wizard {
     fn precheck_now(&self) -> Precheck {
         self.account().map_or(Precheck::RolesUnknown { why: "not signed in".to_owned() }, |a| precheck(&a.roles))
@@ -196,13 +207,13 @@ impl Wizard {
     pub(super) fn restart_consent(&mut self, now: Moment) -> Vec<Effect> {
         let mut effects = self.abandon_consent();
         self.consent = Consent::Ready { precheck: self.precheck_now() };
-        effects.extend(self.on_consent_intent(Intent::GrantConsent, now));
+        effects.extend(self.on_consent_intent(ConsentIntent::Grant, now));
         effects
     }
 
-    pub(super) fn on_consent_intent(&mut self, intent: Intent, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_consent_intent(&mut self, intent: ConsentIntent, now: Moment) -> Vec<Effect> {
         match (intent, &mut self.consent) {
-            (Intent::GrantConsent | Intent::RetryConsent, Consent::Ready { .. } | Consent::Failed { .. }) => {
+            (ConsentIntent::Grant | ConsentIntent::Retry, Consent::Ready { .. } | Consent::Failed { .. }) => {
                 let Some(tenant_id) = self.account().map(|a| a.tenant_id.clone()) else {
                     return Vec::new();
                 };
@@ -219,7 +230,7 @@ impl Wizard {
                 };
                 vec![Effect::BeginAdminConsent { attempt, tenant_id }]
             }
-            (Intent::ConsentFinishedInBrowser, Consent::Waiting { watch, .. }) => {
+            (ConsentIntent::FinishedInBrowser, Consent::Waiting { watch, .. }) => {
                 if watch.checking.is_none() {
                     watch.active = true;
                     watch.paused =
@@ -228,18 +239,26 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            (Intent::ApproveTenantRead, Consent::Waiting { approval: approval @ None, .. }) => {
+            (ConsentIntent::ApproveTenantRead, Consent::Waiting { approval: approval @ None, .. }) => {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
                 vec![self.read_approval(attempt)]
             }
-            (Intent::CancelConsent, Consent::Waiting { .. } | Consent::Applying { .. }) => {
+            (ConsentIntent::CancelConsent, Consent::Waiting { .. } | Consent::Applying { .. }) => {
                 let effects = self.abandon_consent();
                 self.consent = Consent::Ready { precheck: self.precheck_now() };
                 effects
             }
-            _ => Vec::new(),
+            // Not in this state: a click that came late or twice is ignored (STYLE rule 8).
+            (
+                ConsentIntent::Grant
+                | ConsentIntent::Retry
+                | ConsentIntent::FinishedInBrowser
+                | ConsentIntent::ApproveTenantRead
+                | ConsentIntent::CancelConsent,
+                _,
+            ) => Vec::new(),
         }
     }
 

@@ -288,6 +288,57 @@ pub enum Intent {
     ApplyPolicy,
 }
 
+/// An intent with the step that takes it (`Intent::route`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Routed {
+    Continue,
+    ShowStep(StepId),
+    SignIn(sign_in::SignInIntent),
+    Consent(consent::ConsentIntent),
+    Verify(verify::VerifyIntent),
+    Preview(preview::PreviewIntent),
+    Teams(teams::TeamsIntent),
+    Policy(policy::PolicyIntent),
+}
+
+impl Intent {
+    /// The step each intent is for: the one place every intent is named, so a new one fails to compile until a
+    /// step takes it; each step's handler matches its own intents exhaustively. "Approve read access" is the
+    /// verify page's when that page is shown, else the consent page's.
+    fn route(self, page: StepId) -> Routed {
+        use {consent::ConsentIntent as C, policy::PolicyIntent as P, preview::PreviewIntent as V};
+        use {sign_in::SignInIntent as S, teams::TeamsIntent as T, verify::VerifyIntent as R};
+        match self {
+            Self::Continue => Routed::Continue,
+            Self::ShowStep(step) => Routed::ShowStep(step),
+            Self::SignInWithBrowser => Routed::SignIn(S::Browser),
+            Self::SignInWithDeviceCode => Routed::SignIn(S::DeviceCode),
+            Self::RetrySignIn => Routed::SignIn(S::Retry),
+            Self::CancelSignIn => Routed::SignIn(S::Cancel),
+            Self::SignInAsSomeoneElse => Routed::SignIn(S::AsSomeoneElse),
+            Self::OpenVerificationPage => Routed::SignIn(S::OpenVerificationPage),
+            Self::GrantConsent => Routed::Consent(C::Grant),
+            Self::ConsentFinishedInBrowser => Routed::Consent(C::FinishedInBrowser),
+            Self::CancelConsent => Routed::Consent(C::CancelConsent),
+            Self::RetryConsent => Routed::Consent(C::Retry),
+            Self::ApproveTenantRead if page == StepId::VerifyPermissions => Routed::Verify(R::ApproveTenantRead),
+            Self::ApproveTenantRead => Routed::Consent(C::ApproveTenantRead),
+            Self::RecheckPermissions => Routed::Verify(R::Recheck),
+            Self::GrantAgain => Routed::Verify(R::GrantAgain),
+            Self::CancelPreview => Routed::Preview(V::Cancel),
+            Self::ReloadPreview => Routed::Preview(V::Reload),
+            Self::RetryTeams => Routed::Teams(T::Retry),
+            Self::ApproveTeamsAccess => Routed::Teams(T::ApproveAccess),
+            Self::InstallTeamsApp => Routed::Teams(T::Install),
+            Self::InstallForEveryone => Routed::Teams(T::InstallForEveryone),
+            Self::CancelBulk => Routed::Teams(T::CancelBulk),
+            Self::CheckPolicyAgain => Routed::Policy(P::CheckAgain),
+            Self::ApprovePolicyAccess => Routed::Policy(P::ApproveAccess),
+            Self::ApplyPolicy => Routed::Policy(P::Apply),
+        }
+    }
+}
+
 /// A result reported by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -641,38 +692,22 @@ impl Wizard {
     #[must_use = "the effects must be carried out"]
     pub fn update(&mut self, event: Event, now: Moment) -> Vec<Effect> {
         let mut effects = match event {
-            Event::User(Intent::Continue) => self.on_continue(now),
-            Event::User(Intent::ShowStep(step)) => {
-                if self.can_show(step) {
-                    self.page = step;
+            Event::User(intent) => match intent.route(self.page) {
+                Routed::Continue => self.on_continue(now),
+                Routed::ShowStep(step) => {
+                    if self.can_show(step) {
+                        self.page = step;
+                    }
+                    Vec::new()
                 }
-                Vec::new()
-            }
-            Event::User(Intent::ApproveTenantRead) if self.page == StepId::VerifyPermissions => {
-                self.on_verify_intent(Intent::ApproveTenantRead, now)
-            }
-            Event::User(
-                intent @ (Intent::GrantConsent
-                | Intent::ConsentFinishedInBrowser
-                | Intent::CancelConsent
-                | Intent::RetryConsent
-                | Intent::ApproveTenantRead),
-            ) => self.on_consent_intent(intent, now),
-            Event::User(intent @ (Intent::RecheckPermissions | Intent::GrantAgain)) => {
-                self.on_verify_intent(intent, now)
-            }
-            Event::User(intent @ (Intent::CancelPreview | Intent::ReloadPreview)) => self.on_preview_intent(intent),
-            Event::User(
-                intent @ (Intent::RetryTeams
-                | Intent::ApproveTeamsAccess
-                | Intent::InstallTeamsApp
-                | Intent::InstallForEveryone
-                | Intent::CancelBulk),
-            ) => self.on_teams_intent(intent, now),
-            Event::User(intent @ (Intent::CheckPolicyAgain | Intent::ApprovePolicyAccess | Intent::ApplyPolicy)) => {
-                self.on_policy_intent(intent)
-            }
-            Event::User(intent) => self.on_sign_in_intent(intent, now),
+                Routed::SignIn(intent) => self.on_sign_in_intent(intent, now),
+                Routed::Consent(intent) => self.on_consent_intent(intent, now),
+                Routed::Verify(intent) => self.on_verify_intent(intent, now),
+                Routed::Preview(intent) => self.on_preview_intent(intent),
+                Routed::Teams(intent) => self.on_teams_intent(intent),
+                Routed::Policy(intent) => self.on_policy_intent(intent),
+            },
+            // Every outcome is named here, so a new one fails to compile until a step takes it.
             Event::Done(outcome @ Outcome::AccessApproved { .. }) => {
                 // Each handler acts only on its own attempt.
                 let mut effects = self.on_consent_outcome(outcome.clone(), now);
@@ -680,6 +715,21 @@ impl Wizard {
                 effects.extend(self.on_teams_outcome(outcome.clone()));
                 effects.extend(self.on_policy_outcome(outcome, now));
                 effects
+            }
+            Event::Done(
+                outcome @ (Outcome::BrowserSignInReady { .. }
+                | Outcome::SignInFinished { .. }
+                | Outcome::DeviceCodeReady { .. }
+                | Outcome::DevicePolled { .. }),
+            ) => self.on_sign_in_outcome(outcome, now),
+            Event::Done(
+                outcome @ (Outcome::ConsentPageReady { .. }
+                | Outcome::ConsentRedirect { .. }
+                | Outcome::ConsentObserved { .. }),
+            ) => self.on_consent_outcome(outcome, now),
+            Event::Done(outcome @ Outcome::TenantRead { .. }) => self.on_verify_outcome(outcome, now),
+            Event::Done(outcome @ (Outcome::DirectoryPage { .. } | Outcome::DirectoryLoaded { .. })) => {
+                self.on_preview_outcome(outcome)
             }
             Event::Done(
                 outcome @ (Outcome::TeamsInspected { .. }
@@ -690,16 +740,6 @@ impl Wizard {
             Event::Done(outcome @ (Outcome::SetupPoliciesRead { .. } | Outcome::GlobalPolicyWritten { .. })) => {
                 self.on_policy_outcome(outcome, now)
             }
-            Event::Done(
-                outcome @ (Outcome::ConsentPageReady { .. }
-                | Outcome::ConsentRedirect { .. }
-                | Outcome::ConsentObserved { .. }),
-            ) => self.on_consent_outcome(outcome, now),
-            Event::Done(outcome @ Outcome::TenantRead { .. }) => self.on_verify_outcome(outcome, now),
-            Event::Done(outcome @ (Outcome::DirectoryPage { .. } | Outcome::DirectoryLoaded { .. })) => {
-                self.on_preview_outcome(outcome)
-            }
-            Event::Done(outcome) => self.on_sign_in_outcome(outcome, now),
             Event::Tick => {
                 let mut effects = self.on_sign_in_tick(now);
                 effects.extend(self.on_consent_tick(now));

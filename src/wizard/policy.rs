@@ -17,7 +17,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Intent, Moment, Outcome, ScopeSet, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Moment, Outcome, ScopeSet, StepStatus, Wizard};
 
 /// A setup policy as the wizard needs it: installed app ids, pinned app ids in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,6 +152,14 @@ fn manual_for(failure: Failure) -> ManualReason {
     }
 }
 
+/// What the person can ask of the Global policy step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PolicyIntent {
+    CheckAgain,
+    ApproveAccess,
+    Apply,
+}
+
 impl Wizard {
     pub(super) fn start_policy(&mut self) -> Vec<Effect> {
         let mut effects = match &self.policy {
@@ -171,15 +179,15 @@ impl Wizard {
         self.teams.app().map(|a| a.catalog_id.clone())
     }
 
-    pub(super) fn on_policy_intent(&mut self, intent: Intent) -> Vec<Effect> {
+    pub(super) fn on_policy_intent(&mut self, intent: PolicyIntent) -> Vec<Effect> {
         match intent {
-            Intent::CheckPolicyAgain => match self.policy {
+            PolicyIntent::CheckAgain => match self.policy {
                 PolicyStep::Manual { .. } | PolicyStep::Applied { .. } | PolicyStep::Ready { .. } => {
                     self.start_policy()
                 }
                 _ => Vec::new(),
             },
-            Intent::ApprovePolicyAccess => {
+            PolicyIntent::ApproveAccess => {
                 let attempt = Attempt(self.next_attempt);
                 let PolicyStep::NeedsApproval { approval: approval @ None, .. } = &mut self.policy else {
                     return Vec::new();
@@ -188,7 +196,7 @@ impl Wizard {
                 self.next_attempt += 1;
                 vec![self.approval_sign_in(attempt, ScopeSet::TeamsAdmin)]
             }
-            Intent::ApplyPolicy => {
+            PolicyIntent::Apply => {
                 let PolicyStep::Ready { reading, change } = &self.policy else {
                     return Vec::new();
                 };
@@ -197,7 +205,6 @@ impl Wizard {
                 self.policy = PolicyStep::Writing { attempt, reading, change: change.clone() };
                 vec![Effect::WriteGlobalPolicy { attempt, installed: change.installed, pinned: change.pinned }]
             }
-            _ => Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Intent, Outcome, Wizard};
+use super::{Attempt, Effect, Failure, Outcome, Wizard};
 
 /// A user of the directory, with what the vendor's sync reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -162,6 +162,13 @@ impl Preview {
     }
 }
 
+/// What the person can ask of the directory preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PreviewIntent {
+    Cancel,
+    Reload,
+}
+
 impl Wizard {
     /// Starts loading the directory unless it already started.
     pub(super) fn start_preview_once(&mut self) -> Vec<Effect> {
@@ -183,19 +190,20 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_preview_intent(&mut self, intent: Intent) -> Vec<Effect> {
+    pub(super) fn on_preview_intent(&mut self, intent: PreviewIntent) -> Vec<Effect> {
         match (intent, &self.preview.load) {
-            (Intent::CancelPreview, Load::Loading { .. }) => {
+            (PreviewIntent::Cancel, Load::Loading { .. }) => {
                 let effects = self.abandon_preview();
                 self.preview.load = Load::Cancelled;
                 effects
             }
-            (Intent::ReloadPreview, Load::Loaded | Load::Cancelled | Load::Failed(_) | Load::NotStarted)
+            (PreviewIntent::Reload, Load::Loaded | Load::Cancelled | Load::Failed(_) | Load::NotStarted)
                 if self.verify.checklist.is_some() =>
             {
                 self.start_preview()
             }
-            _ => Vec::new(),
+            // Nothing to cancel, or a load already running, or nothing checked yet: ignored.
+            (PreviewIntent::Cancel | PreviewIntent::Reload, _) => Vec::new(),
         }
     }
 

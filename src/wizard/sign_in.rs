@@ -25,8 +25,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{
-    Attempt, Consent, Effect, Failure, Intent, LocalFailure, Moment, Outcome, Prompt, ScopeSet, StepId, StepStatus,
-    Wizard,
+    Attempt, Consent, Effect, Failure, LocalFailure, Moment, Outcome, Prompt, ScopeSet, StepId, StepStatus, Wizard,
 };
 
 /// RFC 8628: a `slow_down` answer adds five seconds to the polling interval.
@@ -181,6 +180,17 @@ impl SignIn {
     }
 }
 
+/// What the person can ask of the sign-in step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SignInIntent {
+    Browser,
+    DeviceCode,
+    Retry,
+    Cancel,
+    AsSomeoneElse,
+    OpenVerificationPage,
+}
+
 impl Wizard {
     fn begin_browser(&mut self, now: Moment, prompt: Prompt) -> Vec<Effect> {
         let attempt = self.new_attempt();
@@ -217,31 +227,31 @@ impl Wizard {
         self.sign_in.running().map(|attempt| Effect::Abandon { attempt }).into_iter().collect()
     }
 
-    pub(super) fn on_sign_in_intent(&mut self, intent: Intent, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_sign_in_intent(&mut self, intent: SignInIntent, now: Moment) -> Vec<Effect> {
         match intent {
-            Intent::SignInWithBrowser if !self.sign_in_busy() => {
+            SignInIntent::Browser if !self.sign_in_busy() => {
                 self.page = StepId::SignIn;
                 self.begin_browser(now, Prompt::SelectAccount)
             }
-            Intent::SignInWithDeviceCode if !matches!(self.sign_in, SignIn::DeviceCode { .. } | SignIn::Done(_)) => {
+            SignInIntent::DeviceCode if !matches!(self.sign_in, SignIn::DeviceCode { .. } | SignIn::Done(_)) => {
                 let mut effects = self.abandon_sign_in();
                 self.page = StepId::SignIn;
                 effects.extend(self.begin_device_code(None));
                 effects
             }
-            Intent::RetrySignIn => match &self.sign_in {
+            SignInIntent::Retry => match &self.sign_in {
                 SignIn::Failed { method: SignInMethod::Browser, .. } => self.begin_browser(now, Prompt::SelectAccount),
                 SignIn::Failed { method: SignInMethod::DeviceCode, .. } => self.begin_device_code(None),
                 _ => Vec::new(),
             },
-            Intent::CancelSignIn => {
+            SignInIntent::Cancel => {
                 let effects = self.abandon_sign_in();
                 if !effects.is_empty() {
                     self.sign_in = SignIn::Idle;
                 }
                 effects
             }
-            Intent::SignInAsSomeoneElse => {
+            SignInIntent::AsSomeoneElse => {
                 let mut effects = self.abandon_sign_in();
                 effects.extend(self.abandon_consent());
                 effects.extend(self.abandon_verify());
@@ -257,13 +267,14 @@ impl Wizard {
                 effects.extend(self.begin_browser(now, Prompt::SelectAccount));
                 effects
             }
-            Intent::OpenVerificationPage => match &self.sign_in {
+            SignInIntent::OpenVerificationPage => match &self.sign_in {
                 SignIn::DeviceCode { code: Some(code), .. } => {
                     vec![Effect::OpenUrl { url: code.verification_uri.clone() }]
                 }
                 _ => Vec::new(),
             },
-            _ => Vec::new(),
+            // A sign-in is already under way (repeated clicks are ignored, STYLE rule 8).
+            SignInIntent::Browser | SignInIntent::DeviceCode => Vec::new(),
         }
     }
 

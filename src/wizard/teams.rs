@@ -20,7 +20,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Intent, Moment, Outcome, ScopeSet, StepId, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Outcome, ScopeSet, StepId, StepStatus, Wizard};
 
 /// Which Microsoft cloud the tenant lives in (from OpenID discovery's `tenant_region_sub_scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -286,6 +286,16 @@ pub fn everyone(users: &[super::DirectoryUser]) -> Vec<String> {
     users.iter().filter(|u| u.enabled && !u.guest).map(|u| u.id.clone()).collect()
 }
 
+/// What the person can ask of the Teams app step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TeamsIntent {
+    Retry,
+    ApproveAccess,
+    Install,
+    InstallForEveryone,
+    CancelBulk,
+}
+
 impl Wizard {
     pub(super) fn start_teams(&mut self) -> Vec<Effect> {
         let mut effects = self.abandon_teams();
@@ -306,13 +316,13 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_teams_intent(&mut self, intent: Intent, _now: Moment) -> Vec<Effect> {
+    pub(super) fn on_teams_intent(&mut self, intent: TeamsIntent) -> Vec<Effect> {
         match intent {
-            Intent::RetryTeams => match self.teams {
+            TeamsIntent::Retry => match self.teams {
                 TeamsStep::Blocked { .. } | TeamsStep::Failed { .. } | TeamsStep::Ready { .. } => self.start_teams(),
                 _ => Vec::new(),
             },
-            Intent::ApproveTeamsAccess => {
+            TeamsIntent::ApproveAccess => {
                 let attempt = Attempt(self.next_attempt);
                 let TeamsStep::NeedsApproval { approval: approval @ None, .. } = &mut self.teams else {
                     return Vec::new();
@@ -321,7 +331,7 @@ impl Wizard {
                 self.next_attempt += 1;
                 vec![self.approval_sign_in(attempt, ScopeSet::TeamsSetup)]
             }
-            Intent::InstallTeamsApp => {
+            TeamsIntent::Install => {
                 let TeamsStep::Ready { facts, plan } = &self.teams else {
                     return Vec::new();
                 };
@@ -330,7 +340,7 @@ impl Wizard {
                 self.teams = TeamsStep::Installing { attempt, facts, plan: plan.clone() };
                 vec![Effect::SetUpTeamsApp { attempt, plan }]
             }
-            Intent::InstallForEveryone => {
+            TeamsIntent::InstallForEveryone => {
                 let users = everyone(&self.preview.users);
                 let tenant_id = self.tenant_id();
                 let attempt = Attempt(self.next_attempt);
@@ -349,7 +359,7 @@ impl Wizard {
                 *bulk = Bulk::Running { attempt, counts };
                 vec![Effect::BulkInstall { attempt, tenant_id, catalog_id: app.catalog_id.clone(), users }]
             }
-            Intent::CancelBulk => {
+            TeamsIntent::CancelBulk => {
                 let TeamsStep::Done { bulk, .. } = &mut self.teams else {
                     return Vec::new();
                 };
@@ -360,7 +370,6 @@ impl Wizard {
                 *bulk = Bulk::Stopped { counts: *counts };
                 vec![effect]
             }
-            _ => Vec::new(),
         }
     }
 

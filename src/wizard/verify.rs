@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attempt, Effect, Failure, Intent, Moment, Outcome, StepId, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Moment, Outcome, StepId, StepStatus, Wizard};
 
 /// Delegated (acts as the signed-in user) or application (acts as itself, no user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -339,6 +339,14 @@ impl Verify {
     }
 }
 
+/// What the person can ask of the verify step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VerifyIntent {
+    ApproveTenantRead,
+    Recheck,
+    GrantAgain,
+}
+
 impl Wizard {
     /// Starts a reading of the tenant; with `settle`, keeps re-checking while anything is missing.
     pub(super) fn start_verify(&mut self, now: Moment, settle: bool) -> Vec<Effect> {
@@ -358,8 +366,8 @@ impl Wizard {
         effects
     }
 
-    pub(super) fn on_verify_intent(&mut self, intent: Intent, now: Moment) -> Vec<Effect> {
-        if intent == Intent::GrantAgain {
+    pub(super) fn on_verify_intent(&mut self, intent: VerifyIntent, now: Moment) -> Vec<Effect> {
+        if intent == VerifyIntent::GrantAgain {
             if self.account().is_none() {
                 return Vec::new();
             }
@@ -369,16 +377,15 @@ impl Wizard {
             return self.restart_consent(now);
         }
         match (intent, &mut self.verify.phase) {
-            (Intent::RecheckPermissions, VerifyPhase::Checked | VerifyPhase::Failed { .. }) => {
-                self.start_verify(now, false)
-            }
-            (Intent::ApproveTenantRead, VerifyPhase::NeedsReadAccess { approval: approval @ None, .. }) => {
+            (VerifyIntent::Recheck, VerifyPhase::Checked | VerifyPhase::Failed { .. }) => self.start_verify(now, false),
+            (VerifyIntent::ApproveTenantRead, VerifyPhase::NeedsReadAccess { approval: approval @ None, .. }) => {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
                 vec![self.read_approval(attempt)]
             }
-            _ => Vec::new(),
+            // Not in this state (a check already running, an approval already asked for): ignored.
+            (VerifyIntent::Recheck | VerifyIntent::ApproveTenantRead | VerifyIntent::GrantAgain, _) => Vec::new(),
         }
     }
 
