@@ -103,7 +103,7 @@ fn main() {
         .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap()));
     until(&mut h, "the demo tenant", |a| a.wizard().is_some());
     if let DemoTenant::Ready(sim) = &h.state().demo {
-        sim.set_auto_login(Some("adele.vance@contoso.com".to_owned()));
+        sim.sim().set_auto_login(Some("adele.vance@contoso.com".to_owned()));
     }
     click(&mut h, "Start");
     click(&mut h, "Sign in with Microsoft…");

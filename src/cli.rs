@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::launch::report;
-use crate::sim::{self, Sim, SimConfig};
 
 /// Connect a Microsoft 365 tenant to MSPbots: sign in, grant consent, verify permissions, install the Teams app
 /// and add it to the Global app setup policy.
@@ -235,75 +234,14 @@ fn tenant_name(text: &str) -> Result<String, String> {
     }
 }
 
-/// `mspbots-setup sim`: serves until SIGINT or SIGTERM, then exits 0.
+/// `mspbots-setup sim`: serves the simulated tenant until SIGINT or SIGTERM (a live-only build has none).
 pub fn run_sim(args: SimArgs) -> ExitCode {
-    if args.list {
-        let mut out = std::io::stdout().lock();
-        for (name, summary) in sim::scenario::shipped() {
-            // A closed stdout (e.g. `| head`) is not an error worth reporting.
-            let _ignored = writeln!(out, "{name:<24} {summary}");
-        }
-        return ExitCode::SUCCESS;
-    }
-    let scenario = match sim::scenario::load(&args.scenario) {
-        Ok(s) => s,
-        Err(err) => {
-            report("cannot load the scenario", &err);
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(dir) = &args.state_dir
-        && dir.exists()
-        && !dir.is_dir()
-    {
-        report("cannot use the state folder", &std::io::Error::other(format!("{} is not a folder", dir.display())));
-        return ExitCode::from(2);
-    }
-    if let Some(upn) = &args.auto_login
-        && scenario.user(upn).is_none()
-    {
-        let known = scenario.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", ");
-        report(
-            "cannot sign in automatically",
-            &std::io::Error::other(format!(
-                "no account {upn} in the scenario '{}' (its accounts: {known})",
-                scenario.name
-            )),
-        );
-        return ExitCode::from(2);
-    }
-    let runtime = match crate::shell::runtime("mspbots-sim") {
-        Ok(rt) => rt,
-        Err(err) => {
-            report("cannot start the async runtime", &err);
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async move {
-        let config = SimConfig { addr: args.addr, scenario, auto_login: args.auto_login, work_dir: args.state_dir };
-        let sim = match Sim::start(config).await {
-            Ok(sim) => sim,
-            Err(err) => {
-                report("cannot start the simulated tenant", &err);
-                return ExitCode::FAILURE;
-            }
-        };
-        let line = match serde_json::to_string(sim.info()) {
-            Ok(line) => line,
-            Err(err) => {
-                report("cannot describe the simulated tenant", &err);
-                return ExitCode::FAILURE;
-            }
-        };
-        {
-            let mut out = std::io::stdout().lock();
-            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-                return ExitCode::FAILURE;
-            }
-        }
-        wait_for_stop_signal().await;
-        sim.shutdown().await;
-        ExitCode::SUCCESS
+    crate::demo::serve(crate::demo::ServeOptions {
+        addr: args.addr,
+        scenario: args.scenario,
+        auto_login: args.auto_login,
+        state_dir: args.state_dir,
+        list: args.list,
     })
 }
 
@@ -435,12 +373,16 @@ pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> Ex
 pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
     let launch =
         crate::launch::LaunchOptions { demo: true, reproduce: Some(args.bundle.clone()), ..Default::default() };
-    if let Err(problem) = crate::launch::Launch::resolve(&launch) {
-        report("cannot reproduce", &problem);
-        return ExitCode::from(2);
-    }
+    let resolved = match crate::launch::Launch::resolve(&launch) {
+        Ok(resolved) => resolved,
+        Err(problem) if args.headless => {
+            report("cannot reproduce", &problem);
+            return ExitCode::from(2);
+        }
+        Err(problem) => return crate::app::refuse(&problem),
+    };
     if !args.headless {
-        return crate::app::run(&launch, state_dir, crate::app::frame_timer::FrameTimer::default());
+        return crate::app::run(resolved, state_dir, crate::app::frame_timer::FrameTimer::default());
     }
     let options = crate::headless::HeadlessOptions {
         launch,
@@ -451,28 +393,6 @@ pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
         ..Default::default()
     };
     crate::headless::run(options)
-}
-
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _interrupted = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _interrupted = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The session's clock: the one place the product reads the time (STYLE rule 4). The shell hands moments to the
+//! The session's clock: the one place the product reads the time (docs/STYLE.md rule 4). The shell hands moments to the
 //! wizard; the diagnostics journal stamps its entries with the same clock; the bundle records wall-clock time once.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -19,7 +19,6 @@ use crate::launch::{Launch, LaunchError, LaunchOptions, Mode};
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
-use crate::sim::{Sim, SimConfig};
 use crate::wizard::{
     Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PermissionState, PolicyStep, Precheck, RoleCheck, SignIn,
     StepId, SwitchReason, TeamsStep, VerifyPhase, Wizard,
@@ -105,7 +104,7 @@ pub enum SetupError {
     #[error("live mode needs these profile fields: {0}")]
     ProfileIncomplete(String),
     #[error("cannot start the simulated tenant")]
-    Sim(#[from] crate::sim::SimError),
+    Demo(#[from] crate::demo::DemoError),
     #[error("cannot set up the HTTP clients")]
     Http(#[from] crate::http::HttpSetupError),
     #[error("cannot configure the shell")]
@@ -152,12 +151,12 @@ fn check(options: &HeadlessOptions) -> Result<Launch, SetupError> {
     let launch = Launch::resolve(&options.launch)?;
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
     if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit)
-        && !scenario.users.iter().any(|u| u.upn.eq_ignore_ascii_case(upn))
+        && !scenario.has_account(upn)
     {
         return Err(SetupError::UnknownAccount {
             upn: upn.clone(),
-            scenario: scenario.name.clone(),
-            known: scenario.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", "),
+            scenario: scenario.name().to_owned(),
+            known: scenario.account_names().join(", "),
         });
     }
     if let Some(path) = &options.diagnostics {
@@ -209,7 +208,7 @@ async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine
     let mut shell = Shell::new(tokio::runtime::Handle::current(), NoWaker);
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
     let mut profile = launch.profile.clone();
-    let mut _sim: Option<Sim> = None;
+    let mut _tenant: Option<crate::demo::Tenant> = None;
     let (endpoints, opener): (Endpoints, Arc<dyn UrlOpener>) = if explicit {
         let trust = match &options.ca_cert {
             Some(path) => Trust::OnlyPem(
@@ -236,16 +235,16 @@ async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine
                     let fields = gaps.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>().join(", ");
                     tell(&format!(
                         "Demo mode: the vendor profile {} lacks {fields}; running against the simulated tenant '{}'.",
-                        profile.source, scenario.name
+                        profile.source,
+                        scenario.name()
                     ));
                 }
-                let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account.clone());
-                let sim = Sim::start(SimConfig::new((**scenario).clone()).with_auto_login(upn)).await?;
-                let info = sim.info().clone();
-                let endpoints = Endpoints::simulator(&info, sim.ca_pem(), profile.cloud);
-                profile = profile.for_simulator(&info.signin_client_id, &info.consent_client_id, &info.teams_app_id);
+                let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account().to_owned());
+                let tenant = crate::demo::Tenant::start(scenario, Some(upn)).await?;
+                let endpoints = tenant.endpoints(profile.cloud);
+                profile = tenant.profile(&profile);
                 let follower = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone()))?;
-                _sim = Some(sim);
+                _tenant = Some(tenant);
                 (
                     endpoints,
                     Arc::new(FollowingBrowser::new(follower, tokio::runtime::Handle::current())) as Arc<dyn UrlOpener>,
@@ -301,7 +300,7 @@ async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine
     let lines = run_steps(&mut driver, &mut shell, &options, &vendor).await;
     shell.flush_state_files().await;
     let demo_scenario = match &launch.mode {
-        Mode::Demo { scenario, .. } if !explicit => Some(scenario.name.clone()),
+        Mode::Demo { scenario, .. } if !explicit => Some(scenario.name().to_owned()),
         _ => None,
     };
     let environment =

@@ -1,5 +1,5 @@
 //! The one HTTP stack: every reqwest client in the product is built here, so timeouts, user agent, redirect policy,
-//! proxy and TLS roots are set in one place (STYLE rule 13).
+//! proxy and TLS roots are set in one place (docs/STYLE.md rule 13).
 //!
 //! TLS verification is never disabled. Against Microsoft the OS trust store is used (rustls platform verifier, so
 //! corporate TLS inspection with a company root works); against the simulated tenant only the simulator's own CA

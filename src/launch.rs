@@ -9,11 +9,9 @@
 
 use std::path::PathBuf;
 
+use crate::demo::{DemoError, Replay, Scenario};
 use crate::diagnostics::bundle::{Bundle, BundleError};
-use crate::diagnostics::reproduce::Reproduction;
 use crate::profile::{Cloud, LiveGap, Profile, ProfileError};
-use crate::sim::Scenario;
-use crate::sim::scenario::ScenarioError;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +55,7 @@ pub struct Launch {
     pub mode: Mode,
     pub tenant: Option<String>,
     /// The bundle being replayed and what was made of it.
-    pub reproduction: Option<Box<(Bundle, Reproduction)>>,
+    pub reproduction: Option<Box<(Bundle, Replay)>>,
 }
 
 /// Why the program will not start with what it was given. Shown as one line (exit code 2), and in the window
@@ -67,14 +65,14 @@ pub enum LaunchError {
     #[error("cannot use the vendor profile")]
     Profile(#[source] ProfileError),
     #[error("cannot use the demo scenario")]
-    Scenario(#[source] ScenarioError),
+    Scenario(#[source] DemoError),
     #[error("cannot open the diagnostics bundle")]
     Bundle(#[source] BundleError),
     #[error("cannot make a simulated tenant from the bundle {path}")]
     Reproduce {
         path: PathBuf,
         #[source]
-        source: ScenarioError,
+        source: DemoError,
     },
     /// The compiled-in profile does not parse: a build defect the tests rule out.
     #[error("the shipped vendor profile is broken")]
@@ -86,8 +84,8 @@ impl Launch {
     pub fn resolve(options: &LaunchOptions) -> Result<Self, LaunchError> {
         if let Some(path) = &options.reproduce {
             let bundle = Bundle::load(path).map_err(LaunchError::Bundle)?;
-            let reproduction = crate::diagnostics::reproduce::reproduce(&bundle)
-                .map_err(|source| LaunchError::Reproduce { path: path.clone(), source })?;
+            let reproduction =
+                Replay::from_bundle(&bundle).map_err(|source| LaunchError::Reproduce { path: path.clone(), source })?;
             let profile = Profile::shipped().map_err(LaunchError::ShippedProfile)?;
             return Ok(Self {
                 profile,
@@ -106,10 +104,6 @@ impl Launch {
         if let Some(cloud) = options.cloud {
             profile.cloud = cloud;
         }
-        // A scenario named on the command line is checked even in live mode, where it is not used: a mistyped
-        // name is a mistake to show, not to carry.
-        let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
-        let scenario = crate::sim::scenario::load(scenario_name).map_err(LaunchError::Scenario)?;
         let gaps = profile.live_gaps();
         let reason = if options.demo {
             Some(DemoReason::Requested)
@@ -118,10 +112,17 @@ impl Launch {
         } else {
             None
         };
+        // A scenario named on the command line is checked even in live mode, where it is not used: a mistyped
+        // name is a mistake to show, not to carry. A live-only build has none to check unless demo mode is needed.
+        let scenario_name = if options.scenario.is_empty() { "happy" } else { options.scenario.as_str() };
+        let scenario = match (&reason, crate::demo::AVAILABLE) {
+            (Some(_), _) | (None, true) => Some(Scenario::load(scenario_name).map_err(LaunchError::Scenario)?),
+            (None, false) => None,
+        };
         let tenant = options.tenant.clone();
-        let mode = match reason {
-            Some(reason) => Mode::Demo { reason, scenario: Box::new(scenario) },
-            None => Mode::Live,
+        let mode = match (reason, scenario) {
+            (Some(reason), Some(scenario)) => Mode::Demo { reason, scenario: Box::new(scenario) },
+            _ => Mode::Live,
         };
         Ok(Self { profile, mode, tenant, reproduction: None })
     }
@@ -164,6 +165,7 @@ mod tests {
         LaunchOptions { scenario: scenario.to_owned(), ..LaunchOptions::default() }
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn the_shipped_profile_runs_the_demo_because_it_lacks_live_ids() {
         let launch = Launch::resolve(&options("")).unwrap();
@@ -171,7 +173,7 @@ mod tests {
             panic!("{:?}", launch.mode)
         };
         assert!(!gaps.is_empty());
-        assert_eq!(scenario.name, "happy");
+        assert_eq!(scenario.name(), "happy");
     }
 
     #[test]
@@ -186,6 +188,7 @@ mod tests {
         assert!(!line.contains('\n'), "{line}");
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn an_unknown_scenario_is_refused_with_the_shipped_names() {
         for demo in [false, true] {
@@ -195,10 +198,23 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn a_missing_bundle_is_refused() {
         let o = LaunchOptions { reproduce: Some("/no/such/bundle.json".into()), ..LaunchOptions::default() };
         assert!(matches!(Launch::resolve(&o), Err(LaunchError::Bundle(BundleError::Read { .. }))));
+    }
+
+    /// A live-only build refuses demo mode and replays in so many words, and still runs live.
+    #[cfg(not(feature = "demo"))]
+    #[test]
+    fn a_live_only_build_refuses_demo_mode_and_replays() {
+        let err = Launch::resolve(&LaunchOptions { demo: true, ..options("happy") }).unwrap_err();
+        assert!(one_line(&err).contains("no demo mode"), "{}", one_line(&err));
+        let err = Launch::resolve(&options("")).unwrap_err();
+        assert!(matches!(err, LaunchError::Scenario(DemoError::NotInThisBuild)), "the shipped profile is incomplete");
+        let replay = LaunchOptions { reproduce: Some("/no/such/bundle.json".into()), ..LaunchOptions::default() };
+        assert!(matches!(Launch::resolve(&replay), Err(LaunchError::Bundle(_))), "the bundle is read first");
     }
 
     #[test]

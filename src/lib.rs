@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod demo;
 pub mod diagnostics;
 pub mod fsutil;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod profile;
 pub mod secret;
 pub mod session;
 pub mod shell;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod teams;
 pub mod wizard;

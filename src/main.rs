@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         None => {
             let frame_log = std::env::var_os("MSPBOTS_SETUP_FRAME_LOG").map(std::path::PathBuf::from);
             let timer = app::frame_timer::FrameTimer::new(frame_log.as_deref(), started);
-            app::run(&cli.target.launch(), mspbots_setup::fsutil::state_dir_from_env(), timer)
+            match mspbots_setup::launch::Launch::resolve(&cli.target.launch()) {
+                Ok(launch) => app::run(launch, mspbots_setup::fsutil::state_dir_from_env(), timer),
+                Err(problem) => app::refuse(&problem),
+            }
         }
     }
 }

@@ -379,6 +379,7 @@ mod tests {
         assert_eq!(Profile::parse(&v1, "p").unwrap().consent_endpoint, ConsentEndpointChoice::V1);
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn complete_profile_has_no_gaps() {
         let p = Profile::shipped().unwrap().for_simulator(

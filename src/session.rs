@@ -9,7 +9,6 @@ use crate::profile::{Cloud, ConsentEndpointChoice, Profile};
 use crate::shell::{
     Environment, Report, SIGN_IN_SCOPES, Shell, TEAMS_ADMIN_SCOPES, TEAMS_SETUP_SCOPES, TENANT_READ_SCOPES,
 };
-use crate::sim::SimInfo;
 use crate::teams::package::PackageSource;
 use crate::wizard::{
     ConsentEndpoint, ConsentRedirect, Effect, Event, Failure, Intent, PermissionView, Progress, Settings, StepId,
@@ -45,19 +44,6 @@ impl Endpoints {
             teams_admin_url: cloud.teams_admin_url().map(str::to_owned),
             graph_resource: cloud.graph_resource().to_owned(),
             trust: Trust::System,
-        }
-    }
-
-    /// A running simulator standing in for `cloud`, trusting only its CA.
-    pub fn simulator(info: &SimInfo, ca_pem: &str, cloud: Cloud) -> Self {
-        Self {
-            login_url: info.login_url.clone(),
-            browser_login_url: Some(info.browser_login_url.clone()),
-            graph_url: Some(info.graph_url.clone()),
-            discovery_url: None,
-            teams_admin_url: Some(info.teams_admin_url.clone()),
-            graph_resource: cloud.graph_resource().to_owned(),
-            trust: Trust::OnlyPem(ca_pem.to_owned()),
         }
     }
 }

@@ -82,8 +82,8 @@ fn step_until(harness: &mut Harness<'static, WizardApp>, description: &str, done
 /// Waits for the demo tenant and makes its sign-in pages answer as `upn`.
 fn demo_ready_as(harness: &mut Harness<'static, WizardApp>, upn: &str) {
     step_until(harness, "the demo tenant", |app| app.wizard().is_some());
-    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!("demo tenant not ready") };
-    sim.set_auto_login(Some(upn.to_owned()));
+    let DemoTenant::Ready(tenant) = &harness.state().demo else { panic!("demo tenant not ready") };
+    tenant.sim().set_auto_login(Some(upn.to_owned()));
 }
 
 /// How a test presses a button: [`click`] (AccessKit, as a screen reader) or [`press_with_keyboard`].
@@ -218,8 +218,8 @@ fn declined_consent_is_explained_inline_with_retry() {
     click(&mut harness, "Sign in with Microsoft…");
     step_until(&mut harness, "sign-in", signed_in);
     click(&mut harness, "Continue");
-    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!() };
-    sim.set_consent_decision(Some(ConsentDecision::Decline));
+    let DemoTenant::Ready(tenant) = &harness.state().demo else { panic!() };
+    tenant.sim().set_consent_decision(Some(ConsentDecision::Decline));
     click(&mut harness, "Grant consent…");
     step_until(&mut harness, "the declined consent", |app| {
         app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Failed { .. }))
@@ -231,8 +231,8 @@ fn declined_consent_is_explained_inline_with_retry() {
     click(&mut harness, "Copy details");
     let details = harness.state().copied.clone().unwrap();
     assert!(details.contains("AADSTS65004") && details.contains("Correlation ID"), "{details}");
-    let DemoTenant::Ready(sim) = &harness.state().demo else { panic!() };
-    sim.set_consent_decision(None);
+    let DemoTenant::Ready(tenant) = &harness.state().demo else { panic!() };
+    tenant.sim().set_consent_decision(None);
     click(&mut harness, "Retry");
     step_until(&mut harness, "consent after retry", |app| {
         app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
@@ -653,7 +653,7 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     let dir = std::env::temp_dir().join(format!("mspbots-gui-bundle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bundle = dir.join("bundle.json");
-    admin.state().bundle().unwrap().hidden().write_with_report(&bundle).unwrap();
+    bundle_of(admin.state()).hidden().write_with_report(&bundle).unwrap();
     let corrupt = dir.join("corrupt.json");
     std::fs::write(&corrupt, "{ not json").unwrap();
 
@@ -666,19 +666,20 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     support.state_mut().bundle_path = corrupt.display().to_string();
     support.run_steps(2);
     click(&mut support, "Open");
+    step_until(&mut support, "the bundle's problem", |app| app.bundle_problem.is_some());
     support.get_by_label_contains("is not a diagnostics bundle");
     assert!(support.state().launch.reproduction.is_none(), "the demo keeps running");
 
     support.state_mut().bundle_path = bundle.display().to_string();
     support.run_steps(2);
     click(&mut support, "Open");
-    step_until(&mut support, "the replay's tenant", |app| app.wizard().is_some());
+    step_until(&mut support, "the replay's tenant", |app| app.launch.reproduction.is_some() && app.wizard().is_some());
     support.get_by_label("The admin's session");
     support.get_by_label_contains("Teams blocks MSPbots for this user (Forbidden)");
     support.get_by_label_contains("Timeline (");
-    let DemoTenant::Ready(sim) = &support.state().demo else { panic!("the replay's tenant is not ready") };
+    let DemoTenant::Ready(tenant) = &support.state().demo else { panic!("the replay's tenant is not ready") };
     assert_eq!(
-        sim.auto_login().as_deref(),
+        tenant.sim().auto_login().as_deref(),
         Some("adele.vance@contoso.com"),
         "a Global Administrator, as in the bundle"
     );
@@ -688,6 +689,15 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     support.get_by_label("Teams blocks MSPbots for this user");
     assert_eq!(support.state().step_status(StepId::TeamsApp), admin.state().step_status(StepId::TeamsApp));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The session's diagnostics bundle, as the window keeps it (built here, in the test, not on a UI thread).
+fn bundle_of(app: &WizardApp) -> mspbots_setup::diagnostics::bundle::Bundle {
+    mspbots_setup::diagnostics::bundle::Bundle::build(
+        app.wizard().unwrap(),
+        &app.shell_journal().snapshot(),
+        app.environment(),
+    )
 }
 
 /// A live launch (complete profile, Microsoft's endpoints; nothing is sent until someone signs in) whose state

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mspbots_setup::diagnostics::bundle::Bundle;
-use mspbots_setup::diagnostics::reproduce::reproduce;
+use mspbots_setup::demo::replay::reproduce;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(bundle) = Bundle::from_slice(data, std::path::Path::new("fuzz.json")) {

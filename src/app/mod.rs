@@ -1,5 +1,5 @@
 //! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
-//! and renders. It does no network or file work itself (STYLE rules 6-8): buttons become [`Intent`]s.
+//! and renders. It does no network or file work itself (docs/STYLE.md rules 6-8): buttons become [`Intent`]s.
 
 pub mod frame_timer;
 mod preview_state;
@@ -13,12 +13,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::auth::vault::{Durability, MemoryStore};
-use crate::launch::{Launch, LaunchOptions, Mode};
+use crate::diagnostics::bundle::WizardRecord;
+use crate::launch::{Launch, Mode};
 use crate::profile::Profile;
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::SystemBrowser;
 use crate::shell::{Report, Shell, UrlOpener, VaultOpener, Waker};
-use crate::sim::{Sim, SimConfig};
 use crate::wizard::{Intent, StepId, StepStatus, Wizard};
 
 /// The demo tenant as the window sees it.
@@ -27,7 +27,7 @@ pub enum DemoTenant {
     /// Live mode: no simulator.
     NotNeeded,
     Starting,
-    Ready(Box<Sim>),
+    Ready(Box<crate::demo::Tenant>),
     Failed(String),
 }
 
@@ -133,11 +133,8 @@ impl WizardApp {
     /// so the wizard meets the admin's failures without a choice to get wrong.
     fn start_demo_tenant(&mut self) {
         let Mode::Demo { scenario, .. } = &self.launch.mode else { return };
-        let mut config = SimConfig::new((**scenario).clone());
-        if let Some(r) = self.launch.reproduction.as_deref() {
-            config = config.with_auto_login(r.1.account.clone());
-        }
-        self.shell.start_demo_tenant(config);
+        let auto_login = self.launch.reproduction.as_deref().map(|r| r.1.account.clone());
+        self.shell.start_demo_tenant((**scenario).clone(), auto_login);
         self.demo = DemoTenant::Starting;
     }
 
@@ -158,7 +155,9 @@ impl WizardApp {
             return;
         };
         let endpoint = session::progress_endpoint(&settings);
-        let wizard = match session::load_progress(&state_dir, &endpoint, self.shell.clock().unix_seconds()) {
+        let now = self.shell.clock().unix_seconds();
+        let saved = session::load_progress(&state_dir, &endpoint, now); // ui-thread: once, before the first frame; one small file
+        let wizard = match saved {
             session::SavedProgress::Found(saved) => Wizard::resume(settings, saved),
             session::SavedProgress::SetAside(message) => {
                 self.progress_notice = Some(message);
@@ -177,21 +176,18 @@ impl WizardApp {
                 None => Some(report),
             };
             match report {
-                Some(Report::DemoTenant(Ok(sim))) => {
-                    let info = sim.info().clone();
-                    let endpoints = Endpoints::simulator(&info, sim.ca_pem(), self.launch.profile.cloud);
-                    let profile = self.launch.profile.for_simulator(
-                        &info.signin_client_id,
-                        &info.consent_client_id,
-                        &info.teams_app_id,
-                    );
-                    self.demo = DemoTenant::Ready(Box::new(sim));
+                Some(Report::DemoTenant(Ok(tenant))) => {
+                    let endpoints = tenant.endpoints(self.launch.profile.cloud);
+                    let profile = tenant.profile(&self.launch.profile);
+                    self.demo = DemoTenant::Ready(Box::new(tenant));
                     self.start_wizard(&profile, &endpoints);
                 }
                 Some(Report::DemoTenant(Err(err))) => self.demo = DemoTenant::Failed(format!("{err:#}")),
                 Some(Report::Storage(durability)) => self.storage = Some(durability),
                 Some(Report::Avatars(photos)) => self.preview_state.avatars.receive(photos),
                 Some(Report::Saved(result)) => self.saved = Some(result),
+                Some(Report::BundleOpened(Ok(launch))) => self.replay(*launch),
+                Some(Report::BundleOpened(Err(problem))) => self.bundle_problem = Some(problem),
                 Some(Report::Wizard(_)) | None => {}
             }
         }
@@ -201,19 +197,22 @@ impl WizardApp {
         self.keep_last_session();
     }
 
-    /// The session's diagnostics bundle (sanitized; customer details not hidden).
-    pub fn bundle(&self) -> Option<crate::diagnostics::bundle::Bundle> {
-        let wizard = self.wizard()?;
+    /// The session's journal (tests build the bundle from it).
+    pub fn shell_journal(&self) -> &crate::diagnostics::journal::Journal {
+        self.shell.journal()
+    }
+
+    /// What a bundle of this session says of where it was made.
+    pub fn environment(&self) -> crate::diagnostics::bundle::Environment {
         let demo_scenario = match &self.launch.mode {
-            Mode::Demo { scenario, .. } => Some(scenario.name.clone()),
+            Mode::Demo { scenario, .. } => Some(scenario.name().to_owned()),
             Mode::Live => None,
         };
-        let environment = crate::diagnostics::bundle::Environment::here(
+        crate::diagnostics::bundle::Environment::here(
             &self.launch.profile,
             demo_scenario,
             self.shell.clock().unix_seconds(),
-        );
-        Some(crate::diagnostics::bundle::Bundle::build(wizard, &self.shell.journal().snapshot(), environment))
+        )
     }
 
     /// Keeps the session's bundle in the state folder for `diagnostics export`, when something new happened.
@@ -223,37 +222,29 @@ impl WizardApp {
             return;
         }
         self.kept_entries = n;
-        if let Some(bundle) = self.bundle()
-            && let Ok(json) = serde_json::to_vec_pretty(&bundle)
-        {
-            self.shell.keep_state_file(crate::diagnostics::bundle::LAST_SESSION, json);
+        if let Some(wizard) = self.wizard() {
+            self.shell.keep_last_session(WizardRecord::of(wizard), self.environment());
         }
     }
 
-    /// Saves the bundle and its report to the Downloads folder.
+    /// Saves the bundle and its report to the Downloads folder, off the UI thread.
     pub fn export_diagnostics(&self) {
-        let Some(bundle) = self.bundle() else { return };
-        let bundle = if self.hide_customer_details { bundle.hidden() } else { bundle };
-        let stem = format!("mspbots-setup-diagnostics-{}", bundle.environment.created_unix);
-        if let Ok(json) = serde_json::to_string_pretty(&bundle) {
-            self.shell.save_file(format!("{stem}.json"), json);
-        }
-        self.shell.save_file(format!("{stem}.html"), bundle.html());
+        let Some(wizard) = self.wizard() else { return };
+        self.shell.export_diagnostics(WizardRecord::of(wizard), self.environment(), self.hide_customer_details);
     }
 
-    /// Replays a bundle: a new simulated tenant made from it, and a fresh wizard.
+    /// Replays a bundle: read off the UI thread; a new simulated tenant made from it and a fresh wizard when it
+    /// arrives ([`Report::BundleOpened`]).
     pub fn open_bundle(&mut self, path: &std::path::Path) {
-        let options = LaunchOptions { demo: true, reproduce: Some(path.to_owned()), ..LaunchOptions::default() };
-        match Launch::resolve(&options) {
-            Ok(launch) => {
-                self.bundle_problem = None;
-                self.driver = None;
-                self.preview_state = preview_state::PreviewState::default();
-                self.launch = launch;
-                self.start_demo_tenant();
-            }
-            Err(problem) => self.bundle_problem = Some(crate::launch::one_line(&problem)),
-        }
+        self.bundle_problem = None;
+        self.shell.open_bundle(path.to_owned());
+    }
+
+    fn replay(&mut self, launch: Launch) {
+        self.driver = None;
+        self.preview_state = preview_state::PreviewState::default();
+        self.launch = launch;
+        self.start_demo_tenant();
     }
 
     /// Hands a person's intent to the wizard.
@@ -318,16 +309,9 @@ impl eframe::App for WizardApp {
     }
 }
 
-/// Opens the window. Blocks until it is closed. `frame_timer` writes frame times when a benchmark asks for them.
-pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer::FrameTimer) -> ExitCode {
-    let launch = match Launch::resolve(options) {
-        Ok(launch) => launch,
-        Err(problem) => {
-            crate::launch::report("cannot start", &problem);
-            show_refusal(&crate::launch::one_line(&problem));
-            return ExitCode::from(2);
-        }
-    };
+/// Opens the window for a resolved launch. Blocks until it is closed. `frame_timer` writes frame times when a
+/// benchmark asks for them.
+pub fn run(launch: Launch, state_dir: PathBuf, frame_timer: frame_timer::FrameTimer) -> ExitCode {
     let runtime = match crate::shell::runtime("mspbots-worker") {
         Ok(rt) => rt,
         Err(err) => {
@@ -369,8 +353,14 @@ pub fn run(options: &LaunchOptions, state_dir: PathBuf, frame_timer: frame_timer
 /// The smallest window the wizard allows, in points (tests lay pages out at this size).
 pub const MIN_WINDOW_SIZE: [f32; 2] = [720.0, 480.0];
 
-/// A person who started the program with a file or name it cannot use (a shortcut with `--profile`, say) sees why
-/// in a small window instead of the wizard; the same line went to stderr. Nothing else is started.
+/// A launch the program cannot use: the line on stderr, and, for a person who started it from a shortcut with
+/// `--profile` say, the same line in a small window instead of the wizard. Nothing else is started; exit code 2.
+pub fn refuse(problem: &crate::launch::LaunchError) -> ExitCode {
+    crate::launch::report("cannot start", problem);
+    show_refusal(&crate::launch::one_line(problem));
+    ExitCode::from(2)
+}
+
 fn show_refusal(line: &str) {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -109,7 +109,7 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
             ui.label(RichText::new("Demo mode").strong().color(ui.visuals().warn_fg_color));
             ui.label(format!(
                 "You are connected to a simulated tenant ({}), not to Microsoft. Nothing you do here changes a real tenant.",
-                scenario.tenant.display_name
+                scenario.tenant_name()
             ));
             match reason {
                 DemoReason::Requested => {
@@ -201,7 +201,7 @@ fn status_line_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         let text = match &app.demo {
             DemoTenant::NotNeeded => format!("Live mode · {} cloud", cloud_name(app.launch.profile.cloud)),
             DemoTenant::Starting => "Starting the demo tenant…".to_owned(),
-            DemoTenant::Ready(sim) => format!("Demo tenant ready at {}", sim.info().login_url),
+            DemoTenant::Ready(tenant) => format!("Demo tenant ready at {}", tenant.login_url()),
             DemoTenant::Failed(_) => "The demo tenant could not start".to_owned(),
         };
         if matches!(app.demo, DemoTenant::Starting) {
@@ -358,7 +358,7 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
         return;
     };
     ui.label(RichText::new("Demo accounts").strong());
-    ui.label(format!("Scenario '{}': {}", scenario.name, scenario.summary));
+    ui.label(format!("Scenario '{}': {}", scenario.name(), scenario.summary()));
     match &app.demo {
         DemoTenant::Starting => {
             ui.horizontal(|ui| {
@@ -372,7 +372,7 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
             );
         }
         DemoTenant::NotNeeded => {}
-        DemoTenant::Ready(sim) => {
+        DemoTenant::Ready(tenant) => {
             match app.launch.reproduction.as_deref() {
                 Some(r) => ui.label(format!(
                     "Replaying a bundle: the simulated sign-in page signs in as {} by itself (the admin's roles).",
@@ -383,7 +383,7 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
                 ),
             };
             egui::Grid::new("accounts").num_columns(3).spacing([16.0, 6.0]).striped(true).show(ui, |ui| {
-                for a in &sim.info().accounts {
+                for a in &tenant.accounts() {
                     ui.label(&a.display_name);
                     ui.label(RichText::new(&a.upn).monospace());
                     let roles = if a.roles.is_empty() { "No admin role".to_owned() } else { a.roles.join(", ") };
@@ -822,7 +822,7 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
     });
 }
 
-/// The one shared inline error panel (STYLE rule 10): what happened, what it means, who can fix it, how, the
+/// The one shared inline error panel (docs/STYLE.md rule 10): what happened, what it means, who can fix it, how, the
 /// documentation link, Retry and Copy details.
 pub(super) fn explanation_ui(
     ui: &mut Ui,
@@ -878,7 +878,8 @@ pub fn details_text(e: &Explanation, failure: &Failure) -> String {
         text.push_str(&format!("Documentation: {doc}\n"));
     }
     let record = crate::diagnostics::bundle::sanitize_failure(failure, &r);
-    if let Ok(json) = serde_json::to_string_pretty(&record) {
+    let json = serde_json::to_string_pretty(&record); // ui-thread: one failure's record, on a click, for the clipboard
+    if let Ok(json) = json {
         text.push_str("Record:\n");
         text.push_str(&json);
         text.push('\n');

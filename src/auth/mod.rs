@@ -34,7 +34,7 @@ pub struct MsExtraFields {
 
 impl ExtraTokenFields for MsExtraFields {}
 
-/// An id token: a signed statement about the user. Kept out of logs like the other tokens (STYLE rule 11).
+/// An id token: a signed statement about the user. Kept out of logs like the other tokens (docs/STYLE.md rule 11).
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct IdToken(String);

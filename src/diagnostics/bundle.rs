@@ -93,6 +93,36 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// What a bundle takes from the wizard: each step's status, the failures shown now, the account. Small and cheap
+/// to take on the UI thread; [`Bundle::from_record`] does the rest elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WizardRecord {
+    pub statuses: Vec<(StepId, StepStatus)>,
+    pub failures: Vec<(StepId, Failure)>,
+    pub account: Option<AccountRecord>,
+}
+
+impl WizardRecord {
+    pub fn of(wizard: &Wizard) -> Self {
+        let account = wizard.account().map(|a| AccountRecord {
+            display_name: a.display_name.clone(),
+            upn: a.upn.clone(),
+            tenant_id: a.tenant_id.clone(),
+            tenant_name: a.tenant_name.clone(),
+            tenant_domain: a.tenant_domain.clone(),
+            roles: match &a.roles {
+                crate::wizard::Roles::Known { names } => Some(names.clone()),
+                crate::wizard::Roles::Unknown { .. } => None,
+            },
+        });
+        Self {
+            statuses: StepId::ALL.iter().map(|step| (*step, wizard.status(*step))).collect(),
+            failures: wizard.failures(),
+            account,
+        }
+    }
+}
+
 /// Why a bundle cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -163,6 +193,12 @@ fn sanitize_entry(entry: &Entry, r: &Redactor) -> Entry {
 impl Bundle {
     /// The bundle of `wizard` and what its session's journal holds, sanitized (identifiers kept).
     pub fn build(wizard: &Wizard, journal: &super::journal::Snapshot, environment: Environment) -> Self {
+        Self::from_record(&WizardRecord::of(wizard), journal, environment)
+    }
+
+    /// The bundle of a [`WizardRecord`] and a journal snapshot: the heavy part (sanitizing every entry), which
+    /// the window runs off its UI thread.
+    pub fn from_record(record: &WizardRecord, journal: &super::journal::Snapshot, environment: Environment) -> Self {
         let timeline = journal.entries.as_slice();
         let r = Redactor::new(false);
         let vendor = environment.vendor.clone();
@@ -173,15 +209,16 @@ impl Bundle {
                 _ => None,
             })
             .collect();
-        let current = wizard.failures();
-        let steps = StepId::ALL
+        let steps = record
+            .statuses
             .iter()
-            .map(|step| {
-                let failure = current.iter().rev().find(|(s, _)| s == step).map(|(_, f)| sanitize_failure(f, &r));
+            .map(|(step, status)| {
+                let failure =
+                    record.failures.iter().rev().find(|(s, _)| s == step).map(|(_, f)| sanitize_failure(f, &r));
                 let e = failure.as_ref().map(|f| Catalogue::shipped().explain(f, &vendor));
                 StepRecord {
                     step: *step,
-                    status: wizard.status(*step),
+                    status: *status,
                     code: e.as_ref().map(|e| e.code.clone()),
                     summary: e.as_ref().map(|e| e.summary.clone()),
                     who: e.as_ref().map(|e| e.who),
@@ -189,22 +226,11 @@ impl Bundle {
                 }
             })
             .collect();
-        let account = wizard.account().map(|a| AccountRecord {
-            display_name: a.display_name.clone(),
-            upn: a.upn.clone(),
-            tenant_id: a.tenant_id.clone(),
-            tenant_name: a.tenant_name.clone(),
-            tenant_domain: a.tenant_domain.clone(),
-            roles: match &a.roles {
-                crate::wizard::Roles::Known { names } => Some(names.clone()),
-                crate::wizard::Roles::Unknown { .. } => None,
-            },
-        });
         Self {
             schema: SCHEMA,
             hide_customer: false,
             environment,
-            account,
+            account: record.account.clone(),
             steps,
             failures: failures.iter().map(|(s, f)| (*s, sanitize_failure(f, &r))).collect(),
             timeline: timeline.iter().map(|e| sanitize_entry(e, &r)).collect(),

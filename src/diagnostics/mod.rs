@@ -7,7 +7,7 @@ pub mod bundle;
 pub mod explain;
 pub mod journal;
 mod report;
-pub mod reproduce;
+
 pub mod sanitize;
 
 pub use sanitize::{install_panic_hook, panic_report};

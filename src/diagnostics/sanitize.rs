@@ -1,4 +1,4 @@
-//! The one allow-list sanitizer for everything that leaves the process (STYLE rule 11): the diagnostics bundle,
+//! The one allow-list sanitizer for everything that leaves the process (docs/STYLE.md rule 11): the diagnostics bundle,
 //! "Copy details", and the journal that feeds them.
 //!
 //! URLs keep scheme, host and path; query parameters not on the allow-list become `[redacted]` (codes, `state`,

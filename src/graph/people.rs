@@ -2,7 +2,7 @@
 //! guest flags, and their photos.
 //!
 //! Requests are kept near the minimum Microsoft's limits allow: one `$count` for the progress bar, then pages of
-//! 100 (the most Graph returns with `$expand=manager`, `microsoft-apis.md` B1), and photos 20 to a `$batch`.
+//! 100 (the most Graph returns with `$expand=manager`, `docs/microsoft-apis.md` B1), and photos 20 to a `$batch`.
 
 use base64::Engine as _;
 use serde::Deserialize;

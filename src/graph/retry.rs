@@ -2,7 +2,7 @@
 //!
 //! Microsoft asks throttled clients to wait `Retry-After` (integer seconds normally, decimals inside `$batch`, an
 //! HTTP date per RFC 9110) and falls back to exponential back-off when the header is missing
-//! (`microsoft-apis.md` B1). The policy never waits *less* than Microsoft asked; it adds a little jitter so many
+//! (`docs/microsoft-apis.md` B1). The policy never waits *less* than Microsoft asked; it adds a little jitter so many
 //! clients do not return at the same instant, and gives up when Microsoft asks for longer than the cap, so the
 //! admin sees "Microsoft asks to wait N minutes" instead of a frozen window.
 

@@ -1,6 +1,6 @@
 //! Reading the whole directory for the preview and its readiness counts, fast on large tenants.
 //!
-//! Graph gives at most 100 users a page when managers are expanded (`microsoft-apis.md` B1), and a page's link is
+//! Graph gives at most 100 users a page when managers are expanded (`docs/microsoft-apis.md` B1), and a page's link is
 //! only known once the page is in, so one pager reads 100,000 users in 1,000 round trips one after another. The
 //! directory is instead split into disjoint parts read side by side: users whose principal name starts with each
 //! character a name may start with (Entra allows letters, digits and `' - _ ! # ^ ~`), which together hold every

@@ -1,4 +1,4 @@
-//! What the tenant granted the vendor app (`microsoft-apis.md` B3) and whether it has Teams, read in three round
+//! What the tenant granted the vendor app (`docs/microsoft-apis.md` B3) and whether it has Teams, read in three round
 //! trips: find the service principal; one batch for its app role assignments, its delegated grants and the
 //! tenant's subscriptions; one batch for the resource service principals that name the granted app roles.
 

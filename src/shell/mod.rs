@@ -1,10 +1,11 @@
 //! The shell: carries out the wizard's effects on the one tokio runtime and reports results over a bounded
-//! channel, then wakes the UI (STYLE rules 6-7). It owns everything the pure wizard must not hold: the clock,
+//! channel, then wakes the UI (docs/STYLE.md rules 6-7). It owns everything the pure wizard must not hold: the clock,
 //! tokens and codes (by attempt), listeners, the token vault, and the browser.
 //!
 //! Both the window (`app`) and the headless runner drive the wizard through this shell.
 
 pub mod browser;
+mod files;
 mod teams;
 pub mod tokens;
 
@@ -21,7 +22,6 @@ use crate::auth::signin::{
 use crate::auth::vault::{Durability, SecretStore};
 use crate::graph::Graph;
 use crate::http::{self, HttpConfig, Purpose, Trust};
-use crate::sim::{Sim, SimError};
 use crate::wizard::{
     Account, Attempt, BrowserLaunch, ConsentEndpoint, DeviceCodeView, DevicePoll, Effect, Failure, Outcome, Prompt,
     Roles, ScopeSet, TenantSnapshot,
@@ -125,11 +125,13 @@ pub enum Report {
     /// Where tokens are kept, known once the vault is opened.
     Storage(Durability),
     /// The in-process demo tenant is serving (or could not start).
-    DemoTenant(Result<Sim, SimError>),
+    DemoTenant(Result<crate::demo::Tenant, crate::demo::DemoError>),
     /// Avatars asked for with [`Shell::fetch_avatars`], decoded.
     Avatars(Vec<(String, Result<Option<Avatar>, Failure>)>),
-    /// A file saved with [`Shell::save_file`]: where, or why not.
+    /// A file saved with [`Shell::save_file`] or [`Shell::export_diagnostics`]: where, or why not.
     Saved(Result<std::path::PathBuf, String>),
+    /// A bundle opened with [`Shell::open_bundle`]: the replay's launch, or why it cannot be replayed.
+    BundleOpened(Result<Box<crate::launch::Launch>, String>),
 }
 
 /// A decoded profile photo, ready to become a texture.
@@ -199,6 +201,7 @@ pub struct Shell {
     services: Option<Arc<Services>>,
     clock: Clock,
     state_files: Arc<StateFiles>,
+    last_session: Arc<files::LastSession>,
 }
 
 /// Files waiting to be kept in the state folder: the newest bytes of each, written one at a time and in order by
@@ -264,7 +267,17 @@ impl Shell {
         let journal = crate::diagnostics::journal::Journal::new(clock);
         let state_files = Arc::new(StateFiles::default());
         runtime.spawn(state_files.clone().run());
-        Self { runtime, journal, sender, receiver, waker: Arc::new(waker), services: None, clock, state_files }
+        Self {
+            runtime,
+            journal,
+            sender,
+            receiver,
+            waker: Arc::new(waker),
+            services: None,
+            clock,
+            state_files,
+            last_session: Arc::default(),
+        }
     }
 
     /// The session clock.
@@ -322,11 +335,11 @@ impl Shell {
     }
 
     /// Starts the simulated tenant in the background; reports [`Report::DemoTenant`].
-    pub fn start_demo_tenant(&self, config: crate::sim::SimConfig) {
+    pub fn start_demo_tenant(&self, scenario: crate::demo::Scenario, auto_login: Option<String>) {
         let sender = self.sender.clone();
         let waker = self.waker.clone();
         self.runtime.spawn(async move {
-            let result = Sim::start(config).await;
+            let result = crate::demo::Tenant::start(&scenario, auto_login).await;
             // The owner has gone when the receiver is gone; the simulator is then dropped with the report.
             if sender.send(Report::DemoTenant(result)).await.is_ok() {
                 waker.wake();
@@ -462,24 +475,21 @@ impl Shell {
     /// Saves `text` as `name` in the person's Downloads folder (else the state folder), off the UI thread;
     /// reports [`Report::Saved`].
     pub fn save_file(&self, name: String, text: String) {
-        let fallback = self.services.as_ref().and_then(|s| s.env.state_dir.clone()).unwrap_or_else(std::env::temp_dir);
-        let sender = self.sender.clone();
-        let waker = self.waker.clone();
-        self.runtime.spawn(async move {
-            let result = tokio::task::spawn_blocking(move || {
-                let dir = crate::fsutil::downloads_dir_or(&fallback);
-                let path = dir.join(name);
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| std::fs::write(&path, text))
-                    .map(|()| path)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
-            if sender.send(Report::Saved(result)).await.is_ok() {
-                waker.wake();
-            }
-        });
+        self.handle().save_file(name, text);
+    }
+
+    /// What background work needs to save files and report.
+    fn handle(&self) -> files::ShellHandle {
+        files::ShellHandle {
+            runtime: self.runtime.clone(),
+            sender: self.sender.clone(),
+            waker: self.waker.clone(),
+            fallback_dir: self
+                .services
+                .as_ref()
+                .and_then(|s| s.env.state_dir.clone())
+                .unwrap_or_else(std::env::temp_dir),
+        }
     }
 
     /// Keeps `bytes` as `name` in the state folder, owner-only and atomically, off the UI thread (nothing is

@@ -1,7 +1,7 @@
 //! The identity platform's error shapes: the AADSTS catalogue the simulator answers from, and the two wire forms
 //! (token-endpoint JSON and redirect parameters).
 //!
-//! Shapes follow Microsoft's documentation and recorded traffic (see `../shared/reference/microsoft-apis.md` A4):
+//! Shapes follow Microsoft's documentation and recorded traffic (see `docs/microsoft-apis.md` A4):
 //! `error`, `error_description` = `AADSTSnnnnn: message\r\nTrace ID: ..\r\nCorrelation ID: ..\r\nTimestamp: ..`,
 //! `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`, optional `suberror` and `claims`.
 //! This table is the simulator's own; the product's error catalogue is separate data so the two can disagree.

@@ -50,7 +50,7 @@ impl Account {
         self.spec.roles.iter().any(|r| r == role)
     }
 
-    /// What this account may grant tenant-wide (Entra's rule, `microsoft-apis.md` A5).
+    /// What this account may grant tenant-wide (Entra's rule, `docs/microsoft-apis.md` A5).
     pub fn consent_power(&self) -> ConsentPower {
         if self.has_role("Global Administrator") || self.has_role("Privileged Role Administrator") {
             ConsentPower::All

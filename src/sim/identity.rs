@@ -2,7 +2,7 @@
 //! and consent pages, the token endpoint (authorization code + PKCE, refresh, device code, client credentials),
 //! the device-code endpoint and pages, and both admin-consent endpoints.
 //!
-//! Shapes come from Microsoft's documentation and recorded traffic (`../shared/reference/microsoft-apis.md` A1-A5
+//! Shapes come from Microsoft's documentation and recorded traffic (`docs/microsoft-apis.md` A1-A5
 //! and its MSAL appendix), never from the product's client types. Handlers decide under the state lock and apply
 //! a fault's delay after releasing it.
 

@@ -1,7 +1,7 @@
 //! Resource applications the simulated tenant knows (Microsoft Graph and the Teams admin API), their permission
 //! ids, and parsing of OAuth `scope` strings into (resource, permission) pairs.
 //!
-//! Graph ids are Microsoft's own (DEVX-PERMS in `../shared/reference/microsoft-apis.md` B3); whether a delegated
+//! Graph ids are Microsoft's own (DEVX-PERMS in `docs/microsoft-apis.md` B3); whether a delegated
 //! permission needs admin consent follows Microsoft's permissions reference where we could confirm it.
 
 use super::clock::stable_guid;

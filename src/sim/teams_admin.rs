@@ -1,5 +1,5 @@
 //! The simulated Teams admin configuration API (`api.interfaces.records.teams.microsoft.com`, "ConfigAPI", what
-//! the MicrosoftTeams module and the Teams admin center use; `microsoft-apis.md` B5).
+//! the MicrosoftTeams module and the Teams admin center use; `docs/microsoft-apis.md` B5).
 //!
 //! It is undocumented; the shapes follow the PowerShell object model (`Identity`, `AppPresetList: [{Id}]`,
 //! `PinnedAppBarApps: [{Id, Order}]`, …) with the `Key` envelope CIPP reads back. Tokens must be for the

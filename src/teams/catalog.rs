@@ -1,4 +1,4 @@
-//! The Teams app catalog and per-user installs on Graph (`microsoft-apis.md` B4).
+//! The Teams app catalog and per-user installs on Graph (`docs/microsoft-apis.md` B4).
 //!
 //! A store app's catalog id is its manifest id and its `externalId` is empty; an organization app has a generated
 //! id and the manifest id in `externalId`. So the vendor app is looked up both ways, in one `$batch`.

@@ -106,6 +106,7 @@ pub fn manifest_info(zip: &[u8]) -> Result<PackageInfo, Failure> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "demo")]
     #[test]
     fn the_demo_package_is_a_valid_zip_with_its_manifest() {
         let p = load(&PackageSource::BuiltinDemo).unwrap();

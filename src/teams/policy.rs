@@ -1,4 +1,4 @@
-//! App setup policies through the Teams admin configuration API (`microsoft-apis.md` B5), behind a trait: the API
+//! App setup policies through the Teams admin configuration API (`docs/microsoft-apis.md` B5), behind a trait: the API
 //! is undocumented, so its base URL is configurable and any shape it does not recognise becomes "cannot do this
 //! automatically" ([`Failure::Parse`] naming the setup policy) rather than a guess.
 

@@ -3,7 +3,7 @@
 //!
 //! `Set-CsTeamsAppSetupPolicy` replaces whole lists, and passing the objects read by `Get-CsTeamsAppSetupPolicy`
 //! back (or `[PSCustomObject]`s) fails with a cast error; so the script builds new `AppPreset` and `PinnedApp`
-//! objects of the module's own types (`microsoft-apis.md` B5).
+//! objects of the module's own types (`docs/microsoft-apis.md` B5).
 
 /// The Teams admin center page of app setup policies.
 pub const SETUP_POLICIES_URL: &str = "https://admin.teams.microsoft.com/policies/app-setup";

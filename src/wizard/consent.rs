@@ -250,7 +250,7 @@ impl Wizard {
                 self.consent = Consent::Ready { precheck: self.precheck_now() };
                 effects
             }
-            // Not in this state: a click that came late or twice is ignored (STYLE rule 8).
+            // Not in this state: a click that came late or twice is ignored (docs/STYLE.md rule 8).
             (
                 ConsentIntent::Grant
                 | ConsentIntent::Retry

@@ -121,7 +121,7 @@ pub enum LocalFailure {
     PolicyApiUnavailable,
 }
 
-/// Conditional Access codes on which sign-in switches to the other method (`field-notes.md` #2).
+/// Conditional Access codes on which sign-in switches to the other method (`docs/field-notes.md` #2).
 const CONDITIONAL_ACCESS: [u32; 2] = [53003, 53000];
 
 impl Failure {

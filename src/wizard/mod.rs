@@ -1,6 +1,6 @@
 //! The wizard's pure core: which steps exist, the exclusive states of each, and every transition between them.
 //!
-//! Pure means: no egui, tokio, reqwest, keyring, file system or clock here (STYLE rule 1). [`Wizard::update`] takes
+//! Pure means: no egui, tokio, reqwest, keyring, file system or clock here (docs/STYLE.md rule 1). [`Wizard::update`] takes
 //! one [`Event`] and the current [`Moment`] and returns the [`Effect`]s the shell must carry out; results come
 //! back as [`Event::Done`]. Deadlines, poll schedules and backoff are data in the states, so journeys of minutes
 //! run in microseconds in tests. Secrets never enter the wizard: the shell keeps tokens, codes and verifiers and

@@ -139,7 +139,7 @@ pub enum Roles {
 }
 
 impl Roles {
-    /// True for the roles that may grant Microsoft Graph application permissions (`microsoft-apis.md` A5).
+    /// True for the roles that may grant Microsoft Graph application permissions (`docs/microsoft-apis.md` A5).
     pub fn can_grant_graph_app_permissions(&self) -> Option<bool> {
         match self {
             Self::Known { names } => {
@@ -273,12 +273,12 @@ impl Wizard {
                 }
                 _ => Vec::new(),
             },
-            // A sign-in is already under way (repeated clicks are ignored, STYLE rule 8).
+            // A sign-in is already under way (repeated clicks are ignored, docs/STYLE.md rule 8).
             SignInIntent::Browser | SignInIntent::DeviceCode => Vec::new(),
         }
     }
 
-    /// Repeated clicks while a sign-in is running are ignored (STYLE rule 8).
+    /// Repeated clicks while a sign-in is running are ignored (docs/STYLE.md rule 8).
     fn sign_in_busy(&self) -> bool {
         matches!(self.sign_in, SignIn::Browser { .. } | SignIn::Done(_))
     }

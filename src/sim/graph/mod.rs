@@ -1,6 +1,6 @@
 //! The simulated `graph.microsoft.com` and Teams admin hosts.
 //!
-//! Serves the Graph endpoints the wizard reads, with Microsoft's shapes and limits (`microsoft-apis.md` B1-B3):
+//! Serves the Graph endpoints the wizard reads, with Microsoft's shapes and limits (`docs/microsoft-apis.md` B1-B3):
 //! the error envelope and `request-id` / `client-request-id` headers on every answer, authorization from the
 //! token's scopes or roles, paging, `$batch`, and scenario faults (429 with `Retry-After`, 503, delays) applied to
 //! single requests and to `$batch` items alike. Unknown routes answer loudly so a client calling something the

@@ -1,4 +1,4 @@
-//! Teams apps on Graph (`microsoft-apis.md` B4): the tenant's app catalog (`/appCatalogs/teamsApps`, list with
+//! Teams apps on Graph (`docs/microsoft-apis.md` B4): the tenant's app catalog (`/appCatalogs/teamsApps`, list with
 //! `$filter` and `$expand=appDefinitions`, publish a package, publish a new version) and each user's installed apps
 //! (`/users/{id}/teamwork/installedApps`: 201, 409 when already installed, 403 when blocked by policy).
 
@@ -211,7 +211,7 @@ fn uuid_like(s: &str) -> Option<()> {
 
 fn manifest_error(headers: &HeaderMap, details: &[Value]) -> Response {
     let mut r = graph_error(StatusCode::BAD_REQUEST, "BadRequest", "App package validation failed.", headers);
-    // Graph nests the manifest's problems in innerError (`microsoft-apis.md` B4).
+    // Graph nests the manifest's problems in innerError (`docs/microsoft-apis.md` B4).
     let body = json!({
         "error": {
             "code": "BadRequest",

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use super::bundle::Bundle;
-use super::journal::What;
+use crate::diagnostics::bundle::Bundle;
+use crate::diagnostics::journal::What;
 use crate::sim::Scenario;
 use crate::sim::scenario::{self, FaultSpec, ScenarioError};
 use crate::sim::teams::{OrgAppSpec, PolicyApi};
