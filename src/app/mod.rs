@@ -1,8 +1,10 @@
 //! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
 //! and renders. It does no network or file work itself (docs/STYLE.md rules 6-8): buttons become [`Intent`]s.
 
+mod consent_view;
 pub mod frame_timer;
 mod preview_state;
+mod sign_in_view;
 mod support_view;
 mod teams_view;
 mod verify_view;

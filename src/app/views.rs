@@ -8,10 +8,7 @@ use crate::auth::vault::Durability;
 use crate::diagnostics::{Catalogue, Explanation};
 use crate::launch::{DemoReason, Mode};
 use crate::profile::Cloud;
-use crate::wizard::{
-    Account, BrowserLaunch, Consent, ConsentCheck, Failure, Intent, Moment, Precheck, Resume, Roles, SignIn, StepId,
-    StepStatus, SwitchReason, Wizard,
-};
+use crate::wizard::{Account, BrowserLaunch, Failure, Intent, Roles, StepId, StepStatus, Wizard};
 
 /// What the person asked for while the frame was drawn.
 #[derive(Debug, Default)]
@@ -134,7 +131,7 @@ fn header_ui(ui: &mut Ui, app: &WizardApp) {
 }
 
 /// Paints the step's status marker (shapes, not glyphs, so it does not depend on the font).
-fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
+pub(super) fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::hover());
     let painter = ui.painter();
     let visuals = ui.visuals();
@@ -279,8 +276,8 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         return;
     }
     match (app.driver.as_ref().map(|d| &d.wizard), page) {
-        (Some(w), StepId::SignIn) => sign_in_ui(ui, w, now, asks),
-        (Some(w), StepId::AdminConsent) => consent_ui(ui, w, now, asks),
+        (Some(w), StepId::SignIn) => super::sign_in_view::sign_in_ui(ui, w, now, asks),
+        (Some(w), StepId::AdminConsent) => super::consent_view::consent_ui(ui, w, now, asks),
         (Some(w), StepId::VerifyPermissions) => {
             super::verify_view::verify_ui(ui, w, now, &mut app.preview_state, asks);
         }
@@ -343,7 +340,7 @@ fn kind_name(kind: crate::profile::PermissionKind) -> String {
     }
 }
 
-fn permissions_ui(ui: &mut Ui, permissions: &[(String, String, String)]) {
+pub(super) fn permissions_ui(ui: &mut Ui, permissions: &[(String, String, String)]) {
     for (name, kind, reason) in permissions {
         ui.label(RichText::new(format!("{name} ({kind})")).monospace());
         ui.indent(("reason", name), |ui| {
@@ -396,7 +393,7 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
 }
 
 /// A URL the person may need to copy (locked-down machines, another browser).
-fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
+pub(super) fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
     ui.horizontal_wrapped(|ui| {
         ui.label(label);
         if ui.button("Copy link").clicked() {
@@ -407,7 +404,7 @@ fn link_ui(ui: &mut Ui, label: &str, url: &str, asks: &mut Asks) {
 }
 
 /// Waiting on the browser: what for, how long still, whether it opened, and the link to copy.
-fn browser_wait_ui(
+pub(super) fn browser_wait_ui(
     ui: &mut Ui,
     waiting_for: &str,
     left: std::time::Duration,
@@ -432,187 +429,17 @@ fn browser_wait_ui(
     }
 }
 
-fn mm_ss(d: std::time::Duration) -> String {
+pub(super) fn mm_ss(d: std::time::Duration) -> String {
     let s = d.as_secs();
     format!("{}:{:02}", s / 60, s % 60)
 }
 
-fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
-    ui.heading("Sign in");
-    resume_ui(ui, w);
-    match w.sign_in() {
-        SignIn::Idle => {
-            ui.label("Sign in with the Microsoft work account that will approve the connection. Your browser opens Microsoft's sign-in page; come back here when you are done.");
-            if let Some(t) = &w.settings().tenant_hint {
-                ui.label(format!("Signing in to tenant {t}."));
-            }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Sign in with Microsoft…").clicked() {
-                    asks.intents.push(Intent::SignInWithBrowser);
-                }
-                if ui
-                    .button("Sign in with a code…")
-                    .on_hover_text("For locked-down computers, or to sign in on another device")
-                    .clicked()
-                {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
-        }
-        SignIn::Browser { url, launch, deadline, .. } => {
-            browser_wait_ui(
-                ui,
-                "Waiting for you to finish signing in in your browser…",
-                now.until(*deadline),
-                launch,
-                url.as_deref(),
-                "If the browser did not open, or opened the wrong profile, copy this link:",
-                asks,
-            );
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if cancel_button(ui) {
-                    asks.intents.push(Intent::CancelSignIn);
-                }
-                if ui.button("Sign in with a code instead…").clicked() {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
-        }
-        SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
-            match reason {
-                Some(SwitchReason::ConditionalAccess(failure)) => {
-                    explanation_ui(ui, w, failure, None, asks);
-                    ui.label("Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.");
-                }
-                Some(SwitchReason::NoBrowser { detail }) => {
-                    ui.label(format!(
-                        "No browser could be opened on this computer ({detail}). Use this code on any device instead."
-                    ));
-                }
-                None => {}
-            }
-            match code {
-                None => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Getting a code from Microsoft…");
-                    });
-                }
-                Some(view) => {
-                    ui.label(format!("Open {} on any device and enter this code:", view.verification_uri));
-                    ui.add_space(4.0);
-                    ui.label(RichText::new(&view.user_code).size(32.0).monospace().strong());
-                    ui.horizontal(|ui| {
-                        if ui.button("Copy code").clicked() {
-                            asks.copy = Some(view.user_code.clone());
-                        }
-                        if ui.button("Open the sign-in page…").clicked() {
-                            asks.intents.push(Intent::OpenVerificationPage);
-                        }
-                        if ui.button("Copy link").clicked() {
-                            asks.copy = Some(view.verification_uri.clone());
-                        }
-                    });
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        let left = expires_at
-                            .map(|e| format!(" The code expires in {}.", mm_ss(now.until(e))))
-                            .unwrap_or_default();
-                        ui.label(format!(
-                            "Waiting for you to enter the code (checking every {} s).{left}",
-                            interval.as_secs()
-                        ));
-                    });
-                }
-            }
-            ui.add_space(8.0);
-            if cancel_button(ui) {
-                asks.intents.push(Intent::CancelSignIn);
-            }
-        }
-        SignIn::Done(account) => {
-            ui.label(RichText::new("Signed in").strong());
-            account_ui(ui, account);
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Continue").clicked() {
-                    asks.intents.push(Intent::Continue);
-                }
-                if ui.button("Sign in with another account…").clicked() {
-                    asks.intents.push(Intent::SignInAsSomeoneElse);
-                }
-            });
-        }
-        SignIn::Failed { failure, method } => {
-            let retry = match method {
-                crate::wizard::SignInMethod::Browser => "Retry",
-                crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
-            };
-            explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
-            if needs_an_admin(failure)
-                && let Some(link) = w.consent_link()
-            {
-                ui.add_space(6.0);
-                ui.label(format!(
-                    "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
-                    w.settings().vendor_name
-                ));
-                ui.add(egui::Label::new(RichText::new(&link).monospace()).wrap().selectable(true));
-                if ui.button("Copy consent link for your admin").clicked() {
-                    asks.copy = Some(link);
-                }
-            }
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui.button("Sign in with Microsoft…").clicked() {
-                    asks.intents.push(Intent::SignInWithBrowser);
-                }
-                if ui.button("Sign in with a code…").clicked() {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
-        }
-    }
-}
-
-/// Failures that only an administrator can clear, where a consent link for them helps.
-/// Picking up a saved setup: where it stopped, and what happens after signing in.
-fn resume_ui(ui: &mut Ui, w: &Wizard) {
-    let (title, text) = match w.resumed() {
-        Resume::Waiting(saved) => (
-            "Picking up where you left off",
-            format!(
-                "The setup of {} stopped at \"{}\". Sign in again as {} to go on: each step done before is checked again in your tenant, and nothing is changed twice.",
-                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id),
-                saved.reached.title(),
-                saved.account
-            ),
-        ),
-        Resume::OtherTenant { saved } => (
-            "Starting over for this tenant",
-            format!(
-                "This account is in another tenant than the saved setup ({}), so the setup starts from the beginning here.",
-                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id)
-            ),
-        ),
-        Resume::None | Resume::Matched(_) => return,
-    };
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.label(RichText::new(title).strong());
-        ui.label(text);
-    });
-    ui.add_space(6.0);
-}
-
-fn needs_an_admin(failure: &Failure) -> bool {
+pub(super) fn needs_an_admin(failure: &Failure) -> bool {
     matches!(failure.aadsts(), Some(90094 | 90093 | 90099 | 65001))
 }
 
 /// Who signed in, and where.
-fn account_ui(ui: &mut Ui, account: &Account) {
+pub(super) fn account_ui(ui: &mut Ui, account: &Account) {
     egui::Grid::new("account").num_columns(2).spacing([12.0, 4.0]).show(ui, |ui| {
         ui.label("Name");
         ui.label(&account.display_name);
@@ -648,180 +475,6 @@ fn account_ui(ui: &mut Ui, account: &Account) {
     });
 }
 
-fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
-    let vendor = &w.settings().vendor_name;
-    ui.heading("Admin consent");
-    let permissions: Vec<(String, String, String)> = w
-        .settings()
-        .permissions
-        .iter()
-        .map(|p| (p.name.clone(), p.kind.label().to_owned(), p.reason.clone()))
-        .collect();
-    match w.consent() {
-        Consent::Locked => {
-            ui.label("Sign in first.");
-        }
-        Consent::Looking { .. } => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(format!(
-                    "Looking in your tenant for {vendor}'s consent: it may have been granted just before the setup stopped."
-                ));
-            });
-        }
-        Consent::Ready { precheck } => {
-            if let Some(account) = w.account() {
-                ui.label(format!("Signed in as {} ({}).", account.display_name, account.upn));
-            }
-            ui.label(format!("{vendor} will be granted these permissions for your whole organization. Microsoft shows the same list; choose Accept."));
-            ui.add_space(4.0);
-            permissions_ui(ui, &permissions);
-            ui.add_space(8.0);
-            match precheck {
-                Precheck::CanGrant => {
-                    if ui.button("Grant consent…").clicked() {
-                        asks.intents.push(Intent::GrantConsent);
-                    }
-                }
-                Precheck::RolesUnknown { why } => {
-                    ui.label(RichText::new(format!("Your roles could not be read ({why}). Consent needs a Global Administrator or Privileged Role Administrator.")).color(ui.visuals().warn_fg_color));
-                    if ui.button("Grant consent…").clicked() {
-                        asks.intents.push(Intent::GrantConsent);
-                    }
-                }
-                Precheck::CannotGrant { roles } => cannot_grant_ui(ui, w, roles, asks),
-            }
-        }
-        Consent::Waiting { url, launch, catches_redirect, deadline, watch, approval, .. } => {
-            browser_wait_ui(
-                ui,
-                "Waiting for you to accept on Microsoft's permissions page…",
-                now.until(*deadline),
-                launch,
-                url.as_deref(),
-                "If the page did not open, copy this link:",
-                asks,
-            );
-            if !catches_redirect {
-                ui.label(format!("After you accept, Microsoft sends you to {vendor}'s website. Come back here: the setup watches your tenant and continues by itself."));
-            }
-            if watch.active {
-                match (&watch.last_problem, watch.next_check) {
-                    (Some(problem), _) if watch.paused => {
-                        ui.label("To see the result in your tenant, the setup tool needs permission to read your tenant's applications.");
-                        explanation_ui(ui, w, problem, None, asks);
-                        if approval.is_some() {
-                            ui.horizontal(|ui| {
-                                ui.spinner();
-                                ui.label("Waiting for you to approve read access in the browser…");
-                            });
-                        } else if ui.button("Approve read access…").clicked() {
-                            asks.intents.push(Intent::ApproveTenantRead);
-                        }
-                    }
-                    (Some(problem), Some(next)) => {
-                        ui.label(format!(
-                            "The last check did not work; trying again in {} s.",
-                            now.until(next).as_secs()
-                        ));
-                        explanation_ui(ui, w, problem, None, asks);
-                    }
-                    (None, Some(next)) if watch.checks > 0 => {
-                        ui.label(format!(
-                            "{vendor} is not in your tenant yet. Microsoft can take a minute to apply a consent; checking again in {} s.",
-                            now.until(next).as_secs()
-                        ));
-                    }
-                    _ => {
-                        ui.label("Checking your tenant…");
-                    }
-                }
-            }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("I've finished in the browser").clicked() {
-                    asks.intents.push(Intent::ConsentFinishedInBrowser);
-                }
-                if cancel_button(ui) {
-                    asks.intents.push(Intent::CancelConsent);
-                }
-            });
-        }
-        Consent::Applying { watch, .. } => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Consent granted. Microsoft is still applying it; nothing needs to be redone.");
-            });
-            if let Some(next) = watch.next_check.filter(|_| watch.checks > 0) {
-                ui.label(format!("Checking your tenant again in {} s.", now.until(next).as_secs()));
-            }
-        }
-        Consent::Done { grant, check } => {
-            ui.label(RichText::new("Consent granted").strong());
-            let tenant =
-                grant.tenant_id.clone().or_else(|| w.account().map(|a| a.tenant_id.clone())).unwrap_or_default();
-            ui.label(format!("{vendor} has its permissions in tenant {tenant}."));
-            match check {
-                ConsentCheck::Confirmed => {
-                    ui.label("The tenant shows the app.");
-                }
-                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
-                    ui.label("Microsoft confirmed the consent on its page. The setup tool has not been approved to read your tenant's applications yet, so it checks each permission in the next step.");
-                }
-                ConsentCheck::Unconfirmed(why) => {
-                    ui.label("Microsoft confirmed the consent on its page, but the setup tool could not look at your tenant:");
-                    explanation_ui(ui, w, why, None, asks);
-                }
-                ConsentCheck::Earlier => {
-                    ui.label("Granted in an earlier run of this setup. The next step reads your tenant again to confirm every permission is still there.");
-                }
-            }
-            ui.add_space(6.0);
-            if ui.button("Continue: verify permissions").clicked() {
-                asks.intents.push(Intent::Continue);
-            }
-        }
-        Consent::Failed { failure, precheck } => {
-            explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryConsent)), asks);
-            if let Precheck::CannotGrant { roles } = precheck {
-                ui.add_space(6.0);
-                cannot_grant_ui(ui, w, roles, asks);
-            }
-        }
-    }
-}
-
-/// The pre-consent check failed: say why, and offer another account or a link for the customer's admin.
-fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.label(RichText::new("This account cannot grant the permissions").strong().color(ui.visuals().warn_fg_color));
-        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
-        ui.label(format!(
-            "The signed-in account has {held}. Only a Global Administrator or a Privileged Role Administrator can grant Microsoft Graph application permissions."
-        ));
-        ui.label("Who can fix it: a Global Administrator or Privileged Role Administrator of this tenant.");
-        ui.add_space(4.0);
-        ui.horizontal_wrapped(|ui| {
-            if ui.button("Sign in with another account…").clicked() {
-                asks.intents.push(Intent::SignInAsSomeoneElse);
-            }
-            if let Some(link) = w.consent_link()
-                && ui.button("Copy consent link for your admin").clicked()
-            {
-                asks.copy = Some(link);
-            }
-            if ui.button("Try anyway…").on_hover_text("If your role was just activated, Microsoft may allow it").clicked() {
-                asks.intents.push(Intent::GrantConsent);
-            }
-        });
-        if let Some(link) = w.consent_link() {
-            ui.label("Send this link to your organization's Global Administrator; they open it, sign in and accept:");
-            ui.add(egui::Label::new(RichText::new(link).monospace()).wrap().selectable(true));
-        }
-    });
-}
-
 /// The one shared inline error panel (docs/STYLE.md rule 10): what happened, what it means, who can fix it, how, the
 /// documentation link, Retry and Copy details.
 pub(super) fn explanation_ui(
@@ -835,7 +488,13 @@ pub(super) fn explanation_ui(
     error_panel_ui(ui, &e, failure, retry, asks);
 }
 
-fn error_panel_ui(ui: &mut Ui, e: &Explanation, failure: &Failure, retry: Option<(&str, Intent)>, asks: &mut Asks) {
+pub(super) fn error_panel_ui(
+    ui: &mut Ui,
+    e: &Explanation,
+    failure: &Failure,
+    retry: Option<(&str, Intent)>,
+    asks: &mut Asks,
+) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&e.summary).strong().color(ui.visuals().error_fg_color));

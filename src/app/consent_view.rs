@@ -1,0 +1,181 @@
+//! The admin consent page: the pre-check of the account's roles, the wait for Microsoft's consent page, what to do
+//! when this account cannot grant.
+
+use egui::{RichText, Ui};
+
+use super::views::{Asks, browser_wait_ui, cancel_button, explanation_ui, permissions_ui};
+use crate::wizard::{Consent, ConsentCheck, Intent, Moment, Precheck, Wizard};
+
+pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
+    let vendor = &w.settings().vendor_name;
+    ui.heading("Admin consent");
+    let permissions: Vec<(String, String, String)> = w
+        .settings()
+        .permissions
+        .iter()
+        .map(|p| (p.name.clone(), p.kind.label().to_owned(), p.reason.clone()))
+        .collect();
+    match w.consent() {
+        Consent::Locked => {
+            ui.label("Sign in first.");
+        }
+        Consent::Looking { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Looking in your tenant for {vendor}'s consent: it may have been granted just before the setup stopped."
+                ));
+            });
+        }
+        Consent::Ready { precheck } => {
+            if let Some(account) = w.account() {
+                ui.label(format!("Signed in as {} ({}).", account.display_name, account.upn));
+            }
+            ui.label(format!("{vendor} will be granted these permissions for your whole organization. Microsoft shows the same list; choose Accept."));
+            ui.add_space(4.0);
+            permissions_ui(ui, &permissions);
+            ui.add_space(8.0);
+            match precheck {
+                Precheck::CanGrant => {
+                    if ui.button("Grant consent…").clicked() {
+                        asks.intents.push(Intent::GrantConsent);
+                    }
+                }
+                Precheck::RolesUnknown { why } => {
+                    ui.label(RichText::new(format!("Your roles could not be read ({why}). Consent needs a Global Administrator or Privileged Role Administrator.")).color(ui.visuals().warn_fg_color));
+                    if ui.button("Grant consent…").clicked() {
+                        asks.intents.push(Intent::GrantConsent);
+                    }
+                }
+                Precheck::CannotGrant { roles } => cannot_grant_ui(ui, w, roles, asks),
+            }
+        }
+        Consent::Waiting { url, launch, catches_redirect, deadline, watch, approval, .. } => {
+            browser_wait_ui(
+                ui,
+                "Waiting for you to accept on Microsoft's permissions page…",
+                now.until(*deadline),
+                launch,
+                url.as_deref(),
+                "If the page did not open, copy this link:",
+                asks,
+            );
+            if !catches_redirect {
+                ui.label(format!("After you accept, Microsoft sends you to {vendor}'s website. Come back here: the setup watches your tenant and continues by itself."));
+            }
+            if watch.active {
+                match (&watch.last_problem, watch.next_check) {
+                    (Some(problem), _) if watch.paused => {
+                        ui.label("To see the result in your tenant, the setup tool needs permission to read your tenant's applications.");
+                        explanation_ui(ui, w, problem, None, asks);
+                        if approval.is_some() {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label("Waiting for you to approve read access in the browser…");
+                            });
+                        } else if ui.button("Approve read access…").clicked() {
+                            asks.intents.push(Intent::ApproveTenantRead);
+                        }
+                    }
+                    (Some(problem), Some(next)) => {
+                        ui.label(format!(
+                            "The last check did not work; trying again in {} s.",
+                            now.until(next).as_secs()
+                        ));
+                        explanation_ui(ui, w, problem, None, asks);
+                    }
+                    (None, Some(next)) if watch.checks > 0 => {
+                        ui.label(format!(
+                            "{vendor} is not in your tenant yet. Microsoft can take a minute to apply a consent; checking again in {} s.",
+                            now.until(next).as_secs()
+                        ));
+                    }
+                    _ => {
+                        ui.label("Checking your tenant…");
+                    }
+                }
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("I've finished in the browser").clicked() {
+                    asks.intents.push(Intent::ConsentFinishedInBrowser);
+                }
+                if cancel_button(ui) {
+                    asks.intents.push(Intent::CancelConsent);
+                }
+            });
+        }
+        Consent::Applying { watch, .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Consent granted. Microsoft is still applying it; nothing needs to be redone.");
+            });
+            if let Some(next) = watch.next_check.filter(|_| watch.checks > 0) {
+                ui.label(format!("Checking your tenant again in {} s.", now.until(next).as_secs()));
+            }
+        }
+        Consent::Done { grant, check } => {
+            ui.label(RichText::new("Consent granted").strong());
+            let tenant =
+                grant.tenant_id.clone().or_else(|| w.account().map(|a| a.tenant_id.clone())).unwrap_or_default();
+            ui.label(format!("{vendor} has its permissions in tenant {tenant}."));
+            match check {
+                ConsentCheck::Confirmed => {
+                    ui.label("The tenant shows the app.");
+                }
+                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
+                    ui.label("Microsoft confirmed the consent on its page. The setup tool has not been approved to read your tenant's applications yet, so it checks each permission in the next step.");
+                }
+                ConsentCheck::Unconfirmed(why) => {
+                    ui.label("Microsoft confirmed the consent on its page, but the setup tool could not look at your tenant:");
+                    explanation_ui(ui, w, why, None, asks);
+                }
+                ConsentCheck::Earlier => {
+                    ui.label("Granted in an earlier run of this setup. The next step reads your tenant again to confirm every permission is still there.");
+                }
+            }
+            ui.add_space(6.0);
+            if ui.button("Continue: verify permissions").clicked() {
+                asks.intents.push(Intent::Continue);
+            }
+        }
+        Consent::Failed { failure, precheck } => {
+            explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryConsent)), asks);
+            if let Precheck::CannotGrant { roles } = precheck {
+                ui.add_space(6.0);
+                cannot_grant_ui(ui, w, roles, asks);
+            }
+        }
+    }
+}
+
+/// The pre-consent check failed: say why, and offer another account or a link for the customer's admin.
+fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("This account cannot grant the permissions").strong().color(ui.visuals().warn_fg_color));
+        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+        ui.label(format!(
+            "The signed-in account has {held}. Only a Global Administrator or a Privileged Role Administrator can grant Microsoft Graph application permissions."
+        ));
+        ui.label("Who can fix it: a Global Administrator or Privileged Role Administrator of this tenant.");
+        ui.add_space(4.0);
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Sign in with another account…").clicked() {
+                asks.intents.push(Intent::SignInAsSomeoneElse);
+            }
+            if let Some(link) = w.consent_link()
+                && ui.button("Copy consent link for your admin").clicked()
+            {
+                asks.copy = Some(link);
+            }
+            if ui.button("Try anyway…").on_hover_text("If your role was just activated, Microsoft may allow it").clicked() {
+                asks.intents.push(Intent::GrantConsent);
+            }
+        });
+        if let Some(link) = w.consent_link() {
+            ui.label("Send this link to your organization's Global Administrator; they open it, sign in and accept:");
+            ui.add(egui::Label::new(RichText::new(link).monospace()).wrap().selectable(true));
+        }
+    });
+}

@@ -1,0 +1,176 @@
+//! The sign-in page: browser or device code, the wait for the browser, the pick-up of a saved setup, who signed in.
+
+use egui::{RichText, Ui};
+
+use super::views::{Asks, account_ui, browser_wait_ui, cancel_button, explanation_ui, mm_ss, needs_an_admin};
+use crate::wizard::{Intent, Moment, Resume, SignIn, SwitchReason, Wizard};
+
+pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
+    ui.heading("Sign in");
+    resume_ui(ui, w);
+    match w.sign_in() {
+        SignIn::Idle => {
+            ui.label("Sign in with the Microsoft work account that will approve the connection. Your browser opens Microsoft's sign-in page; come back here when you are done.");
+            if let Some(t) = &w.settings().tenant_hint {
+                ui.label(format!("Signing in to tenant {t}."));
+            }
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Sign in with Microsoft…").clicked() {
+                    asks.intents.push(Intent::SignInWithBrowser);
+                }
+                if ui
+                    .button("Sign in with a code…")
+                    .on_hover_text("For locked-down computers, or to sign in on another device")
+                    .clicked()
+                {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+        SignIn::Browser { url, launch, deadline, .. } => {
+            browser_wait_ui(
+                ui,
+                "Waiting for you to finish signing in in your browser…",
+                now.until(*deadline),
+                launch,
+                url.as_deref(),
+                "If the browser did not open, or opened the wrong profile, copy this link:",
+                asks,
+            );
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if cancel_button(ui) {
+                    asks.intents.push(Intent::CancelSignIn);
+                }
+                if ui.button("Sign in with a code instead…").clicked() {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+        SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
+            match reason {
+                Some(SwitchReason::ConditionalAccess(failure)) => {
+                    explanation_ui(ui, w, failure, None, asks);
+                    ui.label("Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.");
+                }
+                Some(SwitchReason::NoBrowser { detail }) => {
+                    ui.label(format!(
+                        "No browser could be opened on this computer ({detail}). Use this code on any device instead."
+                    ));
+                }
+                None => {}
+            }
+            match code {
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Getting a code from Microsoft…");
+                    });
+                }
+                Some(view) => {
+                    ui.label(format!("Open {} on any device and enter this code:", view.verification_uri));
+                    ui.add_space(4.0);
+                    ui.label(RichText::new(&view.user_code).size(32.0).monospace().strong());
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy code").clicked() {
+                            asks.copy = Some(view.user_code.clone());
+                        }
+                        if ui.button("Open the sign-in page…").clicked() {
+                            asks.intents.push(Intent::OpenVerificationPage);
+                        }
+                        if ui.button("Copy link").clicked() {
+                            asks.copy = Some(view.verification_uri.clone());
+                        }
+                    });
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        let left = expires_at
+                            .map(|e| format!(" The code expires in {}.", mm_ss(now.until(e))))
+                            .unwrap_or_default();
+                        ui.label(format!(
+                            "Waiting for you to enter the code (checking every {} s).{left}",
+                            interval.as_secs()
+                        ));
+                    });
+                }
+            }
+            ui.add_space(8.0);
+            if cancel_button(ui) {
+                asks.intents.push(Intent::CancelSignIn);
+            }
+        }
+        SignIn::Done(account) => {
+            ui.label(RichText::new("Signed in").strong());
+            account_ui(ui, account);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                if ui.button("Continue").clicked() {
+                    asks.intents.push(Intent::Continue);
+                }
+                if ui.button("Sign in with another account…").clicked() {
+                    asks.intents.push(Intent::SignInAsSomeoneElse);
+                }
+            });
+        }
+        SignIn::Failed { failure, method } => {
+            let retry = match method {
+                crate::wizard::SignInMethod::Browser => "Retry",
+                crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
+            };
+            explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
+            if needs_an_admin(failure)
+                && let Some(link) = w.consent_link()
+            {
+                ui.add_space(6.0);
+                ui.label(format!(
+                    "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
+                    w.settings().vendor_name
+                ));
+                ui.add(egui::Label::new(RichText::new(&link).monospace()).wrap().selectable(true));
+                if ui.button("Copy consent link for your admin").clicked() {
+                    asks.copy = Some(link);
+                }
+            }
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                if ui.button("Sign in with Microsoft…").clicked() {
+                    asks.intents.push(Intent::SignInWithBrowser);
+                }
+                if ui.button("Sign in with a code…").clicked() {
+                    asks.intents.push(Intent::SignInWithDeviceCode);
+                }
+            });
+        }
+    }
+}
+
+/// Failures that only an administrator can clear, where a consent link for them helps.
+/// Picking up a saved setup: where it stopped, and what happens after signing in.
+fn resume_ui(ui: &mut Ui, w: &Wizard) {
+    let (title, text) = match w.resumed() {
+        Resume::Waiting(saved) => (
+            "Picking up where you left off",
+            format!(
+                "The setup of {} stopped at \"{}\". Sign in again as {} to go on: each step done before is checked again in your tenant, and nothing is changed twice.",
+                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id),
+                saved.reached.title(),
+                saved.account
+            ),
+        ),
+        Resume::OtherTenant { saved } => (
+            "Starting over for this tenant",
+            format!(
+                "This account is in another tenant than the saved setup ({}), so the setup starts from the beginning here.",
+                saved.tenant_name.as_deref().unwrap_or(&saved.tenant_id)
+            ),
+        ),
+        Resume::None | Resume::Matched(_) => return,
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(title).strong());
+        ui.label(text);
+    });
+    ui.add_space(6.0);
+}
