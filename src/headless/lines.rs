@@ -1,0 +1,304 @@
+//! What headless prints: one line per step (or one JSON object with `--json`), worded from the wizard's state
+//! and the error catalogue.
+
+use std::io::Write as _;
+
+use serde::Serialize;
+
+// A room of headless/: the options, the wizard types and the helpers are the parent's.
+use super::*;
+
+/// One step's outcome, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepLine {
+    pub step: StepId,
+    /// `done`, `needs_attention`, `failed` or `skipped`.
+    pub status: &'static str,
+    pub code: Option<String>,
+    pub summary: String,
+    pub fix: Vec<String>,
+    /// Step-specific facts (the account, the consent grant, the checklist and readiness).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+    /// More lines for people (the checklist, the readiness summary); JSON carries the same in `detail`.
+    #[serde(skip)]
+    pub report: Vec<String>,
+}
+
+impl StepLine {
+    pub(super) fn failed(step: StepId, status: &'static str, failure: &Failure, vendor: &str) -> Self {
+        let e = Catalogue::shipped().explain(failure, vendor);
+        Self { step, status, code: Some(e.code), summary: e.summary, fix: e.fix, detail: None, report: Vec::new() }
+    }
+}
+
+pub(super) fn print_lines(lines: &[StepLine], json: bool) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let text = if json {
+            serde_json::to_string(line).unwrap_or_default()
+        } else {
+            let mut t = format!("[{}] {}: {}", line.status, line.step_title(), line.summary);
+            if let Some(code) = &line.code {
+                t.push_str(&format!(" ({code})"));
+            }
+            for r in &line.report {
+                t.push_str(&format!("\n    {r}"));
+            }
+            for (i, f) in line.fix.iter().enumerate() {
+                t.push_str(&format!("\n    {}. {f}", i + 1));
+            }
+            t
+        };
+        // A closed stdout (e.g. `| head`) is not worth an error.
+        let _ignored = writeln!(out, "{text}");
+    }
+}
+
+impl StepLine {
+    fn step_title(&self) -> &'static str {
+        self.step.title()
+    }
+}
+
+pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
+    let step = StepId::TeamsApp;
+    let app = &w.settings().teams_app_name;
+    match w.teams() {
+        TeamsStep::Done { app: installed, bulk, facts } => {
+            let mut report = vec![format!("Catalog id: {}", installed.catalog_id)];
+            let mut status = "done";
+            let mut fix = Vec::new();
+            let bulk_json = match bulk {
+                Bulk::Finished { counts, failures } => {
+                    report.push(format!(
+                        "Everyone: {} installed, {} already had it, {} failed, of {}",
+                        counts.installed, counts.already_had, counts.failed, counts.total
+                    ));
+                    for f in failures.iter().take(20) {
+                        report.push(format!("  {}: {} ({})", f.user, f.message, f.code));
+                    }
+                    if !failures.is_empty() {
+                        status = "needs_attention";
+                        fix.push("Fix the reasons listed and run again with --install-for-everyone: it retries only those users.".to_owned());
+                    }
+                    serde_json::json!({ "counts": counts, "failures": failures })
+                }
+                Bulk::Failed { counts, failure } => {
+                    let e = Catalogue::shipped().explain(failure, vendor);
+                    report.push(format!("Everyone: stopped after {} of {} ({})", counts.done(), counts.total, e.code));
+                    status = "needs_attention";
+                    fix = e.fix;
+                    serde_json::json!({ "counts": counts, "stopped": e.code })
+                }
+                Bulk::Stopped { counts } => serde_json::json!({ "counts": counts, "stopped": "unfinished" }),
+                Bulk::Idle | Bulk::Running { .. } => serde_json::Value::Null,
+            };
+            StepLine {
+                step,
+                status,
+                code: None,
+                summary: if installed.newly_installed_for_admin {
+                    format!("{app} is in the tenant and installed for you")
+                } else {
+                    format!("{app} is in the tenant; you already had it")
+                },
+                fix,
+                detail: Some(serde_json::json!({ "app": installed, "facts": facts, "everyone": bulk_json })),
+                report,
+            }
+        }
+        TeamsStep::Blocked { blocker, facts } => {
+            let mut line = StepLine::failed(step, "needs_attention", &blocker.failure(), vendor);
+            line.detail = Some(serde_json::json!({ "blocker": blocker, "facts": facts }));
+            line
+        }
+        TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => {
+            StepLine::failed(step, "failed", failure, vendor)
+        }
+        other => StepLine {
+            step,
+            status: "failed",
+            code: Some("not_finished".into()),
+            summary: format!("The Teams app step did not finish ({other:?})"),
+            fix: vec!["Run again.".into()],
+            detail: None,
+            report: Vec::new(),
+        },
+    }
+}
+
+pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
+    let step = StepId::GlobalPolicy;
+    let app = &w.settings().teams_app_name;
+    let script = w.teams().app().and_then(|a| crate::teams::script::global_policy_script(&a.catalog_id, app));
+    match w.policy() {
+        PolicyStep::Applied { reading, changed, .. } => {
+            let mut report = vec![format!("Pinned in Global: {}", reading.global.pinned.join(", "))];
+            let custom: Vec<&String> = reading.others.iter().filter(|o| *o != "FirstlineWorker").collect();
+            if !custom.is_empty() {
+                report.push(format!(
+                    "Other policies override Global for their users: {}",
+                    custom.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            report.push(format!("Check one user: {}", crate::teams::script::CHECK_ONE_USER));
+            StepLine {
+                step,
+                status: "pending",
+                code: None,
+                summary: if *changed {
+                    format!(
+                        "{app} is installed and pinned in the Global policy; reaching users' Teams can take several hours"
+                    )
+                } else {
+                    format!("{app} was already installed and pinned in the Global policy; nothing changed")
+                },
+                fix: Vec::new(),
+                detail: Some(
+                    serde_json::json!({ "global": reading.global, "other_policies": reading.others, "changed": changed }),
+                ),
+                report,
+            }
+        }
+        PolicyStep::Manual { why, .. } => {
+            let mut line = StepLine::failed(step, "needs_attention", &why.failure(), vendor);
+            line.fix.push(format!("Teams admin center: {}", crate::teams::script::SETUP_POLICIES_URL));
+            line.detail = Some(serde_json::json!({ "why": why, "powershell": script }));
+            if let Some(s) = script {
+                line.report = s.lines().map(str::to_owned).collect();
+            }
+            line
+        }
+        PolicyStep::NeedsApproval { failure, .. } => StepLine::failed(step, "failed", failure, vendor),
+        other => StepLine {
+            step,
+            status: "failed",
+            code: Some("not_finished".into()),
+            summary: format!("The Global policy step did not finish ({other:?})"),
+            fix: vec!["Run again.".into()],
+            detail: None,
+            report: Vec::new(),
+        },
+    }
+}
+
+/// The verify step's line: the checklist, the Teams prerequisites and the directory's readiness.
+pub(super) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
+    let v = w.verify();
+    let list = match (&v.phase, &v.checklist) {
+        (VerifyPhase::NeedsReadAccess { failure, .. } | VerifyPhase::Failed { failure }, _) => {
+            return StepLine::failed(StepId::VerifyPermissions, "failed", failure, vendor);
+        }
+        (_, Some(list)) => list,
+        (phase, None) => {
+            return StepLine {
+                step: StepId::VerifyPermissions,
+                status: "failed",
+                code: Some("not_finished".into()),
+                summary: format!("The check did not finish ({phase:?})"),
+                fix: vec!["Run again.".into()],
+                detail: None,
+                report: Vec::new(),
+            };
+        }
+    };
+    let mut report = Vec::new();
+    for p in &list.permissions {
+        let (mark, state) = match p.state {
+            PermissionState::Granted => ("✓", "granted"),
+            PermissionState::Missing => ("✗", "missing"),
+            PermissionState::OnlySomeUsers => ("✗", "granted by some users only"),
+            PermissionState::NotNeeded => ("!", "granted but not needed"),
+        };
+        let why = p.reason.as_deref().unwrap_or("not asked for by the vendor profile");
+        report.push(format!("{mark} {} ({}, {state}): {why}", p.name, p.kind.label()));
+    }
+    match &list.teams {
+        Ok(t) if t.licensed_users > 0 => {
+            report.push(format!("✓ Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
+        }
+        Ok(_) => report.push("✗ Teams: no licence in this tenant includes Microsoft Teams".to_owned()),
+        Err(f) => report.push(format!("! Teams: licences could not be read ({})", f.code())),
+    }
+    match &list.role {
+        RoleCheck::Sufficient { role } => report.push(format!("✓ Role: {role} may manage Teams apps and policies")),
+        RoleCheck::Insufficient { roles } => report.push(format!(
+            "✗ Role: {} cannot manage Teams apps and policies (needs Global Administrator or Teams Administrator)",
+            if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
+        )),
+        RoleCheck::Unknown { why } => report.push(format!("! Role: could not be read ({why})")),
+    }
+    let p = w.preview();
+    let r = &p.readiness;
+    let loaded = match &p.load {
+        Load::Loaded => String::new(),
+        Load::NotStarted => " (directory not read)".to_owned(),
+        Load::Failed(f) => format!(" (loading stopped: {})", f.code()),
+        Load::Cancelled | Load::Loading { .. } => " (loading stopped)".to_owned(),
+    };
+    let gaps: Vec<String> = Gap::ALL.iter().map(|g| format!("{} {}", r.count(*g), g.label())).collect();
+    report.push(format!("Directory: {} users{loaded}; {}", r.users, gaps.join(", ")));
+    let samples: serde_json::Map<String, serde_json::Value> = Gap::ALL
+        .iter()
+        .map(|g| {
+            let upns: Vec<&str> =
+                p.users.iter().filter(|u| g.applies(u)).take(20).map(|u| u.user_principal_name.as_str()).collect();
+            (
+                serde_json::to_value(g).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                serde_json::json!(upns),
+            )
+        })
+        .collect();
+    let missing: Vec<String> = list.missing().map(|p| p.name.clone()).collect();
+    let (status, code, summary, fix) = if !list.all_granted() {
+        let still = v.gave_up_after_minutes.map(|m| {
+            Failure::Local(crate::wizard::LocalFailure::PermissionsStillMissing { minutes: m, names: missing.clone() })
+        });
+        let fix = still.as_ref().map_or_else(
+            || vec!["Run the setup again and accept on Microsoft's permissions page.".to_owned()],
+            |f| Catalogue::shipped().explain(f, vendor).fix,
+        );
+        let summary = if matches!(list.app, crate::wizard::AppPresence::NotFound) {
+            format!("{vendor} is not in the tenant: no permission is granted")
+        } else {
+            format!("Missing {} of {}: {}", missing.len(), w.settings().permissions.len(), missing.join(", "))
+        };
+        ("needs_attention", Some(still.map_or_else(|| "permissions_missing".to_owned(), |f| f.code())), summary, fix)
+    } else if !list.prerequisites_met() {
+        (
+            "needs_attention",
+            Some("teams_prerequisites".to_owned()),
+            format!("Every permission {vendor} needs is granted, but the Teams steps cannot run yet"),
+            vec!["See the Teams and Role lines above.".to_owned()],
+        )
+    } else {
+        ("done", None, format!("Every permission {vendor} needs is granted; {} users previewed", r.users), Vec::new())
+    };
+    StepLine {
+        step: StepId::VerifyPermissions,
+        status,
+        code,
+        summary,
+        fix,
+        detail: Some(serde_json::json!({
+            "checklist": list,
+            "readiness": r,
+            "directory_loaded": matches!(p.load, Load::Loaded),
+            "users_with_gap": samples,
+        })),
+        report,
+    }
+}
+
+pub(super) fn skipped(step: StepId, why: &str) -> StepLine {
+    StepLine {
+        step,
+        status: "skipped",
+        code: None,
+        summary: why.to_owned(),
+        fix: Vec::new(),
+        detail: None,
+        report: Vec::new(),
+    }
+}
