@@ -17,6 +17,7 @@ pub mod htmltext;
 pub mod http;
 pub mod launch;
 pub mod profile;
+pub mod query;
 pub mod secret;
 pub mod session;
 pub mod shell;

@@ -512,7 +512,7 @@ impl Graph {
         tokens: &dyn TokenSource,
         app_id: &str,
     ) -> Result<Option<ServicePrincipal>, Failure> {
-        let filter: String = url::form_urlencoded::byte_serialize(format!("appId eq '{app_id}'").as_bytes()).collect();
+        let filter = crate::query::value(&format!("appId eq '{app_id}'"));
         let v = self
             .get(
                 tokens,

@@ -44,18 +44,14 @@ pub fn prefix_filter(prefix: &str) -> String {
 }
 
 /// A query value, percent-encoded (`#` would otherwise end the URL and `+` mean a space).
-fn encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>().replace('+', "%20")
-}
-
 /// The first page of the users whose principal name starts with `prefix`.
 pub fn part_call(prefix: &str) -> Call {
-    Call::get(format!("{USERS_QUERY}&$filter={}", encode(&prefix_filter(prefix))))
+    Call::get(format!("{USERS_QUERY}&$filter={}", crate::query::value(&prefix_filter(prefix))))
 }
 
 /// How many users' principal names start with `prefix`.
 pub fn count_call(prefix: &str) -> Call {
-    Call::get(format!("v1.0/users/$count?$filter={}", encode(&prefix_filter(prefix)))).eventual()
+    Call::get(format!("v1.0/users/$count?$filter={}", crate::query::value(&prefix_filter(prefix)))).eventual()
 }
 
 /// The parts to read, largest first: each first character, or its two-character prefixes when its count is above

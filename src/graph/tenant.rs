@@ -15,10 +15,6 @@ use crate::wizard::{
 /// Microsoft Teams' service plan id (in every SKU that includes Teams).
 const TEAMS_PLAN_ID: &str = "57ff2da0-773e-42df-b2af-ffb7a2317929";
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 fn parse_error(what: &str, detail: impl Into<String>) -> Failure {
     Failure::Parse { what: what.to_owned(), excerpt: detail.into() }
 }
@@ -65,7 +61,10 @@ impl Graph {
                     BatchItem::get("roles", format!("/servicePrincipals/{}/appRoleAssignments", sp.id)),
                     BatchItem::get(
                         "grants",
-                        format!("/oauth2PermissionGrants?$filter={}", enc(&format!("clientId eq '{}'", sp.id))),
+                        format!(
+                            "/oauth2PermissionGrants?$filter={}",
+                            crate::query::value(&format!("clientId eq '{}'", sp.id))
+                        ),
                     ),
                     BatchItem::get("skus", "/subscribedSkus"),
                 ],

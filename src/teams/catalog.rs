@@ -17,10 +17,6 @@ pub enum Installed {
     Already,
 }
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The newest definition of a `teamsApp` (with `$expand=appDefinitions`) as a catalog entry.
 fn entry(app: &Value) -> Option<CatalogEntry> {
     let id = app.get("id")?.as_str()?.to_owned();
@@ -52,7 +48,7 @@ impl Graph {
         let by = |field: &str| {
             format!(
                 "/appCatalogs/teamsApps?$filter={}&$expand=appDefinitions",
-                enc(&format!("{field} eq '{manifest_id}'"))
+                crate::query::value(&format!("{field} eq '{manifest_id}'"))
             )
         };
         let replies =
@@ -72,7 +68,8 @@ impl Graph {
         catalog_ids: &[String],
     ) -> Result<bool, Failure> {
         let mut found = false;
-        let first = Call::get(format!("v1.0/users/{}/teamwork/installedApps?$expand=teamsApp", enc(user)));
+        let first =
+            Call::get(format!("v1.0/users/{}/teamwork/installedApps?$expand=teamsApp", crate::query::value(user)));
         self.pages(tokens, first, |page| {
             found |= page.items.iter().any(|i| {
                 i.get("teamsApp")
@@ -110,7 +107,7 @@ impl Graph {
         zip: Vec<u8>,
         version: &str,
     ) -> Result<CatalogEntry, Failure> {
-        let target = format!("v1.0/appCatalogs/teamsApps/{}/appDefinitions", enc(catalog_id));
+        let target = format!("v1.0/appCatalogs/teamsApps/{}/appDefinitions", crate::query::value(catalog_id));
         let answer = self.send(tokens, &Call::post_raw(target, zip, "application/zip")).await?;
         let state = serde_json::from_slice::<Value>(&answer.body)
             .ok()
@@ -131,8 +128,10 @@ impl Graph {
         user: &str,
         catalog_id: &str,
     ) -> Result<Installed, Failure> {
-        let call =
-            Call::post(format!("v1.0/users/{}/teamwork/installedApps", enc(user)), self.install_body(catalog_id));
+        let call = Call::post(
+            format!("v1.0/users/{}/teamwork/installedApps", crate::query::value(user)),
+            self.install_body(catalog_id),
+        );
         match self.send(tokens, &call).await {
             Ok(_) => Ok(Installed::New),
             Err(Failure::Graph(e)) if e.status == 409 => Ok(Installed::Already),
@@ -155,7 +154,7 @@ impl Graph {
             .map(|(i, u)| {
                 BatchItem::post(
                     format!("u{i}"),
-                    format!("/users/{}/teamwork/installedApps", enc(u)),
+                    format!("/users/{}/teamwork/installedApps", crate::query::value(u)),
                     self.install_body(catalog_id),
                 )
             })

@@ -789,27 +789,15 @@ impl Wizard {
         );
         let base = &self.settings.login_browser_base;
         let client = &self.settings.consent_client_id;
-        let redirect = enc(&self.settings.consent_redirect_uri);
+        let redirect = crate::query::value(&self.settings.consent_redirect_uri);
         Some(match self.settings.consent_endpoint {
             ConsentEndpoint::V2 => format!(
                 "{base}{tenant}/v2.0/adminconsent?client_id={client}&scope={}&redirect_uri={redirect}",
-                enc(&format!("{}/.default", self.settings.graph_resource))
+                crate::query::value(&format!("{}/.default", self.settings.graph_resource))
             ),
             ConsentEndpoint::V1 => format!("{base}{tenant}/adminconsent?client_id={client}&redirect_uri={redirect}"),
         })
     }
-}
-
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
