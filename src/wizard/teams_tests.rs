@@ -1,8 +1,7 @@
 //! Journey tests of steps 4 and 5 and the Done page: the plan for the app, approvals, installing for everyone
 //! (cancel and resume), and the Global policy's read-change-verify with its manual path.
-#![expect(clippy::let_underscore_must_use, reason = "journeys ignore the effects of steps they do not examine")]
 
-use super::tests::{account, at, identity, open_consent, signed_in, started_attempt};
+use super::tests::{account, at, expect_effects, identity, open_consent, signed_in, started_attempt};
 use super::*;
 
 const APP: &str = "5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13";
@@ -56,11 +55,14 @@ fn attempt_of(e: &Effect) -> Attempt {
 /// Teams step inspecting. Returns the inspect attempt.
 fn at_teams() -> (Wizard, Attempt) {
     let mut w = signed_in(account(&["Global Administrator"]));
-    let _ = w.update(Event::User(Intent::Continue), at(5));
+    expect_effects(w.update(Event::User(Intent::Continue), at(5)), &[]);
     let consent = open_consent(&mut w, at(10));
-    let _ = w.update(
-        Event::Done(Outcome::ConsentRedirect { attempt: consent, result: Ok(ConsentGrant::default()) }),
-        at(20),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::ConsentRedirect { attempt: consent, result: Ok(ConsentGrant::default()) }),
+            at(20),
+        ),
+        &[],
     );
     let check = started_attempt(&w.update(Event::Tick, at(20)));
     let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21));
@@ -69,8 +71,8 @@ fn at_teams() -> (Wizard, Attempt) {
     let load = attempt_of(&find(&effects, |e| matches!(e, Effect::LoadDirectory { .. })));
     let users =
         vec![user("a", true, false), user("b", true, false), user("off", false, false), user("guest", true, true)];
-    let _ = w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users, total: Some(4) }), at(23));
-    let _ = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(23));
+    expect_effects(w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users, total: Some(4) }), at(23)), &[]);
+    expect_effects(w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(23)), &[]);
     assert!(!w.can_show(StepId::TeamsApp));
     let effects = w.update(Event::User(Intent::Continue), at(24));
     assert_eq!(w.page(), StepId::TeamsApp);
@@ -98,7 +100,10 @@ fn facts() -> TeamsFacts {
 /// Through the Teams step with the store app; returns the wizard on the Teams page, app installed for the admin.
 fn teams_done() -> Wizard {
     let (mut w, inspect) = at_teams();
-    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25));
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25)),
+        &[],
+    );
     assert!(matches!(w.teams(), TeamsStep::Ready { plan: AppPlan::UseStore { .. }, .. }));
     let effects = w.update(Event::User(Intent::InstallTeamsApp), at(26));
     let set_up = find(&effects, |e| matches!(e, Effect::SetUpTeamsApp { .. }));
@@ -112,7 +117,10 @@ fn teams_done() -> Wizard {
         via: AppPlan::UseStore { catalog_id: APP.into() },
         newly_installed_for_admin: true,
     };
-    let _ = w.update(Event::Done(Outcome::TeamsAppReady { attempt: attempt_of(&set_up), result: Ok(app) }), at(27));
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsAppReady { attempt: attempt_of(&set_up), result: Ok(app) }), at(27)),
+        &[],
+    );
     assert_eq!(w.status(StepId::TeamsApp), StepStatus::Done);
     assert_eq!(w.teams().app().unwrap().version, "1.4.0", "filled from the catalog");
     w
@@ -133,11 +141,14 @@ fn the_store_app_is_installed_for_the_admin_then_for_enabled_members_with_progre
     );
     assert!(w.update(Event::User(Intent::InstallForEveryone), at(30)).is_empty(), "one run at a time");
     let half = BulkCounts { total: 2, installed: 1, already_had: 0, failed: 0 };
-    let _ = w.update(Event::Done(Outcome::BulkProgress { attempt, counts: half }), at(31));
+    expect_effects(w.update(Event::Done(Outcome::BulkProgress { attempt, counts: half }), at(31)), &[]);
     assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Running { counts, .. }, .. } if *counts == half));
     let failure = BulkFailure { user: "b".into(), code: "Forbidden".into(), message: "blocked".into() };
     let done = BulkCounts { total: 2, installed: 1, already_had: 0, failed: 1 };
-    let _ = w.update(Event::Done(Outcome::BulkFinished { attempt, result: Ok((done, vec![failure.clone()])) }), at(32));
+    expect_effects(
+        w.update(Event::Done(Outcome::BulkFinished { attempt, result: Ok((done, vec![failure.clone()])) }), at(32)),
+        &[],
+    );
     assert!(
         matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Finished { counts, failures }, .. } if *counts == done && *failures == [failure])
     );
@@ -151,9 +162,12 @@ fn cancelling_the_install_for_everyone_stops_it_and_a_restart_resumes_its_counts
     }));
     assert_eq!(w.update(Event::User(Intent::CancelBulk), at(31)), [Effect::Abandon { attempt }]);
     assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { .. }, .. }));
-    let _ = w.update(
-        Event::Done(Outcome::BulkFinished { attempt, result: Ok((BulkCounts::default(), Vec::new())) }),
-        at(32),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::BulkFinished { attempt, result: Ok((BulkCounts::default(), Vec::new())) }),
+            at(32),
+        ),
+        &[],
     );
     assert!(
         matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { .. }, .. }),
@@ -166,11 +180,11 @@ fn cancelling_the_install_for_everyone_stops_it_and_a_restart_resumes_its_counts
     let mut f = facts();
     f.admin_has_app = true;
     f.unfinished_bulk = Some(saved);
-    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25));
+    expect_effects(w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25)), &[]);
     assert!(
         matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Stopped { counts }, app, .. } if *counts == saved && !app.newly_installed_for_admin)
     );
-    let _ = w.update(Event::User(Intent::InstallForEveryone), at(26));
+    expect_effects(w.update(Event::User(Intent::InstallForEveryone), at(26)), &["BulkInstall"]);
     assert!(matches!(w.teams(), TeamsStep::Done { bulk: Bulk::Running { counts, .. }, .. } if *counts == saved));
 }
 
@@ -179,7 +193,7 @@ fn blocked_and_failed_teams_steps_explain_and_check_again() {
     let (mut w, inspect) = at_teams();
     let mut f = facts();
     f.cloud = TenantCloud::GccHigh;
-    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25));
+    expect_effects(w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(f) }), at(25)), &[]);
     assert!(matches!(w.teams(), TeamsStep::Blocked { blocker: Blocker::GovernmentCloud { .. }, .. }));
     assert_eq!(w.status(StepId::TeamsApp), StepStatus::NeedsAttention);
     assert!(matches!(w.teams(), TeamsStep::Blocked { blocker, .. } if blocker.code() == "teams_government_cloud"));
@@ -187,12 +201,18 @@ fn blocked_and_failed_teams_steps_explain_and_check_again() {
     assert!(matches!(again.as_slice(), [Effect::InspectTeams { .. }]));
 
     let (mut w, inspect) = at_teams();
-    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25));
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25)),
+        &[],
+    );
     let set_up = attempt_of(&find(&w.update(Event::User(Intent::InstallTeamsApp), at(26)), |e| {
         matches!(e, Effect::SetUpTeamsApp { .. })
     }));
     let blocked = Failure::Graph(GraphError { status: 403, code: "Forbidden".into(), ..Default::default() });
-    let _ = w.update(Event::Done(Outcome::TeamsAppReady { attempt: set_up, result: Err(blocked) }), at(27));
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsAppReady { attempt: set_up, result: Err(blocked) }), at(27)),
+        &[],
+    );
     assert!(matches!(w.teams(), TeamsStep::Failed { .. }));
     assert!(matches!(w.update(Event::User(Intent::RetryTeams), at(28)).as_slice(), [Effect::InspectTeams { .. }]));
 }
@@ -204,7 +224,10 @@ fn teams_access_is_approved_in_the_browser_then_inspected() {
     if let Failure::Identity(e) = &mut consent_required {
         e.suberror = Some("consent_required".into());
     }
-    let _ = w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Err(consent_required) }), at(25));
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Err(consent_required) }), at(25)),
+        &[],
+    );
     assert_eq!(w.status(StepId::TeamsApp), StepStatus::Running);
     let effects = w.update(Event::User(Intent::ApproveTeamsAccess), at(26));
     assert!(matches!(
@@ -236,7 +259,10 @@ fn at_policy() -> (Wizard, Attempt) {
 fn the_global_policy_gets_the_app_installed_and_pinned_last_and_is_verified_by_reading_back() {
     let (mut w, read) = at_policy();
     let reading = PolicyReading { global: global(), others: vec!["FirstlineWorker".into(), "Sales".into()] };
-    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Ok(reading) }), at(41));
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Ok(reading) }), at(41)),
+        &[],
+    );
     let PolicyStep::Ready { change, .. } = w.policy() else { panic!("{:?}", w.policy()) };
     assert_eq!(change.pinned, ["activity", APP]);
     let effects = w.update(Event::User(Intent::ApplyPolicy), at(42));
@@ -247,12 +273,14 @@ fn the_global_policy_gets_the_app_installed_and_pinned_last_and_is_verified_by_r
         (&["activity".to_owned(), "chat".to_owned(), APP.to_owned()][..], &["activity".to_owned(), APP.to_owned()][..])
     );
     let after = SetupPolicy { identity: "Global".into(), installed: installed.clone(), pinned: pinned.clone() };
-    let _ =
-        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
+    expect_effects(
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43)),
+        &[],
+    );
     assert!(matches!(w.policy(), PolicyStep::Applied { changed: true, .. }));
     assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Pending, "applied, still reaching users");
     assert_eq!(w.status(StepId::Done), StepStatus::Done);
-    let _ = w.update(Event::User(Intent::Continue), at(44));
+    expect_effects(w.update(Event::User(Intent::Continue), at(44)), &[]);
     assert_eq!(w.page(), StepId::Done);
 }
 
@@ -277,30 +305,39 @@ fn a_policy_that_already_has_the_app_is_not_written_again() {
 fn odd_answers_refusals_and_lost_changes_lead_to_the_manual_path() {
     let (mut w, read) = at_policy();
     let odd = Failure::Parse { what: "Teams app setup policy".into(), excerpt: "Global: no AppPresetList list".into() };
-    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(odd) }), at(41));
+    expect_effects(w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(odd) }), at(41)), &[]);
     assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::UnknownShape { .. }, .. }));
     assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::NeedsAttention);
     assert_eq!(w.status(StepId::Done), StepStatus::NeedsAttention);
 
     let (mut w, read) = at_policy();
     let partner = Failure::Graph(GraphError { status: 403, code: "40301".into(), ..Default::default() });
-    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(partner) }), at(41));
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(partner) }), at(41)),
+        &[],
+    );
     assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::Refused { .. }, .. }));
     let read = attempt_of(&find(&w.update(Event::User(Intent::CheckPolicyAgain), at(50)), |e| {
         matches!(e, Effect::ReadSetupPolicies { .. })
     }));
 
-    let _ = w.update(
-        Event::Done(Outcome::SetupPoliciesRead {
-            attempt: read,
-            result: Ok(PolicyReading { global: global(), others: Vec::new() }),
-        }),
-        at(51),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::SetupPoliciesRead {
+                attempt: read,
+                result: Ok(PolicyReading { global: global(), others: Vec::new() }),
+            }),
+            at(51),
+        ),
+        &[],
     );
     let write = attempt_of(&find(&w.update(Event::User(Intent::ApplyPolicy), at(52)), |e| {
         matches!(e, Effect::WriteGlobalPolicy { .. })
     }));
-    let _ = w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: write, result: Ok(global()) }), at(53));
+    expect_effects(
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: write, result: Ok(global()) }), at(53)),
+        &[],
+    );
     assert!(matches!(w.policy(), PolicyStep::Manual { why: ManualReason::NotVisibleAfterWrite, .. }));
 }
 
@@ -311,7 +348,10 @@ fn the_teams_admin_api_needs_its_own_approval() {
     if let Failure::Identity(e) = &mut consent_required {
         e.suberror = Some("consent_required".into());
     }
-    let _ = w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41));
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41)),
+        &[],
+    );
     let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
     assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { scopes: ScopeSet::TeamsAdmin, .. }]));
     let effects =
@@ -399,7 +439,7 @@ fn a_resume_stops_at_the_step_it_reached_and_at_anything_that_needs_the_admin() 
     let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
     let effects = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(granted_snapshot()) }), at(103));
     let load = attempt_of(&find(&effects, |e| matches!(e, Effect::LoadDirectory { .. })));
-    let _ = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(104));
+    expect_effects(w.update(Event::Done(Outcome::DirectoryLoaded { attempt: load, result: Ok(()) }), at(104)), &[]);
     assert_eq!(w.page(), StepId::VerifyPermissions, "the earlier run got no further: the admin goes on");
     assert_eq!(w.progress().unwrap().reached, StepId::VerifyPermissions);
 
@@ -411,7 +451,10 @@ fn a_resume_stops_at_the_step_it_reached_and_at_anything_that_needs_the_admin() 
     let read = attempt_of(&find(&effects, |e| matches!(e, Effect::ReadTenant { .. })));
     let mut revoked = granted_snapshot();
     revoked.granted.clear();
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(revoked) }), at(103));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(revoked) }), at(103)),
+        &["LoadDirectory"],
+    );
     assert_eq!(w.page(), StepId::VerifyPermissions);
     assert!(!matches!(w.teams(), TeamsStep::Inspecting { .. }));
 }
@@ -433,7 +476,7 @@ fn another_tenant_or_an_unfinished_consent_starts_those_steps_over() {
     unconsented.reached = StepId::AdminConsent;
     unconsented.teams_app = None;
     let mut w = Wizard::resume(super::tests::settings(ConsentRedirect::Loopback), unconsented);
-    let _ = sign_in_again(&mut w, account(&["Global Administrator"]));
+    expect_effects(sign_in_again(&mut w, account(&["Global Administrator"])), &["CheckConsent"]);
     assert_eq!(w.page(), StepId::AdminConsent, "back at the consent that did not finish");
     assert!(matches!(w.consent(), Consent::Looking { .. }), "looking for it in the tenant first");
 }

@@ -1,8 +1,7 @@
 //! Journey tests of step 3: reading the grants, re-checking while a consent replicates, "Grant again", the
 //! read-access approval, and the directory preview.
-#![expect(clippy::let_underscore_must_use, reason = "journeys ignore the effects of steps they do not examine")]
 
-use super::tests::{account, at, identity, open_consent, signed_in, started_attempt};
+use super::tests::{account, at, expect_effects, identity, open_consent, signed_in, started_attempt};
 use super::*;
 
 const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
@@ -74,9 +73,12 @@ fn load_attempt(effects: &[Effect]) -> Option<Attempt> {
 fn after_consent() -> (Wizard, Attempt) {
     let mut w = signed_in(account(&["Global Administrator"]));
     w.settings.permissions = required();
-    let _ = w.update(Event::User(Intent::Continue), at(5));
+    expect_effects(w.update(Event::User(Intent::Continue), at(5)), &[]);
     let attempt = open_consent(&mut w, at(10));
-    let _ = w.update(Event::Done(Outcome::ConsentRedirect { attempt, result: Ok(ConsentGrant::default()) }), at(20));
+    expect_effects(
+        w.update(Event::Done(Outcome::ConsentRedirect { attempt, result: Ok(ConsentGrant::default()) }), at(20)),
+        &[],
+    );
     let check = started_attempt(&w.update(Event::Tick, at(20)));
     let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21));
     assert_eq!(w.page(), StepId::VerifyPermissions, "a finished consent goes straight on to verify it");
@@ -113,11 +115,17 @@ fn late_replication_is_rechecked_with_backoff_until_granted() {
         assert!(w.update(Event::Tick, Moment::from_millis(due.millis() - 1)).is_empty(), "nothing before the time");
         now = due;
         let read = read_attempt(&w.update(Event::Tick, now));
-        let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), now);
+        expect_effects(
+            w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), now),
+            &[],
+        );
     }
     assert_eq!(waits, [2, 4, 8, 16]);
     let read = read_attempt(&w.update(Event::Tick, w.next_deadline().unwrap()));
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(100));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(100)),
+        &[],
+    );
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::Done);
     assert!(!w.verify().is_settling() && w.verify().gave_up_after_minutes.is_none());
 }
@@ -126,13 +134,19 @@ fn late_replication_is_rechecked_with_backoff_until_granted() {
 fn permissions_still_missing_at_the_deadline_are_named_with_who_can_fix_them() {
     let (mut w, read) = after_consent();
     let partial = snapshot(vec![granted(PermissionKind::Delegated, "User.Read", GrantReach::Organization)]);
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), at(22));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), at(22)),
+        &["LoadDirectory"],
+    );
     let deadline = at(21).plus(w.settings().timing.settle_patience);
     let mut checks = 0;
     while let Some(due) = w.next_deadline() {
         assert!(due <= deadline, "no check after the deadline");
         let read = read_attempt(&w.update(Event::Tick, due));
-        let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), due);
+        expect_effects(
+            w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial.clone()) }), due),
+            &[],
+        );
         checks += 1;
     }
     assert!(checks > 5, "re-checked until the deadline ({checks} checks)");
@@ -147,30 +161,42 @@ fn permissions_still_missing_at_the_deadline_are_named_with_who_can_fix_them() {
 fn grant_again_reopens_consent_and_comes_back_to_recheck() {
     let (mut w, read) = after_consent();
     let partial = snapshot(vec![granted(PermissionKind::Delegated, "User.Read", GrantReach::Organization)]);
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial) }), at(22));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(partial) }), at(22)),
+        &["LoadDirectory"],
+    );
     let effects = w.update(Event::User(Intent::GrantAgain), at(30));
     let consent = started_attempt(&effects);
     assert!(matches!(effects.last(), Some(Effect::BeginAdminConsent { .. })));
     assert_eq!(w.page(), StepId::AdminConsent);
     assert!(!w.verify().is_settling(), "no re-checks while the consent page is open");
-    let _ = w.update(
-        Event::Done(Outcome::ConsentPageReady {
-            attempt: consent,
-            url: "https://c".into(),
-            launch: BrowserLaunch::Opened,
-        }),
-        at(31),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::ConsentPageReady {
+                attempt: consent,
+                url: "https://c".into(),
+                launch: BrowserLaunch::Opened,
+            }),
+            at(31),
+        ),
+        &[],
     );
-    let _ = w.update(
-        Event::Done(Outcome::ConsentRedirect { attempt: consent, result: Ok(ConsentGrant::default()) }),
-        at(40),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::ConsentRedirect { attempt: consent, result: Ok(ConsentGrant::default()) }),
+            at(40),
+        ),
+        &[],
     );
     let check = started_attempt(&w.update(Event::Tick, at(40)));
     let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(41));
     assert_eq!(w.page(), StepId::VerifyPermissions, "back on the checklist");
     assert!(w.verify().is_settling(), "re-checking while Microsoft applies the new consent");
     let read = read_attempt(&effects);
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(42));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(42)),
+        &[],
+    );
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::Done);
 }
 
@@ -181,7 +207,10 @@ fn read_access_needs_an_approval_then_the_check_runs() {
     if let Failure::Identity(e) = &mut consent_required {
         e.suberror = Some("consent_required".into());
     }
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(consent_required) }), at(22));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(consent_required) }), at(22)),
+        &[],
+    );
     assert!(matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { approval: None, .. }));
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::Running, "a normal approval, not a problem");
     let effects = w.update(Event::User(Intent::ApproveTenantRead), at(23));
@@ -193,7 +222,10 @@ fn read_access_needs_an_approval_then_the_check_runs() {
     assert!(w.update(Event::User(Intent::ApproveTenantRead), at(23)).is_empty(), "one approval at a time");
     let effects = w.update(Event::Done(Outcome::AccessApproved { attempt: approval, result: Ok(()) }), at(30));
     let read = read_attempt(&effects);
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(31));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(31)),
+        &["LoadDirectory"],
+    );
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::Done);
 }
 
@@ -206,18 +238,21 @@ fn an_expired_session_asks_to_sign_in_again_and_other_failures_offer_retry() {
         source: "token endpoint".into(),
         ..Default::default()
     });
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(expired) }), at(22));
+    expect_effects(w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(expired) }), at(22)), &[]);
     assert!(matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { .. }));
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::NeedsAttention);
 
     let (mut w, read) = after_consent();
     let throttled = Failure::Graph(GraphError { status: 429, code: "TooManyRequests".into(), ..Default::default() });
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(throttled) }), at(22));
+    expect_effects(w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(throttled) }), at(22)), &[]);
     assert!(matches!(w.verify().phase, VerifyPhase::Failed { .. }));
     let again = read_attempt(&w.update(Event::User(Intent::RecheckPermissions), at(30)));
     assert_ne!(again, read);
     // The old reading's late answer changes nothing.
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(31));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(31)),
+        &[],
+    );
     assert!(matches!(w.verify().phase, VerifyPhase::Checking { .. }));
 }
 
@@ -255,7 +290,10 @@ fn teams_prerequisites_follow_licences_roles_and_the_enabled_flag() {
     let (mut w, read) = after_consent();
     let mut snap = all_granted();
     snap.licensing = teams(0);
-    let _ = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(snap) }), at(22));
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(snap) }), at(22)),
+        &["LoadDirectory"],
+    );
     assert!(!w.verify().checklist.as_ref().unwrap().prerequisites_met());
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::NeedsAttention);
     assert_eq!(
@@ -297,7 +335,10 @@ fn the_preview_counts_pages_as_they_arrive_and_can_be_cancelled_and_reloaded() {
     let effects = w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(all_granted()) }), at(22));
     let load = load_attempt(&effects).unwrap();
     let page = vec![user("a", Some("a@contoso.com"), true), user("b", None, false)];
-    let _ = w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users: page, total: Some(4) }), at(23));
+    expect_effects(
+        w.update(Event::Done(Outcome::DirectoryPage { attempt: load, users: page, total: Some(4) }), at(23)),
+        &[],
+    );
     assert_eq!(w.preview().progress(), Some(0.5));
     assert_eq!(
         (w.preview().readiness.users, w.preview().readiness.no_email, w.preview().readiness.no_manager),
@@ -307,18 +348,24 @@ fn the_preview_counts_pages_as_they_arrive_and_can_be_cancelled_and_reloaded() {
     assert_eq!(w.preview().load, Load::Cancelled);
     assert_eq!(w.preview().users.len(), 2, "what loaded stays");
     // A page of the cancelled load that was already on its way is dropped.
-    let _ = w.update(
-        Event::Done(Outcome::DirectoryPage { attempt: load, users: vec![user("c", None, false)], total: None }),
-        at(25),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::DirectoryPage { attempt: load, users: vec![user("c", None, false)], total: None }),
+            at(25),
+        ),
+        &[],
     );
     assert_eq!(w.preview().users.len(), 2);
     let again = load_attempt(&w.update(Event::User(Intent::ReloadPreview), at(26))).unwrap();
     assert!(w.preview().users.is_empty() && w.preview().is_loading());
-    let _ = w.update(
-        Event::Done(Outcome::DirectoryPage { attempt: again, users: vec![user("a", None, true)], total: Some(1) }),
-        at(27),
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::DirectoryPage { attempt: again, users: vec![user("a", None, true)], total: Some(1) }),
+            at(27),
+        ),
+        &[],
     );
-    let _ = w.update(Event::Done(Outcome::DirectoryLoaded { attempt: again, result: Ok(()) }), at(28));
+    expect_effects(w.update(Event::Done(Outcome::DirectoryLoaded { attempt: again, result: Ok(()) }), at(28)), &[]);
     assert_eq!(w.preview().load, Load::Loaded);
     assert_eq!(w.preview().readiness.users, 1);
     assert!(Gap::NoEmail.applies(&w.preview().users[0]));
