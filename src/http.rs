@@ -126,12 +126,9 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
         || lower.contains("name or service not known")
     {
         TransportKind::Dns
-    } else if ["certificate", "handshake", "alert", "corrupt message", "unknownissuer"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
-        // Certificate and handshake trouble only: "peer closed connection without sending TLS close_notify" is a
-        // connection cut mid-answer, not a TLS problem.
+    } else if tls_in_chain(err) {
+        // Certificate and handshake trouble only: "peer closed connection without sending TLS close_notify" is an
+        // I/O error of a connection cut mid-answer, not a rustls error, so it is not a TLS problem.
         TransportKind::Tls
     } else if lower.contains("proxy") {
         TransportKind::Proxy
@@ -141,6 +138,29 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
         TransportKind::Other
     };
     Failure::Transport(TransportError { kind, host: host.unwrap_or_default(), detail: chain, proxy })
+}
+
+/// Whether rustls itself failed somewhere in `err`'s source chain (directly, or inside the I/O error tokio-rustls
+/// wraps it in): a certificate the trust store refuses, a handshake or an alert. Told by type, not by message.
+/// (DNS and proxy failures are still told by message above: hyper-util keeps those error types private.)
+fn tls_in_chain(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        if is_rustls(s) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// A rustls error, or I/O errors wrapped around one (hyper-util wraps tokio-rustls's I/O error in another).
+fn is_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+    if err.is::<rustls::Error>() {
+        return true;
+    }
+    let inner = err.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+    inner.is_some_and(|inner| is_rustls(inner))
 }
 
 /// An answer read to the end.
