@@ -6,7 +6,7 @@
 //! clients do not return at the same instant, and gives up when Microsoft asks for longer than the cap, so the
 //! admin sees "Microsoft asks to wait N minutes" instead of a frozen window.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Statuses worth retrying: throttled, unavailable, gateway timeout.
 pub fn is_retryable(status: u16) -> bool {
@@ -71,41 +71,16 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the HTTP date format servers must send.
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, and the two obsolete forms RFC 9110 says to accept),
+/// with the `httpdate` crate hyper uses.
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let (_, rest) = s.split_once(", ")?;
-    let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as u64 + 1;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || parts.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    Some(UNIX_EPOCH + Duration::from_secs(days * 86_400 + h * 3600 + m * 60 + sec))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), for years from 1970.
-fn days_from_civil(y: u64, m: u64, d: u64) -> Option<u64> {
-    if y < 1970 {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
+    httpdate::parse_http_date(s).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn retry_after_reads_seconds_decimals_and_dates() {

@@ -89,26 +89,17 @@ fn fallback_counter() -> u64 {
 
 /// A random version-4 GUID in Microsoft's lower-case 8-4-4-4-12 form.
 pub fn new_guid() -> String {
-    let mut b = random_bytes::<16>();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    format_guid(&b)
+    uuid::Builder::from_random_bytes(random_bytes::<16>()).into_uuid().hyphenated().to_string()
 }
 
 /// A GUID derived from a name, so scenario objects keep their ids from one run to the next (support can
-/// compare a customer's bundle with a replay).
+/// compare a customer's bundle with a replay). The first 16 bytes of a SHA-256 of the name, marked as a
+/// name-based (version 5) GUID as before, so ids stay what earlier runs and bundles have.
 pub fn stable_guid(namespace: &str, name: &str) -> String {
     let d = digest::digest(&digest::SHA256, format!("{namespace}\u{0}{name}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d.as_ref()[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    format_guid(&b)
-}
-
-fn format_guid(b: &[u8; 16]) -> String {
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    uuid::Builder::from_sha1_bytes(b).into_uuid().hyphenated().to_string()
 }
 
 /// True when `s` has the 8-4-4-4-12 hex shape of a GUID.
