@@ -226,24 +226,30 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
     }
 }
 
+/// Headers a browser's redirect carries are a dozen or two; more is not a sign-in reply.
+const MAX_HEADERS: usize = 64;
+
+/// The request line and `Host` of a head, read by `httparse` (hyper's parser): HTTP/1.x only.
 fn parse_head(buf: &[u8]) -> Result<Head, HeadError> {
     if buf.len() > MAX_REQUEST_BYTES {
         return Err(HeadError::TooLarge);
     }
-    let text = std::str::from_utf8(buf).map_err(|_| HeadError::Malformed)?;
-    let mut lines = text.split("\r\n");
-    let mut request_line = lines.next().ok_or(HeadError::Malformed)?.split(' ');
-    let (Some(method), Some(target), Some(version)) = (request_line.next(), request_line.next(), request_line.next())
-    else {
+    // `read_head` cut the blank line that ends the head; httparse needs it to call the head complete.
+    let whole = [buf, b"\r\n\r\n"].concat();
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(&whole) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+        Ok(httparse::Status::Partial) | Err(_) => return Err(HeadError::Malformed),
+    }
+    let (Some(method), Some(target)) = (request.method, request.path) else {
         return Err(HeadError::Malformed);
     };
-    if !version.starts_with("HTTP/1.") || request_line.next().is_some() {
-        return Err(HeadError::Malformed);
-    }
-    let host = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    let host = match request.headers.iter().find(|h| h.name.eq_ignore_ascii_case("host")) {
+        Some(h) => Some(std::str::from_utf8(h.value).map_err(|_| HeadError::Malformed)?.trim().to_ascii_lowercase()),
+        None => None,
+    };
     Ok(Head { method: method.to_owned(), target: target.to_owned(), host })
 }
 
