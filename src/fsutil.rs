@@ -51,10 +51,11 @@ pub fn remove_with_leftovers(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Where files the person asked to save go: their Downloads folder when there is one, else `fallback`.
+/// Where files the person asked to save go: their Downloads folder when there is one, else `fallback`. The OS says
+/// where it is (`dirs`): Windows' Known Folder (moved or redirected to OneDrive too), the XDG user directory on
+/// Linux (`Téléchargements` in French), `~/Downloads` on macOS.
 pub fn downloads_dir_or(fallback: &Path) -> PathBuf {
-    let home = if cfg!(windows) { std::env::var_os("USERPROFILE") } else { std::env::var_os("HOME") };
-    home.map(PathBuf::from).map(|h| h.join("Downloads")).filter(|d| d.is_dir()).unwrap_or_else(|| fallback.to_owned())
+    dirs::download_dir().filter(|d| d.is_dir()).unwrap_or_else(|| fallback.to_owned())
 }
 
 /// The app's state folder from the environment: `$MSPBOTS_SETUP_STATE_DIR` when set (on every OS: support keeps a
