@@ -16,6 +16,7 @@ pub mod headless;
 pub mod htmltext;
 pub mod http;
 pub mod launch;
+pub mod present;
 pub mod profile;
 pub mod query;
 pub mod secret;

@@ -317,6 +317,23 @@ fn refusal_harness(problem: &mspbots_setup::launch::LaunchError) -> Harness<'sta
     )
 }
 
+/// The checklist on screen is `present::checklist` word for word (headless prints the same rows:
+/// `headless::lines`'s test), so the two cannot drift.
+fn the_window_shows_the_presenters_words(harness: &Harness<'static, WizardApp>) {
+    let w = harness.state().wizard().unwrap();
+    let list = w.verify().checklist.clone().unwrap();
+    let words = mspbots_setup::present::checklist(&list, &w.settings().vendor_name, w.settings().permissions.len());
+    harness.get_by_label(&words.headline);
+    for p in &words.permissions {
+        harness.get_by_label(&p.name);
+        harness.get_by_label(&p.why);
+        assert!(harness.query_all_by_label(p.state).count() >= 2, "{}: its state word and mark", p.name);
+    }
+    for row in &words.prerequisites {
+        harness.get_by_label(&row.text);
+    }
+}
+
 /// A scenario file `base` with `extra` TOML, written for one test.
 fn scenario_file(test: &str, base: &str, extra: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("mspbots-gui-{test}-{}", std::process::id()));
@@ -365,7 +382,7 @@ fn the_checklist_and_the_preview_render_for_a_healthy_tenant() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut harness = harness(app(&rt, &demo("happy")));
     through_consent_to_verify(&mut harness);
-    harness.get_by_label("Every permission MSPbots needs is granted.");
+    harness.get_by_label("Every permission MSPbots needs is granted");
     for name in ["User.Read", "User.Read.All", "ProfilePhoto.Read.All", "TeamsAppInstallation.ReadWriteForUser.All"] {
         harness.get_by_label(name);
     }
@@ -373,6 +390,7 @@ fn the_checklist_and_the_preview_render_for_a_healthy_tenant() {
     harness.get_by_label_contains("Install the MSPbots Teams app for users");
     harness.get_by_label_contains("Microsoft Teams: 65 licensed users");
     harness.get_by_label_contains("Your role: Global Administrator");
+    the_window_shows_the_presenters_words(&harness);
     assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Done);
 
     step_until(&mut harness, "the directory preview", preview_loaded);
@@ -403,6 +421,7 @@ fn two_missing_permissions_are_named_and_grant_again_fixes_them() {
     through_consent_to_verify(&mut harness);
     harness.get_by_label("Missing 2 of 4: ProfilePhoto.Read.All, TeamsAppInstallation.ReadWriteForUser.All");
     assert_eq!(harness.query_all_by_label("missing").count(), 4, "state word and mark for each of the two");
+    the_window_shows_the_presenters_words(&harness);
     harness.get_by_label_contains("Microsoft is still applying the consent");
     click(&mut harness, "Grant again…");
     step_until(&mut harness, "the second consent and its check", |app| {
@@ -411,7 +430,7 @@ fn two_missing_permissions_are_named_and_grant_again_fixes_them() {
         })
     });
     harness.run_steps(2);
-    harness.get_by_label("Every permission MSPbots needs is granted.");
+    harness.get_by_label("Every permission MSPbots needs is granted");
     assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Done);
 }
 
@@ -428,7 +447,7 @@ fn permissions_that_replicate_late_are_rechecked_until_they_appear() {
         app.step_status(StepId::VerifyPermissions) == StepStatus::Done
     });
     harness.run_steps(2);
-    harness.get_by_label("Every permission MSPbots needs is granted.");
+    harness.get_by_label("Every permission MSPbots needs is granted");
     assert!(harness.query_by_label_contains("still applying").is_none());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -5,9 +5,8 @@ use egui::{Color32, RichText, Ui};
 
 use super::preview_state::{AvatarSlot, PreviewState, initials};
 use super::views::{Asks, explanation_ui};
-use crate::wizard::{
-    AppPresence, Checklist, Failure, Gap, Load, LocalFailure, Moment, PermissionState, RoleCheck, VerifyPhase, Wizard,
-};
+use crate::present::Mark;
+use crate::wizard::{Checklist, Failure, Gap, Load, LocalFailure, Moment, VerifyPhase, Wizard};
 
 const ROW_HEIGHT: f32 = 34.0;
 const AVATAR: f32 = 28.0;
@@ -126,51 +125,36 @@ pub(super) fn mark(ui: &mut Ui, ok: Option<bool>, word: &str) {
     response.on_hover_text(word);
 }
 
-fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
-    let vendor = &w.settings().vendor_name;
-    match &list.app {
-        AppPresence::NotFound => {
-            ui.label(RichText::new(format!("{vendor} is not in your tenant yet: no permission is granted.")).strong());
-        }
-        AppPresence::Found { .. } if list.all_granted() => {
-            ui.label(RichText::new(format!("Every permission {vendor} needs is granted.")).strong());
-        }
-        AppPresence::Found { .. } => {
-            let missing: Vec<String> = list.missing().map(|p| p.name.clone()).collect();
-            ui.label(
-                RichText::new(format!(
-                    "Missing {} of {}: {}",
-                    missing.len(),
-                    w.settings().permissions.len(),
-                    missing.join(", ")
-                ))
-                .strong()
-                .color(ui.visuals().error_fg_color),
-            );
-        }
+/// The presenter's mark as the view draws it.
+fn ok_of(mark: Mark) -> Option<bool> {
+    match mark {
+        Mark::Ok => Some(true),
+        Mark::Problem => Some(false),
+        Mark::Unsure => None,
     }
+}
+
+fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
+    // The same words as headless prints (`present::checklist`).
+    let words = crate::present::checklist(list, &w.settings().vendor_name, w.settings().permissions.len());
+    let headline = RichText::new(&words.headline).strong();
+    ui.label(if words.headline_mark == Mark::Problem { headline.color(ui.visuals().error_fg_color) } else { headline });
     // One block per permission (name, type and state on a line, why underneath), so the list stays readable in a
     // narrow window or beside the admin's session when replaying a bundle.
-    for (i, p) in list.permissions.iter().enumerate() {
-        let (ok, state) = match p.state {
-            PermissionState::Granted => (Some(true), "granted"),
-            PermissionState::Missing => (Some(false), "missing"),
-            PermissionState::OnlySomeUsers => (Some(false), "some users only"),
-            PermissionState::NotNeeded => (None, "not needed"),
-        };
+    for (i, p) in words.permissions.iter().enumerate() {
+        let ok = ok_of(p.mark);
         let fill = if i % 2 == 0 { ui.visuals().faint_bg_color } else { egui::Color32::TRANSPARENT };
         egui::Frame::new().fill(fill).inner_margin(egui::Margin::symmetric(6, 4)).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.horizontal_wrapped(|ui| {
-                mark(ui, ok, state);
-                ui.label(RichText::new(&p.name).monospace()).on_hover_text(&p.resource_name);
-                ui.label(RichText::new(format!("({})", p.kind.label())).weak());
-                let text = RichText::new(state).strong();
+                mark(ui, ok, p.state);
+                let resource = list.permissions.get(i).map_or("", |c| c.resource_name.as_str());
+                ui.label(RichText::new(&p.name).monospace()).on_hover_text(resource);
+                ui.label(RichText::new(format!("({})", p.kind)).weak());
+                let text = RichText::new(p.state).strong();
                 ui.label(if ok == Some(false) { text.color(ui.visuals().error_fg_color) } else { text });
             });
-            let why =
-                p.reason.clone().unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it"));
-            ui.indent(("why", i), |ui| ui.add(egui::Label::new(RichText::new(why).weak()).wrap()));
+            ui.indent(("why", i), |ui| ui.add(egui::Label::new(RichText::new(&p.why).weak()).wrap()));
         });
     }
     ui.add_space(6.0);
@@ -188,43 +172,17 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
 }
 
 fn prerequisites_ui(ui: &mut Ui, w: &Wizard, list: &Checklist) {
-    let vendor = &w.settings().vendor_name;
+    let words = crate::present::checklist(list, &w.settings().vendor_name, w.settings().permissions.len());
     ui.label(RichText::new("Before the Teams steps").strong());
     egui::Grid::new("teams-prerequisites").num_columns(2).min_col_width(16.0).spacing([10.0, 6.0]).show(ui, |ui| {
-        match &list.teams {
-            Ok(t) if t.licensed_users > 0 => {
-                mark(ui, Some(true), "ready");
-                ui.label(format!("Microsoft Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
-            }
-            Ok(_) => {
-                mark(ui, Some(false), "problem");
-                ui.label("Microsoft Teams: no licence in this tenant includes Teams, so the Teams app cannot be installed. Who can fix it: whoever buys your Microsoft 365 licences.");
-            }
-            Err(f) => {
-                mark(ui, None, "unknown");
-                ui.label(format!("Microsoft Teams licences could not be read ({}).", f.code()));
-            }
-        }
-        ui.end_row();
-        match &list.role {
-            RoleCheck::Sufficient { role } => {
-                mark(ui, Some(true), "ready");
-                ui.label(format!("Your role: {role}, which may manage Teams apps and policies"));
-            }
-            RoleCheck::Insufficient { roles } => {
-                mark(ui, Some(false), "problem");
-                let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
-                ui.label(format!("Your role: {held}. The Teams steps need a Global Administrator or Teams Administrator; sign in as one before continuing."));
-            }
-            RoleCheck::Unknown { why } => {
-                mark(ui, None, "unknown");
-                ui.label(format!("Your roles could not be read ({why}). The Teams steps need a Global Administrator or Teams Administrator."));
-            }
-        }
-        ui.end_row();
-        if let AppPresence::Found { enabled: false, .. } = list.app {
-            mark(ui, Some(false), "problem");
-            ui.label(format!("The {vendor} enterprise application is disabled in your tenant, so nobody can use it. Who can fix it: an admin, in Entra ID > Enterprise applications > {vendor} > Properties > Enabled for users to sign in."));
+        for row in &words.prerequisites {
+            let word = match row.mark {
+                Mark::Ok => "ready",
+                Mark::Problem => "problem",
+                Mark::Unsure => "unknown",
+            };
+            mark(ui, ok_of(row.mark), word);
+            ui.add(egui::Label::new(&row.text).wrap());
             ui.end_row();
         }
     });

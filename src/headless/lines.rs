@@ -184,7 +184,7 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
 }
 
 /// The verify step's line: the checklist, the Teams prerequisites and the directory's readiness.
-pub(super) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
+pub(crate) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
     let v = w.verify();
     let list = match (&v.phase, &v.checklist) {
         (VerifyPhase::NeedsReadAccess { failure, .. } | VerifyPhase::Failed { failure }, _) => {
@@ -203,32 +203,10 @@ pub(super) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
             };
         }
     };
-    let mut report = Vec::new();
-    for p in &list.permissions {
-        let (mark, state) = match p.state {
-            PermissionState::Granted => ("✓", "granted"),
-            PermissionState::Missing => ("✗", "missing"),
-            PermissionState::OnlySomeUsers => ("✗", "granted by some users only"),
-            PermissionState::NotNeeded => ("!", "granted but not needed"),
-        };
-        let why = p.reason.as_deref().unwrap_or("not asked for by the vendor profile");
-        report.push(format!("{mark} {} ({}, {state}): {why}", p.name, p.kind.label()));
-    }
-    match &list.teams {
-        Ok(t) if t.licensed_users > 0 => {
-            report.push(format!("✓ Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")));
-        }
-        Ok(_) => report.push("✗ Teams: no licence in this tenant includes Microsoft Teams".to_owned()),
-        Err(f) => report.push(format!("! Teams: licences could not be read ({})", f.code())),
-    }
-    match &list.role {
-        RoleCheck::Sufficient { role } => report.push(format!("✓ Role: {role} may manage Teams apps and policies")),
-        RoleCheck::Insufficient { roles } => report.push(format!(
-            "✗ Role: {} cannot manage Teams apps and policies (needs Global Administrator or Teams Administrator)",
-            if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
-        )),
-        RoleCheck::Unknown { why } => report.push(format!("! Role: could not be read ({why})")),
-    }
+    // The same words as the window's checklist (`present::checklist`).
+    let words = crate::present::checklist(list, vendor, w.settings().permissions.len());
+    let mut report: Vec<String> = words.permissions.iter().map(crate::present::PermissionRow::line).collect();
+    report.extend(words.prerequisites.iter().map(crate::present::Row::line));
     let p = w.preview();
     let r = &p.readiness;
     let loaded = match &p.load {
@@ -259,21 +237,17 @@ pub(super) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
             || vec!["Run the setup again and accept on Microsoft's permissions page.".to_owned()],
             |f| Catalogue::shipped().explain(f, vendor).fix,
         );
-        let summary = if matches!(list.app, crate::wizard::AppPresence::NotFound) {
-            format!("{vendor} is not in the tenant: no permission is granted")
-        } else {
-            format!("Missing {} of {}: {}", missing.len(), w.settings().permissions.len(), missing.join(", "))
-        };
+        let summary = words.headline.clone();
         ("needs_attention", Some(still.map_or_else(|| "permissions_missing".to_owned(), |f| f.code())), summary, fix)
     } else if !list.prerequisites_met() {
         (
             "needs_attention",
             Some("teams_prerequisites".to_owned()),
-            format!("Every permission {vendor} needs is granted, but the Teams steps cannot run yet"),
-            vec!["See the Teams and Role lines above.".to_owned()],
+            format!("{}, but the Teams steps cannot run yet", words.headline),
+            vec!["See the Microsoft Teams and role lines above.".to_owned()],
         )
     } else {
-        ("done", None, format!("Every permission {vendor} needs is granted; {} users previewed", r.users), Vec::new())
+        ("done", None, format!("{}; {} users previewed", words.headline, r.users), Vec::new())
     };
     StepLine {
         step: StepId::VerifyPermissions,

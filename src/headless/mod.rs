@@ -19,12 +19,12 @@ use crate::launch::{Launch, LaunchError, LaunchOptions, Mode};
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
-mod lines;
+pub(crate) mod lines;
 mod steps;
 
 use crate::wizard::{
-    Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PermissionState, PolicyStep, Precheck, RoleCheck, SignIn,
-    StepId, SwitchReason, TeamsStep, VerifyPhase, Wizard,
+    Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId, SwitchReason,
+    TeamsStep, VerifyPhase, Wizard,
 };
 pub use lines::StepLine;
 use lines::print_lines;

@@ -285,6 +285,32 @@ fn the_checklist_names_partial_grants_unneeded_grants_and_an_absent_app() {
     assert_eq!(rows[1].state, PermissionState::Missing);
 }
 
+/// Headless prints the checklist in the presenter's words, row for row (the window shows the same:
+/// `tests/gui.rs`), so the two renderings cannot drift.
+#[test]
+fn headless_prints_the_presenters_words_for_the_checklist() {
+    let (mut w, read) = after_consent();
+    let mut snap = all_granted();
+    snap.licensing = teams(0);
+    expect_effects(
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(snap) }), at(22)),
+        &["LoadDirectory"],
+    );
+    let vendor = w.settings().vendor_name.clone();
+    let list = w.verify().checklist.clone().unwrap();
+    let words = crate::present::checklist(&list, &vendor, w.settings().permissions.len());
+    let printed = crate::headless::lines::verify_line(&w, &vendor);
+    let rows: Vec<String> = words
+        .permissions
+        .iter()
+        .map(crate::present::PermissionRow::line)
+        .chain(words.prerequisites.iter().map(crate::present::Row::line))
+        .collect();
+    assert_eq!(printed.report[..rows.len()], rows[..]);
+    assert!(printed.summary.starts_with(&words.headline), "{} / {}", printed.summary, words.headline);
+    assert!(rows.iter().any(|r| r.starts_with("✗ Microsoft Teams: no licence")), "{rows:?}");
+}
+
 #[test]
 fn teams_prerequisites_follow_licences_roles_and_the_enabled_flag() {
     let (mut w, read) = after_consent();

@@ -1,0 +1,158 @@
+//! One presenter: the words for an outcome, produced once and rendered by the window (`app/`) and by headless
+//! (`headless/lines.rs`), so the two cannot drift. Pure (no egui, no I/O): it reads the wizard's state and returns
+//! text with a [`Mark`] per row; each front end only draws or prints it.
+//!
+//! Covered so far: the verify step's checklist (headline, one row per permission, the Teams prerequisites).
+//! Failures already have one source of words, the error catalogue (`diagnostics::Catalogue::explain`).
+
+use crate::wizard::{AppPresence, Checklist, PermissionState, RoleCheck};
+
+/// How a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Ok,
+    Problem,
+    /// Not a problem yet, or not known (a permission granted but not asked for; a read that failed).
+    Unsure,
+}
+
+impl Mark {
+    /// The mark as headless prints it.
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Self::Ok => "✓",
+            Self::Problem => "✗",
+            Self::Unsure => "!",
+        }
+    }
+}
+
+/// One permission of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionRow {
+    pub mark: Mark,
+    /// `Directory.Read.All`.
+    pub name: String,
+    /// `application` or `delegated`.
+    pub kind: &'static str,
+    /// `granted`, `missing`, `granted by some users only`, `granted but not needed`.
+    pub state: &'static str,
+    /// Why the vendor needs it (from the profile), or that it does not.
+    pub why: String,
+}
+
+/// A line with a mark: a prerequisite of the Teams steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub mark: Mark,
+    pub text: String,
+}
+
+/// The verify step's checklist in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistText {
+    /// `Every permission MSPbots needs is granted` / `Missing 2 of 4: …` / `MSPbots is not in your tenant yet …`.
+    pub headline: String,
+    pub headline_mark: Mark,
+    pub permissions: Vec<PermissionRow>,
+    /// Teams licences, the admin's role, the enterprise application being enabled.
+    pub prerequisites: Vec<Row>,
+}
+
+/// The checklist's words. `asked_for` is how many permissions the vendor profile asks for.
+pub fn checklist(list: &Checklist, vendor: &str, asked_for: usize) -> ChecklistText {
+    let missing: Vec<&str> = list.missing().map(|p| p.name.as_str()).collect();
+    let (headline, headline_mark) = match &list.app {
+        AppPresence::NotFound => {
+            (format!("{vendor} is not in your tenant yet: no permission is granted"), Mark::Problem)
+        }
+        AppPresence::Found { .. } if missing.is_empty() => {
+            (format!("Every permission {vendor} needs is granted"), Mark::Ok)
+        }
+        AppPresence::Found { .. } => {
+            (format!("Missing {} of {asked_for}: {}", missing.len(), missing.join(", ")), Mark::Problem)
+        }
+    };
+    let permissions = list
+        .permissions
+        .iter()
+        .map(|p| {
+            let (mark, state) = match p.state {
+                PermissionState::Granted => (Mark::Ok, "granted"),
+                PermissionState::Missing => (Mark::Problem, "missing"),
+                PermissionState::OnlySomeUsers => (Mark::Problem, "granted by some users only"),
+                PermissionState::NotNeeded => (Mark::Unsure, "granted but not needed"),
+            };
+            PermissionRow {
+                mark,
+                name: p.name.clone(),
+                kind: p.kind.label(),
+                state,
+                why: p
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{vendor} does not ask for this; an admin may remove it")),
+            }
+        })
+        .collect();
+    let mut prerequisites = vec![match &list.teams {
+        Ok(t) if t.licensed_users > 0 => Row {
+            mark: Mark::Ok,
+            text: format!("Microsoft Teams: {} licensed users ({})", t.licensed_users, t.products.join(", ")),
+        },
+        Ok(_) => Row {
+            mark: Mark::Problem,
+            text: "Microsoft Teams: no licence in this tenant includes Teams, so the Teams app cannot be installed. \
+                   Who can fix it: whoever buys your Microsoft 365 licences."
+                .to_owned(),
+        },
+        Err(f) => {
+            Row { mark: Mark::Unsure, text: format!("Microsoft Teams licences could not be read ({}).", f.code()) }
+        }
+    }];
+    prerequisites.push(match &list.role {
+        RoleCheck::Sufficient { role } => {
+            Row { mark: Mark::Ok, text: format!("Your role: {role}, which may manage Teams apps and policies") }
+        }
+        RoleCheck::Insufficient { roles } => Row {
+            mark: Mark::Problem,
+            text: format!(
+                "Your role: {}. The Teams steps need a Global Administrator or Teams Administrator; sign in as one \
+                 before continuing.",
+                if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") }
+            ),
+        },
+        RoleCheck::Unknown { why } => Row {
+            mark: Mark::Unsure,
+            text: format!(
+                "Your roles could not be read ({why}). The Teams steps need a Global Administrator or Teams \
+                 Administrator."
+            ),
+        },
+    });
+    if let AppPresence::Found { enabled: false, .. } = list.app {
+        prerequisites.push(Row {
+            mark: Mark::Problem,
+            text: format!(
+                "The {vendor} enterprise application is disabled in your tenant, so nobody can use it. Who can fix \
+                 it: an admin, in Entra ID > Enterprise applications > {vendor} > Properties > Enabled for users to \
+                 sign in."
+            ),
+        });
+    }
+    ChecklistText { headline, headline_mark, permissions, prerequisites }
+}
+
+impl PermissionRow {
+    /// The row on one line, as headless prints it.
+    pub fn line(&self) -> String {
+        format!("{} {} ({}, {}): {}", self.mark.glyph(), self.name, self.kind, self.state, self.why)
+    }
+}
+
+impl Row {
+    /// The row on one line, as headless prints it.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.mark.glyph(), self.text)
+    }
+}
