@@ -208,9 +208,16 @@ impl Profile {
 
     /// Parses and validates profile text; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, ProfileError> {
-        let file: ProfileFile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
-            source_name: source_name.to_owned(),
-            message: one_line(&e.to_string()),
+        let file: ProfileFile = toml::from_str(text).map_err(|e| {
+            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            match e.span() {
+                Some(span) => ProfileError::Invalid {
+                    source_name: source_name.to_owned(),
+                    line: line_of(text, span.start),
+                    problem: message,
+                },
+                None => ProfileError::Syntax { source_name: source_name.to_owned(), message },
+            }
         })?;
         let invalid = |span: Range<usize>, problem: String| ProfileError::Invalid {
             source_name: source_name.to_owned(),
@@ -314,10 +321,6 @@ impl Profile {
             ..self.clone()
         }
     }
-}
-
-fn one_line(message: &str) -> String {
-    message.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" | ")
 }
 
 /// 1-based line of a byte offset.
