@@ -369,7 +369,7 @@ fn show_refusal(line: &str) {
             .with_title(crate::PRODUCT_NAME)
             .with_app_id(crate::APP_ID)
             .with_icon(window_icon())
-            .with_inner_size([560.0, 220.0]),
+            .with_inner_size([640.0, 320.0]),
         ..Default::default()
     };
     let refusal = Refusal { line: line.to_owned() };

@@ -85,16 +85,21 @@ fn scroll_to_keyboard_focus(ui: &Ui) {
 /// The window shown instead of the wizard when the command line named something it cannot use. Returns whether
 /// Close was clicked.
 pub(super) fn refusal_ui(ui: &mut Ui, line: &str) -> bool {
-    ui.add_space(6.0);
-    ui.heading(format!("{} cannot start", crate::PRODUCT_NAME));
-    ui.add_space(4.0);
-    ui.label(RichText::new(line).color(ui.visuals().error_fg_color));
-    ui.add_space(4.0);
-    ui.label(
-        "Nothing was started and nothing was changed. Correct the command line (or the shortcut) and start again.",
-    );
-    ui.add_space(8.0);
-    ui.button("Close").clicked()
+    let mut close = false;
+    egui::Frame::new().inner_margin(egui::Margin::same(16)).show(ui, |ui| {
+        ui.heading(format!("{} cannot start", crate::PRODUCT_NAME));
+        ui.add_space(8.0);
+        ui.label(
+            "Nothing was started and nothing was changed. Correct the command line (or the shortcut) and start again.",
+        );
+        ui.add_space(8.0);
+        egui::ScrollArea::vertical().max_height((ui.available_height() - 48.0).max(60.0)).show(ui, |ui| {
+            ui.label(RichText::new(line).color(ui.visuals().error_fg_color));
+        });
+        ui.add_space(12.0);
+        close = ui.button("Close").clicked();
+    });
+    close
 }
 
 fn header_ui(ui: &mut Ui, app: &WizardApp) {
