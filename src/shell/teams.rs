@@ -3,11 +3,11 @@
 
 use std::future::Future;
 
-use crate::teams::bulk::{BulkProgress, UserResult};
+use crate::teams::bulk::BulkProgress;
 use crate::teams::catalog::Installed;
-use crate::teams::pace::{IN_FLIGHT, MAX_TRIES, Pacer};
 use crate::teams::package;
 use crate::teams::policy::{ConfigApi, SetupPolicyApi};
+use crate::teams::schedule::{Schedule, Wait};
 use crate::wizard::{
     AppPlan, Attempt, BulkCounts, BulkFailure, CatalogEntry, Failure, OrgAppSettings, Outcome, PolicyReading, ScopeSet,
     SetupPolicy, TeamsAppRef, TeamsFacts, TenantCloud,
@@ -15,33 +15,6 @@ use crate::wizard::{
 
 use super::Services;
 use super::tokens::ScopedTokens;
-
-/// Largest number of installs between two saves of the progress (one `$batch`).
-const SAVE_EVERY: usize = crate::graph::batch::MAX_BATCH;
-
-/// A user waiting for their install, and when they may be tried again.
-#[derive(Debug)]
-struct Queued {
-    user: String,
-    tries: u32,
-    not_before: crate::wizard::Moment,
-}
-
-/// Up to `n` queued users whose time has come, in queue order.
-fn take_ready(queue: &mut std::collections::VecDeque<Queued>, now: crate::wizard::Moment, n: usize) -> Vec<Queued> {
-    let mut ready = Vec::new();
-    let mut i = 0;
-    while ready.len() < n && i < queue.len() {
-        if queue[i].not_before <= now {
-            if let Some(q) = queue.remove(i) {
-                ready.push(q);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    ready
-}
 
 impl Services {
     fn teams_tokens(&self) -> ScopedTokens<'_> {
@@ -181,48 +154,38 @@ impl Services {
         };
         progress.extend_users(&users);
         report(Outcome::BulkProgress { attempt, counts: progress.counts() }).await;
-        // Batches of 20, up to `IN_FLIGHT` at once, started at the pace the tenant accepts; a throttled user goes
-        // again in a later batch once its own `Retry-After` has passed (crate::teams::pace).
+        // What to send when is the pure schedule's decision (crate::teams::schedule); this loop sends, waits,
+        // records and saves.
         let tokens = self.teams_tokens();
-        let mut queue: std::collections::VecDeque<Queued> = progress
-            .remaining()
-            .into_iter()
-            .map(|user| Queued { user, tries: 0, not_before: self.clock.now() })
-            .collect();
-        let mut pacer = Pacer::default();
-        let mut next_start = self.clock.now();
+        let mut schedule = Schedule::new(progress.remaining(), self.clock.now());
         let mut running = futures_util::stream::FuturesUnordered::new();
         let mut saving: Option<tokio::task::JoinHandle<()>> = None;
         let mut unsaved = false;
         loop {
             let now = self.clock.now();
-            while running.len() < IN_FLIGHT && now >= next_start {
-                let ready: Vec<Queued> = take_ready(&mut queue, now, SAVE_EVERY);
-                if ready.is_empty() {
-                    break;
-                }
-                let users: Vec<String> = ready.iter().map(|q| q.user.clone()).collect();
+            while let Some(batch) = schedule.next_batch(now) {
+                let users: Vec<String> = batch.iter().map(|q| q.user.clone()).collect();
                 let (graph, tokens, clock) = (graph, &tokens, self.clock);
                 running.push(async move {
                     let result = graph.install_app_batch(tokens, &users, catalog_id, false).await;
-                    (ready, clock.now(), result)
+                    (batch, clock.now(), result)
                 });
-                next_start = now.plus(pacer.interval());
             }
-            if running.is_empty() {
-                let Some(soonest) = queue.iter().map(|q| q.not_before).min() else { break };
-                tokio::time::sleep(now.until(soonest.max(next_start))).await;
-                continue;
-            }
+            let wake = match schedule.wait(now) {
+                Wait::Finished => break,
+                Wait::Until(at) => {
+                    tokio::time::sleep(now.until(at)).await;
+                    continue;
+                }
+                Wait::BatchOr(at) => at.map_or(std::time::Duration::from_secs(3600), |at| now.until(at)),
+            };
             // Wait for a batch to come back, or for the moment the next may start.
-            let can_start = running.len() < IN_FLIGHT && queue.iter().any(|q| q.not_before <= now.max(next_start));
-            let wake = if can_start { now.until(next_start) } else { std::time::Duration::from_secs(3600) };
             let done = tokio::select! {
                 done = futures_util::StreamExt::next(&mut running) => done,
                 () = tokio::time::sleep(wake) => None,
             };
             let Some((sent, finished, result)) = done else { continue };
-            let results = match result {
+            let answers = match result {
                 Ok(r) => r,
                 Err(f) => {
                     if let Some(writing) = saving.take() {
@@ -232,31 +195,7 @@ impl Services {
                     return report(Outcome::BulkFinished { attempt, result: Err(f) }).await;
                 }
             };
-            let mut throttled = 0;
-            let sent_count = sent.len();
-            for ((user, result), queued) in results.into_iter().zip(sent) {
-                let r = match result {
-                    Ok(Installed::New) => UserResult::Installed,
-                    Ok(Installed::Already) => UserResult::AlreadyHad,
-                    Err(Failure::Graph(e))
-                        if crate::graph::retry::is_retryable(e.status) && queued.tries + 1 < MAX_TRIES =>
-                    {
-                        throttled += 1;
-                        let wait = std::time::Duration::from_secs(e.retry_after_secs.unwrap_or(1).max(1));
-                        queue.push_back(Queued { user, tries: queued.tries + 1, not_before: finished.plus(wait) });
-                        continue;
-                    }
-                    Err(f) => {
-                        let (code, message) = match &f {
-                            Failure::Graph(e) => (e.code.clone(), e.message.clone()),
-                            other => (other.code(), other.to_string()),
-                        };
-                        UserResult::Failed { code, message }
-                    }
-                };
-                progress.results.insert(user, r);
-            }
-            pacer.batch_done(finished.millis(), sent_count, throttled);
+            progress.results.extend(schedule.batch_done(sent, finished, answers));
             // Saved after each batch, off this loop (writing thousands of results must not hold up the installs):
             // one write at a time, the newest results next. A kill loses at most the batches of one write; their
             // users are asked again and answer "already installed".

@@ -10,4 +10,5 @@ pub mod catalog;
 pub mod pace;
 pub mod package;
 pub mod policy;
+pub mod schedule;
 pub mod script;
