@@ -67,7 +67,7 @@ async fn service_principals_need_application_read_and_follow_replication() {
     t.admin_consent(&t.tenant_id()).await;
     let (_, body, _) = graph(&t, &reader, &filter).await;
     assert_eq!(body["value"], serde_json::json!([]), "consent not replicated yet");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    t.sim.advance_clock(std::time::Duration::from_millis(1100));
     let (_, body, _) = graph(&t, &reader, &filter).await;
     assert_eq!(body["value"][0]["appId"], consent_app.as_str());
 

@@ -365,7 +365,7 @@ async fn device_code_decline_and_expiry_end_polling() {
     assert_aad_error(&body, "authorization_declined", 70020);
 
     let dc = start(&t).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    t.sim.advance_clock(std::time::Duration::from_millis(1100));
     let (_, body) = t
         .token(
             "organizations",

@@ -238,16 +238,18 @@ async fn no_reply_address_is_aadsts500113_page() {
 
 #[tokio::test]
 async fn replication_delay_hides_a_fresh_consent_for_a_while() {
-    let mut s = scenario::load("replication-delay").unwrap();
+    let s = scenario::load("replication-delay").unwrap();
     assert_eq!(s.consent.replication_delay_secs, 20.0, "the shipped scenario waits 20 s");
-    s.consent.replication_delay_secs = 0.6;
     let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
     let params = t.admin_consent(&t.tenant_id()).await;
     assert_eq!(params["admin_consent"], "True", "consent itself succeeds at once");
     let (status, body) = t.client_credentials(&t.tenant_id()).await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "unauthorized_client", 700016);
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    t.sim.advance_clock(std::time::Duration::from_secs(19));
+    let (status, _) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 400, "still hidden a second before the delay ends");
+    t.sim.advance_clock(std::time::Duration::from_secs(1));
     let (status, body) = t.client_credentials(&t.tenant_id()).await;
     assert_eq!(status, 200, "{body:#}");
     assert!(claims(body["access_token"].as_str().unwrap())["roles"].is_array());
@@ -346,13 +348,12 @@ async fn permissions_missing_withholds_two_roles_from_the_first_consent_only() {
 
 #[tokio::test]
 async fn late_permissions_show_the_app_before_its_roles() {
-    let mut s = scenario::load("late-permissions").unwrap();
+    let s = scenario::load("late-permissions").unwrap();
     assert_eq!(s.consent.roles_replication_delay_secs, 8.0);
-    s.consent.roles_replication_delay_secs = 0.6;
     let t = TestSim::start_with(s, Some("adele.vance@contoso.com")).await;
     t.admin_consent(&t.tenant_id()).await;
     assert!(app_roles(&t).await.is_empty(), "the app exists, its application permissions not yet");
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    t.sim.advance_clock(std::time::Duration::from_secs(8));
     assert_eq!(app_roles(&t).await.len(), 3);
 }
 

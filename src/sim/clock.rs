@@ -2,6 +2,11 @@
 //!
 //! The simulated tenant is a server, not part of the pure wizard, so it may read the wall clock; it does so only
 //! here. Everything that needs "now", a GUID or an opaque random value in `sim` comes through this module.
+//!
+//! What decides an answer (replication delays, code and device-code lifetimes, token expiry, throttle buckets, the
+//! install rate) reads a [`SimClock`]: the machine's clock plus however far a test has moved it on
+//! ([`crate::sim::Sim::advance_clock`]), so tests wait for nothing. Time stamps that only describe (error dates,
+//! `lastModifiedDateTime`), the recorder's timings and the certificate's validity read the wall clock.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +26,34 @@ pub fn unix_now() -> u64 {
 pub fn instant_now() -> std::time::Instant {
     #[expect(clippy::disallowed_methods, reason = "the simulator's one monotonic clock read")]
     std::time::Instant::now()
+}
+
+/// The simulated tenant's clock: the machine's, plus how far tests have advanced it. Clones share one offset.
+#[derive(Debug, Clone, Default)]
+pub struct SimClock {
+    ahead_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SimClock {
+    /// Now, for deadlines.
+    pub fn instant(&self) -> std::time::Instant {
+        instant_now() + self.ahead()
+    }
+
+    /// Now, in seconds since the Unix epoch (token `iat`/`exp`, `createdDateTime`).
+    pub fn unix(&self) -> u64 {
+        unix_now() + self.ahead().as_secs()
+    }
+
+    /// Moves the clock on by `by` (tests: a replication delay, a code's lifetime, a token's expiry pass at once).
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.ahead_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn ahead(&self) -> Duration {
+        Duration::from_millis(self.ahead_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 /// `2016-01-09 02:02:12Z`, the form Microsoft's identity platform puts in `timestamp` and error descriptions.

@@ -127,6 +127,8 @@ pub struct AppRoleAssignment {
 pub struct Directory {
     /// The scenario the directory was built from (faults, apps, settings).
     pub scenario: Scenario,
+    /// The simulated tenant's clock (replication delays are measured on it).
+    pub clock: clock::SimClock,
     /// Everyone: the scenario's named accounts, then the generated users.
     people: Vec<Account>,
     by_upn: HashMap<String, usize>,
@@ -160,6 +162,7 @@ impl Directory {
     pub fn new(scenario: Scenario) -> Self {
         let mut dir = Self {
             scenario,
+            clock: clock::SimClock::default(),
             people: Vec::new(),
             by_upn: HashMap::new(),
             by_id: HashMap::new(),
@@ -340,7 +343,7 @@ impl Directory {
             display_name: app.display_name.clone(),
             // A disabled enterprise app is a property of the customer's tenant in the scenario.
             account_enabled: app.enabled,
-            created_unix: clock::unix_now(),
+            created_unix: self.clock.unix(),
             visible_after,
         });
         object_id
@@ -440,7 +443,7 @@ impl Directory {
         let Some(app) = self.app(client_id).cloned() else {
             return;
         };
-        let now = clock::instant_now();
+        let now = self.clock.instant();
         let after = |d: Duration| (!d.is_zero()).then(|| now + d);
         let sp_id = self.ensure_sp(tenant_id, &app, after(landing.sp_delay));
         let roles_visible_after = after(landing.sp_delay.max(landing.roles_delay));
@@ -474,7 +477,7 @@ impl Directory {
                             principal_display_name: app.display_name.clone(),
                             resource_id: resource.sp_object_id(tenant_id),
                             resource_key: resource.key,
-                            created_unix: clock::unix_now(),
+                            created_unix: self.clock.unix(),
                             visible_after: roles_visible_after,
                         });
                     }

@@ -244,6 +244,8 @@ pub(crate) struct Shared {
     pub browser_base: String,
     pub graph_base: String,
     pub signer: jwt::Signer,
+    /// The tenant's clock (the directory's, shared): what decides answers reads it.
+    pub clock: clock::SimClock,
     state: Mutex<State>,
     pub recorder: Arc<recorder::Recorder>,
     auto_login: Mutex<Option<String>>,
@@ -365,11 +367,13 @@ impl Sim {
                 })
                 .collect(),
         };
+        let clock = dir.clock.clone();
         let shared = Arc::new(Shared {
             login_base,
             browser_base,
             graph_base,
             signer,
+            clock,
             state: Mutex::new(State {
                 teams: teams::TeamsState::new(&dir.scenario.teams, dir.tenant_id()),
                 read_quota: dir
@@ -490,6 +494,12 @@ impl Sim {
     /// The account auto mode signs in as, if it is on.
     pub fn auto_login(&self) -> Option<String> {
         self.shared.auto_login()
+    }
+
+    /// Moves the simulated tenant's clock on by `by`: replication delays, code and device-code lifetimes, token
+    /// expiry and throttle buckets see the time pass at once, so tests wait for nothing.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
     }
 
     /// Turns auto mode on (as `upn`) or off.

@@ -223,7 +223,7 @@ fn by_app_id<'d>(dir: &'d Directory, tenant_id: &str, app_id: &str) -> Option<Pr
         return Some(Principal::Resource(r));
     }
     dir.service_principal(tenant_id, app_id)
-        .filter(|_| dir.sp_visible(tenant_id, app_id, clock::instant_now()))
+        .filter(|_| dir.sp_visible(tenant_id, app_id, dir.clock.instant()))
         .map(Principal::Vendor)
 }
 
@@ -235,7 +235,7 @@ fn by_object_id<'d>(dir: &'d Directory, tenant_id: &str, id: &str) -> Option<Pri
     dir.service_principals
         .iter()
         .find(|sp| sp.tenant_id == tenant_id && sp.object_id.eq_ignore_ascii_case(id))
-        .filter(|sp| dir.sp_visible(tenant_id, &sp.app_id, clock::instant_now()))
+        .filter(|sp| dir.sp_visible(tenant_id, &sp.app_id, dir.clock.instant()))
         .map(Principal::Vendor)
 }
 
@@ -357,7 +357,7 @@ pub async fn app_role_assignments(
         Err(r) => return r,
     };
     let tid = caller.tenant_id();
-    let now = clock::instant_now();
+    let now = shared.clock.instant();
     let value: Option<Vec<Value>> = {
         let st = shared.lock();
         by_object_id(&st.dir, tid, &id).map(|_| {
@@ -419,7 +419,7 @@ pub async fn permission_grants(
         let visible = st.dir.service_principals.iter().any(|sp| {
             sp.tenant_id == tid
                 && sp.object_id.eq_ignore_ascii_case(client_id)
-                && st.dir.sp_visible(tid, &sp.app_id, clock::instant_now())
+                && st.dir.sp_visible(tid, &sp.app_id, st.dir.clock.instant())
         });
         st.dir
             .delegated_grants

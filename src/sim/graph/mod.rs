@@ -85,7 +85,7 @@ async fn read_throttle(State(shared): State<Arc<Shared>>, request: Request, next
     let taken = {
         let mut st = shared.lock();
         let (quota, burst) = (st.read_quota, st.read_burst_seconds);
-        st.read_throttle.take(app, cost, quota, burst, clock::instant_now())
+        st.read_throttle.take(app, cost, quota, burst, shared.clock.instant())
     };
     match taken {
         Ok(used) => {
@@ -276,7 +276,7 @@ pub fn bearer_claims(shared: &Shared, headers: &HeaderMap, audience: &str) -> Re
     let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else {
         return Err(unauthorized("Access token is empty."));
     };
-    let Some(claims) = shared.signer.verify(token, clock::unix_now()) else {
+    let Some(claims) = shared.signer.verify(token, shared.clock.unix()) else {
         return Err(unauthorized("Lifetime validation failed, the token is expired."));
     };
     if claims.get("aud").and_then(Value::as_str) != Some(audience) {

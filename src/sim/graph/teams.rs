@@ -529,7 +529,7 @@ pub async fn install(
             &headers,
         );
     }
-    if !st.teams.admit_install(clock::instant_now()) {
+    if !st.teams.admit_install(shared.clock.instant()) {
         drop(st);
         let mut r = graph_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.", &headers);
         set_header(&mut r, "retry-after", "1");

@@ -64,7 +64,7 @@ pub(super) fn devicecode_reply(
             client_id: app.client_id.clone(),
             tenant_path,
             scopes,
-            expires: clock::instant_now() + Duration::from_secs(spec.expires_in_secs),
+            expires: shared.clock.instant() + Duration::from_secs(spec.expires_in_secs),
             interval: Duration::from_secs(spec.interval_secs),
             last_poll: None,
             status: DeviceStatus::Pending,
@@ -91,7 +91,7 @@ pub(super) async fn device_entry_submit(State(shared): State<Arc<Shared>>, body:
     let entered: String = form.get("otc").unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).collect();
     let reply = {
         let mut st = shared.lock();
-        let now = clock::instant_now();
+        let now = shared.clock.instant();
         let found = st
             .flows
             .device

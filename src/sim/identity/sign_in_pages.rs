@@ -551,7 +551,7 @@ pub(super) fn complete(st: &mut SimState, kind: &Kind, app: &AppSpec, account: &
                     code_challenge: req.code_challenge.clone(),
                     code_challenge_method: req.code_challenge_method.clone(),
                     nonce: req.nonce.clone(),
-                    issued: clock::instant_now(),
+                    issued: st.dir.clock.instant(),
                     redeemed: false,
                 },
             );

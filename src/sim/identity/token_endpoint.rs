@@ -262,7 +262,7 @@ pub(super) fn user_tokens(
         }
         s
     };
-    let now = clock::unix_now();
+    let now = shared.clock.unix();
     let issuer = format!("{}{tenant_id}/v2.0", shared.login_base);
     let sub = clock::stable_guid("sub", &format!("{}/{}", account.object_id, app.client_id));
     let scp_text = scp.iter().cloned().collect::<Vec<_>>().join(" ");
@@ -353,7 +353,7 @@ pub(super) fn redeem_code(shared: &Shared, st: &mut SimState, form: &Params, app
     if issued.redeemed {
         return err(54005, ctx);
     }
-    if clock::instant_now().duration_since(issued.issued) > CODE_LIFETIME {
+    if shared.clock.instant().duration_since(issued.issued) > CODE_LIFETIME {
         return err(70008, ctx);
     }
     match form.get("redirect_uri") {
@@ -443,7 +443,7 @@ pub(super) fn redeem_device(shared: &Shared, st: &mut SimState, form: &Params, a
     let Some(device_code) = form.get("device_code").or_else(|| form.get("code")).map(str::to_owned) else {
         return Err((AadError::new(900144, &ctx.clone().with("parameter", "device_code")), None));
     };
-    let now = clock::instant_now();
+    let now = shared.clock.instant();
     let Some(grant) = st.flows.device.get(&device_code).cloned() else {
         return Err((AadError::new(70018, ctx), None));
     };
@@ -553,7 +553,7 @@ pub(super) fn client_credentials_grant(
         }
         _ => return Err((AadError::new(1002012, &ctx.clone().with("scope", scope.clone())), None)),
     };
-    let now_instant = clock::instant_now();
+    let now_instant = shared.clock.instant();
     let ctx = ctx.clone().with("tenant_name", st.dir.tenant_name(&tenant_id)).with("client_id", app.client_id.clone());
     if !st.dir.sp_visible(&tenant_id, &app.client_id, now_instant) {
         return Err((AadError::new(700016, &ctx), None));
@@ -563,7 +563,7 @@ pub(super) fn client_credentials_grant(
     }
     let roles = st.dir.app_roles(&tenant_id, &app.client_id, resource, now_instant);
     let sp_id = st.dir.service_principal(&tenant_id, &app.client_id).map(|s| s.object_id.clone()).unwrap_or_default();
-    let now = clock::unix_now();
+    let now = shared.clock.unix();
     let mut claims = json!({
         "aud": resource.audience,
         "iss": format!("{}{tenant_id}/v2.0", shared.login_base),
