@@ -25,8 +25,7 @@
 use serde::Serialize;
 
 use super::{
-    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, LocalFailure, Moment, Outcome, StepStatus, Wizard,
-    sign_in::Roles,
+    Attempt, BrowserLaunch, ConsentRedirect, Effect, Failure, LocalFailure, Moment, StepStatus, Wizard, sign_in::Roles,
 };
 
 /// The admin-consent step.
@@ -182,6 +181,15 @@ pub(super) enum ConsentIntent {
     CancelConsent,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ConsentOutcome {
+    ConsentPageReady { attempt: Attempt, url: String, launch: BrowserLaunch },
+    ConsentRedirect { attempt: Attempt, result: Result<ConsentGrant, Failure> },
+    ConsentObserved { attempt: Attempt, result: Result<bool, Failure> },
+    AccessApproved { attempt: Attempt, result: Result<(), Failure> },
+}
+
 impl Wizard {
     fn precheck_now(&self) -> Precheck {
         self.account().map_or(Precheck::RolesUnknown { why: "not signed in".to_owned() }, |a| precheck(&a.roles))
@@ -262,11 +270,11 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_consent_outcome(&mut self, outcome: Outcome, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_consent_outcome(&mut self, outcome: ConsentOutcome, now: Moment) -> Vec<Effect> {
         let timing = self.settings.timing.clone();
         match (outcome, &mut self.consent) {
             (
-                Outcome::ConsentPageReady { attempt, url: page, launch: opened },
+                ConsentOutcome::ConsentPageReady { attempt, url: page, launch: opened },
                 Consent::Waiting { attempt: a, url, launch, catches_redirect, watch, .. },
             ) if attempt == *a => {
                 *url = Some(page);
@@ -276,9 +284,10 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            (Outcome::ConsentRedirect { attempt, result }, Consent::Waiting { attempt: a, approval, watch, .. })
-                if attempt == *a =>
-            {
+            (
+                ConsentOutcome::ConsentRedirect { attempt, result },
+                Consent::Waiting { attempt: a, approval, watch, .. },
+            ) if attempt == *a => {
                 let mut effects: Vec<Effect> = approval.map(|x| Effect::Abandon { attempt: x }).into_iter().collect();
                 effects.extend(watch.checking.map(|x| Effect::Abandon { attempt: x }));
                 match result {
@@ -287,9 +296,10 @@ impl Wizard {
                 }
                 effects
             }
-            (Outcome::ConsentObserved { attempt, result }, Consent::Waiting { attempt: page_attempt, watch, .. })
-                if watch.checking == Some(attempt) =>
-            {
+            (
+                ConsentOutcome::ConsentObserved { attempt, result },
+                Consent::Waiting { attempt: page_attempt, watch, .. },
+            ) if watch.checking == Some(attempt) => {
                 watch.checking = None;
                 match result {
                     Ok(true) => {
@@ -310,7 +320,7 @@ impl Wizard {
                     }
                 }
             }
-            (Outcome::ConsentObserved { attempt, result }, Consent::Looking { attempt: looking, precheck })
+            (ConsentOutcome::ConsentObserved { attempt, result }, Consent::Looking { attempt: looking, precheck })
                 if *looking == attempt =>
             {
                 self.consent = match result {
@@ -323,7 +333,7 @@ impl Wizard {
                 };
                 Vec::new()
             }
-            (Outcome::ConsentObserved { attempt, result }, Consent::Applying { grant, watch, .. })
+            (ConsentOutcome::ConsentObserved { attempt, result }, Consent::Applying { grant, watch, .. })
                 if watch.checking == Some(attempt) =>
             {
                 watch.checking = None;
@@ -336,7 +346,7 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            (Outcome::AccessApproved { attempt, result }, Consent::Waiting { approval, watch, .. })
+            (ConsentOutcome::AccessApproved { attempt, result }, Consent::Waiting { approval, watch, .. })
                 if *approval == Some(attempt) =>
             {
                 *approval = None;
@@ -351,7 +361,14 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            _ => Vec::new(),
+            // Not this step's attempt, or not in this state: a late or abandoned result is ignored.
+            (
+                ConsentOutcome::ConsentPageReady { .. }
+                | ConsentOutcome::ConsentRedirect { .. }
+                | ConsentOutcome::ConsentObserved { .. }
+                | ConsentOutcome::AccessApproved { .. },
+                _,
+            ) => Vec::new(),
         }
     }
 

@@ -339,6 +339,60 @@ impl Intent {
     }
 }
 
+/// An outcome with the step that takes it (`Outcome::route`).
+#[derive(Debug)]
+enum RoutedOutcome {
+    SignIn(sign_in::SignInOutcome),
+    Consent(consent::ConsentOutcome),
+    Verify(verify::VerifyOutcome),
+    Preview(preview::PreviewOutcome),
+    Teams(teams::TeamsOutcome),
+    Policy(policy::PolicyOutcome),
+    /// An approval sign-in finished; the step that asked for it knows it by its attempt.
+    AccessApproved {
+        attempt: Attempt,
+        result: Result<(), Failure>,
+    },
+}
+
+impl Outcome {
+    /// The step each outcome is for: the one place every outcome is named, so a new one fails to compile until a
+    /// step takes it; each step's handler matches its own outcomes without a wildcard.
+    fn route(self) -> RoutedOutcome {
+        use {consent::ConsentOutcome as C, policy::PolicyOutcome as P, preview::PreviewOutcome as V};
+        use {sign_in::SignInOutcome as S, teams::TeamsOutcome as T, verify::VerifyOutcome as R};
+        match self {
+            Self::BrowserSignInReady { attempt, authorize_url, launch } => {
+                RoutedOutcome::SignIn(S::BrowserSignInReady { attempt, authorize_url, launch })
+            }
+            Self::SignInFinished { attempt, result } => RoutedOutcome::SignIn(S::SignInFinished { attempt, result }),
+            Self::DeviceCodeReady { attempt, result } => RoutedOutcome::SignIn(S::DeviceCodeReady { attempt, result }),
+            Self::DevicePolled { attempt, result } => RoutedOutcome::SignIn(S::DevicePolled { attempt, result }),
+            Self::ConsentPageReady { attempt, url, launch } => {
+                RoutedOutcome::Consent(C::ConsentPageReady { attempt, url, launch })
+            }
+            Self::ConsentRedirect { attempt, result } => RoutedOutcome::Consent(C::ConsentRedirect { attempt, result }),
+            Self::ConsentObserved { attempt, result } => RoutedOutcome::Consent(C::ConsentObserved { attempt, result }),
+            Self::AccessApproved { attempt, result } => RoutedOutcome::AccessApproved { attempt, result },
+            Self::TenantRead { attempt, result } => RoutedOutcome::Verify(R::TenantRead { attempt, result }),
+            Self::DirectoryPage { attempt, users, total } => {
+                RoutedOutcome::Preview(V::DirectoryPage { attempt, users, total })
+            }
+            Self::DirectoryLoaded { attempt, result } => RoutedOutcome::Preview(V::DirectoryLoaded { attempt, result }),
+            Self::TeamsInspected { attempt, result } => RoutedOutcome::Teams(T::TeamsInspected { attempt, result }),
+            Self::TeamsAppReady { attempt, result } => RoutedOutcome::Teams(T::TeamsAppReady { attempt, result }),
+            Self::BulkProgress { attempt, counts } => RoutedOutcome::Teams(T::BulkProgress { attempt, counts }),
+            Self::BulkFinished { attempt, result } => RoutedOutcome::Teams(T::BulkFinished { attempt, result }),
+            Self::SetupPoliciesRead { attempt, result } => {
+                RoutedOutcome::Policy(P::SetupPoliciesRead { attempt, result })
+            }
+            Self::GlobalPolicyWritten { attempt, result } => {
+                RoutedOutcome::Policy(P::GlobalPolicyWritten { attempt, result })
+            }
+        }
+    }
+}
+
 /// A result reported by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -707,39 +761,31 @@ impl Wizard {
                 Routed::Teams(intent) => self.on_teams_intent(intent),
                 Routed::Policy(intent) => self.on_policy_intent(intent),
             },
-            // Every outcome is named here, so a new one fails to compile until a step takes it.
-            Event::Done(outcome @ Outcome::AccessApproved { .. }) => {
-                // Each handler acts only on its own attempt.
-                let mut effects = self.on_consent_outcome(outcome.clone(), now);
-                effects.extend(self.on_verify_outcome(outcome.clone(), now));
-                effects.extend(self.on_teams_outcome(outcome.clone()));
-                effects.extend(self.on_policy_outcome(outcome, now));
-                effects
-            }
-            Event::Done(
-                outcome @ (Outcome::BrowserSignInReady { .. }
-                | Outcome::SignInFinished { .. }
-                | Outcome::DeviceCodeReady { .. }
-                | Outcome::DevicePolled { .. }),
-            ) => self.on_sign_in_outcome(outcome, now),
-            Event::Done(
-                outcome @ (Outcome::ConsentPageReady { .. }
-                | Outcome::ConsentRedirect { .. }
-                | Outcome::ConsentObserved { .. }),
-            ) => self.on_consent_outcome(outcome, now),
-            Event::Done(outcome @ Outcome::TenantRead { .. }) => self.on_verify_outcome(outcome, now),
-            Event::Done(outcome @ (Outcome::DirectoryPage { .. } | Outcome::DirectoryLoaded { .. })) => {
-                self.on_preview_outcome(outcome)
-            }
-            Event::Done(
-                outcome @ (Outcome::TeamsInspected { .. }
-                | Outcome::TeamsAppReady { .. }
-                | Outcome::BulkProgress { .. }
-                | Outcome::BulkFinished { .. }),
-            ) => self.on_teams_outcome(outcome),
-            Event::Done(outcome @ (Outcome::SetupPoliciesRead { .. } | Outcome::GlobalPolicyWritten { .. })) => {
-                self.on_policy_outcome(outcome, now)
-            }
+            Event::Done(outcome) => match outcome.route() {
+                RoutedOutcome::SignIn(o) => self.on_sign_in_outcome(o, now),
+                RoutedOutcome::Consent(o) => self.on_consent_outcome(o, now),
+                RoutedOutcome::Verify(o) => self.on_verify_outcome(o, now),
+                RoutedOutcome::Preview(o) => self.on_preview_outcome(o),
+                RoutedOutcome::Teams(o) => self.on_teams_outcome(o),
+                RoutedOutcome::Policy(o) => self.on_policy_outcome(o, now),
+                RoutedOutcome::AccessApproved { attempt, result } => {
+                    // An approval serves whichever step asked for it: each handler acts only on its own attempt.
+                    let mut effects = self.on_consent_outcome(
+                        consent::ConsentOutcome::AccessApproved { attempt, result: result.clone() },
+                        now,
+                    );
+                    effects.extend(self.on_verify_outcome(
+                        verify::VerifyOutcome::AccessApproved { attempt, result: result.clone() },
+                        now,
+                    ));
+                    effects.extend(
+                        self.on_teams_outcome(teams::TeamsOutcome::AccessApproved { attempt, result: result.clone() }),
+                    );
+                    effects
+                        .extend(self.on_policy_outcome(policy::PolicyOutcome::AccessApproved { attempt, result }, now));
+                    effects
+                }
+            },
             Event::Tick => {
                 let mut effects = self.on_sign_in_tick(now);
                 effects.extend(self.on_consent_tick(now));

@@ -17,7 +17,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Moment, Outcome, ScopeSet, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Moment, ScopeSet, StepStatus, Wizard};
 
 /// A setup policy as the wizard needs it: installed app ids, pinned app ids in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -160,6 +160,14 @@ pub(super) enum PolicyIntent {
     Apply,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PolicyOutcome {
+    SetupPoliciesRead { attempt: Attempt, result: Result<PolicyReading, Failure> },
+    GlobalPolicyWritten { attempt: Attempt, result: Result<SetupPolicy, Failure> },
+    AccessApproved { attempt: Attempt, result: Result<(), Failure> },
+}
+
 impl Wizard {
     pub(super) fn start_policy(&mut self) -> Vec<Effect> {
         let mut effects = match &self.policy {
@@ -208,10 +216,12 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_policy_outcome(&mut self, outcome: Outcome, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_policy_outcome(&mut self, outcome: PolicyOutcome, now: Moment) -> Vec<Effect> {
         let app = self.policy_app_id().unwrap_or_default();
         match (outcome, &mut self.policy) {
-            (Outcome::SetupPoliciesRead { attempt, result }, PolicyStep::Reading { attempt: a }) if attempt == *a => {
+            (PolicyOutcome::SetupPoliciesRead { attempt, result }, PolicyStep::Reading { attempt: a })
+                if attempt == *a =>
+            {
                 self.policy = match result {
                     Ok(reading) => match change_for(&reading.global, &app) {
                         None => PolicyStep::Applied { reading, since: now, changed: false },
@@ -224,7 +234,7 @@ impl Wizard {
                 };
                 Vec::new()
             }
-            (Outcome::AccessApproved { attempt, result }, PolicyStep::NeedsApproval { approval, failure })
+            (PolicyOutcome::AccessApproved { attempt, result }, PolicyStep::NeedsApproval { approval, failure })
                 if *approval == Some(attempt) =>
             {
                 match result {
@@ -239,9 +249,10 @@ impl Wizard {
                     }
                 }
             }
-            (Outcome::GlobalPolicyWritten { attempt, result }, PolicyStep::Writing { attempt: a, reading, .. })
-                if attempt == *a =>
-            {
+            (
+                PolicyOutcome::GlobalPolicyWritten { attempt, result },
+                PolicyStep::Writing { attempt: a, reading, .. },
+            ) if attempt == *a => {
                 let reading = reading.clone();
                 self.policy = match result {
                     Ok(after) if verified(&reading.global, &after, &app) => PolicyStep::Applied {
@@ -257,7 +268,13 @@ impl Wizard {
                 };
                 Vec::new()
             }
-            _ => Vec::new(),
+            // Not this step's attempt, or not in this state: a late or abandoned result is ignored.
+            (
+                PolicyOutcome::SetupPoliciesRead { .. }
+                | PolicyOutcome::GlobalPolicyWritten { .. }
+                | PolicyOutcome::AccessApproved { .. },
+                _,
+            ) => Vec::new(),
         }
     }
 }

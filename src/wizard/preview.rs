@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Outcome, Wizard};
+use super::{Attempt, Effect, Failure, Wizard};
 
 /// A user of the directory, with what the vendor's sync reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -169,6 +169,13 @@ pub(super) enum PreviewIntent {
     Reload,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PreviewOutcome {
+    DirectoryPage { attempt: Attempt, users: Vec<DirectoryUser>, total: Option<u64> },
+    DirectoryLoaded { attempt: Attempt, result: Result<(), Failure> },
+}
+
 impl Wizard {
     /// Starts loading the directory unless it already started.
     pub(super) fn start_preview_once(&mut self) -> Vec<Effect> {
@@ -207,12 +214,12 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_preview_outcome(&mut self, outcome: Outcome) -> Vec<Effect> {
+    pub(super) fn on_preview_outcome(&mut self, outcome: PreviewOutcome) -> Vec<Effect> {
         let Load::Loading { attempt: current, pages } = &mut self.preview.load else {
             return Vec::new();
         };
         match outcome {
-            Outcome::DirectoryPage { attempt, users, total } if attempt == *current => {
+            PreviewOutcome::DirectoryPage { attempt, users, total } if attempt == *current => {
                 *pages += 1;
                 if total.is_some() {
                     self.preview.total = total;
@@ -222,13 +229,14 @@ impl Wizard {
                 }
                 self.preview.users.extend(users);
             }
-            Outcome::DirectoryLoaded { attempt, result } if attempt == *current => {
+            PreviewOutcome::DirectoryLoaded { attempt, result } if attempt == *current => {
                 self.preview.load = match result {
                     Ok(()) => Load::Loaded,
                     Err(f) => Load::Failed(f),
                 };
             }
-            _ => {}
+            // A late page or answer of an abandoned load.
+            PreviewOutcome::DirectoryPage { .. } | PreviewOutcome::DirectoryLoaded { .. } => {}
         }
         Vec::new()
     }

@@ -24,9 +24,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{
-    Attempt, Consent, Effect, Failure, LocalFailure, Moment, Outcome, Prompt, ScopeSet, StepId, StepStatus, Wizard,
-};
+use super::{Attempt, Consent, Effect, Failure, LocalFailure, Moment, Prompt, ScopeSet, StepId, StepStatus, Wizard};
 
 /// RFC 8628: a `slow_down` answer adds five seconds to the polling interval.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
@@ -191,6 +189,15 @@ pub(super) enum SignInIntent {
     OpenVerificationPage,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SignInOutcome {
+    BrowserSignInReady { attempt: Attempt, authorize_url: String, launch: BrowserLaunch },
+    SignInFinished { attempt: Attempt, result: Result<Account, Failure> },
+    DeviceCodeReady { attempt: Attempt, result: Result<DeviceCodeView, Failure> },
+    DevicePolled { attempt: Attempt, result: DevicePoll },
+}
+
 impl Wizard {
     fn begin_browser(&mut self, now: Moment, prompt: Prompt) -> Vec<Effect> {
         let attempt = self.new_attempt();
@@ -283,9 +290,9 @@ impl Wizard {
         matches!(self.sign_in, SignIn::Browser { .. } | SignIn::Done(_))
     }
 
-    pub(super) fn on_sign_in_outcome(&mut self, outcome: Outcome, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_sign_in_outcome(&mut self, outcome: SignInOutcome, now: Moment) -> Vec<Effect> {
         match outcome {
-            Outcome::BrowserSignInReady { attempt, authorize_url, launch } => {
+            SignInOutcome::BrowserSignInReady { attempt, authorize_url, launch } => {
                 let SignIn::Browser { attempt: current, url, launch: shown, .. } = &mut self.sign_in else {
                     return Vec::new();
                 };
@@ -305,7 +312,7 @@ impl Wizard {
                     }
                 }
             }
-            Outcome::SignInFinished { attempt, result } => {
+            SignInOutcome::SignInFinished { attempt, result } => {
                 if !matches!(&self.sign_in, SignIn::Browser { attempt: a, .. } if *a == attempt) {
                     return Vec::new();
                 }
@@ -320,7 +327,7 @@ impl Wizard {
                     }
                 }
             }
-            Outcome::DeviceCodeReady { attempt, result } => {
+            SignInOutcome::DeviceCodeReady { attempt, result } => {
                 let SignIn::DeviceCode { attempt: current, code, expires_at, interval, next_poll, .. } =
                     &mut self.sign_in
                 else {
@@ -343,7 +350,7 @@ impl Wizard {
                     }
                 }
             }
-            Outcome::DevicePolled { attempt, result } => {
+            SignInOutcome::DevicePolled { attempt, result } => {
                 let SignIn::DeviceCode { attempt: current, interval, next_poll, polling, .. } = &mut self.sign_in
                 else {
                     return Vec::new();
@@ -369,7 +376,6 @@ impl Wizard {
                     }
                 }
             }
-            _ => Vec::new(),
         }
     }
 

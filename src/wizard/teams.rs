@@ -20,7 +20,7 @@
 
 use serde::Serialize;
 
-use super::{Attempt, Effect, Failure, Outcome, ScopeSet, StepId, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, ScopeSet, StepId, StepStatus, Wizard};
 
 /// Which Microsoft cloud the tenant lives in (from OpenID discovery's `tenant_region_sub_scope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -296,6 +296,16 @@ pub(super) enum TeamsIntent {
     CancelBulk,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TeamsOutcome {
+    TeamsInspected { attempt: Attempt, result: Result<TeamsFacts, Failure> },
+    TeamsAppReady { attempt: Attempt, result: Result<TeamsAppRef, Failure> },
+    BulkProgress { attempt: Attempt, counts: BulkCounts },
+    BulkFinished { attempt: Attempt, result: Result<(BulkCounts, Vec<BulkFailure>), Failure> },
+    AccessApproved { attempt: Attempt, result: Result<(), Failure> },
+}
+
 impl Wizard {
     pub(super) fn start_teams(&mut self) -> Vec<Effect> {
         let mut effects = self.abandon_teams();
@@ -373,9 +383,11 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_teams_outcome(&mut self, outcome: Outcome) -> Vec<Effect> {
+    pub(super) fn on_teams_outcome(&mut self, outcome: TeamsOutcome) -> Vec<Effect> {
         match (outcome, &mut self.teams) {
-            (Outcome::TeamsInspected { attempt, result }, TeamsStep::Inspecting { attempt: a }) if attempt == *a => {
+            (TeamsOutcome::TeamsInspected { attempt, result }, TeamsStep::Inspecting { attempt: a })
+                if attempt == *a =>
+            {
                 self.teams = match result {
                     Ok(facts) => match plan(&facts) {
                         Ok(plan) => TeamsStep::Ready { facts, plan },
@@ -405,7 +417,7 @@ impl Wizard {
                 }
                 Vec::new()
             }
-            (Outcome::AccessApproved { attempt, result }, TeamsStep::NeedsApproval { approval, failure })
+            (TeamsOutcome::AccessApproved { attempt, result }, TeamsStep::NeedsApproval { approval, failure })
                 if *approval == Some(attempt) =>
             {
                 match result {
@@ -420,7 +432,7 @@ impl Wizard {
                     }
                 }
             }
-            (Outcome::TeamsAppReady { attempt, result }, TeamsStep::Installing { attempt: a, facts, .. })
+            (TeamsOutcome::TeamsAppReady { attempt, result }, TeamsStep::Installing { attempt: a, facts, .. })
                 if attempt == *a =>
             {
                 self.teams = match result {
@@ -440,13 +452,13 @@ impl Wizard {
                 Vec::new()
             }
             (
-                Outcome::BulkProgress { attempt, counts },
+                TeamsOutcome::BulkProgress { attempt, counts },
                 TeamsStep::Done { bulk: Bulk::Running { attempt: a, counts: c }, .. },
             ) if attempt == *a => {
                 *c = counts;
                 Vec::new()
             }
-            (Outcome::BulkFinished { attempt, result }, TeamsStep::Done { bulk, .. }) => {
+            (TeamsOutcome::BulkFinished { attempt, result }, TeamsStep::Done { bulk, .. }) => {
                 let Bulk::Running { attempt: a, counts } = bulk else {
                     return Vec::new();
                 };
@@ -460,7 +472,15 @@ impl Wizard {
                 };
                 Vec::new()
             }
-            _ => Vec::new(),
+            // Not this step's attempt, or not in this state: a late or abandoned result is ignored.
+            (
+                TeamsOutcome::TeamsInspected { .. }
+                | TeamsOutcome::TeamsAppReady { .. }
+                | TeamsOutcome::BulkProgress { .. }
+                | TeamsOutcome::BulkFinished { .. }
+                | TeamsOutcome::AccessApproved { .. },
+                _,
+            ) => Vec::new(),
         }
     }
 

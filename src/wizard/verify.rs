@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attempt, Effect, Failure, Moment, Outcome, StepId, StepStatus, Wizard};
+use super::{Attempt, Effect, Failure, Moment, StepId, StepStatus, Wizard};
 
 /// Delegated (acts as the signed-in user) or application (acts as itself, no user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -347,6 +347,13 @@ pub(super) enum VerifyIntent {
     GrantAgain,
 }
 
+/// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum VerifyOutcome {
+    TenantRead { attempt: Attempt, result: Result<TenantSnapshot, Failure> },
+    AccessApproved { attempt: Attempt, result: Result<(), Failure> },
+}
+
 impl Wizard {
     /// Starts a reading of the tenant; with `settle`, keeps re-checking while anything is missing.
     pub(super) fn start_verify(&mut self, now: Moment, settle: bool) -> Vec<Effect> {
@@ -389,9 +396,9 @@ impl Wizard {
         }
     }
 
-    pub(super) fn on_verify_outcome(&mut self, outcome: Outcome, now: Moment) -> Vec<Effect> {
+    pub(super) fn on_verify_outcome(&mut self, outcome: VerifyOutcome, now: Moment) -> Vec<Effect> {
         match (outcome, &mut self.verify.phase) {
-            (Outcome::TenantRead { attempt, result }, VerifyPhase::Checking { attempt: a }) if attempt == *a => {
+            (VerifyOutcome::TenantRead { attempt, result }, VerifyPhase::Checking { attempt: a }) if attempt == *a => {
                 match result {
                     Ok(snapshot) => self.on_snapshot(&snapshot, now),
                     Err(failure) if failure.needs_interactive_sign_in() => {
@@ -405,7 +412,7 @@ impl Wizard {
                     }
                 }
             }
-            (Outcome::AccessApproved { attempt, result }, VerifyPhase::NeedsReadAccess { approval, failure })
+            (VerifyOutcome::AccessApproved { attempt, result }, VerifyPhase::NeedsReadAccess { approval, failure })
                 if *approval == Some(attempt) =>
             {
                 match result {
@@ -417,7 +424,8 @@ impl Wizard {
                     }
                 }
             }
-            _ => Vec::new(),
+            // Not this step's attempt, or not in this state: a late or abandoned result is ignored.
+            (VerifyOutcome::TenantRead { .. } | VerifyOutcome::AccessApproved { .. }, _) => Vec::new(),
         }
     }
 
