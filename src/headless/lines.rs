@@ -184,6 +184,107 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
 }
 
 /// The verify step's line: the checklist, the Teams prerequisites and the directory's readiness.
+/// The sign-in step's line; `switched` is the Conditional Access failure that moved it to a device code, if any.
+pub(super) fn sign_in_line(w: &Wizard, switched: Option<&Failure>, vendor: &str) -> StepLine {
+    match w.sign_in() {
+        SignIn::Done(account) => {
+            let tenant =
+                account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
+            let tenant = if tenant.is_empty() { String::new() } else { format!(" in {tenant}") };
+            let how = switched.map_or(String::new(), |f| {
+                format!(
+                    " with a device code, after {} blocked the browser sign-in",
+                    Catalogue::shipped().explain(f, vendor).code
+                )
+            });
+            StepLine {
+                step: StepId::SignIn,
+                status: "done",
+                code: switched.map(Failure::code),
+                summary: format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn),
+                fix: Vec::new(),
+                detail: serde_json::to_value(account).ok(),
+                report: Vec::new(),
+            }
+        }
+        SignIn::Failed { failure, .. } => StepLine::failed(StepId::SignIn, "failed", failure, vendor),
+        other => not_finished(StepId::SignIn, &format!("Sign-in did not finish ({other:?})")),
+    }
+}
+
+/// The consent step's line: the pre-check that stopped it, the grant and how it was confirmed, or the failure.
+pub(super) fn consent_line(w: &Wizard, vendor: &str) -> StepLine {
+    match w.consent() {
+        Consent::Ready { precheck: Precheck::CannotGrant { roles } } => {
+            let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+            let mut fix =
+                vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
+            if let Some(link) = w.consent_link() {
+                fix.push(format!("Or send this consent link to your organization's Global Administrator: {link}"));
+            }
+            StepLine {
+                step: StepId::AdminConsent,
+                status: "needs_attention",
+                code: Some("precheck_cannot_grant".into()),
+                summary: format!(
+                    "The signed-in account has {held} and cannot grant Microsoft Graph application permissions"
+                ),
+                fix,
+                detail: w.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
+                report: Vec::new(),
+            }
+        }
+        Consent::Done { grant, check } => {
+            let (summary, code) = match check {
+                ConsentCheck::Confirmed => {
+                    (format!("{vendor} has its permissions, and the tenant shows its app"), None)
+                }
+                ConsentCheck::Earlier => (
+                    format!("{vendor} was granted its permissions in an earlier run; the next step checks them again"),
+                    None,
+                ),
+                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
+                    (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
+                }
+                ConsentCheck::Unconfirmed(why) => {
+                    let e = Catalogue::shipped().explain(why, vendor);
+                    (
+                        format!(
+                            "{vendor} has its permissions (confirmed by Microsoft's redirect); the tenant could not be read: {}",
+                            e.summary
+                        ),
+                        Some(e.code),
+                    )
+                }
+            };
+            StepLine {
+                step: StepId::AdminConsent,
+                status: "done",
+                code,
+                summary,
+                fix: Vec::new(),
+                detail: serde_json::to_value(grant).ok(),
+                report: Vec::new(),
+            }
+        }
+        Consent::Failed { failure, .. } => StepLine::failed(StepId::AdminConsent, "failed", failure, vendor),
+        other => not_finished(StepId::AdminConsent, &format!("Consent did not finish ({other:?})")),
+    }
+}
+
+/// A step that stopped in a state it should not stop in.
+fn not_finished(step: StepId, summary: &str) -> StepLine {
+    StepLine {
+        step,
+        status: "failed",
+        code: Some("not_finished".into()),
+        summary: summary.to_owned(),
+        fix: vec!["Run again.".into()],
+        detail: None,
+        report: Vec::new(),
+    }
+}
+
 pub(crate) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
     let v = w.verify();
     let list = match (&v.phase, &v.checklist) {
@@ -192,15 +293,7 @@ pub(crate) fn verify_line(w: &Wizard, vendor: &str) -> StepLine {
         }
         (_, Some(list)) => list,
         (phase, None) => {
-            return StepLine {
-                step: StepId::VerifyPermissions,
-                status: "failed",
-                code: Some("not_finished".into()),
-                summary: format!("The check did not finish ({phase:?})"),
-                fix: vec!["Run again.".into()],
-                detail: None,
-                report: Vec::new(),
-            };
+            return not_finished(StepId::VerifyPermissions, &format!("The check did not finish ({phase:?})"));
         }
     };
     // The same words as the window's checklist (`present::checklist`).

@@ -1,7 +1,7 @@
 //! The steps, driven as a person would click through them, one line each.
 
 // A room of headless/: the options, the wizard types and the helpers are the parent's.
-use super::lines::{policy_line, skipped, teams_line, verify_line};
+use super::lines::{consent_line, policy_line, sign_in_line, skipped, teams_line, verify_line};
 use super::*;
 
 /// The steps, one line each.
@@ -12,6 +12,44 @@ pub(super) async fn run_steps(
     vendor: &str,
 ) -> Vec<StepLine> {
     let mut lines = Vec::new();
+    let switched = sign_in(driver, shell, options).await;
+    let line = sign_in_line(&driver.wizard, switched.as_ref(), vendor);
+    let signed_in = line.status == "done";
+    lines.push(line);
+    if options.stop_after == Some(StepId::SignIn) {
+        return lines;
+    }
+    if !signed_in {
+        lines.push(skipped(StepId::AdminConsent, "Sign in first"));
+        return lines;
+    }
+    consent(driver, shell).await;
+    lines.push(consent_line(&driver.wizard, vendor));
+    if options.stop_after == Some(StepId::AdminConsent) {
+        return lines;
+    }
+    if !matches!(driver.wizard.consent(), Consent::Done { .. }) {
+        if !matches!(driver.wizard.consent(), Consent::Ready { precheck: Precheck::CannotGrant { .. } }) {
+            lines.push(skipped(StepId::VerifyPermissions, "Grant consent first"));
+        }
+        return lines;
+    }
+    verify(driver, shell).await;
+    lines.push(verify_line(&driver.wizard, vendor));
+    if options.stop_after == Some(StepId::VerifyPermissions) {
+        return lines;
+    }
+    if !driver.wizard.verify().checklist.as_ref().is_some_and(crate::wizard::Checklist::all_granted) {
+        lines.push(skipped(StepId::TeamsApp, "Every permission must be granted first"));
+        return lines;
+    }
+    teams_steps(driver, shell, options, vendor, &mut lines).await;
+    lines
+}
+
+/// Signs in the way the options say, showing a device code when one comes; returns the Conditional Access failure
+/// that switched a browser sign-in to the device code, if one did.
+async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions) -> Option<Failure> {
     driver.dispatch(shell, Intent::Continue);
     driver.dispatch(shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
     let mut shown_code = false;
@@ -29,74 +67,16 @@ pub(super) async fn run_steps(
         !matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Idle)
     })
     .await;
-    let signed_in = match driver.wizard.sign_in() {
-        SignIn::Done(account) => {
-            let tenant =
-                account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
-            let tenant = if tenant.is_empty() { String::new() } else { format!(" in {tenant}") };
-            let how = switched.as_ref().map_or(String::new(), |f| {
-                format!(
-                    " with a device code, after {} blocked the browser sign-in",
-                    Catalogue::shipped().explain(f, vendor).code
-                )
-            });
-            lines.push(StepLine {
-                step: StepId::SignIn,
-                status: "done",
-                code: switched.as_ref().map(Failure::code),
-                summary: format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn),
-                fix: Vec::new(),
-                detail: serde_json::to_value(account).ok(),
-                report: Vec::new(),
-            });
-            true
-        }
-        SignIn::Failed { failure, .. } => {
-            lines.push(StepLine::failed(StepId::SignIn, "failed", failure, vendor));
-            false
-        }
-        other => {
-            lines.push(StepLine {
-                step: StepId::SignIn,
-                status: "failed",
-                code: Some("not_finished".into()),
-                summary: format!("Sign-in did not finish ({other:?})"),
-                fix: vec!["Run again.".into()],
-                detail: None,
-                report: Vec::new(),
-            });
-            false
-        }
-    };
-    if options.stop_after == Some(StepId::SignIn) {
-        return lines;
-    }
-    if !signed_in {
-        lines.push(skipped(StepId::AdminConsent, "Sign in first"));
-        return lines;
-    }
+    switched
+}
 
+/// Goes on to consent and grants it, unless the account cannot (the pre-check) or a resumed setup holds it already.
+async fn consent(driver: &mut Driver, shell: &mut Shell) {
     driver.dispatch(shell, Intent::Continue);
     // Picking up a saved setup may first look in the tenant for a consent granted as the earlier run stopped.
     wait_until(driver, shell, |w| !matches!(w.consent(), Consent::Looking { .. })).await;
-    if let Consent::Ready { precheck: Precheck::CannotGrant { roles } } = driver.wizard.consent() {
-        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
-        let mut fix = vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
-        if let Some(link) = driver.wizard.consent_link() {
-            fix.push(format!("Or send this consent link to your organization's Global Administrator: {link}"));
-        }
-        lines.push(StepLine {
-            step: StepId::AdminConsent,
-            status: "needs_attention",
-            code: Some("precheck_cannot_grant".into()),
-            summary: format!(
-                "The signed-in account has {held} and cannot grant Microsoft Graph application permissions"
-            ),
-            fix,
-            detail: driver.wizard.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
-            report: Vec::new(),
-        });
-        return lines;
+    if matches!(driver.wizard.consent(), Consent::Ready { precheck: Precheck::CannotGrant { .. } }) {
+        return;
     }
     if let crate::wizard::Resume::OtherTenant { saved } = driver.wizard.resumed() {
         tell(&format!(
@@ -119,60 +99,10 @@ pub(super) async fn run_steps(
         matches!(w.consent(), Consent::Done { .. } | Consent::Failed { .. })
     })
     .await;
-    match driver.wizard.consent() {
-        Consent::Done { grant, check } => {
-            let (summary, code) = match check {
-                ConsentCheck::Confirmed => {
-                    (format!("{vendor} has its permissions, and the tenant shows its app"), None)
-                }
-                ConsentCheck::Earlier => (
-                    format!("{vendor} was granted its permissions in an earlier run; the next step checks them again"),
-                    None,
-                ),
-                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
-                    (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
-                }
-                ConsentCheck::Unconfirmed(why) => {
-                    let e = Catalogue::shipped().explain(why, vendor);
-                    (
-                        format!(
-                            "{vendor} has its permissions (confirmed by Microsoft's redirect); the tenant could not be read: {}",
-                            e.summary
-                        ),
-                        Some(e.code),
-                    )
-                }
-            };
-            lines.push(StepLine {
-                step: StepId::AdminConsent,
-                status: "done",
-                code,
-                summary,
-                fix: Vec::new(),
-                detail: serde_json::to_value(grant).ok(),
-                report: Vec::new(),
-            });
-        }
-        Consent::Failed { failure, .. } => {
-            lines.push(StepLine::failed(StepId::AdminConsent, "failed", failure, vendor))
-        }
-        other => lines.push(StepLine {
-            step: StepId::AdminConsent,
-            status: "failed",
-            code: Some("not_finished".into()),
-            summary: format!("Consent did not finish ({other:?})"),
-            fix: vec!["Run again.".into()],
-            detail: None,
-            report: Vec::new(),
-        }),
-    }
-    if options.stop_after == Some(StepId::AdminConsent) {
-        return lines;
-    }
-    if !matches!(driver.wizard.consent(), Consent::Done { .. }) {
-        lines.push(skipped(StepId::VerifyPermissions, "Grant consent first"));
-        return lines;
-    }
+}
+
+/// Reads the grants (approving the setup tool's read access once if it needs it) and the directory.
+async fn verify(driver: &mut Driver, shell: &mut Shell) {
     driver.dispatch(shell, Intent::Continue);
     let settled = |w: &Wizard| {
         let v = w.verify();
@@ -189,16 +119,6 @@ pub(super) async fn run_steps(
         driver.dispatch(shell, Intent::ApproveTenantRead);
         wait_until(driver, shell, settled).await;
     }
-    lines.push(verify_line(&driver.wizard, vendor));
-    if options.stop_after == Some(StepId::VerifyPermissions) {
-        return lines;
-    }
-    if !driver.wizard.verify().checklist.as_ref().is_some_and(crate::wizard::Checklist::all_granted) {
-        lines.push(skipped(StepId::TeamsApp, "Every permission must be granted first"));
-        return lines;
-    }
-    teams_steps(driver, shell, options, vendor, &mut lines).await;
-    lines
 }
 
 /// Steps 4 and 5: the Teams app (and, with `--install-for-everyone`, every user), then the Global policy.
