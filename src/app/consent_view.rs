@@ -64,36 +64,7 @@ pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 ui.label(format!("After you accept, Microsoft sends you to {vendor}'s website. Come back here: the setup watches your tenant and continues by itself."));
             }
             if watch.active {
-                match (&watch.last_problem, watch.next_check) {
-                    (Some(problem), _) if watch.paused => {
-                        ui.label("To see the result in your tenant, the setup tool needs permission to read your tenant's applications.");
-                        explanation_ui(ui, w, problem, None, asks);
-                        if approval.is_some() {
-                            ui.horizontal(|ui| {
-                                ui.spinner();
-                                ui.label("Waiting for you to approve read access in the browser…");
-                            });
-                        } else if ui.button("Approve read access…").clicked() {
-                            asks.intents.push(Intent::ApproveTenantRead);
-                        }
-                    }
-                    (Some(problem), Some(next)) => {
-                        ui.label(format!(
-                            "The last check did not work; trying again in {} s.",
-                            now.until(next).as_secs()
-                        ));
-                        explanation_ui(ui, w, problem, None, asks);
-                    }
-                    (None, Some(next)) if watch.checks > 0 => {
-                        ui.label(format!(
-                            "{vendor} is not in your tenant yet. Microsoft can take a minute to apply a consent; checking again in {} s.",
-                            now.until(next).as_secs()
-                        ));
-                    }
-                    _ => {
-                        ui.label("Checking your tenant…");
-                    }
-                }
+                tenant_watch_ui(ui, w, now, watch, approval.is_some(), asks);
             }
             ui.add_space(8.0);
             ui.horizontal(|ui| {
@@ -178,4 +149,45 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
             ui.add(egui::Label::new(RichText::new(link).monospace()).wrap().selectable(true));
         }
     });
+}
+
+/// Watching the tenant for the app after the consent page: what the last check found and when the next is.
+fn tenant_watch_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    now: Moment,
+    watch: &crate::wizard::Watch,
+    approving: bool,
+    asks: &mut Asks,
+) {
+    let vendor = &w.settings().vendor_name;
+    match (&watch.last_problem, watch.next_check) {
+        (Some(problem), _) if watch.paused => {
+            ui.label(
+                "To see the result in your tenant, the setup tool needs permission to read your tenant's applications.",
+            );
+            explanation_ui(ui, w, problem, None, asks);
+            if approving {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Waiting for you to approve read access in the browser…");
+                });
+            } else if ui.button("Approve read access…").clicked() {
+                asks.intents.push(Intent::ApproveTenantRead);
+            }
+        }
+        (Some(problem), Some(next)) => {
+            ui.label(format!("The last check did not work; trying again in {} s.", now.until(next).as_secs()));
+            explanation_ui(ui, w, problem, None, asks);
+        }
+        (None, Some(next)) if watch.checks > 0 => {
+            ui.label(format!(
+                    "{vendor} is not in your tenant yet. Microsoft can take a minute to apply a consent; checking again in {} s.",
+                    now.until(next).as_secs()
+                ));
+        }
+        _ => {
+            ui.label("Checking your tenant…");
+        }
+    }
 }

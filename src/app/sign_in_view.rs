@@ -49,56 +49,7 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             });
         }
         SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
-            match reason {
-                Some(SwitchReason::ConditionalAccess(failure)) => {
-                    explanation_ui(ui, w, failure, None, asks);
-                    ui.label("Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.");
-                }
-                Some(SwitchReason::NoBrowser { detail }) => {
-                    ui.label(format!(
-                        "No browser could be opened on this computer ({detail}). Use this code on any device instead."
-                    ));
-                }
-                None => {}
-            }
-            match code {
-                None => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("Getting a code from Microsoft…");
-                    });
-                }
-                Some(view) => {
-                    ui.label(format!("Open {} on any device and enter this code:", view.verification_uri));
-                    ui.add_space(4.0);
-                    ui.label(RichText::new(&view.user_code).size(32.0).monospace().strong());
-                    ui.horizontal(|ui| {
-                        if ui.button("Copy code").clicked() {
-                            asks.copy = Some(view.user_code.clone());
-                        }
-                        if ui.button("Open the sign-in page…").clicked() {
-                            asks.intents.push(Intent::OpenVerificationPage);
-                        }
-                        if ui.button("Copy link").clicked() {
-                            asks.copy = Some(view.verification_uri.clone());
-                        }
-                    });
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        let left = expires_at
-                            .map(|e| format!(" The code expires in {}.", mm_ss(now.until(e))))
-                            .unwrap_or_default();
-                        ui.label(format!(
-                            "Waiting for you to enter the code (checking every {} s).{left}",
-                            interval.as_secs()
-                        ));
-                    });
-                }
-            }
-            ui.add_space(8.0);
-            if cancel_button(ui) {
-                asks.intents.push(Intent::CancelSignIn);
-            }
+            device_code_ui(ui, w, now, reason.as_ref(), code.as_ref(), *expires_at, *interval, asks);
         }
         SignIn::Done(account) => {
             ui.label(RichText::new("Signed in").strong());
@@ -113,35 +64,7 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 }
             });
         }
-        SignIn::Failed { failure, method } => {
-            let retry = match method {
-                crate::wizard::SignInMethod::Browser => "Retry",
-                crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
-            };
-            explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
-            if needs_an_admin(failure)
-                && let Some(link) = w.consent_link()
-            {
-                ui.add_space(6.0);
-                ui.label(format!(
-                    "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
-                    w.settings().vendor_name
-                ));
-                ui.add(egui::Label::new(RichText::new(&link).monospace()).wrap().selectable(true));
-                if ui.button("Copy consent link for your admin").clicked() {
-                    asks.copy = Some(link);
-                }
-            }
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui.button("Sign in with Microsoft…").clicked() {
-                    asks.intents.push(Intent::SignInWithBrowser);
-                }
-                if ui.button("Sign in with a code…").clicked() {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
-        }
+        SignIn::Failed { failure, method } => sign_in_failed_ui(ui, w, failure, *method, asks),
     }
 }
 
@@ -173,4 +96,104 @@ fn resume_ui(ui: &mut Ui, w: &Wizard) {
         ui.label(text);
     });
     ui.add_space(6.0);
+}
+
+/// Signing in with a device code: why the wizard switched to it, the code, and the wait.
+#[expect(clippy::too_many_arguments, reason = "the device-code state's fields, drawn as they are")]
+fn device_code_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    now: Moment,
+    reason: Option<&SwitchReason>,
+    code: Option<&crate::wizard::DeviceCodeView>,
+    expires_at: Option<Moment>,
+    interval: std::time::Duration,
+    asks: &mut Asks,
+) {
+    match reason {
+        Some(SwitchReason::ConditionalAccess(failure)) => {
+            explanation_ui(ui, w, failure, None, asks);
+            ui.label(
+                "Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.",
+            );
+        }
+        Some(SwitchReason::NoBrowser { detail }) => {
+            ui.label(format!(
+                "No browser could be opened on this computer ({detail}). Use this code on any device instead."
+            ));
+        }
+        None => {}
+    }
+    match code {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Getting a code from Microsoft…");
+            });
+        }
+        Some(view) => {
+            ui.label(format!("Open {} on any device and enter this code:", view.verification_uri));
+            ui.add_space(4.0);
+            ui.label(RichText::new(&view.user_code).size(32.0).monospace().strong());
+            ui.horizontal(|ui| {
+                if ui.button("Copy code").clicked() {
+                    asks.copy = Some(view.user_code.clone());
+                }
+                if ui.button("Open the sign-in page…").clicked() {
+                    asks.intents.push(Intent::OpenVerificationPage);
+                }
+                if ui.button("Copy link").clicked() {
+                    asks.copy = Some(view.verification_uri.clone());
+                }
+            });
+            ui.horizontal(|ui| {
+                ui.spinner();
+                let left =
+                    expires_at.map(|e| format!(" The code expires in {}.", mm_ss(now.until(e)))).unwrap_or_default();
+                ui.label(format!("Waiting for you to enter the code (checking every {} s).{left}", interval.as_secs()));
+            });
+        }
+    }
+    ui.add_space(8.0);
+    if cancel_button(ui) {
+        asks.intents.push(Intent::CancelSignIn);
+    }
+}
+
+/// A sign-in that failed: the explanation with Retry, the consent link for an admin where one helps, and both ways
+/// to sign in again.
+fn sign_in_failed_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    failure: &crate::wizard::Failure,
+    method: crate::wizard::SignInMethod,
+    asks: &mut Asks,
+) {
+    let retry = match method {
+        crate::wizard::SignInMethod::Browser => "Retry",
+        crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
+    };
+    explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
+    if needs_an_admin(failure)
+        && let Some(link) = w.consent_link()
+    {
+        ui.add_space(6.0);
+        ui.label(format!(
+            "The consent {} needs can also be granted by your organization's Global Administrator with this link:",
+            w.settings().vendor_name
+        ));
+        ui.add(egui::Label::new(RichText::new(&link).monospace()).wrap().selectable(true));
+        if ui.button("Copy consent link for your admin").clicked() {
+            asks.copy = Some(link);
+        }
+    }
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        if ui.button("Sign in with Microsoft…").clicked() {
+            asks.intents.push(Intent::SignInWithBrowser);
+        }
+        if ui.button("Sign in with a code…").clicked() {
+            asks.intents.push(Intent::SignInWithDeviceCode);
+        }
+    });
 }
