@@ -2,7 +2,8 @@
 //! (`headless/lines.rs`), so the two cannot drift. Pure (no egui, no I/O): it reads the wizard's state and returns
 //! text with a [`Mark`] per row; each front end only draws or prints it.
 //!
-//! Covered so far: the verify step's checklist (headline, one row per permission, the Teams prerequisites).
+//! Covered so far: the consent pre-check that stops an account which cannot grant, and the verify step's
+//! checklist (headline, one row per permission, the Teams prerequisites).
 //! Failures already have one source of words, the error catalogue (`diagnostics::Catalogue::explain`).
 
 use crate::wizard::{AppPresence, Checklist, PermissionState, RoleCheck};
@@ -154,5 +155,30 @@ impl Row {
     /// The row on one line, as headless prints it.
     pub fn line(&self) -> String {
         format!("{} {}", self.mark.glyph(), self.text)
+    }
+}
+
+/// The consent pre-check's verdict on an account that cannot grant, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannotGrant {
+    /// One line: the roles held and what they cannot do.
+    pub summary: String,
+    /// Who may grant instead.
+    pub who: &'static str,
+    /// What to do, in order; the consent link for an admin when there is one.
+    pub fix: Vec<String>,
+}
+
+/// Why an account holding `roles` cannot grant the vendor's application permissions, and what to do.
+pub fn cannot_grant(roles: &[String], consent_link: Option<&str>) -> CannotGrant {
+    let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
+    let mut fix = vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
+    if let Some(link) = consent_link {
+        fix.push(format!("Or send this consent link to your organization's Global Administrator: {link}"));
+    }
+    CannotGrant {
+        summary: format!("The signed-in account has {held} and cannot grant Microsoft Graph application permissions"),
+        who: "a Global Administrator or Privileged Role Administrator of this tenant",
+        fix,
     }
 }

@@ -125,11 +125,13 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("This account cannot grant the permissions").strong().color(ui.visuals().warn_fg_color));
-        let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
-        ui.label(format!(
-            "The signed-in account has {held}. Only a Global Administrator or a Privileged Role Administrator can grant Microsoft Graph application permissions."
-        ));
-        ui.label("Who can fix it: a Global Administrator or Privileged Role Administrator of this tenant.");
+        // The same words as headless prints (`present::cannot_grant`).
+        let words = crate::present::cannot_grant(roles, w.consent_link().as_deref());
+        ui.label(&words.summary);
+        ui.label(format!("Who can fix it: {}", words.who));
+        for (i, step) in words.fix.iter().enumerate() {
+            ui.add(egui::Label::new(format!("{}. {step}", i + 1)).wrap());
+        }
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
             if ui.button("Sign in with another account…").clicked() {
@@ -140,12 +142,16 @@ fn cannot_grant_ui(ui: &mut Ui, w: &Wizard, roles: &[String], asks: &mut Asks) {
             {
                 asks.copy = Some(link);
             }
-            if ui.button("Try anyway…").on_hover_text("If your role was just activated, Microsoft may allow it").clicked() {
+            if ui
+                .button("Try anyway…")
+                .on_hover_text("If your role was just activated, Microsoft may allow it")
+                .clicked()
+            {
                 asks.intents.push(Intent::GrantConsent);
             }
         });
         if let Some(link) = w.consent_link() {
-            ui.label("Send this link to your organization's Global Administrator; they open it, sign in and accept:");
+            ui.label("The link, to copy by hand:");
             ui.add(egui::Label::new(RichText::new(link).monospace()).wrap().selectable(true));
         }
     });

@@ -213,23 +213,17 @@ pub(super) fn sign_in_line(w: &Wizard, switched: Option<&Failure>, vendor: &str)
 }
 
 /// The consent step's line: the pre-check that stopped it, the grant and how it was confirmed, or the failure.
-pub(super) fn consent_line(w: &Wizard, vendor: &str) -> StepLine {
+pub(crate) fn consent_line(w: &Wizard, vendor: &str) -> StepLine {
     match w.consent() {
         Consent::Ready { precheck: Precheck::CannotGrant { roles } } => {
-            let held = if roles.is_empty() { "no admin role".to_owned() } else { roles.join(", ") };
-            let mut fix =
-                vec!["Sign in with a Global Administrator or Privileged Role Administrator account.".to_owned()];
-            if let Some(link) = w.consent_link() {
-                fix.push(format!("Or send this consent link to your organization's Global Administrator: {link}"));
-            }
+            // The same words as the window's consent page (`present::cannot_grant`).
+            let words = crate::present::cannot_grant(roles, w.consent_link().as_deref());
             StepLine {
                 step: StepId::AdminConsent,
                 status: "needs_attention",
                 code: Some("precheck_cannot_grant".into()),
-                summary: format!(
-                    "The signed-in account has {held} and cannot grant Microsoft Graph application permissions"
-                ),
-                fix,
+                summary: words.summary,
+                fix: words.fix,
                 detail: w.consent_link().map(|l| serde_json::json!({ "consent_link": l })),
                 report: Vec::new(),
             }

@@ -279,6 +279,11 @@ fn precheck_stops_accounts_that_cannot_grant_and_offers_both_ways_out() {
             && link.contains("redirect_uri=http%3A%2F%2Flocalhost"),
         "{link}"
     );
+    // Headless says it in the presenter's words, as the window does (`tests/gui.rs`).
+    let words = crate::present::cannot_grant(&["Cloud Application Administrator".to_owned()], Some(&link));
+    let printed = crate::headless::lines::consent_line(&w, "MSPbots");
+    assert_eq!((printed.summary.as_str(), printed.fix.as_slice()), (words.summary.as_str(), words.fix.as_slice()));
+    assert!(words.summary.contains("Cloud Application Administrator") && words.fix[1].contains(&link));
     let effects = w.update(Event::User(Intent::SignInAsSomeoneElse), at(10));
     assert_eq!(effects[0], Effect::SignOut);
     assert!(matches!(effects[1], Effect::BeginBrowserSignIn { prompt: Prompt::SelectAccount, .. }));
