@@ -597,5 +597,4 @@ impl Services {
         }
         self.vault.get().cloned().unwrap_or(opened)
     }
-
 }

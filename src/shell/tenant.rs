@@ -42,7 +42,10 @@ impl Services {
         report(Outcome::DirectoryLoaded { attempt, result }).await;
     }
 
-    pub(super) async fn avatars(&self, ids: &[String]) -> Result<Vec<(String, Result<Option<Avatar>, Failure>)>, Failure> {
+    pub(super) async fn avatars(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, Result<Option<Avatar>, Failure>)>, Failure> {
         let photos = self.graph()?.avatars(&self.tenant_reader(), ids).await?;
         let decoded = tokio::task::spawn_blocking(move || {
             photos
