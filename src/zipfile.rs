@@ -33,7 +33,7 @@ pub fn names(bytes: &[u8]) -> Result<Vec<String>, ZipError> {
 }
 
 /// The contents of `name` (case-insensitive), or `None` when the archive has no such entry. The entry's CRC-32
-/// is checked; an entry that inflates past [`MAX_ENTRY_BYTES`] is refused.
+/// is checked; an entry that inflates past 16 MiB is refused.
 pub fn read(bytes: &[u8], name: &str) -> Result<Option<Vec<u8>>, ZipError> {
     let mut zip = archive(bytes)?;
     let same = |i: usize| zip.name_for_index(i).and_then(Result::ok).is_some_and(|n| n.eq_ignore_ascii_case(name));
