@@ -232,6 +232,39 @@ mod tests {
         )
     }
 
+    /// `n` callers that ask for the token at the same moment `now`, each with a refresh that counts itself, takes
+    /// a while (every other caller arrives meanwhile) and answers `answer`. Their results, and how many refreshes ran.
+    async fn together(
+        cache: &Arc<TokenCache>,
+        n: usize,
+        now: Instant,
+        answer: Result<(Secret, Instant), Failure>,
+    ) -> (Vec<Result<Secret, Failure>>, usize) {
+        let refreshes = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Barrier::new(n));
+        let callers: Vec<_> = (0..n)
+            .map(|_| {
+                let (cache, refreshes, gate, answer) = (cache.clone(), refreshes.clone(), gate.clone(), answer.clone());
+                tokio::spawn(async move {
+                    gate.wait().await;
+                    let refresh = || async {
+                        refreshes.fetch_add(1, Ordering::SeqCst);
+                        for _ in 0..50 {
+                            tokio::task::yield_now().await;
+                        }
+                        answer
+                    };
+                    cache.get_or_refresh(&key(), move || now, refresh).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for caller in callers {
+            results.push(caller.await.unwrap());
+        }
+        (results, refreshes.load(Ordering::SeqCst))
+    }
+
     /// 48 callers find the token expired at once (a readiness scan's requests in flight): one refresh, and all
     /// 48 get its token.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,34 +272,10 @@ mod tests {
         let cache = Arc::new(TokenCache::default());
         let start = t0();
         cache.put(&key(), Secret::new("old"), start).await; // expired at once
-        let refreshes = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(tokio::sync::Barrier::new(48));
-        let callers: Vec<_> = (0..48)
-            .map(|_| {
-                let (cache, refreshes, gate) = (cache.clone(), refreshes.clone(), gate.clone());
-                tokio::spawn(async move {
-                    gate.wait().await;
-                    cache
-                        .get_or_refresh(
-                            &key(),
-                            || start + Duration::from_secs(1),
-                            || async {
-                                refreshes.fetch_add(1, Ordering::SeqCst);
-                                // The token endpoint takes a while: every other caller arrives meanwhile.
-                                for _ in 0..50 {
-                                    tokio::task::yield_now().await;
-                                }
-                                Ok((Secret::new("new"), start + Duration::from_secs(3600)))
-                            },
-                        )
-                        .await
-                })
-            })
-            .collect();
-        for caller in callers {
-            assert_eq!(caller.await.unwrap().unwrap(), Secret::new("new"));
-        }
-        assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+        let fresh = Ok((Secret::new("new"), start + Duration::from_secs(3600)));
+        let (results, refreshes) = together(&cache, 48, start + Duration::from_secs(1), fresh).await;
+        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|t| *t == Secret::new("new"))), "{results:?}");
+        assert_eq!(refreshes, 1);
     }
 
     /// A refresh that fails (the session expired) is not repeated for the callers that waited on it.
@@ -274,37 +283,15 @@ mod tests {
     async fn callers_waiting_on_a_failed_refresh_share_its_failure() {
         let cache = Arc::new(TokenCache::default());
         let now = t0();
-        let refreshes = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(tokio::sync::Barrier::new(16));
-        let callers: Vec<_> = (0..16)
-            .map(|_| {
-                let (cache, refreshes, gate) = (cache.clone(), refreshes.clone(), gate.clone());
-                tokio::spawn(async move {
-                    gate.wait().await;
-                    cache
-                        .get_or_refresh(
-                            &key(),
-                            move || now,
-                            || async {
-                                refreshes.fetch_add(1, Ordering::SeqCst);
-                                for _ in 0..50 {
-                                    tokio::task::yield_now().await;
-                                }
-                                Err(Failure::Identity(crate::wizard::IdentityError {
-                                    error: "invalid_grant".into(),
-                                    ..Default::default()
-                                }))
-                            },
-                        )
-                        .await
-                })
-            })
-            .collect();
-        for caller in callers {
-            let Err(Failure::Identity(e)) = caller.await.unwrap() else { panic!("not the refresh's failure") };
+        let expired =
+            Failure::Identity(crate::wizard::IdentityError { error: "invalid_grant".into(), ..Default::default() });
+        let (results, refreshes) = together(&cache, 16, now, Err(expired)).await;
+        for result in &results {
+            let Err(Failure::Identity(e)) = result else { panic!("not the refresh's failure: {result:?}") };
             assert_eq!(e.error, "invalid_grant");
         }
-        assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+        assert_eq!(refreshes, 1);
+        let refreshes = Arc::new(AtomicUsize::new(refreshes));
         // A caller that comes later tries again (the admin may have signed in meanwhile).
         let again = cache
             .get_or_refresh(
