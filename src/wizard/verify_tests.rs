@@ -285,10 +285,8 @@ fn the_checklist_names_partial_grants_unneeded_grants_and_an_absent_app() {
     assert_eq!(rows[1].state, PermissionState::Missing);
 }
 
-/// Headless prints the checklist in the presenter's words, row for row (the window shows the same:
-/// `tests/gui.rs`), so the two renderings cannot drift.
-#[test]
-fn headless_prints_the_presenters_words_for_the_checklist() {
+/// Every permission granted, but no licence includes Teams: the checklist is read and the preview loads.
+fn checked_without_teams_licences() -> Wizard {
     let (mut w, read) = after_consent();
     let mut snap = all_granted();
     snap.licensing = teams(0);
@@ -296,6 +294,14 @@ fn headless_prints_the_presenters_words_for_the_checklist() {
         w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(snap) }), at(22)),
         &["LoadDirectory"],
     );
+    w
+}
+
+/// Headless prints the checklist in the presenter's words, row for row (the window shows the same:
+/// `tests/gui.rs`), so the two renderings cannot drift.
+#[test]
+fn headless_prints_the_presenters_words_for_the_checklist() {
+    let w = checked_without_teams_licences();
     let vendor = w.settings().vendor_name.clone();
     let list = w.verify().checklist.clone().unwrap();
     let words = crate::present::checklist(&list, &vendor, w.settings().permissions.len());
@@ -313,13 +319,7 @@ fn headless_prints_the_presenters_words_for_the_checklist() {
 
 #[test]
 fn teams_prerequisites_follow_licences_roles_and_the_enabled_flag() {
-    let (mut w, read) = after_consent();
-    let mut snap = all_granted();
-    snap.licensing = teams(0);
-    expect_effects(
-        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Ok(snap) }), at(22)),
-        &["LoadDirectory"],
-    );
+    let w = checked_without_teams_licences();
     assert!(!w.verify().checklist.as_ref().unwrap().prerequisites_met());
     assert_eq!(w.status(StepId::VerifyPermissions), StepStatus::NeedsAttention);
     assert_eq!(
