@@ -215,10 +215,7 @@ fn web_address(text: &str) -> Result<String, String> {
 
 /// A tenant as Microsoft's sign-in takes it: its id (a GUID), one of its domain names, or `organizations`.
 fn tenant_name(text: &str) -> Result<String, String> {
-    let guid = text.len() == 36
-        && text
-            .char_indices()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+    let guid = crate::profile::is_guid(text);
     let domain = text.contains('.')
         && text.split('.').all(|label| {
             !label.is_empty()
@@ -373,17 +370,13 @@ pub fn run_diagnostics(args: DiagnosticsArgs, state_dir: &std::path::Path) -> Ex
 pub fn run_reproduce(args: &ReproduceArgs, state_dir: PathBuf) -> ExitCode {
     let launch =
         crate::launch::LaunchOptions { demo: true, reproduce: Some(args.bundle.clone()), ..Default::default() };
-    let resolved = match crate::launch::Launch::resolve(&launch) {
-        Ok(resolved) => resolved,
-        Err(problem) if args.headless => {
-            report("cannot reproduce", &problem);
-            return ExitCode::from(2);
-        }
-        Err(problem) => return crate::app::refuse(&problem),
-    };
     if !args.headless {
-        return crate::app::run(resolved, state_dir, crate::app::frame_timer::FrameTimer::default());
+        return match crate::launch::Launch::resolve(&launch) {
+            Ok(resolved) => crate::app::run(resolved, state_dir, crate::app::frame_timer::FrameTimer::default()),
+            Err(problem) => crate::app::refuse(&problem),
+        };
     }
+    // Headless reads and checks the bundle itself before anything starts.
     let options = crate::headless::HeadlessOptions {
         launch,
         grant_wait: std::time::Duration::from_secs(args.grant_wait),

@@ -56,6 +56,8 @@ pub enum DemoError {
         "this build has no demo mode or simulated tenant (it was built without the `demo` feature); run it with a complete vendor profile"
     )]
     NotInThisBuild,
+    #[error("no account {upn} in the demo scenario '{scenario}' (its accounts: {known})")]
+    UnknownAccount { upn: String, scenario: String, known: String },
     #[cfg(feature = "demo")]
     #[error(transparent)]
     Scenario(#[from] crate::sim::scenario::ScenarioError),
@@ -117,14 +119,13 @@ impl Scenario {
         &self.0.default_account
     }
 
-    /// Every account that can sign in, members and guests of other organizations.
-    pub fn account_names(&self) -> Vec<&str> {
-        self.0.users.iter().map(|u| u.upn.as_str()).collect()
-    }
-
-    /// Whether `upn` can sign in to this tenant's pages.
-    pub fn has_account(&self, upn: &str) -> bool {
-        self.0.user(upn).is_some()
+    /// `upn` if it can sign in to this tenant's pages; else which accounts can.
+    pub fn check_account(&self, upn: &str) -> Result<(), DemoError> {
+        if self.0.user(upn).is_some() {
+            return Ok(());
+        }
+        let known = self.0.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", ");
+        Err(DemoError::UnknownAccount { upn: upn.to_owned(), scenario: self.0.name.clone(), known })
     }
 
     /// The simulator's own scenario (tests and the replay set it up further).
@@ -155,11 +156,7 @@ impl Scenario {
         match self.0 {}
     }
 
-    pub fn account_names(&self) -> Vec<&str> {
-        match self.0 {}
-    }
-
-    pub fn has_account(&self, _upn: &str) -> bool {
+    pub fn check_account(&self, _upn: &str) -> Result<(), DemoError> {
         match self.0 {}
     }
 }
@@ -284,9 +281,9 @@ mod tests {
     fn a_scenario_answers_through_the_boundary() {
         let s = Scenario::load("happy").unwrap();
         assert_eq!(s.name(), "happy");
-        assert!(s.has_account(s.default_account()));
-        assert!(s.account_names().contains(&"adele.vance@contoso.com"));
-        assert!(!s.has_account("nobody@contoso.com"));
+        assert!(s.check_account(s.default_account()).is_ok());
+        let err = s.check_account("nobody@contoso.com").unwrap_err().to_string();
+        assert!(err.contains("nobody@contoso.com") && err.contains("adele.vance@contoso.com"), "{err}");
     }
 
     #[cfg(not(feature = "demo"))]

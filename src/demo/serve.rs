@@ -18,7 +18,7 @@ pub fn run(args: ServeOptions) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let scenario = match sim::scenario::load(&args.scenario) {
+    let scenario = match super::Scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(err) => {
             report("cannot load the scenario", &err);
@@ -32,17 +32,8 @@ pub fn run(args: ServeOptions) -> ExitCode {
         report("cannot use the state folder", &std::io::Error::other(format!("{} is not a folder", dir.display())));
         return ExitCode::from(2);
     }
-    if let Some(upn) = &args.auto_login
-        && scenario.user(upn).is_none()
-    {
-        let known = scenario.users.iter().map(|u| u.upn.as_str()).collect::<Vec<_>>().join(", ");
-        report(
-            "cannot sign in automatically",
-            &std::io::Error::other(format!(
-                "no account {upn} in the scenario '{}' (its accounts: {known})",
-                scenario.name
-            )),
-        );
+    if let Some(Err(err)) = args.auto_login.as_deref().map(|upn| scenario.check_account(upn)) {
+        report("cannot sign in automatically", &err);
         return ExitCode::from(2);
     }
     let runtime = match crate::shell::runtime("mspbots-sim") {
@@ -53,7 +44,8 @@ pub fn run(args: ServeOptions) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let config = SimConfig { addr: args.addr, scenario, auto_login: args.auto_login, work_dir: args.state_dir };
+        let config =
+            SimConfig { addr: args.addr, scenario: scenario.0, auto_login: args.auto_login, work_dir: args.state_dir };
         let sim = match Sim::start(config).await {
             Ok(sim) => sim,
             Err(err) => {

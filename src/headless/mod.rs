@@ -7,6 +7,9 @@
 //! Rooms: this file checks the command line and sets the run up; `steps.rs` drives the steps; `lines.rs` words and
 //! prints each step's line. It has no egui among its modules.
 
+pub(crate) mod lines;
+mod steps;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,9 +22,6 @@ use crate::launch::{Launch, LaunchError, LaunchOptions, Mode};
 use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
-pub(crate) mod lines;
-mod steps;
-
 use crate::wizard::{
     Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId, SwitchReason,
     TeamsStep, VerifyPhase, Wizard,
@@ -71,8 +71,6 @@ pub struct HeadlessOptions {
 pub enum SetupError {
     #[error(transparent)]
     Launch(#[from] LaunchError),
-    #[error("no account {upn} in the demo scenario '{scenario}' (its accounts: {known})")]
-    UnknownAccount { upn: String, scenario: String, known: String },
     #[error("cannot write the diagnostics bundle to {path}: its folder does not exist")]
     DiagnosticsFolder { path: PathBuf },
     #[error("cannot read the CA certificate {path}")]
@@ -85,7 +83,7 @@ pub enum SetupError {
     CaCertNotPem { path: PathBuf },
     #[error("live mode needs these profile fields: {0}")]
     ProfileIncomplete(String),
-    #[error("cannot start the simulated tenant")]
+    #[error(transparent)]
     Demo(#[from] crate::demo::DemoError),
     #[error("cannot set up the HTTP clients")]
     Http(#[from] crate::http::HttpSetupError),
@@ -98,8 +96,8 @@ pub enum SetupError {
 /// Runs the built steps without a window. Everything the command line names is checked before anything starts:
 /// a file or name it cannot use is one line on stderr and exit code 2.
 pub fn run(options: HeadlessOptions) -> ExitCode {
-    let launch = match check(&options) {
-        Ok(launch) => launch,
+    let checked = match check(&options) {
+        Ok(checked) => checked,
         Err(e) => {
             crate::launch::report("cannot run the setup", &e);
             return ExitCode::from(2);
@@ -113,7 +111,7 @@ pub fn run(options: HeadlessOptions) -> ExitCode {
         }
     };
     let json = options.json;
-    let result = runtime.block_on(async move { drive(launch, options).await });
+    let result = runtime.block_on(async move { drive(checked, options).await });
     match result {
         Ok((lines, bundle_written)) => {
             // A setup policy that is applied and still reaching users counts as success.
@@ -128,18 +126,20 @@ pub fn run(options: HeadlessOptions) -> ExitCode {
     }
 }
 
-/// The launch, and the names and paths the run will need later, checked before anything starts.
-fn check(options: &HeadlessOptions) -> Result<Launch, SetupError> {
+/// What the command line names, read and checked before anything starts.
+#[derive(Debug)]
+struct Checked {
+    launch: Launch,
+    /// The `--ca-cert` file's PEM.
+    ca_pem: Option<String>,
+}
+
+/// The launch, and the names and files the run will need later, checked before anything starts.
+fn check(options: &HeadlessOptions) -> Result<Checked, SetupError> {
     let launch = Launch::resolve(&options.launch)?;
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
-    if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit)
-        && !scenario.has_account(upn)
-    {
-        return Err(SetupError::UnknownAccount {
-            upn: upn.clone(),
-            scenario: scenario.name().to_owned(),
-            known: scenario.account_names().join(", "),
-        });
+    if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit) {
+        scenario.check_account(upn)?;
     }
     if let Some(path) = &options.diagnostics {
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
@@ -147,28 +147,29 @@ fn check(options: &HeadlessOptions) -> Result<Launch, SetupError> {
             return Err(SetupError::DiagnosticsFolder { path: path.clone() });
         }
     }
-    if let Some(path) = &options.ca_cert {
-        let pem = std::fs::read_to_string(path).map_err(|source| SetupError::CaCert { path: path.clone(), source })?;
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(SetupError::CaCertNotPem { path: path.clone() });
+    let ca_pem = match &options.ca_cert {
+        Some(path) => {
+            let pem =
+                std::fs::read_to_string(path).map_err(|source| SetupError::CaCert { path: path.clone(), source })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(SetupError::CaCertNotPem { path: path.clone() });
+            }
+            Some(pem)
         }
-    }
-    Ok(launch)
+        None => None,
+    };
+    Ok(Checked { launch, ca_pem })
 }
 
 /// The step lines, and whether the diagnostics bundle asked for (if any) was written.
-async fn drive(launch: Launch, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
+async fn drive(checked: Checked, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
+    let Checked { launch, ca_pem } = checked;
     let mut shell = Shell::new(tokio::runtime::Handle::current(), NoWaker);
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
     let mut profile = launch.profile.clone();
     let mut _tenant: Option<crate::demo::Tenant> = None;
     let (endpoints, opener): (Endpoints, Arc<dyn UrlOpener>) = if explicit {
-        let trust = match &options.ca_cert {
-            Some(path) => Trust::OnlyPem(
-                std::fs::read_to_string(path).map_err(|source| SetupError::CaCert { path: path.clone(), source })?,
-            ),
-            None => Trust::System,
-        };
+        let trust = ca_pem.map_or(Trust::System, Trust::OnlyPem);
         let login_url =
             options.login_url.clone().or_else(|| options.discovery_url.as_deref().map(origin_of)).unwrap_or_default();
         let endpoints = Endpoints {
