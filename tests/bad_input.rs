@@ -27,7 +27,7 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("mspbots-bad-input-{}-{}", std::process::id(), fastrand()));
+        let dir = std::env::temp_dir().join(format!("mspbots-bad-input-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
     }
@@ -48,7 +48,7 @@ impl Drop for Files {
 /// Runs the program with `args` and a state folder of its own that does not exist yet (or holds `seed`), and checks
 /// the refusal. Returns stderr.
 fn refused(args: &[&str], by: By, says: &[&str], seed: Option<(&str, &[u8])>) -> String {
-    let state = std::env::temp_dir().join(format!("mspbots-bad-input-state-{}-{}", std::process::id(), fastrand()));
+    let state = std::env::temp_dir().join(format!("mspbots-bad-input-state-{}-{}", std::process::id(), unique()));
     if let Some((name, bytes)) = seed {
         std::fs::create_dir_all(&state).unwrap();
         std::fs::write(state.join(name), bytes).unwrap();
@@ -104,7 +104,7 @@ fn listing(dir: &Path) -> Option<Vec<String>> {
     Some(names)
 }
 
-fn fastrand() -> u64 {
+fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -323,12 +323,7 @@ pub fn run(launch: Launch, state_dir: PathBuf, frame_timer: frame_timer::FrameTi
     };
     let handle = runtime.handle().clone();
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(crate::PRODUCT_NAME)
-            .with_app_id(crate::APP_ID)
-            .with_icon(window_icon())
-            .with_inner_size([980.0, 680.0])
-            .with_min_inner_size(MIN_WINDOW_SIZE),
+        viewport: product_viewport().with_inner_size([980.0, 680.0]).with_min_inner_size(MIN_WINDOW_SIZE),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -364,14 +359,8 @@ pub fn refuse(problem: &crate::launch::LaunchError) -> ExitCode {
 }
 
 fn show_refusal(line: &str) {
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(crate::PRODUCT_NAME)
-            .with_app_id(crate::APP_ID)
-            .with_icon(window_icon())
-            .with_inner_size([640.0, 320.0]),
-        ..Default::default()
-    };
+    let native =
+        eframe::NativeOptions { viewport: product_viewport().with_inner_size([640.0, 320.0]), ..Default::default() };
     let refusal = Refusal { line: line.to_owned() };
     if let Err(err) = eframe::run_native(crate::PRODUCT_NAME, native, Box::new(move |_| Ok(Box::new(refusal)))) {
         tracing::debug!("the refusal could not be shown in a window: {err}");
@@ -398,6 +387,11 @@ impl eframe::App for Refusal {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
+}
+
+/// A window of the product: its title, app id and icon.
+fn product_viewport() -> egui::ViewportBuilder {
+    egui::ViewportBuilder::default().with_title(crate::PRODUCT_NAME).with_app_id(crate::APP_ID).with_icon(window_icon())
 }
 
 /// The window's icon (title bar, taskbar, dock): the product icon, not egui's. The same picture as the Windows
