@@ -234,6 +234,9 @@ fn parse_head(buf: &[u8]) -> Result<Head, HeadError> {
     if buf.len() > MAX_REQUEST_BYTES {
         return Err(HeadError::TooLarge);
     }
+    // A browser's redirect is text; a head that is not UTF-8 is refused, as before httparse (which takes any byte
+    // in a header value) read it.
+    std::str::from_utf8(buf).map_err(|_| HeadError::Malformed)?;
     // `read_head` cut the blank line that ends the head; httparse needs it to call the head complete.
     let whole = [buf, b"\r\n\r\n"].concat();
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
