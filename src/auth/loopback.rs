@@ -409,6 +409,7 @@ mod tests {
             (b"HEAD /?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5000", "HTTP/1.1 405"),
             (b"GET /?code=c&state=s1 HTTP/2\r\nHost: localhost:5000", "HTTP/1.1 400"),
             (b"\xff\xfe", "HTTP/1.1 400"),
+            (b"GET /?code=c&state=s1 HTTP/1.1\r\nHost: localhost:5000\r\nUser-Agent: \xde", "HTTP/1.1 400"),
         ];
         for (head, status) in cases {
             let (page, callback) = answer_request(head, &Secret::new("s1"), 5000, "/", &pages());
