@@ -64,7 +64,10 @@ async fn auth_code_with_pkce_issues_signed_tokens_with_the_documented_claims() {
     assert_eq!(body["expires_in"], 3599);
     assert_eq!(body["ext_expires_in"], 3599);
     assert!(body["refresh_token"].is_string());
-    assert!(body["scope"].as_str().unwrap().split(' ').any(|s| s == "User.Read"), "{body:#}");
+    // Named as asked (resource-qualified), which is what MSAL caches the token under.
+    let mut scope: Vec<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+    scope.sort_unstable();
+    assert_eq!(scope, ["https://graph.microsoft.com/User.Read", "offline_access", "openid", "profile"], "{body:#}");
 
     let jwks: Value = t.get(&t.login("organizations/discovery/v2.0/keys")).await.json().await.unwrap();
     let access = body["access_token"].as_str().unwrap();

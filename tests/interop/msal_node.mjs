@@ -6,7 +6,8 @@
 // Node reads NODE_EXTRA_CA_CERTS only at start, so for each simulator this script starts `mspbots-setup sim`
 // and re-runs itself as a child with the simulator's CA trusted. The child drives MSAL's own APIs: discovery,
 // authorization code + PKCE with query (acquireTokenByCode) and form_post (acquireTokenInteractive with MSAL's
-// own loopback listener), refresh, device code, client credentials, and error paths. We play the browser.
+// own loopback listener), refresh, device code, client credentials (each followed by a silent acquisition that must
+// come from MSAL's cache, and one forceRefresh that must not), and error paths. We play the browser.
 // Ends with "N passed, N failed".
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -156,40 +157,54 @@ async function child(scenario, info) {
     return;
   }
 
+  // Resource-qualified, as most desktop tools ask: MSAL caches a token under the scopes the answer names.
+  const USER_READ = "https://graph.microsoft.com/User.Read";
+  // A silent acquisition right after a flow: MSAL must answer from its cache with the same token.
+  const servedFromCache = async (account, scopes, token) => {
+    const silent = await pca.acquireTokenSilent({ account, scopes });
+    assert(silent.fromCache === true, `not served from the cache (fromCache ${silent.fromCache})`);
+    assert(silent.accessToken === token, "the cached token");
+  };
   const state = {};
   await check("discovery", async () => {
     const crypto = new msal.CryptoProvider();
     const { verifier, challenge } = await crypto.generatePkceCodes();
-    const url = await pca.getAuthCodeUrl({ scopes: ["User.Read"], redirectUri: REDIRECT, codeChallenge: challenge, codeChallengeMethod: "S256", responseMode: "query", state: "node-state" });
+    const url = await pca.getAuthCodeUrl({ scopes: [USER_READ], redirectUri: REDIRECT, codeChallenge: challenge, codeChallengeMethod: "S256", responseMode: "query", state: "node-state" });
     assert(url.startsWith(`${login}/organizations/oauth2/v2.0/authorize`), url);
     Object.assign(state, { url, verifier });
   });
-  await check("auth code + PKCE, response_mode=query (acquireTokenByCode)", async () => {
+  await check("auth code + PKCE, response_mode=query (acquireTokenByCode), then silent from the cache", async () => {
     const { status, params } = await browse(state.url);
     assert(status === 302 && params.code, `no code: ${JSON.stringify(params)}`);
-    const result = await pca.acquireTokenByCode({ code: params.code, scopes: ["User.Read"], redirectUri: REDIRECT, codeVerifier: state.verifier, state: "node-state" }, { code: params.code, state: params.state });
+    const result = await pca.acquireTokenByCode({ code: params.code, scopes: [USER_READ], redirectUri: REDIRECT, codeVerifier: state.verifier, state: "node-state" }, { code: params.code, state: params.state });
     assert(result.account.username === ADMIN, `account ${result.account && result.account.username}`);
     assert(claims(result.accessToken).aud === "https://graph.microsoft.com", "audience");
+    assert(result.fromCache === false, "the first token comes from the token endpoint");
+    await servedFromCache(result.account, [USER_READ], result.accessToken);
     state.code = params.code;
   });
-  await check("auth code + PKCE, response_mode=form_post (acquireTokenInteractive)", async () => {
-    const result = await interactive(["User.Read"]);
+  await check("auth code + PKCE, response_mode=form_post (acquireTokenInteractive), then silent from the cache", async () => {
+    const result = await interactive([USER_READ]);
     assert(result.account.username === ADMIN, "account");
+    await servedFromCache(result.account, [USER_READ], result.accessToken);
     state.account = result.account;
     state.token = result.accessToken;
   });
-  await check("refresh token (acquireTokenSilent, forceRefresh)", async () => {
-    const result = await pca.acquireTokenSilent({ account: state.account, scopes: ["User.Read"], forceRefresh: true });
+  await check("refresh token (acquireTokenSilent, forceRefresh to the network, then from the cache)", async () => {
+    const result = await pca.acquireTokenSilent({ account: state.account, scopes: [USER_READ], forceRefresh: true });
+    assert(result.fromCache === false, "forceRefresh went to the token endpoint");
     assert(result.accessToken && result.accessToken !== state.token, "a new access token");
+    await servedFromCache(state.account, [USER_READ], result.accessToken);
   });
-  await check("device code", async () => {
+  await check("device code, then silent from the cache", async () => {
     let shown;
-    const result = await pca.acquireTokenByDeviceCode({ scopes: ["User.Read"], deviceCodeCallback: (r) => (shown = r) });
+    const result = await pca.acquireTokenByDeviceCode({ scopes: [USER_READ], deviceCodeCallback: (r) => (shown = r) });
     // The verification page is for a person's browser: the simulator serves it on its plain-HTTP front door.
     assert(shown && shown.userCode && shown.verificationUri.startsWith(info.browser_login_url), "device code shown");
     assert(result.account.username === ADMIN, "account");
+    await servedFromCache(result.account, [USER_READ], result.accessToken);
   });
-  await check("client credentials after admin consent", async () => {
+  await check("client credentials after admin consent, then from the cache", async () => {
     const q = new URLSearchParams({ client_id: info.consent_client_id, scope: "https://graph.microsoft.com/.default", redirect_uri: `${REDIRECT}/`, state: "ac" });
     const { params } = await browse(`${login}/${info.tenant_id}/v2.0/adminconsent?${q}`);
     assert(params.admin_consent === "True" && params.tenant === info.tenant_id, JSON.stringify(params));
@@ -198,6 +213,9 @@ async function child(scenario, info) {
     });
     const result = await cca.acquireTokenByClientCredential({ scopes: ["https://graph.microsoft.com/.default"] });
     assert(claims(result.accessToken).roles.includes("User.Read.All"), "app roles in the token");
+    assert(result.fromCache === false, "the first token comes from the token endpoint");
+    const cached = await cca.acquireTokenByClientCredential({ scopes: ["https://graph.microsoft.com/.default"] });
+    assert(cached.fromCache === true && cached.accessToken === result.accessToken, "served from the cache");
   });
   await check("error: consent required 65001 with suberror", async () => {
     try {

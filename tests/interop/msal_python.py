@@ -4,7 +4,8 @@
 Usage: msal_python.py PATH_TO_mspbots-setup
 
 Starts simulators with `mspbots-setup sim`, then drives MSAL's own APIs: discovery, authorization code + PKCE
-(query and form_post), refresh, device code, client credentials, and error paths (consent required 65001 with
+(query and form_post), refresh, device code, client credentials, each followed by a silent acquisition that MSAL
+must serve from its own cache (and one with force_refresh that must go to the token endpoint), and error paths (consent required 65001 with
 suberror, consent declined 65004, reused code 54005, Conditional Access 53003, unknown tenant 90002).
 We play the browser: fetch the authorize URL and hand the redirect to MSAL. Ends with "N passed, N failed".
 """
@@ -24,6 +25,9 @@ import requests
 BIN = sys.argv[1]
 REDIRECT = "http://localhost:53111"
 ADMIN = "adele.vance@contoso.com"
+# Resource-qualified, as most desktop tools ask: MSAL caches the token under the scopes the answer names, so the
+# answer must name them as they were asked for or the cache never serves them.
+USER_READ = "https://graph.microsoft.com/User.Read"
 results = []
 
 
@@ -111,7 +115,7 @@ def code_flow(response_mode):
         app = happy.public_app()
         # Without response_mode the code comes back in the query of a 302, as Entra's default for code.
         kwargs = {"response_mode": response_mode} if response_mode else {}
-        flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT, prompt="select_account", **kwargs)
+        flow = app.initiate_auth_code_flow([USER_READ], redirect_uri=REDIRECT, prompt="select_account", **kwargs)
         assert "code_challenge" in flow["auth_uri"]
         response = happy.browse(flow["auth_uri"])
         expected = 200 if response_mode == "form_post" else 302
@@ -121,8 +125,20 @@ def code_flow(response_mode):
         assert result["id_token_claims"]["preferred_username"] == ADMIN, result["id_token_claims"]
         assert claims(result["access_token"])["aud"] == "https://graph.microsoft.com"
         assert "refresh_token" in result
+        assert result.get("token_source") == "identity_provider", result.get("token_source")
+        served_from_cache(app, [USER_READ], result["access_token"])
         state["app"], state["rt"], state["flow"], state["response"] = app, result["refresh_token"], flow, response
     return run
+
+
+def served_from_cache(app, scopes, access_token):
+    """A silent acquisition right after a flow: MSAL must answer from its cache with the same token."""
+    accounts = app.get_accounts(username=ADMIN)
+    assert accounts, "MSAL built an account from id_token and client_info"
+    silent = app.acquire_token_silent(scopes, account=accounts[0])
+    source = silent and silent.get("token_source")
+    assert source == "cache", f"not served from the cache: token_source {source!r}, scope {silent and silent.get('scope')!r}"
+    assert silent["access_token"] == access_token
 
 
 def refresh():
@@ -133,17 +149,21 @@ def refresh():
     accounts = app.get_accounts(username=ADMIN)
     assert accounts, "MSAL built an account from id_token and client_info"
     silent = app.acquire_token_silent(["User.Read"], account=accounts[0], force_refresh=True)
-    assert silent and "access_token" in silent, silent
+    assert silent and silent.get("token_source") == "identity_provider", "force_refresh did not reach the network"
+    again = app.acquire_token_silent(["User.Read"], account=accounts[0])
+    assert again and again.get("token_source") == "cache", "the refreshed token is not cached"
+    assert again["access_token"] == silent["access_token"]
 
 
 def device_code():
     app = happy.public_app()
-    flow = app.initiate_device_flow(scopes=["User.Read"])
+    flow = app.initiate_device_flow(scopes=[USER_READ])
     # The verification page is for a person's browser: the simulator serves it on its plain-HTTP front door.
     assert "user_code" in flow and flow["verification_uri"].startswith(happy.info["browser_login_url"]), flow
     result = app.acquire_token_by_device_flow(flow)
     assert "access_token" in result, result
     assert result["id_token_claims"]["preferred_username"] == ADMIN
+    served_from_cache(app, [USER_READ], result["access_token"])
 
 
 def client_credentials():
@@ -157,6 +177,10 @@ def client_credentials():
     result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
     assert "access_token" in result, result
     assert "User.Read.All" in claims(result["access_token"])["roles"]
+    assert result.get("token_source") == "identity_provider", result.get("token_source")
+    cached = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert cached.get("token_source") == "cache", f"not served from the cache: {cached.get('token_source')!r}"
+    assert cached["access_token"] == result["access_token"]
 
 
 def consent_required():
@@ -184,11 +208,11 @@ def unknown_tenant():
 
 
 check("discovery", discovery)
-check("auth code + PKCE, response_mode=query", code_flow(None))
-check("auth code + PKCE, response_mode=form_post", code_flow("form_post"))
-check("refresh token (explicit and silent)", refresh)
-check("device code", device_code)
-check("client credentials after admin consent", client_credentials)
+check("auth code + PKCE, response_mode=query, then silent from the cache", code_flow(None))
+check("auth code + PKCE, response_mode=form_post, then silent from the cache", code_flow("form_post"))
+check("refresh token (explicit, force_refresh to the network, then from the cache)", refresh)
+check("device code, then silent from the cache", device_code)
+check("client credentials after admin consent, then from the cache", client_credentials)
 check("error: consent required 65001 with suberror", consent_required)
 check("error: reused code 54005", reused_code)
 check("error: unknown tenant 90002", unknown_tenant)

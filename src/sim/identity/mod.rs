@@ -570,4 +570,29 @@ mod tests {
         let err = token_scopes(&s(&["https://graph.microsoft.com/.default", "User.Read"]), &ctx).err().unwrap();
         assert_eq!(err.code, 70011);
     }
+
+    #[test]
+    fn the_answer_names_scopes_as_the_request_spelled_them() {
+        let ctx = Ctx::default();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let granted = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<BTreeSet<_>>();
+        let asked = token_scopes(&s(&["https://graph.microsoft.com/user.read", "openid", "offline_access"]), &ctx);
+        assert_eq!(
+            asked.unwrap().echo(&granted(&["User.Read", "openid"])),
+            "https://graph.microsoft.com/user.read openid offline_access"
+        );
+        let bare = token_scopes(&s(&["User.Read", "profile"]), &ctx).unwrap();
+        assert_eq!(bare.echo(&granted(&["User.Read", "profile"])), "User.Read profile");
+        let default = token_scopes(&s(&["https://graph.microsoft.com/.default"]), &ctx).unwrap();
+        assert_eq!(
+            default.echo(&granted(&["Directory.Read.All", "User.Read", "openid"])),
+            "https://graph.microsoft.com/Directory.Read.All https://graph.microsoft.com/User.Read openid \
+             https://graph.microsoft.com/.default"
+        );
+        let teams = token_scopes(&s(&["48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default"]), &ctx).unwrap();
+        assert_eq!(
+            teams.echo(&granted(&["user_impersonation"])),
+            "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation 48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default"
+        );
+    }
 }

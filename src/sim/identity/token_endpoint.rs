@@ -162,6 +162,11 @@ pub(super) struct TokenScopes {
     /// Named delegated permissions; empty with `default`.
     named: BTreeSet<String>,
     default: bool,
+    /// Each named permission as the request spelled it (Microsoft echoes that form in the answer's `scope`,
+    /// and MSAL caches the token under it).
+    spelled: BTreeMap<String, String>,
+    /// The `.default` value as the request spelled it.
+    default_spelled: Option<String>,
     openid: bool,
     offline: bool,
     oidc: BTreeSet<String>,
@@ -173,6 +178,8 @@ pub(super) fn token_scopes(scopes: &[String], ctx: &Ctx) -> Result<TokenScopes, 
         resource: &GRAPH,
         named: BTreeSet::new(),
         default: false,
+        spelled: BTreeMap::new(),
+        default_spelled: None,
         openid: false,
         offline: false,
         oidc: BTreeSet::new(),
@@ -199,9 +206,11 @@ pub(super) fn token_scopes(scopes: &[String], ctx: &Ctx) -> Result<TokenScopes, 
             ScopeItem::Default { resource } => {
                 out.resource = set_resource(resource)?;
                 out.default = true;
+                out.default_spelled = Some(raw.clone());
             }
             ScopeItem::Named { resource, name } => {
                 out.resource = set_resource(resource)?;
+                out.spelled.insert(name.clone(), raw.clone());
                 out.named.insert(name);
             }
             ScopeItem::UnknownResource { resource } => {
@@ -222,6 +231,35 @@ pub(super) fn token_scopes(scopes: &[String], ctx: &Ctx) -> Result<TokenScopes, 
         ));
     }
     Ok(out)
+}
+
+impl TokenScopes {
+    /// The answer's `scope`: the permissions the token carries, in the form the request used. A name asked for
+    /// bare stays bare; one asked for with its resource (`https://graph.microsoft.com/user.read`) comes back in
+    /// exactly that spelling; a `.default` request lists what it granted under the request's resource prefix and
+    /// then the `.default` value itself (as Azure CLI's and MSAL's recorded answers show). Without this, MSAL,
+    /// which caches a token under the scopes the answer names, never finds it again.
+    pub(super) fn echo(&self, granted: &BTreeSet<String>) -> String {
+        let default_prefix = self.default_spelled.as_deref().and_then(|d| d.strip_suffix(".default"));
+        let mut out: Vec<String> = granted
+            .iter()
+            .map(|s| {
+                if self.oidc.contains(s) || resources::OIDC_SCOPES.contains(&s.as_str()) {
+                    return s.clone();
+                }
+                match (self.spelled.get(s), default_prefix) {
+                    (Some(spelled), _) => spelled.clone(),
+                    (None, Some(prefix)) => format!("{prefix}{s}"),
+                    (None, None) => format!("{}{s}", self.resource.scope_prefix()),
+                }
+            })
+            .collect();
+        out.extend(self.default_spelled.clone());
+        if self.offline {
+            out.push("offline_access".to_owned());
+        }
+        out.join(" ")
+    }
 }
 
 /// Builds the token answer for a user, after checking consent for the requested scopes.
@@ -283,15 +321,10 @@ pub(super) fn user_tokens(
         "uti": clock::opaque::<16>(),
         "ver": "2.0",
     }));
-    let prefix = ts.resource.scope_prefix();
-    let mut scope_out: Vec<String> =
-        scp.iter().map(|s| if ts.oidc.contains(s) { s.clone() } else { format!("{prefix}{s}") }).collect();
-    if ts.offline {
-        scope_out.push("offline_access".to_owned());
-    }
+    let scope_out = ts.echo(&scp);
     let mut body = json!({
         "token_type": "Bearer",
-        "scope": scope_out.join(" "),
+        "scope": scope_out,
         "expires_in": ACCESS_TOKEN_SECS,
         "ext_expires_in": ACCESS_TOKEN_SECS,
         "access_token": access,
