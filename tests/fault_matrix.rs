@@ -132,7 +132,7 @@ fn target(step: Step) -> (Host, &'static str, &'static str) {
         Step::Verify => (Host::Graph, "graph", "/v1.0/servicePrincipals"),
         Step::Preview => (Host::Graph, "graph", "/v1.0/users"),
         // The catalog is read in a `$batch`; the admin's own apps (read, then the install) are plain requests.
-        Step::Teams => (Host::Graph, "graph", "/v1.0/users/me/teamwork/installedApps"),
+        Step::Teams => (Host::Graph, "graph", "/v1.0/me/teamwork/installedApps"),
         Step::Policy => (Host::TeamsAdmin, "teams-admin", "/Skype.Policy"),
     }
 }

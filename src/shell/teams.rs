@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::teams::bulk::BulkProgress;
-use crate::teams::catalog::Installed;
+use crate::teams::catalog::{Installed, SIGNED_IN};
 use crate::teams::package;
 use crate::teams::policy::{ConfigApi, SetupPolicyApi};
 use crate::teams::schedule::{Schedule, Wait};
@@ -78,7 +78,8 @@ impl Services {
         let ids: Vec<String> = store.iter().chain(org.iter()).map(|e: &CatalogEntry| e.catalog_id.clone()).collect();
         // The admin's own apps and the org-wide settings do not depend on each other: one wave.
         let admin_tokens = self.teams_admin_tokens();
-        let apps = async { if ids.is_empty() { Ok(false) } else { graph.user_has_app(&tokens, "me", &ids).await } };
+        let apps =
+            async { if ids.is_empty() { Ok(false) } else { graph.user_has_app(&tokens, SIGNED_IN, &ids).await } };
         let settings = async {
             match self.config_api() {
                 Ok(api) => api.org_settings(&admin_tokens).await,
@@ -122,7 +123,7 @@ impl Services {
                 (graph.publish_app_version(&tokens, catalog_id, p.zip, to).await?.catalog_id, to.clone())
             }
         };
-        let installed = graph.install_app(&tokens, "me", &catalog_id).await?;
+        let installed = graph.install_app(&tokens, SIGNED_IN, &catalog_id).await?;
         Ok(TeamsAppRef { catalog_id, version, via: plan, newly_installed_for_admin: installed == Installed::New })
     }
 

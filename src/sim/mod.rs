@@ -14,6 +14,7 @@ mod graph;
 mod html;
 mod identity;
 mod jwt;
+pub mod partner;
 pub mod recorder;
 mod resources;
 pub mod scenario;
@@ -449,6 +450,11 @@ impl Sim {
     /// The CA certificate (PEM) that signs the simulator's server certificate.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// From now on, keep Graph's JSON answers with the recorded requests ([`RecordedRequest::answer`]).
+    pub fn keep_answers(&self) {
+        self.shared.recorder.keep_answers();
     }
 
     /// Everything the simulator answered so far.

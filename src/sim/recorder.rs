@@ -1,8 +1,11 @@
 //! Every request the simulator answers, recorded for tests and support: host, method, path, query, form fields,
 //! status. `wait_for` lets a test wait until the client has made a given call.
 //!
-//! The log lives in memory only and dies with the simulator; it is never written to disk or to logs.
+//! The log lives in memory only and dies with the simulator; it is never written to disk or to logs. On request
+//! ([`Recorder::keep_answers`]) it also keeps Graph's JSON answers, for tests that hold them against Microsoft's
+//! published metadata.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,6 +57,9 @@ pub struct RecordedRequest {
     pub arrived: std::time::Instant,
     #[serde(skip)]
     pub answered: std::time::Instant,
+    /// Graph's JSON answer, when the recorder keeps answers (never serialized).
+    #[serde(skip)]
+    pub answer: Option<Arc<serde_json::Value>>,
 }
 
 impl RecordedRequest {
@@ -77,6 +83,7 @@ impl RecordedRequest {
 pub struct Recorder {
     log: Mutex<Vec<RecordedRequest>>,
     changed: Notify,
+    keep_answers: AtomicBool,
 }
 
 /// `wait_for` gave up; says what it waited for and what it saw.
@@ -89,6 +96,16 @@ pub struct WaitTimeout {
 }
 
 impl Recorder {
+    /// From now on, keep each Graph JSON answer with its request.
+    pub fn keep_answers(&self) {
+        self.keep_answers.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether answers are kept.
+    pub fn keeps_answers(&self) -> bool {
+        self.keep_answers.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn push(&self, mut entry: RecordedRequest) {
         let Ok(mut log) = self.log.lock() else {
             return;
@@ -172,10 +189,22 @@ pub async fn record(State(layer): State<RecordLayer>, request: Request, next: Ne
         via_batch: false,
         arrived: super::clock::instant_now(),
         answered: super::clock::instant_now(),
+        answer: None,
     };
-    let response = next.run(Request::from_parts(parts, body)).await;
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     entry.status = response.status().as_u16();
     entry.answered = super::clock::instant_now();
+    if layer.host == Host::Graph && layer.recorder.keeps_answers() && is_json(response.headers()) {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.unwrap_or_default();
+        entry.answer = serde_json::from_slice(&bytes).ok().map(Arc::new);
+        response = Response::from_parts(parts, Body::from(bytes));
+    }
     layer.recorder.push(entry);
     response
+}
+
+/// Whether an answer's `Content-Type` is JSON.
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("application/json"))
 }

@@ -106,6 +106,7 @@ const GRAPH_PERMISSIONS: &[Permission] = &[
         true,
     ),
     perm("AppCatalog.Submit", None, Some("3db89e36-7fa6-4012-b281-85f3d9d9fd2e"), true),
+    perm("DelegatedAdminRelationship.Read.All", None, Some("0c0064ea-477b-4130-82a5-4c2cc4ff68aa"), true),
     perm("TeamsAppInstallation.ReadForUser", None, Some("c395395c-ff9a-4dba-bc1f-8372ba9dca84"), false),
     perm("TeamsAppInstallation.ReadForUser.All", Some("9ce09611-f4f7-4abd-a629-a05450422a97"), None, true),
     perm("TeamsAppInstallation.ReadWriteSelfForUser", None, Some("207e0cb1-3ce7-4922-b991-5a760c346ebc"), false),

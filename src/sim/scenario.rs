@@ -111,6 +111,9 @@ pub struct Scenario {
     /// The tenant's Teams: catalog, org-wide app settings, setup policies.
     #[serde(default)]
     pub teams: super::teams::TeamsSpec,
+    /// The tenant as a partner: its GDAP relationships with customers.
+    #[serde(default)]
+    pub partner: super::partner::PartnerSpec,
 }
 
 /// How many extra users to generate, and how many of them lack what MSPbots' sync needs. Percentages are of the
@@ -478,6 +481,8 @@ struct ScenarioFile {
     directory: Option<DirectorySpec>,
     /// Merged key by key onto the base's `[teams]`.
     teams: Option<toml::Table>,
+    /// Replaces the base's `[partner]`.
+    partner: Option<super::partner::PartnerSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -640,6 +645,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
         existing_consent,
         directory,
         teams,
+        partner,
     } = file;
     let need = |what: &str| invalid(origin, format!("'{what}' is required when the scenario has no base"));
     let mut scenario = match base {
@@ -673,6 +679,9 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
             if let Some(t) = teams {
                 base.teams = merge_teams(&base.teams, t, origin)?;
             }
+            if let Some(p) = partner {
+                base.partner = p;
+            }
             base
         }
         None => Scenario {
@@ -695,6 +704,7 @@ fn resolve(file: ScenarioFile, base: Option<Scenario>, origin: &str) -> Result<S
                 Some(t) => merge_teams(&super::teams::TeamsSpec::default(), t, origin)?,
                 None => super::teams::TeamsSpec::default(),
             },
+            partner: partner.unwrap_or_default(),
         },
     };
     scenario.users.extend(extra_users);
@@ -746,6 +756,9 @@ fn validate(s: &Scenario, origin: &str) -> Result<(), ScenarioError> {
         {
             return bad(format!("user '{}' names manager '{m}', who is not a user of the scenario", u.upn));
         }
+    }
+    if let Some(problem) = s.partner.problem() {
+        return bad(problem);
     }
     if !upns.contains(&s.default_account.to_lowercase()) {
         return bad(format!("default_account '{}' is not one of the scenario's users", s.default_account));

@@ -9,6 +9,15 @@ use crate::graph::batch::{BatchItem, ItemReply};
 use crate::graph::{Call, Graph, TokenSource, parse_json};
 use crate::wizard::{CatalogEntry, Failure, PublishingState};
 
+/// The signed-in user, where a user id is expected.
+pub const SIGNED_IN: &str = "me";
+
+/// The user part of a Graph path: [`SIGNED_IN`] is `me` (Graph documents `/users/{id | userPrincipalName}` and
+/// `/me`, not a user called `me` under `/users`); any other user is `users/{id}`.
+fn user_path(user: &str) -> String {
+    if user == SIGNED_IN { SIGNED_IN.to_owned() } else { format!("users/{}", crate::query::value(user)) }
+}
+
 /// An install for one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installed {
@@ -68,8 +77,7 @@ impl Graph {
         catalog_ids: &[String],
     ) -> Result<bool, Failure> {
         let mut found = false;
-        let first =
-            Call::get(format!("v1.0/users/{}/teamwork/installedApps?$expand=teamsApp", crate::query::value(user)));
+        let first = Call::get(format!("v1.0/{}/teamwork/installedApps?$expand=teamsApp", user_path(user)));
         self.pages(tokens, first, |page| {
             found |= page.items.iter().any(|i| {
                 i.get("teamsApp")
@@ -128,10 +136,8 @@ impl Graph {
         user: &str,
         catalog_id: &str,
     ) -> Result<Installed, Failure> {
-        let call = Call::post(
-            format!("v1.0/users/{}/teamwork/installedApps", crate::query::value(user)),
-            self.install_body(catalog_id),
-        );
+        let call =
+            Call::post(format!("v1.0/{}/teamwork/installedApps", user_path(user)), self.install_body(catalog_id));
         match self.send(tokens, &call).await {
             Ok(_) => Ok(Installed::New),
             Err(Failure::Graph(e)) if e.status == 409 => Ok(Installed::Already),
@@ -154,7 +160,7 @@ impl Graph {
             .map(|(i, u)| {
                 BatchItem::post(
                     format!("u{i}"),
-                    format!("/users/{}/teamwork/installedApps", crate::query::value(u)),
+                    format!("/{}/teamwork/installedApps", user_path(u)),
                     self.install_body(catalog_id),
                 )
             })

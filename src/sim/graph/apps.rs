@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::{Caller, authorize, graph_error, graph_ok};
+use super::{Caller, authorize, graph_error, graph_ok, with_context};
 use crate::sim::Shared;
 use crate::sim::clock::{self, stable_guid};
 use crate::sim::directory::{ConsentType, Directory, ServicePrincipal};
@@ -130,6 +130,32 @@ pub async fn subscribed_skus(State(shared): State<Arc<Shared>>, headers: HeaderM
         &headers,
         json!({ "@odata.context": format!("{}v1.0/$metadata#subscribedSkus", shared.graph_base), "value": value }),
     )
+}
+
+/// `microsoft.graph.licenseDetails` of each licence `account` holds, with its service plans.
+pub fn license_details(account: &crate::sim::directory::Account) -> Vec<Value> {
+    account
+        .spec
+        .licenses
+        .iter()
+        .filter_map(|l| sku(l))
+        .map(|s| {
+            let mut plans = vec![plan(EXCHANGE_PLAN)];
+            if s.teams {
+                plans.push(plan(TEAMS_PLAN));
+            }
+            json!({
+                // Graph's ids here are opaque base64 strings, stable per user and licence.
+                "id": base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    format!("{}/{}", account.object_id, s.sku_id),
+                ),
+                "skuId": s.sku_id,
+                "skuPartNumber": s.part_number,
+                "servicePlans": plans,
+            })
+        })
+        .collect()
 }
 
 fn plan((name, id): (&str, &str)) -> Value {
@@ -318,7 +344,7 @@ pub async fn service_principal(
         by_object_id(&st.dir, tid, &id).map(|p| select(p.json(tid), &pairs))
     };
     match found {
-        Some(obj) => graph_ok(&headers, Value::Object(obj)),
+        Some(obj) => graph_ok(&headers, with_context(&shared, "servicePrincipals/$entity", Value::Object(obj))),
         None => sp_not_found(&headers, &id),
     }
 }
@@ -341,7 +367,7 @@ pub fn service_principal_by_app_id(
         by_app_id(&st.dir, tid, app_id).map(|p| select(p.json(tid), &pairs))
     };
     match found {
-        Some(obj) => graph_ok(headers, Value::Object(obj)),
+        Some(obj) => graph_ok(headers, with_context(shared, "servicePrincipals/$entity", Value::Object(obj))),
         None => sp_not_found(headers, app_id),
     }
 }

@@ -162,6 +162,27 @@ async fn run_item(
     };
     let Ok(response) = router.clone().oneshot(request).await;
     let status = response.status().as_u16();
+    let mut headers = Map::new();
+    for name in ["content-type", "retry-after", "location", "etag"] {
+        if let Some(v) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
+            let display = match name {
+                "content-type" => "Content-Type",
+                "retry-after" => "Retry-After",
+                "location" => "Location",
+                _ => "ETag",
+            };
+            headers.insert(display.to_owned(), json!(v));
+        }
+    }
+    let is_json = crate::sim::recorder::is_json(response.headers());
+    let bytes = response.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else if is_json {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    } else {
+        json!(base64::engine::general_purpose::STANDARD.encode(&bytes))
+    };
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     recorder.push(crate::sim::recorder::RecordedRequest {
         seq: 0,
@@ -176,28 +197,7 @@ async fn run_item(
         via_batch: true,
         arrived,
         answered: crate::sim::clock::instant_now(),
+        answer: (is_json && recorder.keeps_answers()).then(|| std::sync::Arc::new(body.clone())),
     });
-    let mut headers = Map::new();
-    for name in ["content-type", "retry-after", "location", "etag"] {
-        if let Some(v) = response.headers().get(name).and_then(|v| v.to_str().ok()) {
-            let display = match name {
-                "content-type" => "Content-Type",
-                "retry-after" => "Retry-After",
-                "location" => "Location",
-                _ => "ETag",
-            };
-            headers.insert(display.to_owned(), json!(v));
-        }
-    }
-    let is_json =
-        headers.get("Content-Type").and_then(Value::as_str).is_some_and(|t| t.starts_with("application/json"));
-    let bytes = response.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else if is_json {
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    } else {
-        json!(base64::engine::general_purpose::STANDARD.encode(&bytes))
-    };
     (status, headers, body)
 }

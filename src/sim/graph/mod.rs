@@ -8,6 +8,7 @@
 
 mod apps;
 mod batch;
+mod partner;
 mod photos;
 mod teams;
 mod throttle;
@@ -35,6 +36,15 @@ pub fn router(shared: &Arc<Shared>) -> Router {
         .route("/oidc/userinfo", get(userinfo).post(userinfo))
         .route("/v1.0/me", get(me))
         .route("/v1.0/me/transitiveMemberOf", get(my_memberships))
+        .route("/v1.0/me/memberOf", get(my_memberships))
+        .route("/v1.0/me/licenseDetails", get(my_license_details))
+        .route("/v1.0/users/{id}/licenseDetails", get(users::license_details))
+        .route("/v1.0/tenantRelationships/delegatedAdminCustomers", get(partner::customers))
+        .route("/v1.0/tenantRelationships/delegatedAdminRelationships", get(partner::relationships))
+        .route(
+            "/v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments",
+            get(partner::access_assignments),
+        )
         .route("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", get(my_memberships))
         .route("/v1.0/organization", get(organization))
         .route("/v1.0/subscribedSkus", get(apps::subscribed_skus))
@@ -334,6 +344,15 @@ async fn no_route_graph(State(shared): State<Arc<Shared>>, request: Request) -> 
     )
 }
 
+/// `body` with Graph's `@odata.context` for `fragment` (what follows `$metadata#`, e.g. `users/$entity`), as
+/// every Graph answer carries, single entities included.
+pub(super) fn with_context(shared: &Shared, fragment: &str, mut body: Value) -> Value {
+    if let Value::Object(obj) = &mut body {
+        obj.insert("@odata.context".into(), json!(format!("{}v1.0/$metadata#{fragment}", shared.graph_base)));
+    }
+    body
+}
+
 /// A Graph success answer with Graph's headers.
 #[expect(clippy::needless_pass_by_value, reason = "handlers hand over the JSON they built, as to axum::Json")]
 pub(super) fn graph_ok(request_headers: &HeaderMap, body: Value) -> Response {
@@ -464,8 +483,22 @@ async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     }
 }
 
-/// `GET /v1.0/me/transitiveMemberOf[/microsoft.graph.directoryRole]`: the user's directory roles (the simulator
-/// has no groups). With only `User.Read` Microsoft returns these in full (observed), so the simulator does too.
+/// `GET /v1.0/me/licenseDetails`: the signed-in user's licences (`User.Read` suffices), which tell whether they
+/// have Teams.
+async fn my_license_details(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let result = authorize(&shared, &headers, READ_SELF).and_then(|c| signed_in_user(&shared, &headers, &c));
+    match result {
+        Ok(account) => {
+            let context = format!("users('{}')/licenseDetails", account.object_id);
+            let value = apps::license_details(&account);
+            graph_ok(&headers, with_context(&shared, &context, json!({ "value": value })))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `GET /v1.0/me/memberOf` and `/v1.0/me/transitiveMemberOf[/microsoft.graph.directoryRole]`: the user's
+/// directory roles (the simulator has no groups in the customer tenant, so direct and transitive agree). With only `User.Read` Microsoft returns these in full (observed), so the simulator does too.
 async fn my_memberships(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let result =
         authorize(&shared, &headers, READ_SELF).and_then(|c| signed_in_user(&shared, &headers, &c).map(|a| (c, a)));

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{authorize, graph_error, graph_ok, set_header};
+use super::{authorize, graph_error, graph_ok, set_header, with_context};
 use crate::sim::Shared;
 use crate::sim::clock;
 use crate::sim::directory::Account;
@@ -72,7 +72,8 @@ pub async fn metadata(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
     match owner(&shared, &headers, &id) {
         Ok(a) => {
             let largest = SIZES.last().copied().unwrap_or(240);
-            graph_ok(&headers, metadata_json(&a, largest))
+            let context = format!("users('{}')/photo/$entity", a.object_id);
+            graph_ok(&headers, with_context(&shared, &context, metadata_json(&a, largest)))
         }
         Err(r) => r,
     }
@@ -82,7 +83,8 @@ pub async fn metadata(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
 pub async fn sizes(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     match owner(&shared, &headers, &id) {
         Ok(a) => {
-            graph_ok(&headers, json!({ "value": SIZES.iter().map(|s| metadata_json(&a, *s)).collect::<Vec<_>>() }))
+            let sizes = json!({ "value": SIZES.iter().map(|s| metadata_json(&a, *s)).collect::<Vec<_>>() });
+            graph_ok(&headers, with_context(&shared, &format!("users('{}')/photos", a.object_id), sizes))
         }
         Err(r) => r,
     }

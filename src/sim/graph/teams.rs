@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Caller, authorize, graph_error, graph_error_with_inner, graph_ok, set_header};
+use super::{Caller, authorize, graph_error, graph_error_with_inner, graph_ok, set_header, with_context};
 use crate::sim::Shared;
 use crate::sim::clock::{self, stable_guid};
 use crate::sim::teams::{CatalogApp, Definition, Distribution, TeamsState};
@@ -320,7 +320,7 @@ pub async fn publish(
             has_bot: bots,
         }],
     };
-    let json_body = app_json(&app, None);
+    let json_body = with_context(&shared, "appCatalogs/teamsApps/$entity", app_json(&app, None));
     let location = format!("{}v1.0/appCatalogs/teamsApps/{}", shared.graph_base, app.id);
     st.teams.catalog.push(app);
     drop(st);
@@ -389,7 +389,8 @@ pub async fn publish_version(
         display_name: name,
         has_bot: bots,
     };
-    let json_body = definition_json(app, &def);
+    let context = format!("appCatalogs/teamsApps('{}')/appDefinitions/$entity", app.id);
+    let json_body = with_context(&shared, &context, definition_json(app, &def));
     app.definitions.push(def);
     drop(st);
     let mut r = graph_ok(&headers, json_body);
@@ -429,6 +430,11 @@ pub async fn installed(
     };
     let pairs = pairs(q.as_deref());
     let clauses = value_of(&pairs, "$filter").and_then(eq_clauses).unwrap_or_default();
+    // Navigation properties come only when expanded, as at Graph.
+    let expanded: Vec<String> = value_of(&pairs, "$expand")
+        .map(|e| e.split(',').map(|p| p.trim().split('(').next().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default();
+    let expands = |nav: &str| expanded.iter().any(|e| e.eq_ignore_ascii_case(nav));
     let st = shared.lock();
     let value: Vec<Value> = st
         .teams
@@ -445,15 +451,19 @@ pub async fn installed(
             })
         })
         .map(|(installation, a)| {
-            json!({
-                "id": installation,
-                "teamsApp": app_json(a, None),
-                "teamsAppDefinition": a.latest().map(|d| definition_json(a, d)),
-            })
+            let mut item = json!({ "id": installation });
+            if expands("teamsApp") {
+                item["teamsApp"] = app_json(a, None);
+            }
+            if expands("teamsAppDefinition") {
+                item["teamsAppDefinition"] = a.latest().map_or(Value::Null, |d| definition_json(a, d));
+            }
+            item
         })
         .collect();
     drop(st);
-    graph_ok(&headers, json!({ "value": value }))
+    let context = format!("users('{oid}')/teamwork/installedApps");
+    graph_ok(&headers, with_context(&shared, &context, json!({ "value": value })))
 }
 
 /// `POST /v1.0/users/{id}/teamwork/installedApps` with `{"teamsApp@odata.bind": ".../appCatalogs/teamsApps/{id}"}`.

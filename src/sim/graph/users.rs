@@ -13,7 +13,7 @@ use serde::ser::{SerializeMap as _, SerializeSeq as _};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::{Caller, authorize, graph_error, graph_ok, graph_ok_bytes};
+use super::{Caller, authorize, graph_error, graph_ok, graph_ok_bytes, with_context};
 use crate::sim::Shared;
 use crate::sim::directory::{Account, Directory};
 
@@ -372,7 +372,7 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuer
     let st = shared.lock();
     if caller.tenant_id() != st.dir.tenant_id() {
         drop(st);
-        return graph_ok(&headers, json!({ "value": [] }));
+        return graph_ok(&headers, with_context(&shared, "users", json!({ "value": [] })));
     }
     let names = names_of(query.select.as_deref());
     let manager_names = query.expand_manager.as_deref().map(|m| names_of(Some(m)));
@@ -492,7 +492,30 @@ pub async fn one(
         return not_found(&headers, &id);
     };
     drop(st);
-    graph_ok(&headers, Value::Object(user_object(&a, query.select.as_deref(), basic_only)))
+    graph_ok(
+        &headers,
+        with_context(&shared, "users/$entity", Value::Object(user_object(&a, query.select.as_deref(), basic_only))),
+    )
+}
+
+/// `GET /v1.0/users/{id|upn}/licenseDetails`: the user's licences.
+pub async fn license_details(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let caller = match authorize(&shared, &headers, &["User.Read.All", "Directory.Read.All"]) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let st = shared.lock();
+    let Some(a) = st.dir.person(&id).filter(|a| a.home_tenant_id == caller.tenant_id()).cloned() else {
+        drop(st);
+        return not_found(&headers, &id);
+    };
+    drop(st);
+    let context = format!("users('{}')/licenseDetails", a.object_id);
+    graph_ok(&headers, with_context(&shared, &context, json!({ "value": super::apps::license_details(&a) })))
 }
 
 /// `GET /v1.0/users/{id|upn}/manager`: the manager, or 404 when there is none.
@@ -522,7 +545,7 @@ pub async fn manager(
     drop(st);
     let mut obj = user_object(&m, query.select.as_deref(), false);
     obj.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-    graph_ok(&headers, Value::Object(obj))
+    graph_ok(&headers, with_context(&shared, "directoryObjects/$entity", Value::Object(obj)))
 }
 
 /// `GET /v1.0/users/delta`: every user in pages, then a `@odata.deltaLink`; following the delta link returns the
