@@ -74,6 +74,70 @@ pub enum Command {
     Diagnostics(DiagnosticsArgs),
     /// Replay a diagnostics bundle against a simulated tenant configured from it (the window, or --headless).
     Reproduce(ReproduceArgs),
+    /// Measure how far the simulated tenant is from a real one: record a real tenant's answer shapes (read-only,
+    /// nothing private kept), or compare such a recording with the simulator.
+    #[command(subcommand)]
+    Conformance(ConformanceCommand),
+}
+
+/// `mspbots-setup conformance record|compare`.
+#[derive(Debug, Subcommand)]
+pub enum ConformanceCommand {
+    /// Sign in with read-only permissions, make every read the wizard makes, and save the answers' shapes (no
+    /// values, ids, names, tokens or tenant details) to FILE. Nothing is written to the tenant.
+    Record(RecordArgs),
+    /// Record the same reads against the simulated tenant and print how they differ from FILE (exit 0: none;
+    /// 1: differences; 2: FILE unreadable).
+    Compare(CompareArgs),
+}
+
+/// Options of `conformance record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to write the shape report (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Vendor profile to use instead of the shipped one.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Sign in to this tenant (id or verified domain) instead of letting the account choose.
+    #[arg(long, value_name = "TENANT", value_parser = tenant_name)]
+    pub tenant: Option<String>,
+    /// The tenant's Microsoft cloud, instead of the profile's.
+    #[arg(long, value_enum)]
+    pub cloud: Option<crate::profile::Cloud>,
+    /// Sign in with a device code instead of the browser.
+    #[arg(long)]
+    pub device_code: bool,
+    /// Identity provider base URL instead of Microsoft's (a simulator `sim` printed).
+    #[arg(long, value_name = "URL", value_parser = web_address, requires = "graph_url")]
+    pub login_url: Option<String>,
+    /// Microsoft Graph base URL to use with --login-url.
+    #[arg(long, value_name = "URL", value_parser = web_address)]
+    pub graph_url: Option<String>,
+    /// Teams admin configuration API base URL to use with --login-url.
+    #[arg(long, value_name = "URL", value_parser = web_address)]
+    pub teams_admin_url: Option<String>,
+    /// Trust only this CA certificate (PEM) for the URLs above.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Options of `conformance compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A report written by `conformance record`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The simulated tenant's scenario to compare with, by name or file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "happy")]
+    pub scenario: String,
+    /// Vendor profile to use instead of the shipped one.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// One JSON object per difference.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `mspbots-setup explain`.
@@ -277,6 +341,48 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         browser,
     };
     crate::headless::run(options)
+}
+
+/// `mspbots-setup conformance record|compare`.
+pub fn run_conformance(command: ConformanceCommand, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
+    match command {
+        ConformanceCommand::Record(args) => {
+            let options = crate::headless::HeadlessOptions {
+                launch: crate::launch::LaunchOptions {
+                    demo: false,
+                    profile: args.profile,
+                    scenario: String::new(),
+                    tenant: args.tenant,
+                    reproduce: None,
+                    cloud: args.cloud,
+                },
+                login_url: args.login_url,
+                graph_url: args.graph_url,
+                teams_admin_url: args.teams_admin_url,
+                ca_cert: args.ca_cert,
+                device_code: args.device_code,
+                state_dir,
+                browser,
+                ..crate::headless::HeadlessOptions::default()
+            };
+            crate::conformance::record(options, &args.out)
+        }
+        ConformanceCommand::Compare(args) => {
+            let options = crate::headless::HeadlessOptions {
+                launch: crate::launch::LaunchOptions {
+                    demo: true,
+                    profile: args.profile,
+                    scenario: args.scenario,
+                    tenant: None,
+                    reproduce: None,
+                    cloud: None,
+                },
+                state_dir,
+                ..crate::headless::HeadlessOptions::default()
+            };
+            crate::conformance::compare(options, &args.file, args.json)
+        }
+    }
 }
 
 /// `mspbots-setup explain`: exit 0 with the explanation, 2 when the input is not something it can read.

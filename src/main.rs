@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Explain(args)) => cli::run_explain(&args),
         Some(Command::Diagnostics(args)) => cli::run_diagnostics(args, &mspbots_setup::fsutil::state_dir_from_env()),
+        Some(Command::Conformance(command)) => {
+            cli::run_conformance(command, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
+        }
         Some(Command::Reproduce(args)) => cli::run_reproduce(&args, mspbots_setup::fsutil::state_dir_from_env()),
         None => {
             let frame_log = std::env::var_os("MSPBOTS_SETUP_FRAME_LOG").map(std::path::PathBuf::from);

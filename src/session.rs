@@ -100,6 +100,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         consent_redirect,
         teams_setup_scopes: graph_scopes(TEAMS_SETUP_SCOPES, &endpoints.graph_resource),
         teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        sign_in_extra_consent: Vec::new(),
         teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
         teams_manifest_id: profile.teams_app.store_id.clone(),
         teams_package: PackageSource::from_profile(&profile.teams_app.package, profile.folder.as_deref()),

@@ -22,11 +22,6 @@ use mspbots_setup::sim::{Sim, SimConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
 
-/// Form fields and authorize-query parameters that are secrets (or would let someone finish a sign-in).
-const SECRET_FORM_FIELDS: &[&str] =
-    &["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "device_code", "password"];
-const SECRET_QUERY_PARAMS: &[&str] = &["state", "nonce", "code_challenge"];
-
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mspbots-diag-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -70,45 +65,9 @@ fn export(dir: &Path, file: &Path, hide: bool) -> Output {
     c.output().unwrap()
 }
 
-/// Every secret value the simulated tenant received: form secrets, authorize-request nonces and the bearer tokens
-/// it was sent (every access token the product used).
-fn secrets_seen(sim: &Sim) -> Vec<String> {
-    let mut out = vec![sim.info().consent_client_secret.clone()];
-    for r in sim.requests() {
-        out.extend(r.bearer.clone());
-        for (k, v) in &r.form {
-            if SECRET_FORM_FIELDS.contains(&k.as_str()) {
-                out.push(v.clone());
-            }
-        }
-        let url = reqwest::Url::parse(&format!("https://x/?{}", r.query)).unwrap();
-        for (k, v) in url.query_pairs() {
-            if SECRET_QUERY_PARAMS.contains(&k.as_ref()) {
-                out.push(v.into_owned());
-            }
-        }
-    }
-    out.retain(|s| !s.is_empty());
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// The longest run of base64url characters: a bearer token, refresh token or code is one long run; ids are not.
 fn longest_token_like_run(text: &str) -> usize {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).map(str::len).max().unwrap_or(0)
-}
-
-/// Names, addresses and ids of the customer's tenant, which a hidden bundle must not contain.
-fn customer_details(s: &Scenario) -> Vec<String> {
-    let mut out = vec![s.tenant.tenant_id.clone(), s.tenant.display_name.clone()];
-    out.extend(s.tenant.domains.iter().cloned());
-    for u in &s.users {
-        out.push(u.upn.clone());
-        out.push(u.display_name.clone());
-    }
-    out.retain(|s| s.len() >= 4);
-    out
 }
 
 fn fast(mut s: Scenario) -> Scenario {
@@ -153,7 +112,7 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stdout.trim().is_empty(), "{}: the run printed nothing: {stderr}", s.name);
-        let secrets = secrets_seen(sim);
+        let secrets = common::secrets_seen(sim);
         secrets_checked += secrets.len();
         log_lines += stderr.lines().filter(|l| l.contains("TRACE") || l.contains("DEBUG")).count();
         // The sign-in address the run asked a person to open carries `state` and `code_challenge` as any browser's
@@ -175,7 +134,7 @@ fn no_bundle_of_any_scenario_holds_a_secret_or_when_hidden_a_customer_detail() {
             }
             assert!(!text.contains("eyJ0eXAi") && !text.contains("eyJhbGci"), "{}: {name} holds a JWT", s.name);
         }
-        let details = customer_details(s);
+        let details = common::customer_details(s);
         for hide in [false, true] {
             let file = dir.join(if hide { "hidden.json" } else { "bundle.json" });
             let exported = export(dir, &file, hide);

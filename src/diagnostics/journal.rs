@@ -71,6 +71,26 @@ pub struct HttpRecord {
 pub struct Journal {
     log: Arc<Mutex<Log>>,
     clock: Clock,
+    /// Sees every answer in full (`conformance record`); set once, before work starts.
+    observer: Arc<std::sync::OnceLock<Arc<dyn Observer>>>,
+}
+
+/// One answer as it arrived, for an [`Observer`]: the raw URL and the whole body. Nothing of it is journaled; the
+/// observer decides what it keeps.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub status: u16,
+    /// Header names in lower case, with their values.
+    pub headers: Vec<(String, String)>,
+    pub body: &'a [u8],
+}
+
+/// Sees each HTTP answer the session's work receives, and each item of a Graph `$batch` answer as if it had come
+/// on its own.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    fn answered(&self, answer: &Answer<'_>);
 }
 
 /// The newest entries, at most `capacity`, and how many older ones were dropped to keep it so.
@@ -103,7 +123,12 @@ impl Journal {
     /// A journal that keeps the newest `capacity` entries (tests use a small one).
     pub fn with_capacity(clock: Clock, capacity: usize) -> Self {
         let log = Log { entries: VecDeque::new(), capacity: capacity.max(1), dropped: 0 };
-        Self { log: Arc::new(Mutex::new(log)), clock }
+        Self { log: Arc::new(Mutex::new(log)), clock, observer: Arc::default() }
+    }
+
+    /// Hands every answer from now on to `observer` too. A journal has at most one; a second is refused.
+    pub fn observe(&self, observer: Arc<dyn Observer>) -> Result<(), Arc<dyn Observer>> {
+        self.observer.set(observer)
     }
 
     pub fn push(&self, what: What) {
@@ -164,6 +189,8 @@ pub struct HttpTimer {
     started_ms: u64,
     method: String,
     url: String,
+    /// The URL as sent, for the observer only.
+    raw_url: String,
 }
 
 /// Starts recording an exchange, if the running task has a journal.
@@ -175,8 +202,25 @@ pub fn http_start(method: &str, url: &str) -> Option<HttpTimer> {
             started_ms: j.clock.elapsed_ms(),
             method: method.to_owned(),
             url: Redactor::new(false).url(url),
+            raw_url: url.to_owned(),
         })
         .ok()
+}
+
+/// One item of a Graph `$batch` answer, shown to the running task's observer (if any) as its own answer.
+pub fn batch_item_answered(method: &str, url: &str, status: u16, headers: &serde_json::Value, body: &[u8]) {
+    // Outside a journal's scope there is nobody to tell.
+    let _outside_any_journal = CURRENT.try_with(|(journal, _)| {
+        if let Some(observer) = journal.observer.get() {
+            let headers = headers
+                .as_object()
+                .map(|h| {
+                    h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect()
+                })
+                .unwrap_or_default();
+            observer.answered(&Answer { method, url, status, headers, body });
+        }
+    });
 }
 
 fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
@@ -190,6 +234,13 @@ fn text(v: &serde_json::Value, key: &str) -> Option<String> {
 impl HttpTimer {
     /// Records the answer: status, ids from the headers, and from an error body the codes and trace ids.
     pub fn answered(self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) {
+        if let Some(observer) = self.journal.observer.get() {
+            let headers = headers
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            observer.answered(&Answer { method: &self.method, url: &self.raw_url, status, headers, body });
+        }
         let mut record = HttpRecord {
             method: self.method.clone(),
             url: self.url.clone(),

@@ -136,6 +136,13 @@ impl Graph {
                 };
                 let status = r.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
                 let item_body = r.get("body").cloned().unwrap_or(Value::Null);
+                crate::diagnostics::journal::batch_item_answered(
+                    item.method,
+                    &format!("{}v1.0/{}", self.base(), item.url.trim_start_matches('/')),
+                    status,
+                    r.get("headers").unwrap_or(&Value::Null),
+                    &serde_json::to_vec(&item_body).unwrap_or_default(),
+                );
                 if retry::is_retryable(status) {
                     throttled.push(i);
                     let asked = item_retry_after(r.get("headers"));

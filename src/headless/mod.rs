@@ -128,14 +128,14 @@ pub fn run(options: HeadlessOptions) -> ExitCode {
 
 /// What the command line names, read and checked before anything starts.
 #[derive(Debug)]
-struct Checked {
+pub(crate) struct Checked {
     launch: Launch,
     /// The `--ca-cert` file's PEM.
     ca_pem: Option<String>,
 }
 
 /// The launch, and the names and files the run will need later, checked before anything starts.
-fn check(options: &HeadlessOptions) -> Result<Checked, SetupError> {
+pub(crate) fn check(options: &HeadlessOptions) -> Result<Checked, SetupError> {
     let launch = Launch::resolve(&options.launch)?;
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
     if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit) {
@@ -161,8 +161,25 @@ fn check(options: &HeadlessOptions) -> Result<Checked, SetupError> {
     Ok(Checked { launch, ca_pem })
 }
 
-/// The step lines, and whether the diagnostics bundle asked for (if any) was written.
-async fn drive(checked: Checked, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
+/// A shell configured for the run's endpoints, and what it was configured from.
+pub(crate) struct Connected {
+    pub shell: Shell,
+    pub launch: Launch,
+    pub profile: crate::profile::Profile,
+    pub env: crate::shell::Environment,
+    /// Run against endpoints the command line names (not Microsoft, not the in-process demo).
+    pub explicit: bool,
+    /// The in-process demo tenant, serving while this lives.
+    pub _tenant: Option<crate::demo::Tenant>,
+}
+
+/// Sets the shell up for the endpoints the options name: explicit ones, the in-process demo tenant, or
+/// Microsoft's. `adjust` may change the environment before the shell is configured with it.
+pub(crate) async fn connect(
+    checked: Checked,
+    options: &HeadlessOptions,
+    adjust: impl FnOnce(&mut crate::shell::Environment),
+) -> Result<Connected, SetupError> {
     let Checked { launch, ca_pem } = checked;
     let mut shell = Shell::new(tokio::runtime::Handle::current(), NoWaker);
     let explicit = options.login_url.is_some() || options.discovery_url.is_some();
@@ -221,8 +238,15 @@ async fn drive(checked: Checked, options: HeadlessOptions) -> Result<(Vec<StepLi
         env.redirect_host = host.clone();
     }
     env.state_dir = Some(options.state_dir.clone());
+    adjust(&mut env);
     let state_dir = options.state_dir.clone();
     shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
+    Ok(Connected { shell, launch, profile, env, explicit, _tenant })
+}
+
+/// The step lines, and whether the diagnostics bundle asked for (if any) was written.
+async fn drive(checked: Checked, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
+    let Connected { mut shell, launch, profile, env, explicit, _tenant } = connect(checked, &options, |_| ()).await?;
     let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
     settings.timing.settle_patience = options.grant_wait;
     // A setup against a real (or separately running) tenant is picked up after a crash; the in-process demo

@@ -90,6 +90,9 @@ pub struct Environment {
     pub consent_redirect: ConsentRedirectTo,
     pub teams_setup_scopes: Vec<String>,
     pub teams_admin_scopes: Vec<String>,
+    /// Scopes of another resource to ask consent for in the sign-in's own visit (their tokens come by refresh);
+    /// empty for the wizard, which asks when a step needs them.
+    pub sign_in_extra_consent: Vec<String>,
     /// The Teams admin configuration API's base, ending in `/`; `None` when there is none (other providers).
     pub teams_admin_base: Option<String>,
     /// The vendor app's manifest id from the profile (else the package's).

@@ -131,7 +131,8 @@ impl Services {
     pub(super) fn extra_consent(&self, set: ScopeSet) -> Vec<String> {
         match set {
             ScopeSet::TeamsSetup if self.env.teams_admin_base.is_some() => self.env.teams_admin_scopes.clone(),
-            _ => Vec::new(),
+            ScopeSet::SignIn => self.env.sign_in_extra_consent.clone(),
+            ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Vec::new(),
         }
     }
 

@@ -318,6 +318,11 @@ impl Headless {
         self
     }
 
+    /// Any other command of `bin` (`conformance record`) with the same test browser for `sim`.
+    pub fn command(command: std::process::Command, sim: &Sim) -> Self {
+        Self { command, ca_pem: sim.ca_pem().to_owned(), browser: true }
+    }
+
     /// Nobody opens the addresses: the run waits at sign-in.
     pub fn without_browser(&mut self) -> &mut Self {
         self.browser = false;
@@ -374,4 +379,47 @@ impl Headless {
 /// The JSON lines a `--json` run printed.
 pub fn json_lines(out: &std::process::Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+// The secret scanner: what the tests search the product's output for.
+
+/// Form fields and authorize-query parameters that are secrets (or would let someone finish a sign-in).
+pub const SECRET_FORM_FIELDS: &[&str] =
+    &["code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "device_code", "password"];
+pub const SECRET_QUERY_PARAMS: &[&str] = &["state", "nonce", "code_challenge"];
+
+/// Every secret value the simulated tenant received: form secrets, authorize-request nonces and the bearer tokens
+/// it was sent (every access token the product used).
+pub fn secrets_seen(sim: &Sim) -> Vec<String> {
+    let mut out = vec![sim.info().consent_client_secret.clone()];
+    for r in sim.requests() {
+        out.extend(r.bearer.clone());
+        for (k, v) in &r.form {
+            if SECRET_FORM_FIELDS.contains(&k.as_str()) {
+                out.push(v.clone());
+            }
+        }
+        let url = reqwest::Url::parse(&format!("https://x/?{}", r.query)).unwrap();
+        for (k, v) in url.query_pairs() {
+            if SECRET_QUERY_PARAMS.contains(&k.as_ref()) {
+                out.push(v.into_owned());
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Names, addresses and ids of the customer's tenant, which a hidden bundle must not contain.
+pub fn customer_details(s: &Scenario) -> Vec<String> {
+    let mut out = vec![s.tenant.tenant_id.clone(), s.tenant.display_name.clone()];
+    out.extend(s.tenant.domains.iter().cloned());
+    for u in &s.users {
+        out.push(u.upn.clone());
+        out.push(u.display_name.clone());
+    }
+    out.retain(|s| s.len() >= 4);
+    out
 }
