@@ -265,3 +265,63 @@ fn reproduce_refuses_a_missing_or_broken_bundle() {
     }
     refused(&["reproduce", &corrupt, "--grant-wait", "later"], By::Clap, &["'later'"], None);
 }
+
+#[test]
+fn conformance_refuses_missing_reports_folders_names_and_values() {
+    let files = Files::new();
+    let not_a_report = files.write("not-a-report.json", "{\"hello\": \"world\"}");
+    let not_json = files.write("not-json.json", "shapes, roughly");
+    let profile = files.write("broken-profile.toml", "vendor_name = [");
+    for (args, says) in [
+        (
+            vec!["conformance", "compare", "/no/such/report.json"],
+            vec!["cannot read the report", "/no/such/report.json"],
+        ),
+        (vec!["conformance", "compare", &not_a_report], vec!["not a conformance report", "not-a-report.json"]),
+        (vec!["conformance", "compare", &not_json], vec!["not a conformance report", "not JSON"]),
+        (vec!["conformance", "record", "--out", "/no/such/folder/report.json"], vec!["folder does not exist"]),
+        // The shipped profile has no app ids: a recording would measure the demo tenant, so it is refused.
+        (vec!["conformance", "record", "--out", &files.write("z.json", "")], vec!["lacks", "client_id", "--profile"]),
+        (
+            vec!["conformance", "record", "--out", &files.write("x.json", ""), "--profile", &profile],
+            vec!["broken-profile.toml"],
+        ),
+        (
+            vec![
+                "conformance",
+                "record",
+                "--out",
+                &files.write("y.json", ""),
+                "--ca-cert",
+                "/no/such/ca.pem",
+                "--login-url",
+                "https://127.0.0.1:9/",
+                "--graph-url",
+                "https://127.0.0.1:9/",
+            ],
+            vec!["/no/such/ca.pem"],
+        ),
+    ] {
+        refused(&args, By::Program, &says, None);
+    }
+    // A real report against a scenario that does not exist: refused before the simulator starts.
+    let report = files.write(
+        "empty-report.json",
+        r#"{"format": "mspbots-setup conformance report 1", "source": "a tenant", "version": "0", "exchanges": []}"#,
+    );
+    refused(
+        &["conformance", "compare", &report, "--scenario", "no-such-scenario"],
+        By::Program,
+        &["no-such-scenario"],
+        None,
+    );
+    refused(
+        &["conformance", "record", "--out", "r.json", "--tenant", "not a tenant"],
+        By::Clap,
+        &["'not a tenant'"],
+        None,
+    );
+    refused(&["conformance", "record", "--out", "r.json", "--login-url", "ftp://x"], By::Clap, &["ftp://x"], None);
+    refused(&["conformance", "record", "--out", "r.json", "--cloud", "mars"], By::Clap, &["'mars'"], None);
+    refused(&["conformance", "compare"], By::Clap, &["FILE"], None);
+}

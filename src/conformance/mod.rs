@@ -60,6 +60,11 @@ pub enum ConformanceError {
     },
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error(
+        "record measures a real tenant, but the vendor profile lacks {fields}: give --profile with the vendor's app \
+         ids (or --login-url and --graph-url for another Microsoft-shaped endpoint)"
+    )]
+    NeedsTenant { fields: String },
     #[error("cannot make a private working folder for the simulator's recording")]
     WorkFolder(#[source] std::io::Error),
 }
@@ -87,6 +92,20 @@ pub fn record(options: HeadlessOptions, out: &Path) -> ExitCode {
     let folder = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !folder.is_dir() {
         return refuse(&ConformanceError::OutFolder { path: out.to_owned() });
+    }
+    // A recording of the simulator standing in for the tenant would measure nothing: refuse the demo's fallback.
+    if options.login_url.is_none() {
+        match crate::launch::Launch::resolve(&options.launch) {
+            Ok(crate::launch::Launch {
+                mode: crate::launch::Mode::Demo { reason: crate::launch::DemoReason::ProfileIncomplete(gaps), .. },
+                ..
+            }) => {
+                let fields = gaps.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>().join(", ");
+                return refuse(&ConformanceError::NeedsTenant { fields });
+            }
+            Ok(_) => {}
+            Err(e) => return refuse(&ConformanceError::Setup(SetupError::Launch(e))),
+        }
     }
     let recording = match run_recording(options, "a tenant".to_owned()) {
         Ok(r) => r,

@@ -4,22 +4,14 @@
 //! answer, and each is checked: `@odata.context` present and naming what the request path names, every property
 //! declared on the type or its base types, every value of the declared type, enum members, annotations. Then the
 //! endpoints the coming steps need and the product does not call yet are read directly and checked the same way.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::disallowed_methods,
-    reason = "test code: a failed step should panic"
-)]
-
-mod common;
-mod metadata;
 
 use std::collections::BTreeSet;
 
 use mspbots_setup::sim::{Host, scenario};
 use serde_json::Value;
 
-use metadata::{Checker, Metadata};
+use crate::common;
+use crate::metadata::{Checker, Metadata};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mspbots-setup");
 const ADMIN: &str = "adele.vance@contoso.com";

@@ -3,18 +3,10 @@
 //! authorize and admin-consent redirects). Each answer must carry exactly the documented fields with the
 //! documented JSON types; where the simulator knowingly differs, the difference is in [`KNOWN_DIFFERENCES`] with
 //! its reason, and ARCHITECTURE.md ("Where the simulator knowingly differs") must name it too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::disallowed_methods,
-    reason = "test code: a failed step should panic"
-)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{TestSim, enc};
+use crate::common::{self, TestSim, enc};
 use serde_json::Value;
 
 const ADMIN: &str = "adele.vance@contoso.com";
@@ -273,7 +265,7 @@ async fn identity_answers_carry_exactly_the_documented_fields() {
 
 #[test]
 fn architecture_names_every_known_difference() {
-    let architecture = include_str!("../ARCHITECTURE.md");
+    let architecture = include_str!("../../ARCHITECTURE.md");
     let section = architecture
         .split("## Where the simulator knowingly differs")
         .nth(1)

@@ -2,18 +2,11 @@
 //! keeps the answers' shapes and nothing private (searched for every token, secret, name, address and id the
 //! tenant holds or handed out); `compare` of that report with the same scenario finds no difference, of an edited
 //! report names each edit (exit 1), and of a file that is not a report says so (exit 2).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::disallowed_methods,
-    reason = "test code: a failed step should panic"
-)]
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common;
 use mspbots_setup::sim::{Sim, SimConfig, scenario};
 use serde_json::Value;
 
