@@ -182,3 +182,118 @@ pub fn cannot_grant(roles: &[String], consent_link: Option<&str>) -> CannotGrant
         fix,
     }
 }
+
+/// Step 5, once the Global policy holds the app: what the step found and what is left, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyText {
+    /// One line: pinned (and installed), in which model.
+    pub headline: String,
+    /// How installs for everyone stand, and (app-centric, not known to be set) why the admin acts by hand.
+    pub installs: String,
+    /// The admin must set the install (or availability) in the admin center or with PowerShell.
+    pub admin_acts: bool,
+    /// "N of M sampled users have MSPbots", or what the check is doing.
+    pub delivery: String,
+    pub delivery_mark: Mark,
+    /// One line per sampled user without the app (up to 10), with the reason.
+    pub missing: Vec<String>,
+    /// What to expect next, in one sentence.
+    pub next: String,
+}
+
+/// The model as headless prints it in `detail.model`.
+pub fn model_name(model: crate::wizard::Model) -> &'static str {
+    match model {
+        crate::wizard::Model::Legacy => "legacy",
+        crate::wizard::Model::AppCentric => "app_centric",
+    }
+}
+
+fn reason_text(reason: crate::wizard::MissingReason) -> &'static str {
+    use crate::wizard::MissingReason as R;
+    match reason {
+        R::NotReachedYet => "not reached yet",
+        R::NoTeamsLicence => "no Teams licence (not counted)",
+        R::NotAvailable => "not available to them",
+        R::Blocked => "blocked",
+        R::Refused => "Microsoft refused to say",
+    }
+}
+
+fn ago(d: std::time::Duration) -> String {
+    match d.as_secs() {
+        0..60 => "just now".to_owned(),
+        s if s < 7200 => format!("{} min ago", s / 60),
+        s => format!("{} h ago", s / 3600),
+    }
+}
+
+/// The words for an applied step 5, or `None` before it is.
+pub fn policy_applied(w: &crate::wizard::Wizard, now: crate::wizard::Moment) -> Option<PolicyText> {
+    use crate::wizard::{Delivery, EveryoneInstall, Model, PolicyStep};
+    let PolicyStep::Applied { since, changed, model, everyone, delivery, .. } = w.policy() else {
+        return None;
+    };
+    let app = &w.settings().teams_app_name;
+    let headline = match (model, changed) {
+        (Model::Legacy, true) => {
+            format!("{app} is pinned and installed for everyone in the Global setup policy (legacy model).")
+        }
+        (Model::Legacy, false) => {
+            format!("{app} was already pinned and installed in the Global setup policy; nothing changed.")
+        }
+        (Model::AppCentric, _) => {
+            format!(
+                "{app} is pinned in the Global setup policy. This tenant installs apps per app (app-centric model)."
+            )
+        }
+    };
+    let (installs, admin_acts) = match (model, everyone) {
+        (_, EveryoneInstall::Set) => ("Installed for everyone: set by the Global setup policy.".to_owned(), false),
+        (Model::AppCentric, _) | (_, EveryoneInstall::NotSet | EveryoneInstall::Unknown) => (
+            format!(
+                "Installing {app} for everyone is a setting of the app itself on this tenant, and Microsoft offers no \
+                 API for it. Set Installs to Everyone (and Availability to Everyone) on {app}'s page in the Teams \
+                 admin center, or run the PowerShell script; the check below shows when it has reached people."
+            ),
+            !matches!(delivery, Delivery::Reached { .. }),
+        ),
+    };
+    let (delivery_text, delivery_mark) = match delivery {
+        Delivery::Checking { last: None, .. } => ("Checking who has it…".to_owned(), Mark::Unsure),
+        Delivery::Checking { last: Some(r), .. } | Delivery::Waiting { report: r, .. } => (
+            format!(
+                "{} of {} sampled users have {app} ({} since it was applied; checked {}). Teams can take hours to reach everyone.",
+                r.have_it,
+                r.sampled,
+                ago(since.until(now)),
+                ago(r.at.until(now))
+            ),
+            Mark::Unsure,
+        ),
+        Delivery::Reached { report: r } => {
+            (format!("All {} sampled users with Teams have {app}.", r.sampled), Mark::Ok)
+        }
+        Delivery::Blocked { report: r } => (
+            format!(
+                "{} of {} sampled users have {app}: it is blocked or not available to some of them.",
+                r.have_it, r.sampled
+            ),
+            Mark::Problem,
+        ),
+        Delivery::Failed { failure } => (format!("Could not check who has {app} ({}).", failure.code()), Mark::Problem),
+    };
+    let missing = delivery
+        .report()
+        .map(|r| r.missing.iter().take(10).map(|m| format!("{}: {}", m.name, reason_text(m.reason))).collect())
+        .unwrap_or_default();
+    let next = match delivery {
+        Delivery::Reached { .. } => format!("Done: {app} is in your users' Teams."),
+        Delivery::Blocked { .. } => format!("Make {app} available to everyone and not blocked, then Check who has it."),
+        Delivery::Failed { .. } => "Check who has it again.".to_owned(),
+        Delivery::Checking { .. } | Delivery::Waiting { .. } => {
+            "The setup tool checks again by itself, less often as time goes by.".to_owned()
+        }
+    };
+    Some(PolicyText { headline, installs, admin_acts, delivery: delivery_text, delivery_mark, missing, next })
+}

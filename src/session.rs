@@ -31,7 +31,15 @@ pub struct Endpoints {
     /// Graph's resource identifier in scopes (the cloud's, also when another host stands in for it).
     pub graph_resource: String,
     pub trust: Trust,
+    /// Where an app's page of the Teams admin center is: this, then the catalog app id.
+    pub teams_admin_center: String,
 }
+
+/// Microsoft's Teams admin center: an app's page is this, then the catalog app id.
+pub const TEAMS_ADMIN_CENTER: &str = "https://admin.teams.microsoft.com/policies/manage-apps/";
+
+/// The simulated admin center page's path on a simulator's page host (`sim/admin_center.rs`).
+pub const SIMULATED_ADMIN_CENTER: &str = "teams-admin/manage-apps/";
 
 impl Endpoints {
     /// Microsoft's hosts in `cloud`, trusting the OS store.
@@ -44,6 +52,7 @@ impl Endpoints {
             teams_admin_url: cloud.teams_admin_url().map(str::to_owned),
             graph_resource: cloud.graph_resource().to_owned(),
             trust: Trust::System,
+            teams_admin_center: TEAMS_ADMIN_CENTER.to_owned(),
         }
     }
 }
@@ -101,6 +110,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         teams_setup_scopes: graph_scopes(TEAMS_SETUP_SCOPES, &endpoints.graph_resource),
         teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         sign_in_extra_consent: Vec::new(),
+        teams_admin_center: endpoints.teams_admin_center.clone(),
         teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
         teams_manifest_id: profile.teams_app.store_id.clone(),
         teams_package: PackageSource::from_profile(&profile.teams_app.package, profile.folder.as_deref()),
@@ -139,6 +149,7 @@ pub fn settings(profile: &Profile, env: &Environment, tenant_hint: Option<&str>)
             })
             .collect(),
         teams_app_name: profile.teams_app.display_name.clone(),
+        teams_admin_center: env.teams_admin_center.clone(),
         timing: Timing::default(),
     }
 }

@@ -75,7 +75,8 @@ fn changes(requests: &[RecordedRequest]) -> Vec<String> {
                 && r.method == "POST"
                 && r.path.ends_with("/teamwork/installedApps")
                 && (200..300).contains(&r.status);
-            let policy = r.host == Host::TeamsAdmin && r.method == "PUT";
+            // A refused write (an app-centric tenant refusing the install, before the pin alone) changes nothing.
+            let policy = r.host == Host::TeamsAdmin && r.method == "PUT" && (200..300).contains(&r.status);
             upload || install || policy
         })
         .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))

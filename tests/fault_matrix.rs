@@ -258,6 +258,7 @@ impl Rig {
             teams_admin_url: Some(info.teams_admin_url.clone()),
             graph_resource: "https://graph.microsoft.com".into(),
             trust: trust.clone(),
+            teams_admin_center: format!("{}{}", info.login_url, mspbots_setup::session::SIMULATED_ADMIN_CENTER),
         };
         let profile = Profile::shipped().unwrap().for_simulator(
             &info.signin_client_id,

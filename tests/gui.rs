@@ -552,10 +552,24 @@ fn whole_wizard(mut harness: Harness<'static, WizardApp>, press: Press) {
     harness.get_by_label("• Pin MSPbots after the existing pins: Activity, Chat, Teams, Calendar, Calling, Files.");
     harness.get_by_label("Do it yourself instead: PowerShell or the Teams admin center");
     press(&mut harness, "Add to the Global policy");
-    step_until(&mut harness, "the policy applied", |app| app.step_status(StepId::GlobalPolicy) == StepStatus::Pending);
+    step_until(&mut harness, "the policy applied", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Applied { .. }))
+    });
     harness.run_steps(2);
-    harness.get_by_label("Applied: MSPbots is installed and pinned in the Global policy.");
-    harness.get_by_label_contains("Reaching users' Teams can take several hours");
+    // The demo tenant runs app-centric management, as commercial tenants do now: pinned, the install for
+    // everyone offered on the app's admin center page and as a script.
+    harness.get_by_label(
+        "MSPbots is pinned in the Global setup policy. This tenant installs apps per app (app-centric model).",
+    );
+    harness.get_by_label_contains("Microsoft offers no API for it");
+    harness.get_by_label("Open MSPbots in the Teams admin center");
+    harness.get_by_label("Or with PowerShell (MicrosoftTeams module)");
+    // The delivery check follows the pin until every sampled user with Teams has the app.
+    step_until(&mut harness, "the app reaching the sampled users", |app| {
+        app.step_status(StepId::GlobalPolicy) == StepStatus::Done
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("sampled users with Teams have MSPbots.");
     press(&mut harness, "Continue");
     harness.get_by_label("Your tenant is connected to MSPbots.");
     assert_eq!(harness.state().step_status(StepId::Done), StepStatus::Done);
@@ -602,14 +616,36 @@ fn each_teams_failure_is_explained_inline_with_its_fix() {
         app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Failed { .. }))
     });
     h.run_steps(2);
-    h.get_by_label("Teams blocks MSPbots for this user");
-    h.get_by_label_contains("Teams apps > Manage apps, find MSPbots");
+    // Graph says why only in its message ("blocked by app permission policy"): the app-centric fix.
+    h.get_by_label("MSPbots is blocked for this user");
+    h.get_by_label_contains("Manage apps > MSPbots > Users and groups: set Availability to Everyone");
     h.get_by_role_and_label(Role::Button, "Retry");
+
+    let mut h = teams_step_of(&rt, "teams-app-blocked");
+    install_for_me(&mut h);
+    h.get_by_label("MSPbots is blocked in the Teams admin center");
+    h.get_by_label_contains("choose Allow (Unblock)");
 
     let mut h = teams_step_as(&rt, "teams-admin-unlicensed", "it.admin@contoso.com");
     install_for_me(&mut h);
-    h.get_by_label("This user cannot get Teams apps");
-    h.get_by_label_contains("licence with Teams");
+    h.get_by_label("This user has no Microsoft Teams licence");
+    h.get_by_label_contains("assign a licence that includes Teams");
+
+    // A tenant not on app-centric management yet: the Global policy installs it for everyone.
+    let mut h = teams_step_of(&rt, "teams-legacy-policies");
+    install_for_me(&mut h);
+    click(&mut h, "Continue: Global policy");
+    step_until(&mut h, "the policy read", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
+    });
+    click(&mut h, "Add to the Global policy");
+    step_until(&mut h, "the policy applied", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Applied { .. }))
+    });
+    h.run_steps(2);
+    h.get_by_label("MSPbots is pinned and installed for everyone in the Global setup policy (legacy model).");
+    h.get_by_label("Installed for everyone: set by the Global setup policy.");
+    assert!(h.query_by_label("Open MSPbots in the Teams admin center").is_none(), "nothing for the admin to do");
 
     let mut h = teams_step_of(&rt, "teams-policy-partner");
     install_for_me(&mut h);
@@ -665,13 +701,13 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut admin = teams_step_of(&rt, "teams-third-party-blocked");
     install_for_me(&mut admin);
-    admin.get_by_label("Teams blocks MSPbots for this user");
+    admin.get_by_label("MSPbots is blocked for this user");
     admin.get_by_role_and_label(Role::Button, "Export diagnostics…");
     admin.get_by_role_and_label(Role::CheckBox, "Hide customer details");
     click(&mut admin, "Copy details");
     let details = admin.state().copied.clone().unwrap();
     assert!(
-        details.contains("Teams blocks MSPbots for this user") && details.contains("\"code\": \"Forbidden\""),
+        details.contains("MSPbots is blocked for this user") && details.contains("\"code\": \"Forbidden\""),
         "{details}"
     );
     assert!(!details.contains("eyJ"), "no token in the copied record");
@@ -701,7 +737,7 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     click(&mut support, "Open");
     step_until(&mut support, "the replay's tenant", |app| app.launch.reproduction.is_some() && app.wizard().is_some());
     support.get_by_label("The admin's session");
-    support.get_by_label_contains("Teams blocks MSPbots for this user (Forbidden)");
+    support.get_by_label_contains("MSPbots is blocked for this user (Forbidden)");
     support.get_by_label_contains("Timeline (");
     let DemoTenant::Ready(tenant) = &support.state().demo else { panic!("the replay's tenant is not ready") };
     assert_eq!(
@@ -712,7 +748,7 @@ fn a_bundle_opened_on_welcome_replays_the_admins_failure() {
     through_consent_to_verify_as_the_tenant_signs_in(&mut support);
     on_to_teams(&mut support);
     install_for_me(&mut support);
-    support.get_by_label("Teams blocks MSPbots for this user");
+    support.get_by_label("MSPbots is blocked for this user");
     assert_eq!(support.state().step_status(StepId::TeamsApp), admin.state().step_status(StepId::TeamsApp));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -47,6 +47,11 @@ const COVERED: &[&str] = &[
     "teams-policy-partner",
     "teams-policy-changed",
     "teams-install-throttled",
+    "teams-legacy-policies",
+    "teams-install-refused",
+    "teams-install-ignored",
+    "teams-app-blocked",
+    "teams-available-to-some",
 ];
 
 #[test]
@@ -561,4 +566,125 @@ async fn teams_install_throttled_answers_429_past_ten_installs_a_second() {
     }
     assert_eq!(statuses.iter().filter(|(s, _)| *s == 201).count(), 10);
     assert_eq!(statuses[10], (429, Some("1".to_owned())));
+}
+
+/// A raw `PUT` of the Global setup policy with the vendor app installed and pinned after Microsoft's six apps.
+async fn put_global_with_app(t: &TestSim, install: bool) -> (u16, serde_json::Value) {
+    let token = t.user_token(TEAMS_ADMIN).await;
+    let url =
+        format!("{}Skype.Policy/configurations/TeamsAppSetupPolicy/configuration/Global", t.sim.info().teams_admin_url);
+    let (_, global) = teams_admin(t, "TeamsAppSetupPolicy/configuration/Global").await;
+    let mut installed = global["AppPresetList"].as_array().unwrap().clone();
+    if install {
+        installed.push(serde_json::json!({ "Id": DEMO_APP }));
+    }
+    let mut pinned = global["PinnedAppBarApps"].as_array().unwrap().clone();
+    pinned.push(serde_json::json!({ "Id": DEMO_APP, "Order": pinned.len() + 1 }));
+    let body = serde_json::json!({ "Identity": "Global", "AppPresetList": installed, "PinnedAppBarApps": pinned });
+    let r = t.client.put(url).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|a| a["Id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn teams_legacy_policies_install_through_the_global_policy() {
+    let t = TestSim::start("teams-legacy-policies", Some("adele.vance@contoso.com")).await;
+    let (status, _) = put_global_with_app(&t, true).await;
+    assert_eq!(status, 204);
+    let (_, global) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert!(ids(&global["AppPresetList"]).contains(&DEMO_APP.to_owned()));
+    // Legacy: a pin must also be installed.
+    let (status, body) = put_global_with_app(&t, false).await;
+    assert_eq!(status, 204, "already installed: {body}");
+}
+
+#[tokio::test]
+async fn teams_install_refused_answers_400_and_takes_the_pin_alone() {
+    let t = TestSim::start("teams-install-refused", Some("adele.vance@contoso.com")).await;
+    let (status, body) = put_global_with_app(&t, true).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], "BadRequest");
+    assert!(body["message"].as_str().unwrap().contains("AppPresetList"), "{body}");
+    let (status, _) = put_global_with_app(&t, false).await;
+    assert_eq!(status, 204, "app-centric: a pin needs no install");
+    let (_, global) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert!(ids(&global["PinnedAppBarApps"]).contains(&DEMO_APP.to_owned()));
+    assert!(!ids(&global["AppPresetList"]).contains(&DEMO_APP.to_owned()));
+}
+
+#[tokio::test]
+async fn teams_install_ignored_accepts_the_install_and_drops_it() {
+    let t = TestSim::start("teams-install-ignored", Some("adele.vance@contoso.com")).await;
+    let (status, _) = put_global_with_app(&t, true).await;
+    assert_eq!(status, 204);
+    let (_, global) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert!(ids(&global["PinnedAppBarApps"]).contains(&DEMO_APP.to_owned()), "the pin is kept");
+    assert!(!ids(&global["AppPresetList"]).contains(&DEMO_APP.to_owned()), "the install is not");
+}
+
+#[tokio::test]
+async fn teams_app_blocked_refuses_installs_until_the_admin_center_unblocks_it() {
+    let t = TestSim::start("teams-app-blocked", Some("adele.vance@contoso.com")).await;
+    let token = t.user_token(TEAMS_SETUP).await;
+    let install = || async {
+        let body = serde_json::json!({ "teamsApp@odata.bind": format!("{}v1.0/appCatalogs/teamsApps/{DEMO_APP}", t.sim.info().graph_url) });
+        let r = t
+            .client
+            .post(format!("{}v1.0/users/adele.vance@contoso.com/teamwork/installedApps", t.sim.info().graph_url))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap_or_default())
+    };
+    let (status, body) = install().await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("Forbidden")));
+    assert!(body["error"]["message"].as_str().unwrap().contains("blocked by the tenant admin"), "{body}");
+    // The simulated Teams admin center page as a person sees it (auto mode off), then Apply.
+    t.sim.set_auto_login(None);
+    let page = format!("{}teams-admin/manage-apps/{DEMO_APP}", t.sim.info().browser_login_url);
+    let html = t.client.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Availability") && html.contains("Installs") && html.contains("Apply"), "{html}");
+    let saved = t
+        .client
+        .post(&page)
+        .form(&[("availability", "everyone"), ("installs", "everyone")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("IsBlocked    : false") && saved.contains("InstalledFor : Everyone"), "{saved}");
+    assert_eq!(install().await.0, 201, "unblocked: installs work");
+}
+
+#[tokio::test]
+async fn teams_available_to_some_reaches_only_them() {
+    let t = TestSim::start("teams-available-to-some", Some("adele.vance@contoso.com")).await;
+    let token = t.user_token(TEAMS_SETUP).await;
+    let (status, _) = put_global_with_app(&t, false).await;
+    assert_eq!(status, 204);
+    t.sim.advance_clock(std::time::Duration::from_secs(2));
+    let has = |upn: &'static str| {
+        let (t, token) = (&t, &token);
+        async move {
+            let url = format!(
+                "{}v1.0/users/{upn}/teamwork/installedApps?$expand=teamsApp&$filter={}",
+                t.sim.info().graph_url,
+                enc(&format!("teamsApp/externalId eq '{DEMO_APP}'"))
+            );
+            let v: serde_json::Value = t.client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            !v["value"].as_array().unwrap().is_empty()
+        }
+    };
+    assert!(has("alex.wilber@contoso.com").await, "available to Alex: the pin reached him");
+    assert!(!has("megan.bowen@contoso.com").await, "not available to Megan: nothing reaches her");
 }

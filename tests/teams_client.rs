@@ -17,11 +17,11 @@ use mspbots_setup::graph::Graph;
 use mspbots_setup::http::{self, HttpConfig, Purpose, Trust};
 use mspbots_setup::secret::Secret;
 use mspbots_setup::sim::scenario::{self, FaultSpec, Scenario};
-use mspbots_setup::sim::teams::{DEMO_APP_ID, PolicyApi};
+use mspbots_setup::sim::teams::{Availability, DEMO_APP_ID, Management, NewPolicyInstalls, PolicyApi};
 use mspbots_setup::teams::catalog::Installed;
 use mspbots_setup::teams::package::{self, PackageSource};
 use mspbots_setup::teams::policy::{ConfigApi, SetupPolicyApi};
-use mspbots_setup::wizard::{Failure, PublishingState, change_for, verified};
+use mspbots_setup::wizard::{Failure, PublishingState, TeamsRefusal, change_for, pinned_kept, verified};
 
 const TEAMS_SETUP: &str = "offline_access https://graph.microsoft.com/AppCatalog.ReadWrite.All https://graph.microsoft.com/TeamsAppInstallation.ReadWriteForUser";
 const TEAMS_ADMIN: &str = "offline_access 48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation";
@@ -173,7 +173,8 @@ async fn installs_are_refused_when_blocked_or_unlicensed() {
     let err = graph(&t).install_app(&token, "me", DEMO_APP_ID).await.unwrap_err();
     assert!(matches!(&err, Failure::Graph(e) if e.status == 404), "{err:?}");
     let e = mspbots_setup::diagnostics::Catalogue::shipped().explain(&err, "MSPbots");
-    assert_eq!(e.summary, "This user cannot get Teams apps");
+    // Graph says why only in its message; the catalogue reads it.
+    assert_eq!(e.summary, "This user has no Microsoft Teams licence");
 }
 
 #[tokio::test]
@@ -209,6 +210,7 @@ async fn admin_token(t: &TestSim) -> Secret {
 #[tokio::test]
 async fn the_global_policy_is_read_merged_and_read_back_with_nothing_else_changed() {
     let s = happy_with(|s| {
+        s.teams.management = Management::Legacy;
         s.teams
             .custom_policies
             .push(mspbots_setup::sim::teams::CustomPolicySpec { name: "Sales".into(), users: Vec::new() })
@@ -274,4 +276,65 @@ async fn an_unknown_policy_shape_is_refused_not_guessed() {
     let err = config(&t).read(&admin_token(&t).await).await.unwrap_err();
     assert!(matches!(&err, Failure::Parse { what, .. } if what.contains("setup policy")), "{err:?}");
     assert_eq!(t.sim.requests().iter().filter(|r| r.method == "PUT").count(), 0);
+}
+
+/// An app-centric tenant (the default now): a new installed app in a setup policy is refused (400, the reason in the
+/// message) or accepted and ignored; the pin alone is written and read back either way.
+#[tokio::test]
+async fn an_app_centric_tenant_refuses_or_ignores_new_installs_in_the_global_policy_and_keeps_the_pin() {
+    for variant in [NewPolicyInstalls::Refused, NewPolicyInstalls::Ignored] {
+        let t =
+            TestSim::start_with(happy_with(|s| s.teams.new_policy_installs = variant), Some("adele.vance@contoso.com"))
+                .await;
+        let token = admin_token(&t).await;
+        let api = config(&t);
+        let reading = api.read(&token).await.unwrap();
+        let change = change_for(&reading.global, DEMO_APP_ID).unwrap();
+        let written = api.write_global(&token, &change.installed, &change.pinned).await;
+        match variant {
+            NewPolicyInstalls::Refused => {
+                let err = written.unwrap_err();
+                assert_eq!(err.teams_refusal(), Some(TeamsRefusal::NewInstallsInPolicy), "{err:?}");
+                let e = mspbots_setup::diagnostics::Catalogue::shipped().explain(&err, "MSPbots");
+                assert_eq!(e.summary, "This tenant installs apps per app, not through setup policies");
+                let after = api.write_global(&token, &reading.global.installed, &change.pinned).await.unwrap();
+                assert!(
+                    pinned_kept(&reading.global, &after, DEMO_APP_ID)
+                        && !verified(&reading.global, &after, DEMO_APP_ID)
+                );
+            }
+            NewPolicyInstalls::Ignored => {
+                let after = written.unwrap();
+                assert!(!after.installed.iter().any(|i| i == DEMO_APP_ID), "the install was ignored");
+                assert!(pinned_kept(&reading.global, &after, DEMO_APP_ID), "the pin was written");
+            }
+        }
+    }
+}
+
+/// Once pinned in Global, the app reaches users' `installedApps` after the propagation delay, available users
+/// only; installing for a user it is not available to is refused with the reason in the message.
+#[tokio::test]
+async fn a_pin_reaches_available_users_after_the_delay_and_installs_elsewhere_are_refused() {
+    let s = happy_with(|s| {
+        s.teams.availability = Availability::Some;
+        s.teams.available_to = vec!["adele.vance@contoso.com".into()];
+        s.teams.propagation_secs = 600.0;
+    });
+    let (t, token) = start(s, "adele.vance@contoso.com").await;
+    let admin = Secret::new(t.user_token(TEAMS_ADMIN).await);
+    let api = config(&t);
+    let reading = api.read(&admin).await.unwrap();
+    let pinned: Vec<String> = reading.global.pinned.iter().cloned().chain([DEMO_APP_ID.to_owned()]).collect();
+    api.write_global(&admin, &reading.global.installed, &pinned).await.unwrap();
+    let g = graph(&t);
+    let users = vec!["adele.vance@contoso.com".to_owned(), "alex.wilber@contoso.com".to_owned()];
+    let before = g.users_with_app(&token, &users, DEMO_APP_ID).await.unwrap();
+    assert!(before.iter().all(|(_, r)| matches!(r, Ok(false))), "not yet: {before:?}");
+    t.sim.advance_clock(Duration::from_secs(600));
+    let after = g.users_with_app(&token, &users, DEMO_APP_ID).await.unwrap();
+    assert!(matches!(after[0].1, Ok(true)), "the available user has it: {after:?}");
+    assert!(matches!(after[1].1, Ok(false)), "the other does not: {after:?}");
+    let err = g.install_app(&token, "alex.wilber@contoso.com", DEMO_APP_ID).await.unwrap_err();
+    assert_eq!(err.teams_refusal(), Some(TeamsRefusal::NotAvailable), "{err:?}");
 }

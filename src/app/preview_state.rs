@@ -170,6 +170,7 @@ mod tests {
 
     fn user(name: &str, mail: Option<&str>) -> DirectoryUser {
         DirectoryUser {
+            department: None,
             id: name.to_lowercase(),
             display_name: name.into(),
             user_principal_name: format!("{}@contoso.com", name.to_lowercase().replace(' ', ".")),

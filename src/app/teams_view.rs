@@ -343,6 +343,33 @@ fn manual_ui(ui: &mut Ui, w: &Wizard, open: bool, asks: &mut Asks) {
     });
 }
 
+/// App-centric: the admin center page and the PowerShell script that make the app available and installed for
+/// everyone (no HTTP API does).
+fn app_centric_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+    let Some(app) = w.teams().app() else { return };
+    let name = &w.settings().teams_app_name;
+    ui.horizontal(|ui| {
+        if ui.button(format!("Open {name} in the Teams admin center")).clicked() {
+            asks.intents.push(Intent::OpenAdminCenter);
+        }
+    });
+    if let Some(text) = script::app_centric_script(&app.catalog_id, name) {
+        egui::CollapsingHeader::new("Or with PowerShell (MicrosoftTeams module)").default_open(false).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Copy script").clicked() {
+                    asks.copy = Some(text.clone());
+                }
+                if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
+                    asks.save = Some(("Install-for-everyone-in-Teams.ps1".to_owned(), text.clone()));
+                }
+            });
+            egui::ScrollArea::vertical().id_salt("app-centric-script").max_height(200.0).show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
+            });
+        });
+    }
+}
+
 pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     let app = &w.settings().teams_app_name;
     ui.heading("Global app setup policy");
@@ -390,32 +417,35 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 ui.label("Changing the Global policy and reading it back…");
             });
         }
-        PolicyStep::Applied { reading, since, changed } => {
+        PolicyStep::Applied { reading, .. } => {
+            let Some(text) = crate::present::policy_applied(w, now) else { return };
             ui.horizontal(|ui| {
-                mark(ui, Some(true), "applied");
-                ui.label(
-                    RichText::new(if *changed {
-                        format!("Applied: {app} is installed and pinned in the Global policy.")
-                    } else {
-                        format!("{app} was already installed and pinned in the Global policy; nothing was changed.")
-                    })
-                    .strong(),
-                );
+                mark(ui, Some(true), "pinned");
+                ui.label(RichText::new(&text.headline).strong());
             });
-            let minutes = since.until(now).as_secs() / 60;
-            ui.label(format!(
-                "Reaching users' Teams can take several hours: Teams clients cache policies, sometimes for a day or more. (Applied {} ago.) Users who were installed for in the previous step have it already.",
-                if minutes == 0 { "just now".to_owned() } else { format!("{minutes} min") }
-            ));
-            ui.label(format!(
-                "To check which setup policy one user gets, run in PowerShell: {}",
-                script::CHECK_ONE_USER
-            ));
+            ui.label(&text.installs);
+            if text.admin_acts {
+                app_centric_ui(ui, w, asks);
+            }
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                let ok = match text.delivery_mark {
+                    crate::present::Mark::Ok => Some(true),
+                    crate::present::Mark::Problem => Some(false),
+                    crate::present::Mark::Unsure => None,
+                };
+                mark(ui, ok, "delivery");
+                ui.label(RichText::new(&text.delivery).strong());
+            });
+            for line in &text.missing {
+                ui.label(RichText::new(format!("• {line}")).small());
+            }
+            ui.label(&text.next);
             others_ui(ui, reading);
             ui.add_space(6.0);
             ui.horizontal(|ui| {
-                if ui.button("Check again").clicked() {
-                    asks.intents.push(Intent::CheckPolicyAgain);
+                if ui.button("Check who has it").clicked() {
+                    asks.intents.push(Intent::CheckDelivery);
                 }
                 if ui.button("Continue").clicked() {
                     asks.intents.push(Intent::Continue);
@@ -439,7 +469,7 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     }
 }
 
-pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     let vendor = &w.settings().vendor_name;
     ui.heading("Done");
     let all = w.status(StepId::Done) == StepStatus::Done;
@@ -469,8 +499,16 @@ pub(super) fn done_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
         }
     });
     ui.add_space(6.0);
-    if let PolicyStep::Applied { .. } = w.policy() {
-        ui.label("The Global policy reaches every user's Teams within hours; nothing more to do here.");
+    if let Some(text) = crate::present::policy_applied(w, now) {
+        ui.label(format!(
+            "In Teams, {} appears in the app bar (pinned) of every user it reaches, usually within hours (Teams clients \
+             cache their settings, sometimes for a day).",
+            w.settings().teams_app_name
+        ));
+        ui.label(RichText::new(&text.delivery).strong());
+        if ui.button("Check who has it").clicked() {
+            asks.intents.push(Intent::CheckDelivery);
+        }
     }
     if let PolicyStep::Manual { .. } = w.policy() {
         ui.label("The Global policy still needs the manual change (Global policy step).");

@@ -274,9 +274,9 @@ fn table_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) 
         return;
     }
     ui.label(RichText::new(format!("{} shown", rows.len())).weak());
-    let widths = [AVATAR + 8.0, 190.0, 230.0, 170.0, 170.0];
+    let widths = [AVATAR + 8.0, 180.0, 220.0, 150.0, 130.0, 150.0];
     ui.horizontal(|ui| {
-        for (title, width) in ["", "Name", "Email", "Job title", "Manager"].iter().zip(widths) {
+        for (title, width) in ["", "Name", "Email", "Job title", "Department", "Manager"].iter().zip(widths) {
             fixed(ui, width, 18.0, egui::Label::new(RichText::new(*title).strong()));
         }
     });
@@ -303,7 +303,8 @@ fn table_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks) 
                     cell(ui, widths[1], Some(&name));
                     cell(ui, widths[2], u.mail.as_deref());
                     cell(ui, widths[3], u.job_title.as_deref());
-                    cell(ui, widths[4], u.manager.as_ref().map(|m| m.display_name.as_str()));
+                    cell(ui, widths[4], u.department.as_deref());
+                    cell(ui, widths[5], u.manager.as_ref().map(|m| m.display_name.as_str()));
                 });
             }
         });

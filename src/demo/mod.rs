@@ -188,6 +188,7 @@ impl Tenant {
             teams_admin_url: Some(info.teams_admin_url.clone()),
             graph_resource: cloud.graph_resource().to_owned(),
             trust: crate::http::Trust::OnlyPem(self.0.ca_pem().to_owned()),
+            teams_admin_center: format!("{}{}", info.browser_login_url, crate::session::SIMULATED_ADMIN_CENTER),
         }
     }
 

@@ -10,8 +10,8 @@ use crate::diagnostics::bundle::Bundle;
 use crate::diagnostics::journal::What;
 use crate::sim::Scenario;
 use crate::sim::scenario::{self, FaultSpec, ScenarioError};
-use crate::sim::teams::{OrgAppSpec, PolicyApi};
-use crate::wizard::{Failure, LocalFailure};
+use crate::sim::teams::{Availability, Management, NewPolicyInstalls, OrgAppSpec, PolicyApi};
+use crate::wizard::{Failure, LocalFailure, TeamsRefusal};
 
 /// A scenario made from a bundle, the account to sign in as, and what was derived from what.
 #[derive(Debug, Clone, Serialize)]
@@ -140,31 +140,7 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
                 };
                 add_fault(&mut s, fault, &mut notes, format!("{at}: AADSTS{code} on the {endpoint} endpoint"));
             }
-            Failure::Graph(e) => {
-                let (method, path) = path_prefix(&e.operation);
-                if path.contains("Skype.Policy") && e.code == "40301" {
-                    s.teams.policy_api = PolicyApi::PartnerForbidden;
-                    notes.push(format!("{at}: the Teams admin API refuses partner access (40301)"));
-                    continue;
-                }
-                if path.contains("appCatalogs") && e.status == 403 && method.as_deref() == Some("POST") {
-                    s.teams.in_store = false;
-                    s.teams.custom_upload = false;
-                    notes.push(format!("{at}: the app must be uploaded and custom uploads are off"));
-                    continue;
-                }
-                let endpoint = endpoint_of(&path);
-                let fault = FaultSpec {
-                    endpoint: endpoint.into(),
-                    status: Some(e.status),
-                    graph_code: Some(e.code.clone()),
-                    path: Some(path.clone()),
-                    method: method.clone(),
-                    retry_after_secs: e.retry_after_secs.map(|s| s as f64),
-                    ..FaultSpec::default()
-                };
-                add_fault(&mut s, fault, &mut notes, format!("{at}: {} {} on {}", e.status, e.code, e.operation));
-            }
+            Failure::Graph(e) => graph_failure(&mut s, e, failure, at, &mut notes),
             Failure::Local(LocalFailure::PermissionsStillMissing { names, .. }) => {
                 s.consent.withheld.clone_from(names);
                 s.consent.withheld_consents = 0;
@@ -221,6 +197,76 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
         });
     }
     Ok(Reproduction { scenario: s, account: account.to_owned(), notes })
+}
+
+/// What the tenant must do to answer like a Graph (or Teams admin API) failure of the bundle.
+fn graph_failure(
+    s: &mut Scenario,
+    e: &crate::wizard::GraphError,
+    failure: &Failure,
+    at: &str,
+    notes: &mut Vec<String>,
+) {
+    let (method, path) = path_prefix(&e.operation);
+    if path.contains("Skype.Policy") && e.code == "40301" {
+        s.teams.policy_api = PolicyApi::PartnerForbidden;
+        notes.push(format!("{at}: the Teams admin API refuses partner access (40301)"));
+        return;
+    }
+    // A Teams refusal told by its message is the tenant's state, set as such (a fault would answer
+    // with other words).
+    if let Some((said, refusal)) = failure.teams_refusal_said() {
+        let done = match refusal {
+            TeamsRefusal::Blocked if said.contains("tenant admin") => {
+                s.teams.availability = Availability::Blocked;
+                Some("the app is blocked in the Teams admin center")
+            }
+            TeamsRefusal::Blocked => {
+                s.teams.third_party_apps = false;
+                s.teams.custom_apps = false;
+                Some("third-party and custom apps are not allowed")
+            }
+            TeamsRefusal::NotAvailable => {
+                s.teams.availability = Availability::Some;
+                s.teams.available_to = vec![s.default_account.clone()];
+                Some("the app is available to the admin only")
+            }
+            TeamsRefusal::NoTeamsLicence => {
+                let account = s.default_account.clone();
+                for u in s.users.iter_mut().filter(|u| u.upn.eq_ignore_ascii_case(&account)) {
+                    u.licenses.clear();
+                }
+                Some("the admin has no Teams licence")
+            }
+            TeamsRefusal::NewInstallsInPolicy => {
+                s.teams.management = Management::AppCentric;
+                s.teams.new_policy_installs = NewPolicyInstalls::Refused;
+                Some("setup policies refuse new installed apps (app-centric)")
+            }
+            TeamsRefusal::BotDisabled => None,
+        };
+        if let Some(what) = done {
+            notes.push(format!("{at}: {what}"));
+            return;
+        }
+    }
+    if path.contains("appCatalogs") && e.status == 403 && method.as_deref() == Some("POST") {
+        s.teams.in_store = false;
+        s.teams.custom_upload = false;
+        notes.push(format!("{at}: the app must be uploaded and custom uploads are off"));
+        return;
+    }
+    let endpoint = endpoint_of(&path);
+    let fault = FaultSpec {
+        endpoint: endpoint.into(),
+        status: Some(e.status),
+        graph_code: Some(e.code.clone()),
+        path: Some(path.clone()),
+        method: method.clone(),
+        retry_after_secs: e.retry_after_secs.map(|s| s as f64),
+        ..FaultSpec::default()
+    };
+    add_fault(s, fault, notes, format!("{at}: {} {} on {}", e.status, e.code, e.operation));
 }
 
 #[cfg(test)]

@@ -148,8 +148,14 @@ pub fn sanitize_failure(failure: &Failure, r: &Redactor) -> Failure {
             Failure::Identity(e)
         }
         Failure::Graph(e) => {
+            let said = failure.teams_refusal_said().map(|(words, _)| words);
             let mut e = e.clone();
             e.message = r.prose(&e.message);
+            // Microsoft's fixed words that say why a Teams action was refused stay (the catalogue and a replay read
+            // them; they name no customer).
+            if let Some(words) = said.filter(|w| !e.message.to_lowercase().contains(w)) {
+                e.message = format!("{} ({words})", e.message);
+            }
             e.operation = r.text(&e.operation);
             Failure::Graph(e)
         }

@@ -70,6 +70,11 @@ struct Entry {
     /// different things on different APIs, e.g. `Forbidden` on an app install or on an app upload).
     #[serde(default)]
     operation: Option<String>,
+    /// With `graph`: only failures whose message contains this (case-insensitive). Microsoft refuses many Teams
+    /// actions with a generic code and says why only in the message; such an entry is a refinement of its code,
+    /// looked at before the code's other entries.
+    #[serde(default)]
+    message: Option<String>,
     summary: String,
     meaning: String,
     who: Who,
@@ -132,6 +137,7 @@ impl Catalogue {
                     graph: None,
                     local: Some("catalogue_broken".into()),
                     operation: None,
+                    message: None,
                     summary: format!("{e}"),
                     meaning: String::new(),
                     who: Who::Vendor,
@@ -155,12 +161,17 @@ impl Catalogue {
                 let here = |x: &Entry| x.operation.as_deref().is_some_and(|o| e.operation.contains(o));
                 let anywhere = |x: &Entry| x.operation.is_none();
                 let inner = e.inner_code.as_deref().unwrap_or_default();
-                // The most specific first: the inner code for this operation, the code for this operation, then
-                // the inner code and the code alone.
-                by(&|x| is(x, inner) && here(x))
-                    .or_else(|| by(&|x| is(x, &e.code) && here(x)))
-                    .or_else(|| by(&|x| is(x, inner) && anywhere(x)))
-                    .or_else(|| by(&|x| is(x, &e.code) && anywhere(x)))
+                let says = |x: &Entry| {
+                    x.message.as_deref().is_some_and(|m| e.message.to_lowercase().contains(&m.to_lowercase()))
+                };
+                let any_message = |x: &Entry| x.message.is_none();
+                // The most specific first: the code with what the message says, then the inner code for this
+                // operation, the code for this operation, then the inner code and the code alone.
+                by(&|x| is(x, &e.code) && says(x))
+                    .or_else(|| by(&|x| is(x, inner) && here(x) && any_message(x)))
+                    .or_else(|| by(&|x| is(x, &e.code) && here(x) && any_message(x)))
+                    .or_else(|| by(&|x| is(x, inner) && anywhere(x) && any_message(x)))
+                    .or_else(|| by(&|x| is(x, &e.code) && anywhere(x) && any_message(x)))
             }
             Failure::Transport(_) | Failure::Parse { .. } | Failure::Local(_) => {
                 let code = failure.code();
@@ -336,7 +347,7 @@ mod tests {
         let mut keys: Vec<String> = c
             .entries
             .iter()
-            .map(|e| format!("{:?}{:?}{:?}{:?}{:?}", e.aadsts, e.error, e.graph, e.local, e.operation))
+            .map(|e| format!("{:?}{:?}{:?}{:?}{:?}{:?}", e.aadsts, e.error, e.graph, e.local, e.operation, e.message))
             .collect();
         let n = keys.len();
         keys.sort();
@@ -369,6 +380,75 @@ mod tests {
         assert_eq!(other.summary, "Microsoft refused this request", "elsewhere: the entry for the code alone");
         let unknown = c.explain(&graph("SomethingNew", "GET /v1.0/somewhere"), "MSPbots");
         assert!(unknown.summary.contains("403 SomethingNew"), "an unknown code is named: {}", unknown.summary);
+    }
+
+    /// Teams refusals whose reason is only in the message (`docs/teams-app-centric.md`) each get their own
+    /// explanation with the app-centric fix, whatever the operation; a message that says nothing known keeps the
+    /// code's entry.
+    #[test]
+    fn teams_refusals_told_only_by_their_message_get_their_own_explanation() {
+        let refusal = |status: u16, code: &str, operation: &str, message: &str| {
+            Failure::Graph(GraphError {
+                status,
+                code: code.into(),
+                inner_code: Some("AccessDenied".into()),
+                message: message.into(),
+                operation: operation.into(),
+                ..Default::default()
+            })
+        };
+        let c = Catalogue::shipped();
+        let install = "POST /v1.0/users/u/teamwork/installedApps";
+        for (status, code, operation, message, summary) in [
+            (
+                403,
+                "Forbidden",
+                install,
+                "App is blocked by app permission policy. TenantId: t",
+                "MSPbots is blocked for this user",
+            ),
+            (
+                403,
+                "Forbidden",
+                install,
+                "App is blocked by the tenant admin. The app must be unblocked",
+                "MSPbots is blocked in the Teams admin center",
+            ),
+            (
+                403,
+                "Forbidden",
+                install,
+                "App is not available to this user. An admin can make it",
+                "MSPbots is not available to this user",
+            ),
+            (
+                404,
+                "NotFound",
+                install,
+                "The user is not licensed for Microsoft Teams.",
+                "This user has no Microsoft Teams licence",
+            ),
+            (
+                403,
+                "Forbidden",
+                "POST /v1.0/chats",
+                "The bot is disabled by the tenant admin.",
+                "The MSPbots bot is turned off in this tenant",
+            ),
+            (
+                400,
+                "BadRequest",
+                "PUT /Skype.Policy/configurations/TeamsAppSetupPolicy/configuration/Global",
+                "Apps can no longer be added to AppPresetList: app installs are managed per app",
+                "This tenant installs apps per app, not through setup policies",
+            ),
+        ] {
+            let e = c.explain(&refusal(status, code, operation, message), "MSPbots");
+            assert_eq!(e.summary, summary, "{message}");
+            assert!(e.fix.iter().any(|f| f.contains("Teams admin center") || f.contains("admin center")), "{e:?}");
+        }
+        let plain = c.explain(&refusal(403, "Forbidden", install, "Something else entirely."), "MSPbots");
+        assert_eq!(plain.summary, "Teams blocks MSPbots for this user", "no known message: the code's entry");
     }
 
     /// Every AADSTS code of the API reference (A4, device code polling, field notes), every Graph error code of

@@ -13,7 +13,7 @@ use super::{Call, Graph, TokenSource};
 use crate::wizard::{DirectoryUser, Failure, ManagerRef};
 
 /// The users query: what the sync reads, managers expanded, the largest page Graph allows.
-pub const USERS_QUERY: &str = "v1.0/users?$select=id,displayName,mail,userPrincipalName,jobTitle,accountEnabled,userType&$expand=manager($select=id,displayName)&$top=999";
+pub const USERS_QUERY: &str = "v1.0/users?$select=id,displayName,mail,userPrincipalName,jobTitle,department,accountEnabled,userType&$expand=manager($select=id,displayName)&$top=999";
 
 /// The photo size the preview shows.
 pub const AVATAR_SIZE: &str = "48x48";
@@ -30,6 +30,8 @@ struct RawUser {
     mail: Option<String>,
     #[serde(default)]
     job_title: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
     #[serde(default)]
     account_enabled: Option<bool>,
     #[serde(default)]
@@ -70,6 +72,7 @@ impl From<RawUser> for DirectoryUser {
             user_principal_name: raw.user_principal_name.unwrap_or_default(),
             mail: raw.mail.filter(|m| !m.is_empty()),
             job_title: raw.job_title.filter(|t| !t.trim().is_empty()),
+            department: raw.department.filter(|d| !d.trim().is_empty()),
             manager: raw.manager.map(|m| ManagerRef { display_name: m.display_name.unwrap_or_default(), id: m.id }),
             // Absent means Graph did not say; an account is enabled unless it says otherwise.
             enabled: raw.account_enabled.unwrap_or(true),
@@ -154,10 +157,14 @@ mod tests {
     fn users_read_missing_fields_as_gaps_and_reject_users_without_id() {
         let u = directory_user(&json!({
             "id": "1", "displayName": "Ana", "mail": null, "jobTitle": "  ", "userType": "Guest",
-            "accountEnabled": false, "manager": { "id": "2", "displayName": "Bo" }
+            "accountEnabled": false, "manager": { "id": "2", "displayName": "Bo" }, "department": " "
         }))
         .unwrap();
-        assert_eq!((u.mail, u.job_title, u.guest, u.enabled), (None, None, true, false));
+        assert!(crate::wizard::Gap::NoDepartment.applies(&u));
+        assert_eq!((u.mail, u.job_title, u.department, u.guest, u.enabled), (None, None, None, true, false));
+        let sales = directory_user(&json!({ "id": "4", "department": "Sales" })).unwrap();
+        assert_eq!(sales.department.as_deref(), Some("Sales"));
+        assert!(USERS_QUERY.contains("department"), "the preview asks for it");
         assert_eq!(u.manager.unwrap().display_name, "Bo");
         let plain = directory_user(&json!({ "id": "3" })).unwrap();
         assert!(plain.enabled && !plain.guest && plain.manager.is_none());

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 // A room of headless/: the options, the wizard types and the helpers are the parent's.
 use super::*;
+use crate::wizard::{Delivery, MissingReason, StepStatus};
 
 /// One step's outcome, as printed.
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +70,8 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
             let mut report = vec![format!("Catalog id: {}", installed.catalog_id)];
             let mut status = "done";
             let mut fix = Vec::new();
+            let mut code = None;
+            let mut explanation = None;
             let bulk_json = match bulk {
                 Bulk::Finished { counts, failures } => {
                     report.push(format!(
@@ -78,11 +81,17 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
                     for f in failures.iter().take(20) {
                         report.push(format!("  {}: {} ({})", f.user, f.message, f.code));
                     }
-                    if !failures.is_empty() {
+                    if let Some(first) = failures.first() {
                         status = "needs_attention";
+                        code = Some("bulk_failures".to_owned());
+                        // Graph says why only in the message; the catalogue reads it.
+                        let e = Catalogue::shipped().explain(&first.failure(), vendor);
+                        report.push(format!("Why: {}", e.summary));
+                        explanation = Some(e.summary.clone());
+                        fix = e.fix;
                         fix.push("Fix the reasons listed and run again with --install-for-everyone: it retries only those users.".to_owned());
                     }
-                    serde_json::json!({ "counts": counts, "failures": failures })
+                    serde_json::json!({ "counts": counts, "failures": failures, "explanation": explanation })
                 }
                 Bulk::Failed { counts, failure } => {
                     let e = Catalogue::shipped().explain(failure, vendor);
@@ -94,15 +103,19 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
                 Bulk::Stopped { counts } => serde_json::json!({ "counts": counts, "stopped": "unfinished" }),
                 Bulk::Idle | Bulk::Running { .. } => serde_json::Value::Null,
             };
+            let mut summary = if installed.newly_installed_for_admin {
+                format!("{app} is in the tenant and installed for you")
+            } else {
+                format!("{app} is in the tenant; you already had it")
+            };
+            if let Some(why) = &explanation {
+                summary.push_str(&format!("; some users could not get it: {why}"));
+            }
             StepLine {
                 step,
                 status,
-                code: None,
-                summary: if installed.newly_installed_for_admin {
-                    format!("{app} is in the tenant and installed for you")
-                } else {
-                    format!("{app} is in the tenant; you already had it")
-                },
+                code,
+                summary,
                 fix,
                 detail: Some(serde_json::json!({ "app": installed, "facts": facts, "everyone": bulk_json })),
                 report,
@@ -128,13 +141,33 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
     }
 }
 
-pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
+pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) -> StepLine {
     let step = StepId::GlobalPolicy;
     let app = &w.settings().teams_app_name;
     let script = w.teams().app().and_then(|a| crate::teams::script::global_policy_script(&a.catalog_id, app));
     match w.policy() {
-        PolicyStep::Applied { reading, changed, .. } => {
-            let mut report = vec![format!("Pinned in Global: {}", reading.global.pinned.join(", "))];
+        PolicyStep::Applied { reading, changed, model, everyone, delivery, .. } => {
+            let Some(text) = crate::present::policy_applied(w, now) else {
+                return not_finished(step, &format!("The Global policy step did not finish ({:?})", w.policy()));
+            };
+            let app_id = w.teams().app().map(|a| a.catalog_id.clone()).unwrap_or_default();
+            let pinned = reading.global.pinned.iter().any(|p| p.eq_ignore_ascii_case(&app_id));
+            let availability = match delivery {
+                Delivery::Reached { .. } => "everyone",
+                Delivery::Blocked { report } if report.missing.iter().any(|m| m.reason == MissingReason::Blocked) => {
+                    "blocked"
+                }
+                Delivery::Blocked { .. } => "limited",
+                _ => "unknown",
+            };
+            let app_script = text
+                .admin_acts
+                .then(|| w.teams().app().and_then(|a| crate::teams::script::app_centric_script(&a.catalog_id, app)))
+                .flatten();
+            let report_of = delivery.report();
+            let mut report = vec![text.installs.clone(), text.delivery.clone()];
+            report.extend(text.missing.iter().map(|m| format!("  {m}")));
+            report.push(text.next.clone());
             let custom: Vec<&String> = reading.others.iter().filter(|o| *o != "FirstlineWorker").collect();
             if !custom.is_empty() {
                 report.push(format!(
@@ -142,22 +175,34 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
                     custom.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             }
+            if text.admin_acts {
+                report.push(format!("Teams admin center: {}{app_id}", w.settings().teams_admin_center));
+            }
             report.push(format!("Check one user: {}", crate::teams::script::CHECK_ONE_USER));
             StepLine {
                 step,
-                status: "pending",
-                code: None,
-                summary: if *changed {
-                    format!(
-                        "{app} is installed and pinned in the Global policy; reaching users' Teams can take several hours"
-                    )
-                } else {
-                    format!("{app} was already installed and pinned in the Global policy; nothing changed")
+                status: match w.status(step) {
+                    StepStatus::Done => "done",
+                    StepStatus::NeedsAttention => "needs_attention",
+                    _ => "pending",
                 },
-                fix: Vec::new(),
-                detail: Some(
-                    serde_json::json!({ "global": reading.global, "other_policies": reading.others, "changed": changed }),
-                ),
+                code: None,
+                summary: format!("{} {}", text.headline, text.delivery),
+                fix: if text.admin_acts { vec![text.installs.clone()] } else { Vec::new() },
+                detail: Some(serde_json::json!({
+                    "model": crate::present::model_name(*model),
+                    "pinned": pinned,
+                    "installed_for_everyone": everyone,
+                    "availability": availability,
+                    "sampled": report_of.map(|r| r.sampled),
+                    "have_it": report_of.map(|r| r.have_it),
+                    "missing": report_of.map(|r| &r.missing),
+                    "script": app_script,
+                    "admin_center": text.admin_acts.then(|| format!("{}{app_id}", w.settings().teams_admin_center)),
+                    "global": reading.global,
+                    "other_policies": reading.others,
+                    "changed": changed,
+                })),
                 report,
             }
         }
@@ -171,15 +216,7 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str) -> StepLine {
             line
         }
         PolicyStep::NeedsApproval { failure, .. } => StepLine::failed(step, "failed", failure, vendor),
-        other => StepLine {
-            step,
-            status: "failed",
-            code: Some("not_finished".into()),
-            summary: format!("The Global policy step did not finish ({other:?})"),
-            fix: vec!["Run again.".into()],
-            detail: None,
-            report: Vec::new(),
-        },
+        other => not_finished(step, &format!("The Global policy step did not finish ({other:?})")),
     }
 }
 

@@ -189,6 +189,9 @@ pub(crate) async fn connect(
         let trust = ca_pem.map_or(Trust::System, Trust::OnlyPem);
         let login_url =
             options.login_url.clone().or_else(|| options.discovery_url.as_deref().map(origin_of)).unwrap_or_default();
+        // Explicit endpoints are another Microsoft-shaped host (a running `mspbots-setup sim`, whose login host
+        // also serves its pages) or an OpenID provider without Teams.
+        let teams_admin_center = format!("{login_url}{}", crate::session::SIMULATED_ADMIN_CENTER);
         let endpoints = Endpoints {
             login_url,
             browser_login_url: None,
@@ -197,6 +200,7 @@ pub(crate) async fn connect(
             teams_admin_url: options.teams_admin_url.clone(),
             graph_resource: profile.cloud.graph_resource().to_owned(),
             trust,
+            teams_admin_center,
         };
         (endpoints, browser_for_people(options.browser.as_deref()))
     } else {
@@ -245,8 +249,20 @@ pub(crate) async fn connect(
 }
 
 /// The step lines, and whether the diagnostics bundle asked for (if any) was written.
-async fn drive(checked: Checked, options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
+async fn drive(checked: Checked, mut options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
     let Connected { mut shell, launch, profile, env, explicit, _tenant } = connect(checked, &options, |_| ()).await?;
+    // A replay installs for everyone when the bundle's session did and some users were refused (the refusal is
+    // what it reproduces).
+    if let Some(reproduction) = &launch.reproduction
+        && !options.install_for_everyone
+        && reproduction.0.failures.iter().any(|(step, f)| {
+            *step == StepId::TeamsApp
+                && matches!(f, Failure::Graph(e) if e.operation.contains("/users/{id}/teamwork/installedApps"))
+        })
+    {
+        tell("The bundle's session installed the Teams app for everyone; the replay does too.");
+        options.install_for_everyone = true;
+    }
     let mut settings = session::settings(&profile, &env, launch.tenant.as_deref());
     settings.timing.settle_patience = options.grant_wait;
     // A setup against a real (or separately running) tenant is picked up after a crash; the in-process demo

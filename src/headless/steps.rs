@@ -3,6 +3,7 @@
 // A room of headless/: the options, the wizard types and the helpers are the parent's.
 use super::lines::{consent_line, policy_line, sign_in_line, skipped, teams_line, verify_line};
 use super::*;
+use crate::wizard::{Delivery, EveryoneInstall};
 
 /// The steps, one line each.
 pub(super) async fn run_steps(
@@ -181,7 +182,26 @@ pub(super) async fn teams_steps(
         driver.dispatch(shell, Intent::ApplyPolicy);
         wait_until(driver, shell, policy_settled).await;
     }
-    lines.push(policy_line(&driver.wizard, vendor));
+    if let PolicyStep::Applied { everyone, .. } = driver.wizard.policy() {
+        if *everyone != EveryoneInstall::Set {
+            // App-centric: installing for everyone is the app's own setting, with no API. A person sets it on the
+            // admin center page (printed, or opened by $BROWSER); the demo's simulated page applies it at once.
+            tell("Installing for everyone is a setting of the app in the Teams admin center; opening its page.");
+            driver.dispatch(shell, Intent::OpenAdminCenter);
+        }
+        // The delivery check re-reads the sample with backoff; wait as long as for permissions (--grant-wait).
+        let clock = shell.clock();
+        let patience = options.grant_wait;
+        wait_until(driver, shell, |w| match w.policy() {
+            PolicyStep::Applied { delivery, since, .. } => {
+                matches!(delivery, Delivery::Reached { .. } | Delivery::Blocked { .. } | Delivery::Failed { .. })
+                    || clock.now() >= since.plus(patience)
+            }
+            _ => true,
+        })
+        .await;
+    }
+    lines.push(policy_line(&driver.wizard, vendor, shell.clock().now()));
 }
 
 /// Pumps reports and time into the wizard until `done`.

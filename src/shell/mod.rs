@@ -45,7 +45,8 @@ pub const TENANT_READ_SCOPES: &[&str] = &["Application.Read.All", "Directory.Rea
 
 /// The Teams app catalog and installs for users (Graph permissions, delegated; an admin approves them for the
 /// setup tool).
-pub const TEAMS_SETUP_SCOPES: &[&str] = &["AppCatalog.ReadWrite.All", "TeamsAppInstallation.ReadWriteForUser"];
+pub const TEAMS_SETUP_SCOPES: &[&str] =
+    &["AppCatalog.ReadWrite.All", "TeamsAppInstallation.ReadWriteForUser", "TeamsAppInstallation.ReadForUser"];
 /// The Teams admin configuration API ("Skype and Teams Tenant Admin API"), for app setup policies.
 pub const TEAMS_ADMIN_SCOPES: &[&str] = &["48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"];
 
@@ -90,6 +91,8 @@ pub struct Environment {
     pub consent_redirect: ConsentRedirectTo,
     pub teams_setup_scopes: Vec<String>,
     pub teams_admin_scopes: Vec<String>,
+    /// Where an app's page of the Teams admin center is: this, then the catalog app id.
+    pub teams_admin_center: String,
     /// Scopes of another resource to ask consent for in the sign-in's own visit (their tokens come by refresh);
     /// empty for the wizard, which asks when a step needs them.
     pub sign_in_extra_consent: Vec<String>,
@@ -469,6 +472,13 @@ impl Shell {
                 self.track(&services, step, attempt, async move {
                     let result = s.read_setup_policies().await;
                     report(Outcome::SetupPoliciesRead { attempt, result }).await;
+                });
+            }
+            Effect::CheckDelivery { attempt, users } => {
+                let s = services.clone();
+                self.track(&services, step, attempt, async move {
+                    let result = s.check_delivery(&users).await;
+                    report(Outcome::DeliveryChecked { attempt, result }).await;
                 });
             }
             Effect::WriteGlobalPolicy { attempt, installed, pinned } => {

@@ -9,8 +9,8 @@ use crate::teams::package;
 use crate::teams::policy::{ConfigApi, SetupPolicyApi};
 use crate::teams::schedule::{Schedule, Wait};
 use crate::wizard::{
-    AppPlan, Attempt, BulkCounts, BulkFailure, CatalogEntry, Failure, OrgAppSettings, Outcome, PolicyReading, ScopeSet,
-    SetupPolicy, TeamsAppRef, TeamsFacts, TenantCloud,
+    AppPlan, Attempt, BulkCounts, BulkFailure, CatalogEntry, Failure, OrgAppSettings, Outcome, PolicyReading, Reach,
+    SampleUser, ScopeSet, SetupPolicy, TeamsAppRef, TeamsFacts, TenantCloud,
 };
 
 use super::Services;
@@ -223,6 +223,46 @@ impl Services {
             tracing::debug!("could not remove the finished progress file: {e}");
         }
         report(Outcome::BulkFinished { attempt, result: Ok((counts, failures)) }).await;
+    }
+
+    /// The delivery check: each sampled user's Teams licence and whether they have the vendor app. Licences first
+    /// (tenant read), then the apps of those with Teams, side by side in `$batch`es.
+    pub(super) async fn check_delivery(&self, users: &[SampleUser]) -> Result<Vec<(String, Reach)>, Failure> {
+        let graph = self.graph()?;
+        let manifest_id = self.manifest_id()?;
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let (reader, teams) = (self.tenant_reader(), self.teams_tokens());
+        let (licences, apps) =
+            tokio::join!(graph.users_with_teams(&reader, &ids), graph.users_with_app(&teams, &ids, &manifest_id));
+        let (licences, apps) = (licences?, apps?);
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let licensed = licences.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
+                let has = apps.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
+                let reach = match (licensed, has) {
+                    (_, Some(Ok(true))) => Reach::HasIt,
+                    (Some(Ok(false)), _) => Reach::NoTeamsLicence,
+                    (_, Some(Err(failure))) | (Some(Err(failure)), _) => Reach::Refused { failure },
+                    _ => Reach::NotYet,
+                };
+                (id, reach)
+            })
+            .collect())
+    }
+
+    /// The vendor app's manifest id: the profile's, else its package's.
+    fn manifest_id(&self) -> Result<String, Failure> {
+        if !self.env.teams_manifest_id.is_empty() {
+            return Ok(self.env.teams_manifest_id.clone());
+        }
+        match &self.env.teams_package {
+            Some(source) => Ok(package::load(source)?.info.manifest_id),
+            None => Err(Failure::Parse {
+                what: "the vendor's Teams app".into(),
+                excerpt: "the profile names neither its id nor its package".into(),
+            }),
+        }
     }
 
     pub(super) async fn read_setup_policies(&self) -> Result<PolicyReading, Failure> {

@@ -68,15 +68,18 @@ pub fn users(scenario: &Scenario) -> Vec<UserSpec> {
             out.get(rng.below(managers)).map(|m: &UserSpec| m.upn.clone())
         };
         let guest = i > 0 && rng.percent(spec.guests_percent);
+        let job_title = (!rng.percent(spec.without_title_percent))
+            .then(|| if i < managers { "Team Lead".to_owned() } else { TITLES[rng.below(TITLES.len())].to_owned() });
+        // Users without a title usually have no department either (no draw of its own, so the rest of a generated
+        // directory stays as it was).
+        let department = Some(DEPARTMENTS[rng.below(DEPARTMENTS.len())].to_owned()).filter(|_| job_title.is_some());
         out.push(UserSpec {
             upn,
             display_name: format!("{first} {last}"),
             roles: Vec::new(),
             licenses: vec!["Microsoft 365 Business Standard".to_owned()],
-            job_title: (!rng.percent(spec.without_title_percent)).then(|| {
-                if i < managers { "Team Lead".to_owned() } else { TITLES[rng.below(TITLES.len())].to_owned() }
-            }),
-            department: Some(DEPARTMENTS[rng.below(DEPARTMENTS.len())].to_owned()),
+            job_title,
+            department,
             manager,
             mail: None,
             enabled: !rng.percent(spec.disabled_percent),

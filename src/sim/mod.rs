@@ -7,6 +7,7 @@
 //! drift between what the client expects and what Microsoft documents shows up as a failing test.
 
 mod aad;
+pub mod admin_center;
 pub mod clock;
 mod directory;
 mod generator;

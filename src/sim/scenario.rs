@@ -42,6 +42,11 @@ const SHIPPED: &[(&str, &str)] = &[
     ("teams-policy-partner", include_str!("../../assets/scenarios/teams-policy-partner.toml")),
     ("teams-policy-changed", include_str!("../../assets/scenarios/teams-policy-changed.toml")),
     ("teams-install-throttled", include_str!("../../assets/scenarios/teams-install-throttled.toml")),
+    ("teams-legacy-policies", include_str!("../../assets/scenarios/teams-legacy-policies.toml")),
+    ("teams-install-refused", include_str!("../../assets/scenarios/teams-install-refused.toml")),
+    ("teams-install-ignored", include_str!("../../assets/scenarios/teams-install-ignored.toml")),
+    ("teams-app-blocked", include_str!("../../assets/scenarios/teams-app-blocked.toml")),
+    ("teams-available-to-some", include_str!("../../assets/scenarios/teams-available-to-some.toml")),
 ];
 
 /// Directory roles the simulator knows, with Entra's built-in role template ids.

@@ -60,6 +60,58 @@ pub enum PolicyApi {
     UnexpectedShape,
 }
 
+/// How the tenant manages Teams apps (`docs/teams-app-centric.md`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Management {
+    /// Since 2025–26: availability and installs are set on each app; setup policies keep their pins and their
+    /// existing installed apps, and take no new ones.
+    #[default]
+    AppCentric,
+    /// Setup policies install apps (`AppPresetList`); app permission policies decide availability.
+    Legacy,
+}
+
+/// App-centric tenants: what a write that adds to a setup policy's installed apps does (nobody has reported which;
+/// both are modelled).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum NewPolicyInstalls {
+    /// 400 with a message saying installs are managed per app.
+    #[default]
+    Refused,
+    /// 204, and the read-back lacks the addition.
+    Ignored,
+}
+
+/// Who may use the vendor app.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Availability {
+    #[default]
+    Everyone,
+    /// The users of `available_to` only.
+    Some,
+    NoOne,
+    /// Blocked by the admin (whoever it is available to).
+    Blocked,
+}
+
+impl Availability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Everyone => "everyone",
+            Self::Some => "some",
+            Self::NoOne => "no-one",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+fn default_propagation() -> f64 {
+    1.0
+}
+
 /// An earlier upload of the vendor app to the organization's catalog.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +177,24 @@ pub struct TeamsSpec {
     /// Installs per second the tenant accepts before answering 429 with `Retry-After: 1` (0: no limit).
     #[serde(default)]
     pub installs_per_second: u32,
+    /// App-centric (the default, as commercial tenants run now) or legacy setup-policy installs.
+    #[serde(default)]
+    pub management: Management,
+    /// App-centric: a write adding to a setup policy's installed apps is refused or ignored.
+    #[serde(default)]
+    pub new_policy_installs: NewPolicyInstalls,
+    /// Who may use the vendor app at start.
+    #[serde(default)]
+    pub availability: Availability,
+    /// With `availability = "some"`: the users (UPNs) it is available to.
+    #[serde(default)]
+    pub available_to: Vec<String>,
+    /// The vendor app is installed for everyone (app-centric) at start.
+    #[serde(default)]
+    pub installed_for_everyone: bool,
+    /// Seconds until a pin or an install for everyone reaches users' Teams (hours at Microsoft; seconds here).
+    #[serde(default = "default_propagation")]
+    pub propagation_secs: f64,
 }
 
 impl Default for TeamsSpec {
@@ -144,6 +214,12 @@ impl Default for TeamsSpec {
             custom_policies: Vec::new(),
             policy_api: PolicyApi::Ok,
             installs_per_second: 0,
+            management: Management::AppCentric,
+            new_policy_installs: NewPolicyInstalls::Refused,
+            availability: Availability::Everyone,
+            available_to: Vec::new(),
+            installed_for_everyone: false,
+            propagation_secs: default_propagation(),
         }
     }
 }
@@ -218,6 +294,14 @@ pub struct TeamsState {
     pub policy_writes: u32,
     /// When recent installs were accepted, for `installs_per_second`.
     pub recent_installs: std::collections::VecDeque<std::time::Instant>,
+    /// Who may use the vendor app now (the admin center page changes it).
+    pub availability: Availability,
+    /// The vendor app's install for everyone (app-centric; the admin center page sets it).
+    pub installed_for_everyone: bool,
+    /// When the vendor app was first pinned or installed org-wide: users' Teams gain it `propagation_secs` later.
+    pub delivery_since: Option<std::time::Instant>,
+    /// It already was at start (an onboarded tenant): it has reached everyone it can.
+    delivered_at_start: bool,
 }
 
 impl TeamsState {
@@ -306,7 +390,56 @@ impl TeamsState {
             policies,
             policy_writes: 0,
             recent_installs: std::collections::VecDeque::new(),
+            availability: spec.availability,
+            installed_for_everyone: spec.installed_for_everyone,
+            delivery_since: None,
+            delivered_at_start: spec.installed_for_everyone
+                || spec
+                    .global_pinned
+                    .iter()
+                    .chain(&spec.global_installed)
+                    .any(|id| id.eq_ignore_ascii_case(&spec.app_id)),
         }
+    }
+
+    /// Whether `app` is the vendor's (in the store or uploaded).
+    pub fn is_vendor_app(&self, app: &CatalogApp) -> bool {
+        app.external_id.eq_ignore_ascii_case(&self.spec.app_id)
+    }
+
+    /// Whether the vendor app is available to the user `upn` (and not blocked).
+    pub fn available_to(&self, upn: &str) -> bool {
+        match self.availability {
+            Availability::Everyone => true,
+            Availability::Some => self.spec.available_to.iter().any(|u| u.eq_ignore_ascii_case(upn)),
+            Availability::NoOne | Availability::Blocked => false,
+        }
+    }
+
+    /// The setup policy that applies to `upn`: a custom one assigned to them, else Global.
+    pub fn policy_of(&self, upn: &str) -> Option<&SetupPolicy> {
+        self.policies
+            .iter()
+            .find(|p| p.identity != "Global" && p.users.iter().any(|u| u.eq_ignore_ascii_case(upn)))
+            .or_else(|| self.global())
+    }
+
+    /// Whether the vendor app `app_id` has reached `upn`'s Teams by itself (not installed for them one by one):
+    /// a Teams licence, available to them, pinned or (legacy, or already there) installed by their setup policy or
+    /// installed for everyone, and the propagation time past since that was first so.
+    pub fn delivered(&self, app_id: &str, upn: &str, teams_licence: bool, now: std::time::Instant) -> bool {
+        let has = |list: &[String]| list.iter().any(|id| id.eq_ignore_ascii_case(app_id));
+        let by_policy = self.policy_of(upn).is_some_and(|p| has(&p.pinned) || has(&p.installed));
+        let reached = self.delivered_at_start
+            || self
+                .delivery_since
+                .is_some_and(|since| now.duration_since(since).as_secs_f64() >= self.spec.propagation_secs);
+        teams_licence && self.available_to(upn) && (by_policy || self.installed_for_everyone) && reached
+    }
+
+    /// Notes that the vendor app is now pinned or installed org-wide (the first time counts).
+    pub fn reaching_users(&mut self, now: std::time::Instant) {
+        self.delivery_since.get_or_insert(now);
     }
 
     /// The catalog app with this catalog id.

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::graph::{TEAMS_ADMIN_ROLES, apply_faults_for_teams_admin, bearer_claims};
 use super::resources::TEAMS_ADMIN;
-use super::teams::{PolicyApi, SetupPolicy};
+use super::teams::{Management, NewPolicyInstalls, PolicyApi, SetupPolicy};
 use super::{Shared, clock};
 
 /// Router of the Teams admin host.
@@ -207,7 +207,11 @@ async fn put_setup_policy(
         return config_error(StatusCode::BAD_REQUEST, "BadRequest", "The FirstlineWorker policy cannot be changed.");
     }
     let mut st = shared.lock();
-    let Some(policy) = st.teams.policies.iter_mut().find(|p| p.identity.eq_ignore_ascii_case(&identity)) else {
+    let (management, new_installs) = (st.teams.spec.management, st.teams.spec.new_policy_installs);
+    let vendor = st.teams.spec.app_id.clone();
+    let vendor_ids: Vec<String> =
+        st.teams.catalog.iter().filter(|a| a.external_id.eq_ignore_ascii_case(&vendor)).map(|a| a.id.clone()).collect();
+    let Some(index) = st.teams.policies.iter().position(|p| p.identity.eq_ignore_ascii_case(&identity)) else {
         drop(st);
         return config_error(
             StatusCode::NOT_FOUND,
@@ -215,6 +219,7 @@ async fn put_setup_policy(
             &format!("No TeamsAppSetupPolicy with identity '{identity}'."),
         );
     };
+    let policy = st.teams.policies[index].clone();
     let mut updated = policy.clone();
     for (key, value) in &changes {
         let ok = match key.as_str() {
@@ -241,12 +246,41 @@ async fn put_setup_policy(
             );
         }
     }
-    if updated.pinned.iter().any(|p| !updated.installed.contains(p)) {
-        drop(st);
-        return config_error(StatusCode::BAD_REQUEST, "BadRequest", "Every pinned app must also be in AppPresetList.");
+    let added: Vec<String> = updated.installed.iter().filter(|id| !policy.installed.contains(id)).cloned().collect();
+    match management {
+        // Pinned apps install themselves; setup policies take no new installed apps (MC795355).
+        Management::AppCentric if !added.is_empty() => match new_installs {
+            NewPolicyInstalls::Refused => {
+                drop(st);
+                // Unverified wording: no report of this answer was found; the code and status are the API's own.
+                return config_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Apps can no longer be added to AppPresetList: app installs are managed per app in the Teams \
+                     admin center (Manage apps > the app > Users and groups > Installs).",
+                );
+            }
+            NewPolicyInstalls::Ignored => updated.installed.retain(|id| !added.contains(id)),
+        },
+        Management::AppCentric => {}
+        Management::Legacy => {
+            if updated.pinned.iter().any(|p| !updated.installed.contains(p)) {
+                drop(st);
+                return config_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Every pinned app must also be in AppPresetList.",
+                );
+            }
+        }
     }
-    *policy = updated;
+    let reaches = updated.pinned.iter().chain(&updated.installed).any(|id| vendor_ids.contains(id));
+    st.teams.policies[index] = updated;
     st.teams.policy_writes += 1;
+    if reaches {
+        let now = shared.clock.instant();
+        st.teams.reaching_users(now);
+    }
     drop(st);
     tracing::debug!("tenant {tenant}: setup policy {identity} changed");
     StatusCode::NO_CONTENT.into_response()

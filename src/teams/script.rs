@@ -63,12 +63,55 @@ Get-CsTeamsAppSetupPolicy -Identity Global | Select-Object -ExpandProperty Pinne
     ))
 }
 
+/// The script for an app-centric tenant: make the app (catalog id `app_id`, not the manifest id) available to
+/// everyone and not blocked, install it for everyone, and print what the tenant now says. These cmdlets need an
+/// admin signed in interactively (they are excluded from app-only authentication); availability and installs are
+/// separate parameter sets, so one call each. `None` for an id that is not plain.
+pub fn app_centric_script(app_id: &str, app_name: &str) -> Option<String> {
+    let id = safe_id(app_id)?;
+    let name: String = app_name.chars().filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '.').take(60).collect();
+    Some(format!(
+        r#"# Makes {name} available to everyone in Teams and installs it for everyone (Teams' app-centric management:
+# both are settings of the app itself now, not of setup policies). Run it as a Teams Administrator or Global
+# Administrator. Needs the MicrosoftTeams module:  Install-Module MicrosoftTeams -Scope CurrentUser
+Import-Module MicrosoftTeams
+Connect-MicrosoftTeams
+
+# The app's id in your tenant's Teams app catalog (not its manifest id).
+$appId = '{id}'
+
+# Available to everyone, and not blocked.
+Update-M365TeamsApp -Id $appId -IsBlocked $false -AppAssignmentType Everyone
+
+# Installed for everyone.
+Update-M365TeamsApp -Id $appId -AppInstallType Everyone -InstallForOperationType Add
+
+# What the tenant says now: expect IsBlocked False, AvailableTo Everyone, InstalledFor Everyone.
+$app = Get-M365TeamsApp -Id $appId
+$app | Select-Object IsBlocked, AvailableTo, InstalledFor | Format-List
+$app.AvailableTo | Format-List
+$app.InstalledFor | Format-List
+"#
+    ))
+}
+
 /// How to check which setup policy one user gets.
 pub const CHECK_ONE_USER: &str = "Get-CsOnlineUser -Identity someone@yourdomain | Select-Object TeamsAppSetupPolicy";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_app_centric_script_sets_availability_and_installs_by_catalog_id_and_prints_the_result() {
+        let s = app_centric_script("5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13", "MSPbots").unwrap();
+        assert!(s.contains("Connect-MicrosoftTeams"));
+        assert!(s.contains("$appId = '5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13'"));
+        assert!(s.contains("Update-M365TeamsApp -Id $appId -IsBlocked $false -AppAssignmentType Everyone"));
+        assert!(s.contains("Update-M365TeamsApp -Id $appId -AppInstallType Everyone -InstallForOperationType Add"));
+        assert!(s.contains("Select-Object IsBlocked, AvailableTo, InstalledFor"));
+        assert_eq!(app_centric_script("x'; Remove-Item C:\\ -Recurse; '", "MSPbots"), None);
+    }
 
     #[test]
     fn the_script_keeps_the_lists_uses_typed_objects_and_refuses_odd_ids() {

@@ -66,6 +66,33 @@ pub struct GraphError {
     pub retry_after_secs: Option<u64>,
 }
 
+/// What a Teams refusal means, told by Microsoft's message (Graph and the Teams admin API answer these with a
+/// generic code: 403 `Forbidden`, 400 `BadRequest`, 404 `NotFound`). The error catalogue words the same messages;
+/// this is for the decisions the wizard takes on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamsRefusal {
+    /// The app is blocked (by the admin, or by an app permission policy).
+    Blocked,
+    /// The app is not available to the user.
+    NotAvailable,
+    NoTeamsLicence,
+    /// The app's bot is disabled in the tenant.
+    BotDisabled,
+    /// An app-centric tenant refuses new installed apps in setup policies.
+    NewInstallsInPolicy,
+}
+
+/// Message fragments (lower case) and what they mean, most specific first.
+const TEAMS_REFUSALS: &[(&str, TeamsRefusal)] = &[
+    ("apppresetlist", TeamsRefusal::NewInstallsInPolicy),
+    ("blocked by app permission policy", TeamsRefusal::Blocked),
+    ("blocked by the tenant admin", TeamsRefusal::Blocked),
+    ("not available to this user", TeamsRefusal::NotAvailable),
+    ("not licensed for microsoft teams", TeamsRefusal::NoTeamsLicence),
+    ("disabled by the tenant admin", TeamsRefusal::BotDisabled),
+];
+
 /// A failure before any answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransportError {
@@ -164,6 +191,23 @@ impl Failure {
     }
 
     /// A short machine-readable code: `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, `sign_in_timed_out`.
+    /// What a Teams refusal means, when its message says (codes first: an answer without a generic code is not
+    /// read by its message).
+    pub fn teams_refusal(&self) -> Option<TeamsRefusal> {
+        self.teams_refusal_said().map(|(_, r)| r)
+    }
+
+    /// [`Failure::teams_refusal`] with the words of Microsoft's message that told it (fixed wording, no customer
+    /// detail: a bundle with customer details hidden keeps them).
+    pub fn teams_refusal_said(&self) -> Option<(&'static str, TeamsRefusal)> {
+        let Self::Graph(e) = self else { return None };
+        if !matches!(e.code.as_str(), "Forbidden" | "BadRequest" | "NotFound" | "AccessDenied") {
+            return None;
+        }
+        let message = e.message.to_lowercase();
+        TEAMS_REFUSALS.iter().find(|(fragment, _)| message.contains(fragment)).copied()
+    }
+
     pub fn code(&self) -> String {
         match self {
             Self::Identity(e) => e.error_codes.first().map_or_else(|| e.error.clone(), |c| format!("AADSTS{c}")),

@@ -20,8 +20,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
-pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TransportError, TransportKind};
-pub use policy::{ManualReason, PolicyChange, PolicyReading, PolicyStep, SetupPolicy, change_for, verified};
+pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TeamsRefusal, TransportError, TransportKind};
+pub use policy::{
+    Delivery, DeliveryReport, EveryoneInstall, ManualReason, Missing, MissingReason, Model, PolicyChange,
+    PolicyReading, PolicyStep, Reach, SAMPLE_SIZE, SampleUser, SetupPolicy, change_for, pinned_kept, recheck_after,
+    verified,
+};
 pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
 pub use progress::{Progress, Resume};
 pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
@@ -236,6 +240,8 @@ pub struct Settings {
     pub permissions: Vec<PermissionView>,
     /// The Teams app's name as the admin knows it.
     pub teams_app_name: String,
+    /// Where an app's page of the Teams admin center is: this, then the catalog app id.
+    pub teams_admin_center: String,
     pub timing: Timing,
 }
 
@@ -286,6 +292,10 @@ pub enum Intent {
     ApprovePolicyAccess,
     /// Add the app to the Global setup policy.
     ApplyPolicy,
+    /// Read who has the app now (the delivery check).
+    CheckDelivery,
+    /// Open the app's page of the Teams admin center (installs and availability).
+    OpenAdminCenter,
 }
 
 /// An intent with the step that takes it (`Intent::route`).
@@ -335,6 +345,8 @@ impl Intent {
             Self::CheckPolicyAgain => Routed::Policy(P::CheckAgain),
             Self::ApprovePolicyAccess => Routed::Policy(P::ApproveAccess),
             Self::ApplyPolicy => Routed::Policy(P::Apply),
+            Self::CheckDelivery => Routed::Policy(P::CheckDelivery),
+            Self::OpenAdminCenter => Routed::Policy(P::OpenAdminCenter),
         }
     }
 }
@@ -386,6 +398,7 @@ impl Outcome {
             Self::SetupPoliciesRead { attempt, result } => {
                 RoutedOutcome::Policy(P::SetupPoliciesRead { attempt, result })
             }
+            Self::DeliveryChecked { attempt, result } => RoutedOutcome::Policy(P::DeliveryChecked { attempt, result }),
             Self::GlobalPolicyWritten { attempt, result } => {
                 RoutedOutcome::Policy(P::GlobalPolicyWritten { attempt, result })
             }
@@ -478,6 +491,11 @@ pub enum Outcome {
         attempt: Attempt,
         result: Result<PolicyReading, Failure>,
     },
+    /// Who of the delivery sample has the app, per user id.
+    DeliveryChecked {
+        attempt: Attempt,
+        result: Result<Vec<(String, Reach)>, Failure>,
+    },
     /// The Global policy was written; the policy as read back.
     GlobalPolicyWritten {
         attempt: Attempt,
@@ -524,6 +542,8 @@ pub enum Effect {
     /// Write the Global policy's installed and pinned apps, then read it back; report
     /// [`Outcome::GlobalPolicyWritten`].
     WriteGlobalPolicy { attempt: Attempt, installed: Vec<String>, pinned: Vec<String> },
+    /// Read whether each of `users` has the vendor app (and a Teams licence); report [`Outcome::DeliveryChecked`].
+    CheckDelivery { attempt: Attempt, users: Vec<SampleUser> },
 }
 
 impl Effect {
@@ -540,7 +560,9 @@ impl Effect {
             Self::BeginAdminConsent { .. } | Self::CheckConsent { .. } => StepId::AdminConsent,
             Self::ReadTenant { .. } | Self::LoadDirectory { .. } => StepId::VerifyPermissions,
             Self::InspectTeams { .. } | Self::SetUpTeamsApp { .. } | Self::BulkInstall { .. } => StepId::TeamsApp,
-            Self::ReadSetupPolicies { .. } | Self::WriteGlobalPolicy { .. } => StepId::GlobalPolicy,
+            Self::ReadSetupPolicies { .. } | Self::WriteGlobalPolicy { .. } | Self::CheckDelivery { .. } => {
+                StepId::GlobalPolicy
+            }
             Self::Abandon { .. } | Self::OpenUrl { .. } | Self::SignOut => return None,
         })
     }
@@ -711,6 +733,10 @@ impl Wizard {
                 out.push((StepId::TeamsApp, failure.clone()));
             }
             TeamsStep::Done { bulk: Bulk::Failed { failure, .. }, .. } => out.push((StepId::TeamsApp, failure.clone())),
+            // The install for everyone finished with some users refused: the first refusal stands for them.
+            TeamsStep::Done { bulk: Bulk::Finished { failures, .. }, .. } if !failures.is_empty() => {
+                out.push((StepId::TeamsApp, failures[0].failure()));
+            }
             _ => {}
         }
         match &self.policy {
@@ -736,10 +762,15 @@ impl Wizard {
 
     /// The earliest moment at which [`Event::Tick`] changes something (for the shell to wake up then).
     pub fn next_deadline(&self) -> Option<Moment> {
-        [self.sign_in.next_deadline(), self.consent.next_deadline(), self.verify.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.sign_in.next_deadline(),
+            self.consent.next_deadline(),
+            self.verify.next_deadline(),
+            self.policy_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The one transition function.
@@ -759,7 +790,7 @@ impl Wizard {
                 Routed::Verify(intent) => self.on_verify_intent(intent, now),
                 Routed::Preview(intent) => self.on_preview_intent(intent),
                 Routed::Teams(intent) => self.on_teams_intent(intent),
-                Routed::Policy(intent) => self.on_policy_intent(intent),
+                Routed::Policy(intent) => self.on_policy_intent(intent, now),
             },
             Event::Done(outcome) => match outcome.route() {
                 RoutedOutcome::SignIn(o) => self.on_sign_in_outcome(o, now),
@@ -790,6 +821,7 @@ impl Wizard {
                 let mut effects = self.on_sign_in_tick(now);
                 effects.extend(self.on_consent_tick(now));
                 effects.extend(self.on_verify_tick(now));
+                effects.extend(self.on_policy_tick(now));
                 effects
             }
         };

@@ -22,6 +22,8 @@ pub struct DirectoryUser {
     pub user_principal_name: String,
     pub mail: Option<String>,
     pub job_title: Option<String>,
+    /// MSPbots' help center lists it among the synced fields.
+    pub department: Option<String>,
     pub manager: Option<ManagerRef>,
     pub enabled: bool,
     pub guest: bool,
@@ -43,18 +45,21 @@ pub enum Gap {
     /// No manager: escalation alerts have nobody to go to.
     NoManager,
     NoJobTitle,
+    NoDepartment,
     Disabled,
     Guest,
 }
 
 impl Gap {
-    pub const ALL: [Self; 5] = [Self::NoEmail, Self::NoManager, Self::NoJobTitle, Self::Disabled, Self::Guest];
+    pub const ALL: [Self; 6] =
+        [Self::NoEmail, Self::NoManager, Self::NoJobTitle, Self::NoDepartment, Self::Disabled, Self::Guest];
 
     pub fn applies(self, u: &DirectoryUser) -> bool {
         match self {
             Self::NoEmail => u.mail.as_deref().is_none_or(str::is_empty),
             Self::NoManager => u.manager.is_none(),
             Self::NoJobTitle => u.job_title.as_deref().is_none_or(|t| t.trim().is_empty()),
+            Self::NoDepartment => u.department.as_deref().is_none_or(|d| d.trim().is_empty()),
             Self::Disabled => !u.enabled,
             Self::Guest => u.guest,
         }
@@ -65,6 +70,7 @@ impl Gap {
             Self::NoEmail => "without email",
             Self::NoManager => "without manager",
             Self::NoJobTitle => "without job title",
+            Self::NoDepartment => "without department",
             Self::Disabled => "disabled",
             Self::Guest => "guests",
         }
@@ -76,6 +82,7 @@ impl Gap {
             Self::NoEmail => "cannot be matched to PSA contacts",
             Self::NoManager => "escalation alerts have no manager to notify",
             Self::NoJobTitle => "dashboards and bot triggers by role skip them",
+            Self::NoDepartment => "reports and dashboards by department leave them out",
             Self::Disabled => "cannot sign in; synced but inactive",
             Self::Guest => "belong to another organization; usually excluded from PSA mapping",
         }
@@ -89,6 +96,7 @@ pub struct Readiness {
     pub no_email: u64,
     pub no_manager: u64,
     pub no_job_title: u64,
+    pub no_department: u64,
     pub disabled: u64,
     pub guests: u64,
 }
@@ -108,6 +116,7 @@ impl Readiness {
             Gap::NoEmail => &mut self.no_email,
             Gap::NoManager => &mut self.no_manager,
             Gap::NoJobTitle => &mut self.no_job_title,
+            Gap::NoDepartment => &mut self.no_department,
             Gap::Disabled => &mut self.disabled,
             Gap::Guest => &mut self.guests,
         }
@@ -118,6 +127,7 @@ impl Readiness {
             Gap::NoEmail => self.no_email,
             Gap::NoManager => self.no_manager,
             Gap::NoJobTitle => self.no_job_title,
+            Gap::NoDepartment => self.no_department,
             Gap::Disabled => self.disabled,
             Gap::Guest => self.guests,
         }

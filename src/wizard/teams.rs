@@ -248,6 +248,28 @@ pub struct BulkFailure {
     pub message: String,
 }
 
+impl BulkFailure {
+    /// As the failure of the install it was (Graph's answer to `POST /users/{id}/teamwork/installedApps`), for the
+    /// catalogue and the diagnostics bundle.
+    pub fn failure(&self) -> Failure {
+        let status = match self.code.as_str() {
+            "BadRequest" => 400,
+            "Forbidden" | "AccessDenied" => 403,
+            "NotFound" => 404,
+            "Conflict" => 409,
+            "TooManyRequests" => 429,
+            _ => 0,
+        };
+        Failure::Graph(super::GraphError {
+            status,
+            code: self.code.clone(),
+            message: self.message.clone(),
+            operation: "POST /v1.0/users/{id}/teamwork/installedApps".to_owned(),
+            ..Default::default()
+        })
+    }
+}
+
 /// The Teams app step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeamsStep {

@@ -22,6 +22,7 @@ fn granted_snapshot() -> TenantSnapshot {
 
 fn user(id: &str, enabled: bool, guest: bool) -> DirectoryUser {
     DirectoryUser {
+        department: None,
         id: id.into(),
         display_name: id.into(),
         user_principal_name: format!("{id}@contoso.com"),
@@ -44,6 +45,7 @@ fn attempt_of(e: &Effect) -> Attempt {
         | Effect::BulkInstall { attempt, .. }
         | Effect::ReadSetupPolicies { attempt }
         | Effect::WriteGlobalPolicy { attempt, .. }
+        | Effect::CheckDelivery { attempt, .. }
         | Effect::ReadTenant { attempt }
         | Effect::LoadDirectory { attempt }
         | Effect::BeginBrowserSignIn { attempt, .. } => *attempt,
@@ -273,15 +275,162 @@ fn the_global_policy_gets_the_app_installed_and_pinned_last_and_is_verified_by_r
         (&["activity".to_owned(), "chat".to_owned(), APP.to_owned()][..], &["activity".to_owned(), APP.to_owned()][..])
     );
     let after = SetupPolicy { identity: "Global".into(), installed: installed.clone(), pinned: pinned.clone() };
-    expect_effects(
-        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43)),
-        &[],
-    );
-    assert!(matches!(w.policy(), PolicyStep::Applied { changed: true, .. }));
+    let effects =
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
+    let check = find(&effects, |e| matches!(e, Effect::CheckDelivery { .. }));
+    assert!(matches!(
+        w.policy(),
+        PolicyStep::Applied { changed: true, model: Model::Legacy, everyone: EveryoneInstall::Set, .. }
+    ));
     assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Pending, "applied, still reaching users");
     assert_eq!(w.status(StepId::Done), StepStatus::Done);
-    expect_effects(w.update(Event::User(Intent::Continue), at(44)), &[]);
+    // The sample: the admin first, then enabled members.
+    let Effect::CheckDelivery { users, .. } = &check else { unreachable!() };
+    assert_eq!(users[0].id, w.account().unwrap().object_id);
+    let all: Vec<(String, Reach)> = users.iter().map(|u| (u.id.clone(), Reach::HasIt)).collect();
+    expect_effects(
+        w.update(Event::Done(Outcome::DeliveryChecked { attempt: attempt_of(&check), result: Ok(all) }), at(44)),
+        &[],
+    );
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Done, "everyone sampled has it");
+    expect_effects(w.update(Event::User(Intent::Continue), at(45)), &[]);
     assert_eq!(w.page(), StepId::Done);
+}
+
+/// The app-centric refusal Microsoft answers for a new installed app in a setup policy.
+fn new_installs_refused() -> Failure {
+    Failure::Graph(GraphError {
+        status: 400,
+        code: "BadRequest".into(),
+        message: "Apps can no longer be added to AppPresetList: app installs are managed per app".into(),
+        operation: "PUT /Skype.Policy/configurations/TeamsAppSetupPolicy/configuration/Global".into(),
+        ..Default::default()
+    })
+}
+
+/// At the Global policy, the change about to be written: (wizard, the write effect).
+fn writing() -> (Wizard, Effect) {
+    let (mut w, read) = at_policy();
+    let reading = PolicyReading { global: global(), others: Vec::new() };
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Ok(reading) }), at(41)),
+        &[],
+    );
+    let effects = w.update(Event::User(Intent::ApplyPolicy), at(42));
+    let write = find(&effects, |e| matches!(e, Effect::WriteGlobalPolicy { .. }));
+    (w, write)
+}
+
+#[test]
+fn an_app_centric_tenant_that_refuses_the_install_gets_the_pin_alone_and_the_delivery_check_follows_it() {
+    let (mut w, write) = writing();
+    let effects = w.update(
+        Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Err(new_installs_refused()) }),
+        at(43),
+    );
+    let again = find(&effects, |e| matches!(e, Effect::WriteGlobalPolicy { .. }));
+    let Effect::WriteGlobalPolicy { installed, pinned, .. } = &again else { unreachable!() };
+    assert_eq!(installed, &global().installed, "the installed apps are left as they were");
+    assert_eq!(pinned, &["activity".to_owned(), APP.to_owned()]);
+    let after = SetupPolicy { identity: "Global".into(), installed: installed.clone(), pinned: pinned.clone() };
+    let effects =
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&again), result: Ok(after) }), at(44));
+    assert!(matches!(
+        w.policy(),
+        PolicyStep::Applied { model: Model::AppCentric, everyone: EveryoneInstall::Unknown, .. }
+    ));
+    let text = crate::present::policy_applied(&w, at(44)).unwrap();
+    assert!(text.admin_acts && text.installs.contains("no API"), "{text:?}");
+
+    // The admin center page, for the install for everyone.
+    let open = w.update(Event::User(Intent::OpenAdminCenter), at(45));
+    assert_eq!(
+        open,
+        [Effect::OpenUrl { url: format!("https://admin.teams.microsoft.com/policies/manage-apps/{APP}") }]
+    );
+
+    // Not everyone yet: wait, with backoff, then read again.
+    let check = find(&effects, |e| matches!(e, Effect::CheckDelivery { .. }));
+    let Effect::CheckDelivery { users, .. } = &check else { unreachable!() };
+    let mut reaches: Vec<(String, Reach)> = users.iter().map(|u| (u.id.clone(), Reach::NotYet)).collect();
+    reaches[0].1 = Reach::HasIt;
+    expect_effects(
+        w.update(Event::Done(Outcome::DeliveryChecked { attempt: attempt_of(&check), result: Ok(reaches) }), at(46)),
+        &[],
+    );
+    let PolicyStep::Applied { delivery: Delivery::Waiting { next, report, .. }, .. } = w.policy() else {
+        panic!("{:?}", w.policy())
+    };
+    assert_eq!((report.have_it, report.sampled), (1, users.len() as u32));
+    assert_eq!(*next, at(46).plus(recheck_after(0)));
+    assert_eq!(w.next_deadline(), Some(*next));
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Pending);
+    let next = *next;
+    expect_effects(w.update(Event::Tick, at(47)), &[]);
+    let again = w.update(Event::Tick, next);
+    let check = find(&again, |e| matches!(e, Effect::CheckDelivery { .. }));
+    let all: Vec<(String, Reach)> = users.iter().map(|u| (u.id.clone(), Reach::HasIt)).collect();
+    expect_effects(
+        w.update(Event::Done(Outcome::DeliveryChecked { attempt: attempt_of(&check), result: Ok(all) }), next),
+        &[],
+    );
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::Done);
+    assert!(!crate::present::policy_applied(&w, next).unwrap().admin_acts, "reached: nothing left to do");
+}
+
+#[test]
+fn an_app_centric_tenant_that_ignores_the_install_is_told_by_the_read_back() {
+    let (mut w, write) = writing();
+    let Effect::WriteGlobalPolicy { pinned, .. } = &write else { unreachable!() };
+    // Accepted, and the read-back has the pin but not the install.
+    let after = SetupPolicy { identity: "Global".into(), installed: global().installed, pinned: pinned.clone() };
+    let effects =
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
+    assert!(matches!(w.policy(), PolicyStep::Applied { model: Model::AppCentric, .. }));
+    assert!(matches!(effects.as_slice(), [Effect::CheckDelivery { .. }]));
+}
+
+#[test]
+fn a_delivery_sample_that_shows_a_block_needs_attention_and_users_without_teams_do_not_count() {
+    let (mut w, write) = writing();
+    let Effect::WriteGlobalPolicy { installed, pinned, .. } = &write else { unreachable!() };
+    let after = SetupPolicy { identity: "Global".into(), installed: installed.clone(), pinned: pinned.clone() };
+    let effects =
+        w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
+    let check = find(&effects, |e| matches!(e, Effect::CheckDelivery { .. }));
+    let Effect::CheckDelivery { users, .. } = &check else { unreachable!() };
+    assert!(users.len() >= 3, "{users:?}");
+    let blocked = Failure::Graph(GraphError {
+        status: 403,
+        code: "Forbidden".into(),
+        message: "App is blocked by app permission policy. TenantId: t".into(),
+        ..Default::default()
+    });
+    let mut reaches: Vec<(String, Reach)> = users.iter().map(|u| (u.id.clone(), Reach::HasIt)).collect();
+    reaches[1].1 = Reach::NoTeamsLicence;
+    reaches[2].1 = Reach::Refused { failure: blocked };
+    expect_effects(
+        w.update(Event::Done(Outcome::DeliveryChecked { attempt: attempt_of(&check), result: Ok(reaches) }), at(44)),
+        &[],
+    );
+    let PolicyStep::Applied { delivery: Delivery::Blocked { report }, .. } = w.policy() else {
+        panic!("{:?}", w.policy())
+    };
+    assert_eq!(report.sampled, users.len() as u32 - 1, "the user without Teams is not counted");
+    assert_eq!(
+        report.missing.iter().map(|m| m.reason).collect::<Vec<_>>(),
+        [MissingReason::NoTeamsLicence, MissingReason::Blocked]
+    );
+    assert_eq!(w.status(StepId::GlobalPolicy), StepStatus::NeedsAttention);
+    let text = crate::present::policy_applied(&w, at(44)).unwrap();
+    assert_eq!(text.delivery_mark, crate::present::Mark::Problem);
+    assert!(text.missing.iter().any(|m| m.ends_with("blocked")), "{:?}", text.missing);
+}
+
+#[test]
+fn rechecks_back_off_from_two_seconds_to_ten_minutes() {
+    let secs: Vec<u64> = (0..12).map(|r| recheck_after(r).as_secs()).collect();
+    assert_eq!(secs, [2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600, 600]);
 }
 
 #[test]
@@ -297,8 +446,8 @@ fn a_policy_that_already_has_the_app_is_not_written_again() {
         }),
         at(41),
     );
-    assert!(effects.is_empty(), "nothing to write");
-    assert!(matches!(w.policy(), PolicyStep::Applied { changed: false, .. }));
+    assert!(matches!(effects.as_slice(), [Effect::CheckDelivery { .. }]), "nothing to write; who has it is read");
+    assert!(matches!(w.policy(), PolicyStep::Applied { changed: false, model: Model::Legacy, .. }));
 }
 
 #[test]

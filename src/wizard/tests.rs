@@ -21,6 +21,7 @@ pub(crate) fn settings(redirect: ConsentRedirect) -> Settings {
             reason: "sync".into(),
         }],
         teams_app_name: "MSPbots".into(),
+        teams_admin_center: "https://admin.teams.microsoft.com/policies/manage-apps/".into(),
         timing: Timing::default(),
     }
 }

@@ -344,6 +344,7 @@ fn teams_prerequisites_follow_licences_roles_and_the_enabled_flag() {
 
 fn user(id: &str, mail: Option<&str>, manager: bool) -> DirectoryUser {
     DirectoryUser {
+        department: None,
         id: id.into(),
         display_name: id.into(),
         user_principal_name: format!("{id}@contoso.com"),

@@ -404,13 +404,21 @@ pub fn version_greater(a: &str, b: &str) -> bool {
     parse(a) > parse(b)
 }
 
-/// The account a `/users/{id}` path names (object id or UPN; `me` for the caller) in the caller's tenant.
-fn user_oid(shared: &Shared, caller: &Caller, id: &str) -> Option<(String, bool)> {
+/// A user a `/users/{id}` path names (object id or UPN; `me` for the caller) in the caller's tenant.
+struct TeamsUser {
+    oid: String,
+    upn: String,
+    /// Holds a licence with Microsoft Teams.
+    licensed: bool,
+}
+
+fn user_of(shared: &Shared, caller: &Caller, id: &str) -> Option<TeamsUser> {
     let id = if id == "me" { caller.upn()? } else { id };
     let st = shared.lock();
-    st.dir.person(id).filter(|a| a.home_tenant_id == caller.tenant_id()).map(|a| {
-        let teams = a.spec.licenses.iter().any(|l| super::apps::sku(l).is_some_and(|s| s.teams));
-        (a.object_id.clone(), teams)
+    st.dir.person(id).filter(|a| a.home_tenant_id == caller.tenant_id()).map(|a| TeamsUser {
+        oid: a.object_id.clone(),
+        upn: a.spec.upn.clone(),
+        licensed: a.spec.licenses.iter().any(|l| super::apps::sku(l).is_some_and(|s| s.teams)),
     })
 }
 
@@ -425,9 +433,10 @@ pub async fn installed(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Some((oid, _)) = user_oid(&shared, &caller, &id) else {
+    let Some(user) = user_of(&shared, &caller, &id) else {
         return graph_error(StatusCode::NOT_FOUND, "NotFound", &format!("User '{id}' was not found."), &headers);
     };
+    let oid = user.oid.clone();
     let pairs = pairs(q.as_deref());
     let clauses = value_of(&pairs, "$filter").and_then(eq_clauses).unwrap_or_default();
     // Navigation properties come only when expanded, as at Graph.
@@ -436,12 +445,17 @@ pub async fn installed(
         .unwrap_or_default();
     let expands = |nav: &str| expanded.iter().any(|e| e.eq_ignore_ascii_case(nav));
     let st = shared.lock();
-    let value: Vec<Value> = st
-        .teams
-        .installed
-        .get(&oid)
-        .into_iter()
-        .flatten()
+    let now = shared.clock.instant();
+    // Installed one by one, or reached through a pin or an install for everyone.
+    let mut installs: Vec<(String, String)> = st.teams.installed.get(&oid).cloned().unwrap_or_default();
+    for app in st.teams.catalog.iter().filter(|a| st.teams.is_vendor_app(a)) {
+        let already = installs.iter().any(|(_, id)| id.eq_ignore_ascii_case(&app.id));
+        if !already && st.teams.delivered(&app.id, &user.upn, user.licensed, now) {
+            installs.push((stable_guid("org-wide-install", &format!("{oid}/{}", app.id)), app.id.clone()));
+        }
+    }
+    let value: Vec<Value> = installs
+        .iter()
         .filter_map(|(installation, app_id)| st.teams.app(app_id).map(|a| (installation, a)))
         .filter(|(_, a)| {
             clauses.iter().all(|(p, v)| match p.as_str() {
@@ -493,7 +507,7 @@ pub async fn install(
         );
     };
     // Graph does not check that the user exists (cli-microsoft365 notes it): an unknown id "succeeds".
-    let Some((oid, licensed)) = user_oid(&shared, &caller, &id) else {
+    let Some(TeamsUser { oid, upn, licensed }) = user_of(&shared, &caller, &id) else {
         return created_empty(&headers);
     };
     let mut st = shared.lock();
@@ -515,6 +529,17 @@ pub async fn install(
             "The user is not licensed for Microsoft Teams.",
             &headers,
         );
+    }
+    if st.teams.is_vendor_app(&app) && !st.teams.available_to(&upn) {
+        let blocked = st.teams.availability == super::super::teams::Availability::Blocked;
+        drop(st);
+        // Graph says why only in the message (the code is the generic Forbidden).
+        let message = if blocked {
+            "App is blocked by the tenant admin. The app must be unblocked in Teams admin center before it can be installed."
+        } else {
+            "App is not available to this user. An admin can make it available in Teams admin center (Manage apps > the app > Users and groups > Availability)."
+        };
+        return graph_error_with_inner(StatusCode::FORBIDDEN, "Forbidden", Some("AccessDenied"), message, &headers);
     }
     if let Some(kind) = st.teams.blocked(&app) {
         let tenant = caller.tenant_id().to_owned();

@@ -247,6 +247,7 @@ fn pages() -> Router<Arc<Shared>> {
         .route("/{tenant}/adminconsent", get(admin_consent_v1))
         .route("/{tenant}/login", post(login_submit))
         .route("/{tenant}/consent", post(consent_submit))
+        .merge(super::admin_center::routes())
 }
 
 mod admin_consent;
