@@ -248,6 +248,29 @@ async fn read_everything(shell: &mut Shell, device_code: bool, failed: &mut Vec<
             None => failed.push(format!("{what}: no answer within {} s", READ_PATIENCE.as_secs())),
         }
     }
+    // Who has the app: the delivery check's reads (the admin and a few of the directory).
+    let sample: Vec<crate::wizard::SampleUser> = std::iter::once(crate::wizard::SampleUser {
+        id: account.object_id.clone(),
+        name: account.display_name.clone(),
+    })
+    .chain(users.iter().take(4).map(|id| crate::wizard::SampleUser { id: id.clone(), name: String::new() }))
+    .collect();
+    shell.run(Effect::CheckDelivery { attempt: attempt(), users: sample });
+    loop {
+        match shell.next_report(READ_PATIENCE).await {
+            Some(ShellReport::Wizard(Outcome::DeliveryChecked { result, .. })) => {
+                if let Err(f) = result {
+                    failed.push(format!("who has the app: {}", f.code()));
+                }
+                break;
+            }
+            Some(_) => {}
+            None => {
+                failed.push("who has the app: no answer".to_owned());
+                break;
+            }
+        }
+    }
     // Photos: the preview reads a few.
     users.truncate(5);
     if !users.is_empty() {

@@ -106,6 +106,8 @@ fn a_recording_holds_shapes_only_compares_clean_with_its_scenario_and_names_ever
         "graph GET /v1.0/users",
         "graph GET /v1.0/me/teamwork/installedApps",
         "graph GET /v1.0/users/{id}/photos/{id}/$value",
+        "graph GET /v1.0/users/{id}/teamwork/installedApps",
+        "graph GET /v1.0/users/{id}/licenseDetails",
         "teams_admin GET /Skype.Policy/configurations/TeamsAppSetupPolicy",
     ] {
         assert!(paths.iter().any(|p| p == needed), "{needed} not recorded; recorded: {paths:#?}");
