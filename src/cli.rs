@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::launch::report;
 
 /// Connect a Microsoft 365 tenant to MSPbots: sign in, grant consent, verify permissions, install the Teams app
-/// and add it to the Global app setup policy.
+/// and make it available, installed and pinned for everyone in Teams.
 #[derive(Debug, Parser)]
 #[command(name = "mspbots-setup", version, about, long_about = None)]
 pub struct Cli {

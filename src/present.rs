@@ -248,22 +248,31 @@ pub fn policy_applied(w: &crate::wizard::Wizard, now: crate::wizard::Moment) -> 
             )
         }
     };
+    let reached = matches!(delivery, Delivery::Reached { .. });
     let (installs, admin_acts) = match (model, everyone) {
         (_, EveryoneInstall::Set) => ("Installed for everyone: set by the Global setup policy.".to_owned(), false),
+        (_, _) if reached => (
+            format!(
+                "Installing {app} for everyone is a setting of the app itself on this tenant, which the setup tool \
+                 cannot read; every sampled user has it (a pin installs it for everyone it is available to). \
+                 Users with another setup policy get it only through the app's own install setting."
+            ),
+            false,
+        ),
         (Model::AppCentric, _) | (_, EveryoneInstall::NotSet | EveryoneInstall::Unknown) => (
             format!(
                 "Installing {app} for everyone is a setting of the app itself on this tenant, and Microsoft offers no \
                  API for it. Set Installs to Everyone (and Availability to Everyone) on {app}'s page in the Teams \
                  admin center, or run the PowerShell script; the check below shows when it has reached people."
             ),
-            !matches!(delivery, Delivery::Reached { .. }),
+            true,
         ),
     };
     let (delivery_text, delivery_mark) = match delivery {
         Delivery::Checking { last: None, .. } => ("Checking who has it…".to_owned(), Mark::Unsure),
         Delivery::Checking { last: Some(r), .. } | Delivery::Waiting { report: r, .. } => (
             format!(
-                "{} of {} sampled users have {app} ({} since it was applied; checked {}). Teams can take hours to reach everyone.",
+                "{} of {} sampled users have {app} (applied {}, checked {}). Teams can take hours to reach everyone.",
                 r.have_it,
                 r.sampled,
                 ago(since.until(now)),

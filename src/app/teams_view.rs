@@ -44,7 +44,8 @@ fn approval_ui(
             for line in [
                 "AppCatalog.ReadWrite.All: find the app in your tenant's catalog, or upload it",
                 "TeamsAppInstallation.ReadWriteForUser: install it for you, and for everyone if you choose",
-                "Skype and Teams Tenant Admin API: add it to the Global app setup policy",
+                "TeamsAppInstallation.ReadForUser: check which users have it",
+                "Skype and Teams Tenant Admin API: pin it (and, on older tenants, install it) in the Global app setup policy",
             ] {
                 ui.label(format!("• {line}"));
             }
@@ -394,7 +395,11 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
         PolicyStep::Ready { reading, change } => {
             ui.label("The setup tool will change the Global policy like this, and nothing else:");
             if change.adds_install {
-                ui.label(format!("• Add {app} to the installed apps."));
+                ui.label(format!(
+                    "• Add {app} to the installed apps, where the tenant still installs through setup policies (tenants on \
+                     Teams' app-centric management refuse or ignore it: then the pin alone is written, and the install \
+                     for everyone is a setting of the app that the next page helps with)."
+                ));
             }
             if change.adds_pin {
                 let pins: Vec<String> = reading.global.pinned.iter().map(|p| app_name(p, w)).collect();
@@ -421,7 +426,7 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             let Some(text) = crate::present::policy_applied(w, now) else { return };
             ui.horizontal(|ui| {
                 mark(ui, Some(true), "pinned");
-                ui.label(RichText::new(&text.headline).strong());
+                ui.add(egui::Label::new(RichText::new(&text.headline).strong()).wrap());
             });
             ui.label(&text.installs);
             if text.admin_acts {
@@ -435,7 +440,7 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                     crate::present::Mark::Unsure => None,
                 };
                 mark(ui, ok, "delivery");
-                ui.label(RichText::new(&text.delivery).strong());
+                ui.add(egui::Label::new(RichText::new(&text.delivery).strong()).wrap());
             });
             for line in &text.missing {
                 ui.label(RichText::new(format!("• {line}")).small());

@@ -192,7 +192,7 @@ fn preview_ui(ui: &mut Ui, w: &Wizard, state: &mut PreviewState, asks: &mut Asks
     let vendor = &w.settings().vendor_name;
     let p = w.preview();
     ui.heading(format!("Preview: what {vendor} will sync"));
-    ui.label(format!("Each user as {vendor} will read them: name, email, manager, job title and photo."));
+    ui.label(format!("Each user as {vendor} will read them: name, email, manager, job title, department and photo."));
     match &p.load {
         Load::Loading { .. } => {
             ui.horizontal(|ui| {

@@ -303,7 +303,7 @@ fn welcome_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         format!("Ask you to grant {vendor} the permissions it needs, for your whole organization"),
         "Check that every permission is really granted, and show a preview of the data that will sync".to_owned(),
         format!("Install the {teams_app} Teams app for you, and for everyone if you choose"),
-        format!("Add {teams_app} to the Global app setup policy so current and future users get it"),
+        format!("Make {teams_app} available, installed and pinned for everyone in Teams, and check who has it"),
     ]
     .iter()
     .enumerate()
