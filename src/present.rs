@@ -230,23 +230,26 @@ fn ago(d: std::time::Duration) -> String {
 
 /// The words for an applied step 5, or `None` before it is.
 pub fn policy_applied(w: &crate::wizard::Wizard, now: crate::wizard::Moment) -> Option<PolicyText> {
-    use crate::wizard::{Delivery, EveryoneInstall, Model, PolicyStep};
-    let PolicyStep::Applied { since, changed, model, everyone, delivery, .. } = w.policy() else {
+    use crate::wizard::{Delivery, EveryoneInstall, Evidence, Model, PolicyStep};
+    let PolicyStep::Applied { since, model, evidence, everyone, delivery, .. } = w.policy() else {
         return None;
     };
     let app = &w.settings().teams_app_name;
-    let headline = match (model, changed) {
-        (Model::Legacy, true) => {
+    let headline = match evidence {
+        Evidence::PolicyInstalls => {
             format!("{app} is pinned and installed for everyone in the Global setup policy (legacy model).")
         }
-        (Model::Legacy, false) => {
+        Evidence::AlreadyInPolicy => {
             format!("{app} was already pinned and installed in the Global setup policy; nothing changed.")
         }
-        (Model::AppCentric, _) => {
-            format!(
-                "{app} is pinned in the Global setup policy. This tenant installs apps per app (app-centric model)."
-            )
-        }
+        Evidence::InstallRefused => format!(
+            "{app} is pinned in the Global setup policy. The tenant refused to install it through the policy: it \
+             installs apps per app (app-centric model)."
+        ),
+        Evidence::InstallIgnored => format!(
+            "{app} is pinned in the Global setup policy. The tenant accepted the install and left it out of the \
+             policy: it installs apps per app (app-centric model)."
+        ),
     };
     let reached = matches!(delivery, Delivery::Reached { .. });
     let (installs, admin_acts) = match (model, everyone) {

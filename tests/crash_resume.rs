@@ -93,6 +93,9 @@ fn a_run_killed_at_each_step_resumes_there_and_changes_nothing_twice() {
         for endpoint in ["graph", "teams-admin"] {
             s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: 60, ..Default::default() });
         }
+        // The pin takes a few seconds to reach users, so a run that applied the policy is still checking who has
+        // the app when it is killed (Wine is slow to show the saved progress).
+        s.teams.propagation_secs = 3.0;
         let sim = rt.block_on(Sim::start(SimConfig::new(s).with_auto_login(ADMIN))).unwrap();
         let dir =
             std::env::temp_dir().join(format!("mspbots-crash-{}-{}", std::process::id(), point.name.replace(' ', "-")));

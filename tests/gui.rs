@@ -559,7 +559,8 @@ fn whole_wizard(mut harness: Harness<'static, WizardApp>, press: Press) {
     // The demo tenant runs app-centric management, as commercial tenants do now: pinned, the install for
     // everyone offered on the app's admin center page and as a script.
     harness.get_by_label(
-        "MSPbots is pinned in the Global setup policy. This tenant installs apps per app (app-centric model).",
+        "MSPbots is pinned in the Global setup policy. The tenant refused to install it through the policy: it \
+         installs apps per app (app-centric model).",
     );
     harness.get_by_label_contains("Microsoft offers no API for it");
     harness.get_by_label("Open MSPbots in the Teams admin center");

@@ -586,3 +586,33 @@ fn run_without_headless_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
 }
+
+/// Step 5 names the model it found and what told it, and what is left for the admin (`detail`).
+#[test]
+fn step_five_names_the_model_and_what_told_it() {
+    let handles: Vec<_> = [
+        ("teams-legacy-policies", "legacy", "policy_installs", "set"),
+        ("teams-install-refused", "app_centric", "install_refused", "unknown"),
+        ("teams-install-ignored", "app_centric", "install_ignored", "unknown"),
+    ]
+    .into_iter()
+    .map(|(scenario, model, evidence, everyone)| {
+        std::thread::spawn(move || (scenario, model, evidence, everyone, run(scenario, &[])))
+    })
+    .collect();
+    for handle in handles {
+        let (scenario, model, evidence, everyone, (exit, lines, stderr)) = handle.join().unwrap();
+        assert_eq!(exit, 0, "{scenario}: {stderr}");
+        let policy = lines.iter().find(|l| l["step"] == "global_policy").unwrap();
+        let d = &policy["detail"];
+        assert_eq!(
+            (d["model"].as_str(), d["model_evidence"].as_str()),
+            (Some(model), Some(evidence)),
+            "{scenario}: {d:#}"
+        );
+        assert_eq!(d["installed_for_everyone"], everyone, "{scenario}");
+        assert_eq!(d["pinned"], true, "{scenario}");
+        assert_eq!(d["sampled"], d["have_it"], "{scenario}: every sampled user has it");
+        assert!(d["sampled"].as_u64().unwrap() > 1, "{scenario}: {d:#}");
+    }
+}

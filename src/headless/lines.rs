@@ -146,7 +146,7 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) 
     let app = &w.settings().teams_app_name;
     let script = w.teams().app().and_then(|a| crate::teams::script::global_policy_script(&a.catalog_id, app));
     match w.policy() {
-        PolicyStep::Applied { reading, changed, model, everyone, delivery, .. } => {
+        PolicyStep::Applied { reading, changed, model, evidence, everyone, delivery, .. } => {
             let Some(text) = crate::present::policy_applied(w, now) else {
                 return not_finished(step, &format!("The Global policy step did not finish ({:?})", w.policy()));
             };
@@ -191,6 +191,7 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) 
                 fix: if text.admin_acts { vec![text.installs.clone()] } else { Vec::new() },
                 detail: Some(serde_json::json!({
                     "model": crate::present::model_name(*model),
+                    "model_evidence": evidence,
                     "pinned": pinned,
                     "installed_for_everyone": everyone,
                     "availability": availability,

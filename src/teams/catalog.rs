@@ -129,8 +129,23 @@ impl Graph {
         json!({ "teamsApp@odata.bind": format!("{}v1.0/appCatalogs/teamsApps/{catalog_id}", self.base()) })
     }
 
+    /// One `GET` per user (`path` of the user's part of a path), twenty to a `$batch`, each answer read by `read`;
+    /// a refusal is that user's answer.
+    async fn read_per_user<T>(
+        &self,
+        tokens: &dyn TokenSource,
+        users: &[String],
+        path: impl Fn(&str) -> String,
+        read: impl Fn(&Value) -> T,
+    ) -> Result<Vec<(String, Result<T, Failure>)>, Failure> {
+        let items: Vec<BatchItem> =
+            users.iter().enumerate().map(|(i, u)| BatchItem::get(format!("r{i}"), path(&user_path(u)))).collect();
+        let replies = self.batch(tokens, &items).await?;
+        Ok(replies.into_iter().zip(users).map(|(r, u)| (u.clone(), r.result.map(|v| read(&v)))).collect())
+    }
+
     /// Whether each of `users` has the app of manifest id `manifest_id` (`installedApps` filtered by the app's
-    /// external id, twenty users to a `$batch`); a refusal is that user's answer.
+    /// external id).
     pub async fn users_with_app(
         &self,
         tokens: &dyn TokenSource,
@@ -138,58 +153,29 @@ impl Graph {
         manifest_id: &str,
     ) -> Result<Vec<(String, Result<bool, Failure>)>, Failure> {
         let filter = crate::query::value(&format!("teamsApp/externalId eq '{}'", manifest_id.replace('\'', "''")));
-        let items: Vec<BatchItem> = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                BatchItem::get(
-                    format!("d{i}"),
-                    format!("/{}/teamwork/installedApps?$expand=teamsApp&$filter={filter}", user_path(u)),
-                )
-            })
-            .collect();
-        let replies = self.batch(tokens, &items).await?;
-        Ok(replies
-            .into_iter()
-            .zip(users)
-            .map(|(r, u)| {
-                let has = r.result.map(|v| v.get("value").and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
-                (u.clone(), has)
-            })
-            .collect())
+        let path = |user: &str| format!("/{user}/teamwork/installedApps?$expand=teamsApp&$filter={filter}");
+        let has = |v: &Value| v.get("value").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        self.read_per_user(tokens, users, path, has).await
     }
 
     /// Whether each of `users` holds a licence with Microsoft Teams (a service plan whose name starts with `TEAMS`,
-    /// not disabled), from their `licenseDetails`; a refusal is that user's answer.
+    /// not disabled), from their `licenseDetails`.
     pub async fn users_with_teams(
         &self,
         tokens: &dyn TokenSource,
         users: &[String],
     ) -> Result<Vec<(String, Result<bool, Failure>)>, Failure> {
-        let items: Vec<BatchItem> = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| BatchItem::get(format!("l{i}"), format!("/{}/licenseDetails", user_path(u))))
-            .collect();
-        let replies = self.batch(tokens, &items).await?;
-        Ok(replies
-            .into_iter()
-            .zip(users)
-            .map(|(r, u)| {
-                let teams = r.result.map(|v| {
-                    v.get("value").and_then(Value::as_array).is_some_and(|licences| {
-                        licences
-                            .iter()
-                            .flat_map(|l| l.get("servicePlans").and_then(Value::as_array).into_iter().flatten())
-                            .any(|p| {
-                                p.get("servicePlanName").and_then(Value::as_str).is_some_and(|n| n.starts_with("TEAMS"))
-                                    && p.get("provisioningStatus").and_then(Value::as_str) != Some("Disabled")
-                            })
-                    })
-                });
-                (u.clone(), teams)
+        let teams = |v: &Value| {
+            v.get("value").and_then(Value::as_array).is_some_and(|licences| {
+                licences.iter().flat_map(|l| l.get("servicePlans").and_then(Value::as_array).into_iter().flatten()).any(
+                    |p| {
+                        p.get("servicePlanName").and_then(Value::as_str).is_some_and(|n| n.starts_with("TEAMS"))
+                            && p.get("provisioningStatus").and_then(Value::as_str) != Some("Disabled")
+                    },
+                )
             })
-            .collect())
+        };
+        self.read_per_user(tokens, users, |user| format!("/{user}/licenseDetails"), teams).await
     }
 
     /// Installs the app for one user; "already installed" (409) is success.

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TeamsRefusal, TransportError, TransportKind};
 pub use policy::{
-    Delivery, DeliveryReport, EveryoneInstall, ManualReason, Missing, MissingReason, Model, PolicyChange,
+    Delivery, DeliveryReport, EveryoneInstall, Evidence, ManualReason, Missing, MissingReason, Model, PolicyChange,
     PolicyReading, PolicyStep, Reach, SAMPLE_SIZE, SampleUser, SetupPolicy, change_for, pinned_kept, recheck_after,
     verified,
 };

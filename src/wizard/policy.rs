@@ -101,6 +101,29 @@ pub enum Model {
     AppCentric,
 }
 
+/// What told the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// The read-back has the install the setup tool wrote.
+    PolicyInstalls,
+    /// The policy already installed and pinned it.
+    AlreadyInPolicy,
+    /// The write of the install was refused with the app-centric message.
+    InstallRefused,
+    /// The write was accepted and the read-back lacks the install.
+    InstallIgnored,
+}
+
+impl Evidence {
+    pub fn model(self) -> Model {
+        match self {
+            Self::PolicyInstalls | Self::AlreadyInPolicy => Model::Legacy,
+            Self::InstallRefused | Self::InstallIgnored => Model::AppCentric,
+        }
+    }
+}
+
 /// Whether the app is installed for everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -311,6 +334,7 @@ pub enum PolicyStep {
         since: Moment,
         changed: bool,
         model: Model,
+        evidence: Evidence,
         everyone: EveryoneInstall,
         delivery: Delivery,
     },
@@ -461,14 +485,15 @@ impl Wizard {
         reading: PolicyReading,
         now: Moment,
         changed: bool,
-        model: Model,
+        evidence: Evidence,
         everyone: EveryoneInstall,
     ) -> Vec<Effect> {
         self.policy = PolicyStep::Applied {
             reading,
             since: now,
             changed,
-            model,
+            model: evidence.model(),
+            evidence,
             everyone,
             delivery: Delivery::Failed { failure: Failure::Local(super::LocalFailure::PolicyNotVisible) },
         };
@@ -501,7 +526,9 @@ impl Wizard {
                 match result {
                     Ok(reading) => match change_for(&reading.global, &app) {
                         // Installed and pinned by the Global policy already: the policy installs it for everyone.
-                        None => return self.applied(reading, now, false, Model::Legacy, EveryoneInstall::Set),
+                        None => {
+                            return self.applied(reading, now, false, Evidence::AlreadyInPolicy, EveryoneInstall::Set);
+                        }
                         Some(change) => self.policy = PolicyStep::Ready { reading, change },
                     },
                     Err(failure) if failure.needs_interactive_sign_in() => {
@@ -583,14 +610,15 @@ impl Wizard {
         match result {
             Ok(after) if verified(&reading.global, &after, app) => {
                 let reading = PolicyReading { global: after, others: reading.others };
-                let model = if pins_only { Model::AppCentric } else { Model::Legacy };
+                let evidence = if pins_only { Evidence::InstallRefused } else { Evidence::PolicyInstalls };
                 let everyone = if pins_only { EveryoneInstall::Unknown } else { EveryoneInstall::Set };
-                self.applied(reading, now, true, model, everyone)
+                self.applied(reading, now, true, evidence, everyone)
             }
             Ok(after) if pinned_kept(&reading.global, &after, app) => {
                 // Accepted, and the install is not there: the tenant ignores new installs in setup policies.
                 let reading = PolicyReading { global: after, others: reading.others };
-                self.applied(reading, now, true, Model::AppCentric, EveryoneInstall::Unknown)
+                let evidence = if pins_only { Evidence::InstallRefused } else { Evidence::InstallIgnored };
+                self.applied(reading, now, true, evidence, EveryoneInstall::Unknown)
             }
             Ok(_) => {
                 self.policy = PolicyStep::Manual { why: ManualReason::NotVisibleAfterWrite, reading: Some(reading) };
@@ -604,7 +632,7 @@ impl Wizard {
                 // App-centric: installs are the app's own setting. Pin only, keeping the installed list as it was;
                 // already pinned (a resumed run), there is nothing to write.
                 if !change.adds_pin {
-                    return self.applied(reading, now, false, Model::AppCentric, EveryoneInstall::Unknown);
+                    return self.applied(reading, now, false, Evidence::InstallRefused, EveryoneInstall::Unknown);
                 }
                 let attempt = self.new_attempt();
                 let installed = reading.global.installed.clone();

@@ -337,9 +337,15 @@ fn an_app_centric_tenant_that_refuses_the_install_gets_the_pin_alone_and_the_del
         w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&again), result: Ok(after) }), at(44));
     assert!(matches!(
         w.policy(),
-        PolicyStep::Applied { model: Model::AppCentric, everyone: EveryoneInstall::Unknown, .. }
+        PolicyStep::Applied {
+            model: Model::AppCentric,
+            evidence: Evidence::InstallRefused,
+            everyone: EveryoneInstall::Unknown,
+            ..
+        }
     ));
     let text = crate::present::policy_applied(&w, at(44)).unwrap();
+    assert!(text.headline.contains("refused to install it through the policy"), "{}", text.headline);
     assert!(text.admin_acts && text.installs.contains("no API"), "{text:?}");
 
     // The admin center page, for the install for everyone.
@@ -386,8 +392,13 @@ fn an_app_centric_tenant_that_ignores_the_install_is_told_by_the_read_back() {
     let after = SetupPolicy { identity: "Global".into(), installed: global().installed, pinned: pinned.clone() };
     let effects =
         w.update(Event::Done(Outcome::GlobalPolicyWritten { attempt: attempt_of(&write), result: Ok(after) }), at(43));
-    assert!(matches!(w.policy(), PolicyStep::Applied { model: Model::AppCentric, .. }));
+    assert!(matches!(
+        w.policy(),
+        PolicyStep::Applied { model: Model::AppCentric, evidence: Evidence::InstallIgnored, .. }
+    ));
     assert!(matches!(effects.as_slice(), [Effect::CheckDelivery { .. }]));
+    let text = crate::present::policy_applied(&w, at(43)).unwrap();
+    assert!(text.headline.contains("accepted the install and left it out"), "{}", text.headline);
 }
 
 #[test]
