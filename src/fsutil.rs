@@ -32,7 +32,23 @@ pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&tmp, path)
+    // On Windows another process reading the file (an antivirus, an indexer, support's viewer) can make the
+    // replacing rename fail for a moment (a sharing violation, as under Wine while a test reads it): try again
+    // briefly before giving up, and leave no temporary file behind either way.
+    let mut tries = 0;
+    loop {
+        match std::fs::rename(&tmp, path) {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 10 && e.kind() != std::io::ErrorKind::NotFound => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                let _gone = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// Removes `path` and any temporary file a write of it left behind (a process killed mid-write leaves one).
