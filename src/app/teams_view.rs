@@ -325,17 +325,7 @@ fn manual_ui(ui: &mut Ui, w: &Wizard, open: bool, asks: &mut Asks) {
         match script::global_policy_script(&app.catalog_id, name) {
             Some(text) => {
                 ui.label("Or run this in PowerShell (MicrosoftTeams module) as a Teams Administrator:");
-                ui.horizontal(|ui| {
-                    if ui.button("Copy script").clicked() {
-                        asks.copy = Some(text.clone());
-                    }
-                    if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
-                        asks.save = Some(("Add-to-Teams-Global-policy.ps1".to_owned(), text.clone()));
-                    }
-                });
-                egui::ScrollArea::vertical().id_salt("policy-script").max_height(220.0).show(ui, |ui| {
-                    ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
-                });
+                script_ui(ui, "Add-to-Teams-Global-policy.ps1", &text, 220.0, asks);
             }
             None => {
                 ui.label("The app id is not a plain id, so no script is offered; use the admin center.");
@@ -356,19 +346,24 @@ fn app_centric_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
     });
     if let Some(text) = script::app_centric_script(&app.catalog_id, name) {
         egui::CollapsingHeader::new("Or with PowerShell (MicrosoftTeams module)").default_open(false).show(ui, |ui| {
-            ui.horizontal(|ui| {
-                if ui.button("Copy script").clicked() {
-                    asks.copy = Some(text.clone());
-                }
-                if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
-                    asks.save = Some(("Install-for-everyone-in-Teams.ps1".to_owned(), text.clone()));
-                }
-            });
-            egui::ScrollArea::vertical().id_salt("app-centric-script").max_height(200.0).show(ui, |ui| {
-                ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
-            });
+            script_ui(ui, "Install-for-everyone-in-Teams.ps1", &text, 200.0, asks);
         });
     }
+}
+
+/// A PowerShell script with Copy and Save (as `file`, to Downloads), shown selectable below them.
+fn script_ui(ui: &mut Ui, file: &str, text: &str, height: f32, asks: &mut Asks) {
+    ui.horizontal(|ui| {
+        if ui.button("Copy script").clicked() {
+            asks.copy = Some(text.to_owned());
+        }
+        if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
+            asks.save = Some((file.to_owned(), text.to_owned()));
+        }
+    });
+    egui::ScrollArea::vertical().id_salt(file).max_height(height).show(ui, |ui| {
+        ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
+    });
 }
 
 pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {

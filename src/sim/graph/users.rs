@@ -486,16 +486,18 @@ pub async fn one(
         Ok(q) => q,
         Err(r) => return r,
     };
-    let st = shared.lock();
-    let Some(a) = st.dir.person(&id).filter(|a| a.home_tenant_id == caller.tenant_id()).cloned() else {
-        drop(st);
+    let Some(a) = person_of(&shared, &caller, &id) else {
         return not_found(&headers, &id);
     };
-    drop(st);
     graph_ok(
         &headers,
         with_context(&shared, "users/$entity", Value::Object(user_object(&a, query.select.as_deref(), basic_only))),
     )
+}
+
+/// The account `/users/{id|upn}` names, when it is of the caller's tenant.
+fn person_of(shared: &Shared, caller: &Caller, id: &str) -> Option<Account> {
+    shared.lock().dir.person(id).filter(|a| a.home_tenant_id == caller.tenant_id()).cloned()
 }
 
 /// `GET /v1.0/users/{id|upn}/licenseDetails`: the user's licences.
@@ -508,12 +510,9 @@ pub async fn license_details(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let st = shared.lock();
-    let Some(a) = st.dir.person(&id).filter(|a| a.home_tenant_id == caller.tenant_id()).cloned() else {
-        drop(st);
+    let Some(a) = person_of(&shared, &caller, &id) else {
         return not_found(&headers, &id);
     };
-    drop(st);
     let context = format!("users('{}')/licenseDetails", a.object_id);
     graph_ok(&headers, with_context(&shared, &context, json!({ "value": super::apps::license_details(&a) })))
 }
