@@ -95,3 +95,36 @@ fn the_windows_program_carries_its_icon_version_and_manifest() {
         FreeLibrary(module);
     }
 }
+
+/// scripts/windows.sh runs only some test binaries under Wine; a test file with code of its own for an OS must be
+/// among them, or that code would never run on Windows.
+#[test]
+fn every_test_with_code_per_os_runs_under_wine() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("scripts/windows.sh")).unwrap();
+    let line = script.lines().find(|l| l.starts_with("tests=(")).expect("the tests=(...) line of scripts/windows.sh");
+    let listed: Vec<&str> = line.trim_start_matches("tests=(").trim_end_matches(')').split_whitespace().collect();
+    let mut unlisted = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        let (Some(stem), Some("rs")) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|e| e.to_str()))
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let per_os = ["cfg(windows", "cfg(unix", "cfg(not(windows", "cfg(not(unix", "cfg(target_os"]
+            .iter()
+            .any(|c| text.contains(c));
+        if per_os && !listed.contains(&stem) {
+            unlisted.push(stem.to_owned());
+        }
+    }
+    assert!(unlisted.is_empty(), "test files with per-OS code not run under Wine by scripts/windows.sh: {unlisted:?}");
+    for name in &listed {
+        assert!(
+            root.join("tests").join(format!("{name}.rs")).exists(),
+            "scripts/windows.sh names tests/{name}.rs, which is not there"
+        );
+    }
+}
