@@ -212,7 +212,9 @@ pub fn model_name(model: crate::wizard::Model) -> &'static str {
 fn reason_text(reason: crate::wizard::MissingReason) -> &'static str {
     use crate::wizard::MissingReason as R;
     match reason {
-        R::NotReachedYet => "not reached yet",
+        R::NotReachedYet => {
+            "not there yet (Teams can take hours; if it stays missing, check the app is available to them)"
+        }
         R::NoTeamsLicence => "no Teams licence (not counted)",
         R::NotAvailable => "not available to them",
         R::Blocked => "blocked",

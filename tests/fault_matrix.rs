@@ -377,7 +377,7 @@ fn failure_of(w: &Wizard, step: Step) -> Option<Failure> {
             _ => None,
         },
         Step::Teams => match w.teams() {
-            TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => Some(failure.clone()),
+            TeamsStep::Failed { failure, .. } | TeamsStep::NeedsApproval { failure, .. } => Some(failure.clone()),
             TeamsStep::Blocked { blocker, .. } => Some(blocker.failure()),
             TeamsStep::Done { bulk: Bulk::Failed { failure, .. }, .. } => Some(failure.clone()),
             _ => None,

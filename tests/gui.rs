@@ -621,16 +621,29 @@ fn each_teams_failure_is_explained_inline_with_its_fix() {
     h.get_by_label("MSPbots is blocked for this user");
     h.get_by_label_contains("Manage apps > MSPbots > Users and groups: set Availability to Everyone");
     h.get_by_role_and_label(Role::Button, "Retry");
+    // The fix at hand: the app's page in the admin center, and the script (not run from a demo).
+    h.get_by_role_and_label(Role::Button, "Open MSPbots in the Teams admin center");
+    h.get_by_label("Or with PowerShell (MicrosoftTeams module)").click_accesskit();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Save script");
+    assert!(
+        h.get_by_role_and_label(Role::Button, "Run in PowerShell").accesskit_node().is_disabled(),
+        "demo mode never runs a script against a real tenant"
+    );
 
     let mut h = teams_step_of(&rt, "teams-app-blocked");
     install_for_me(&mut h);
     h.get_by_label("MSPbots is blocked in the Teams admin center");
     h.get_by_label_contains("choose Allow (Unblock)");
+    h.get_by_role_and_label(Role::Button, "Open MSPbots in the Teams admin center");
+
+    // Refused for a licence, not for availability: no admin-center page to offer.
 
     let mut h = teams_step_as(&rt, "teams-admin-unlicensed", "it.admin@contoso.com");
     install_for_me(&mut h);
     h.get_by_label("This user has no Microsoft Teams licence");
     h.get_by_label_contains("assign a licence that includes Teams");
+    assert!(h.query_by_label("Open MSPbots in the Teams admin center").is_none());
 
     // A tenant not on app-centric management yet: the Global policy installs it for everyone.
     let mut h = teams_step_of(&rt, "teams-legacy-policies");

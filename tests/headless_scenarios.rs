@@ -616,3 +616,27 @@ fn step_five_names_the_model_and_what_told_it() {
         assert!(d["sampled"].as_u64().unwrap() > 1, "{scenario}: {d:#}");
     }
 }
+
+/// The admin's own install refused for the app's availability (blocked, or blocked by an app permission policy):
+/// the Teams line gives the app's admin-center page and the script that fixes it; refused for a licence, neither.
+#[test]
+fn an_install_refused_for_availability_carries_its_fix() {
+    let handles: Vec<_> =
+        [("teams-app-blocked", true), ("teams-third-party-blocked", true), ("teams-admin-unlicensed", false)]
+            .into_iter()
+            .map(|(scenario, fixable)| std::thread::spawn(move || (scenario, fixable, run(scenario, &[]))))
+            .collect();
+    for handle in handles {
+        let (scenario, fixable, (exit, lines, stderr)) = handle.join().unwrap();
+        assert_eq!(exit, 1, "{scenario}: {stderr}");
+        let teams = lines.iter().find(|l| l["step"] == "teams_app").unwrap();
+        let d = &teams["detail"];
+        if fixable {
+            let page = d["admin_center"].as_str().unwrap_or_else(|| panic!("{scenario}: {teams:#}"));
+            assert!(page.ends_with(mspbots_setup::sim::teams::DEMO_APP_ID), "{scenario}: {page}");
+            assert!(d["script"].as_str().unwrap().contains("-AppAssignmentType Everyone"), "{scenario}");
+        } else {
+            assert!(d.get("admin_center").is_none(), "{scenario}: {teams:#}");
+        }
+    }
+}

@@ -43,6 +43,8 @@ pub struct AppServices {
     pub vault: VaultOpener,
     /// Where progress that survives a restart is kept (installs for everyone); `None`: memory only.
     pub state_dir: Option<PathBuf>,
+    /// Look for PowerShell, so live runs can offer "Run in PowerShell" (tests do not).
+    pub find_console: bool,
 }
 
 impl std::fmt::Debug for AppServices {
@@ -59,12 +61,18 @@ impl AppServices {
             opener: Arc::new(|_, _| Arc::new(SystemBrowser) as Arc<dyn UrlOpener>),
             vault: Arc::new(move || crate::auth::vault::open_platform_store(&vault_dir)),
             state_dir: Some(state_dir),
+            find_console: true,
         }
     }
 
     /// `opener` for URLs, a memory-only vault, and no saved progress (tests).
     pub fn for_tests(opener: OpenerFactory) -> Self {
-        Self { opener, vault: Arc::new(|| Arc::new(MemoryStore::new("tests keep tokens in memory"))), state_dir: None }
+        Self {
+            opener,
+            vault: Arc::new(|| Arc::new(MemoryStore::new("tests keep tokens in memory"))),
+            state_dir: None,
+            find_console: false,
+        }
     }
 }
 
@@ -83,6 +91,10 @@ pub struct WizardApp {
     pub copied: Option<String>,
     /// The last file saved (or why not), for the status line.
     pub saved: Option<Result<PathBuf, String>>,
+    /// The PowerShell console found on this machine (live mode), for "Run in PowerShell".
+    pub console: Option<crate::shell::console::Console>,
+    /// The last script started in PowerShell (where it was saved), or why it could not be.
+    pub script_started: Option<Result<PathBuf, String>>,
     /// "Hide customer details" for "Export diagnostics…".
     pub hide_customer_details: bool,
     /// A message about saved progress that could not be used (shown above the page until the setup moves on).
@@ -111,6 +123,8 @@ impl WizardApp {
             setup_problem: None,
             copied: None,
             saved: None,
+            console: None,
+            script_started: None,
             hide_customer_details: false,
             progress_notice: None,
             bundle_path: String::new(),
@@ -121,6 +135,9 @@ impl WizardApp {
             shell,
             services,
         };
+        if app.services.find_console && matches!(app.launch.mode, Mode::Live) {
+            app.shell.find_console();
+        }
         match &app.launch.mode {
             Mode::Live => {
                 let endpoints = Endpoints::microsoft(app.launch.profile.cloud);
@@ -188,6 +205,8 @@ impl WizardApp {
                 Some(Report::Storage(durability)) => self.storage = Some(durability),
                 Some(Report::Avatars(photos)) => self.preview_state.avatars.receive(photos),
                 Some(Report::Saved(result)) => self.saved = Some(result),
+                Some(Report::Console(found)) => self.console = found,
+                Some(Report::ScriptStarted(result)) => self.script_started = Some(result),
                 Some(Report::BundleOpened(Ok(launch))) => self.replay(*launch),
                 Some(Report::BundleOpened(Err(problem))) => self.bundle_problem = Some(problem),
                 Some(Report::Wizard(_)) | None => {}
@@ -254,6 +273,12 @@ impl WizardApp {
         if let Some(driver) = &mut self.driver {
             driver.dispatch(&self.shell, intent);
         }
+    }
+
+    /// Saves a script and starts it in `console`'s window, off the UI thread.
+    pub fn run_script(&mut self, console: crate::shell::console::Console, name: String, text: String) {
+        self.script_started = None;
+        self.shell.run_script(console, name, text);
     }
 
     /// Saves a file the person asked for (a script) off the UI thread.

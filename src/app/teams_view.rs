@@ -3,11 +3,11 @@
 use egui::{RichText, Ui};
 
 use super::verify_view::mark;
-use super::views::{Asks, explanation_ui};
+use super::views::{Asks, ConsoleOffer, explanation_ui};
 use crate::teams::script;
 use crate::wizard::{
     AppPlan, Bulk, BulkCounts, Intent, ManualReason, Moment, PolicyReading, PolicyStep, StepId, StepStatus, TeamsFacts,
-    TeamsStep, TenantCloud, Wizard, warnings,
+    TeamsRefusal, TeamsStep, TenantCloud, Wizard, warnings,
 };
 
 /// Names of Microsoft's own Teams apps as setup policies list them.
@@ -187,8 +187,12 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
                 });
             });
         }
-        TeamsStep::Failed { failure } => {
+        TeamsStep::Failed { failure, .. } => {
             explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryTeams)), asks);
+            if failure.teams_refusal().is_some_and(is_availability) {
+                ui.add_space(4.0);
+                app_centric_ui(ui, w, asks);
+            }
         }
         TeamsStep::Done { app: installed, bulk, .. } => {
             let where_ = match installed.via {
@@ -290,6 +294,13 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
                         }
                     },
                 );
+                // The reason most of them share, explained once, with the fix where it is the app's availability.
+                if let Some(failure) = commonest_refusal(failures) {
+                    explanation_ui(ui, w, &failure, None, asks);
+                    if failure.teams_refusal().is_some_and(is_availability) {
+                        app_centric_ui(ui, w, asks);
+                    }
+                }
                 if ui.button("Try the failed ones again").clicked() {
                     asks.intents.push(Intent::InstallForEveryone);
                 }
@@ -300,6 +311,27 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
             explanation_ui(ui, w, failure, Some(("Resume", Intent::InstallForEveryone)), asks);
         }
     }
+}
+
+/// A refusal fixed by the app's availability in the Teams admin center (not by the user or a licence).
+fn is_availability(refusal: TeamsRefusal) -> bool {
+    match refusal {
+        TeamsRefusal::Blocked | TeamsRefusal::NotAvailable | TeamsRefusal::BotDisabled => true,
+        TeamsRefusal::NoTeamsLicence | TeamsRefusal::NewInstallsInPolicy => false,
+    }
+}
+
+/// The refusal that most of the failed installs share (the first of it), if any failure says why.
+fn commonest_refusal(failures: &[crate::wizard::BulkFailure]) -> Option<crate::wizard::Failure> {
+    let mut counts: Vec<(TeamsRefusal, usize, &crate::wizard::BulkFailure)> = Vec::new();
+    for f in failures {
+        let Some(refusal) = f.failure().teams_refusal() else { continue };
+        match counts.iter_mut().find(|(r, ..)| *r == refusal) {
+            Some((_, n, _)) => *n += 1,
+            None => counts.push((refusal, 1, f)),
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n, _)| *n).map(|(_, _, f)| f.failure())
 }
 
 fn others_ui(ui: &mut Ui, reading: &PolicyReading) {
@@ -337,21 +369,22 @@ fn manual_ui(ui: &mut Ui, w: &Wizard, open: bool, asks: &mut Asks) {
 /// App-centric: the admin center page and the PowerShell script that make the app available and installed for
 /// everyone (no HTTP API does).
 fn app_centric_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
-    let Some(app) = w.teams().app() else { return };
+    let Some(catalog_id) = w.teams().catalog_id() else { return };
     let name = &w.settings().teams_app_name;
     ui.horizontal(|ui| {
         if ui.button(format!("Open {name} in the Teams admin center")).clicked() {
             asks.intents.push(Intent::OpenAdminCenter);
         }
     });
-    if let Some(text) = script::app_centric_script(&app.catalog_id, name) {
+    if let Some(text) = script::app_centric_script(catalog_id, name) {
         egui::CollapsingHeader::new("Or with PowerShell (MicrosoftTeams module)").default_open(false).show(ui, |ui| {
             script_ui(ui, "Install-for-everyone-in-Teams.ps1", &text, 200.0, asks);
         });
     }
 }
 
-/// A PowerShell script with Copy and Save (as `file`, to Downloads), shown selectable below them.
+/// A PowerShell script with Copy, Save (as `file`, to Downloads) and, where PowerShell is installed, Run in
+/// PowerShell (saved, then started in a console window of the person's own), shown selectable below them.
 fn script_ui(ui: &mut Ui, file: &str, text: &str, height: f32, asks: &mut Asks) {
     ui.horizontal(|ui| {
         if ui.button("Copy script").clicked() {
@@ -360,7 +393,40 @@ fn script_ui(ui: &mut Ui, file: &str, text: &str, height: f32, asks: &mut Asks) 
         if ui.button("Save script").on_hover_text("To your Downloads folder").clicked() {
             asks.save = Some((file.to_owned(), text.to_owned()));
         }
+        match &asks.console {
+            ConsoleOffer::None => {}
+            ConsoleOffer::Demo => {
+                ui.add_enabled(false, egui::Button::new("Run in PowerShell")).on_disabled_hover_text(
+                    "Demo mode: the script would change a real Microsoft 365 tenant. The simulated admin center does it here.",
+                );
+            }
+            ConsoleOffer::Ready(console) => {
+                let hover = format!(
+                    "Saves the script to Downloads and opens it in a {} window, with your rights (not as administrator). \
+                     It asks you to sign in to Teams, then prints what the tenant says.",
+                    console.name()
+                );
+                if ui.button("Run in PowerShell").on_hover_text(hover).clicked() {
+                    asks.run_script = Some((file.to_owned(), text.to_owned()));
+                }
+            }
+        }
     });
+    match &asks.script_started {
+        Some(Ok(path)) if path.file_name().is_some_and(|n| n.to_string_lossy() == file) => {
+            ui.label(format!(
+                "Started in PowerShell ({}): sign in there as a Teams Administrator, the window shows what the tenant says. Then come back here and check again.",
+                path.display()
+            ));
+        }
+        Some(Err(why)) => {
+            ui.label(
+                RichText::new(format!("Could not start PowerShell: {why}. Save the script and run it yourself."))
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+        _ => {}
+    }
     egui::ScrollArea::vertical().id_salt(file).max_height(height).show(ui, |ui| {
         ui.add(egui::Label::new(RichText::new(text).monospace().small()).selectable(true));
     });

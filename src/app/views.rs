@@ -23,11 +23,35 @@ pub(super) struct Asks {
     pub export: bool,
     /// A diagnostics bundle to open and replay.
     pub open_bundle: Option<std::path::PathBuf>,
+    /// A script to save and start in PowerShell: name and contents.
+    pub run_script: Option<(String, String)>,
+    /// Given to the page, not asked by it: whether "Run in PowerShell" can be offered, and what the last one did.
+    pub console: ConsoleOffer,
+    pub script_started: Option<Result<std::path::PathBuf, String>>,
+}
+
+/// Whether a script can be run in PowerShell from the window.
+#[derive(Debug, Clone, Default)]
+pub(super) enum ConsoleOffer {
+    /// Not looked for yet, or not found: no button.
+    #[default]
+    None,
+    /// Demo mode: the scripts act on a real tenant, so the button is shown but not offered.
+    Demo,
+    Ready(crate::shell::console::Console),
 }
 
 /// The whole window.
 pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
-    let mut asks = Asks::default();
+    let mut asks = Asks {
+        console: match (&app.launch.mode, &app.console) {
+            (Mode::Demo { .. }, _) => ConsoleOffer::Demo,
+            (Mode::Live, Some(console)) => ConsoleOffer::Ready(console.clone()),
+            (Mode::Live, None) => ConsoleOffer::None,
+        },
+        script_started: app.script_started.clone(),
+        ..Asks::default()
+    };
     app.preview_state.avatars.upload(ui.ctx());
     egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
     egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app, &mut asks));
@@ -58,6 +82,9 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     }
     if let Some((name, text)) = asks.save {
         app.save_file(name, text);
+    }
+    if let (Some((name, text)), ConsoleOffer::Ready(console)) = (asks.run_script, asks.console) {
+        app.run_script(console, name, text);
     }
     if asks.export {
         app.export_diagnostics();

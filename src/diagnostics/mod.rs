@@ -432,8 +432,8 @@ mod tests {
                 403,
                 "Forbidden",
                 "POST /v1.0/chats",
-                "The bot is disabled by the tenant admin.",
-                "The MSPbots bot is turned off in this tenant",
+                "The tenant admin disabled this bot",
+                "The MSPbots bot is turned off for this user",
             ),
             (
                 400,
@@ -444,8 +444,19 @@ mod tests {
             ),
         ] {
             let e = c.explain(&refusal(status, code, operation, message), "MSPbots");
-            assert_eq!(e.summary, summary, "{message}");
+            assert_eq!(e.summary, summary, "{code}: {message}");
             assert!(e.fix.iter().any(|f| f.contains("Teams admin center") || f.contains("admin center")), "{e:?}");
+        }
+        // The bot service's own code, as MSPbots' service logs it (no inner code there), and as `explain` gets it.
+        for message in ["The tenant admin disabled this bot", ""] {
+            let bot = Failure::Graph(GraphError {
+                status: 403,
+                code: "BotDisabledByAdmin".into(),
+                message: message.into(),
+                ..Default::default()
+            });
+            assert_eq!(c.explain(&bot, "MSPbots").summary, "The MSPbots bot is turned off for this user");
+            assert_eq!(bot.teams_refusal(), Some(crate::wizard::TeamsRefusal::BotDisabled));
         }
         let plain = c.explain(&refusal(403, "Forbidden", install, "Something else entirely."), "MSPbots");
         assert_eq!(plain.summary, "Teams blocks MSPbots for this user", "no known message: the code's entry");

@@ -126,9 +126,24 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
             line.detail = Some(serde_json::json!({ "blocker": blocker, "facts": facts }));
             line
         }
-        TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => {
-            StepLine::failed(step, "failed", failure, vendor)
+        TeamsStep::Failed { failure, catalog_id } => {
+            let mut line = StepLine::failed(step, "failed", failure, vendor);
+            // Refused for the app's availability: the app's admin-center page and the script fix it.
+            let availability = matches!(
+                failure.teams_refusal(),
+                Some(crate::wizard::TeamsRefusal::Blocked | crate::wizard::TeamsRefusal::NotAvailable)
+            );
+            if let (true, Some(id)) = (availability, catalog_id) {
+                let admin_center = format!("{}{id}", w.settings().teams_admin_center);
+                line.report.push(format!("Teams admin center: {admin_center}"));
+                line.detail = Some(serde_json::json!({
+                    "admin_center": admin_center,
+                    "script": crate::teams::script::app_centric_script(id, &w.settings().teams_app_name),
+                }));
+            }
+            line
         }
+        TeamsStep::NeedsApproval { failure, .. } => StepLine::failed(step, "failed", failure, vendor),
         other => StepLine {
             step,
             status: "failed",

@@ -130,17 +130,42 @@ impl ShellHandle {
         let handle = self.clone();
         self.runtime.spawn(async move {
             let fallback = handle.fallback_dir.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                let dir = crate::fsutil::downloads_dir_or(&fallback);
-                let path = dir.join(name);
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| std::fs::write(&path, text))
-                    .map(|()| path)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            let result = tokio::task::spawn_blocking(move || save_to_downloads(&fallback, &name, &text))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
             handle.report(Report::Saved(result)).await;
         });
     }
+
+    /// Looks for PowerShell; reports [`Report::Console`].
+    pub(super) fn find_console(&self) {
+        let handle = self.clone();
+        self.runtime.spawn(async move {
+            let found = tokio::task::spawn_blocking(super::console::Console::find).await.unwrap_or(None);
+            handle.report(Report::Console(found)).await;
+        });
+    }
+
+    /// Saves the script like [`ShellHandle::save_file`], then starts it in `console`; reports
+    /// [`Report::ScriptStarted`].
+    pub(super) fn run_script(&self, console: super::console::Console, name: String, text: String) {
+        let handle = self.clone();
+        self.runtime.spawn(async move {
+            let fallback = handle.fallback_dir.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let path = save_to_downloads(&fallback, &name, &text)?;
+                console.start(&path).map(|()| path)
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            handle.report(Report::ScriptStarted(result)).await;
+        });
+    }
+}
+
+/// Writes `text` as `name` in the Downloads folder (else `fallback`), and says where.
+fn save_to_downloads(fallback: &std::path::Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let dir = crate::fsutil::downloads_dir_or(fallback);
+    let path = dir.join(name);
+    std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map(|()| path).map_err(|e| e.to_string())
 }

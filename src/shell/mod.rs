@@ -5,10 +5,12 @@
 //! Both the window (`app`) and the headless runner drive the wizard through this shell. Rooms by effect: this file
 //! (the `Shell`, dispatching effects, the state-file writer, the vault and discovery), `sign_in.rs` (sign-in,
 //! device code, admin consent), `tenant.rs` (the tenant's grants, directory and avatars), `teams.rs` (the Teams
-//! app, installs, setup policies), `tokens.rs` (access tokens), `files.rs` (bundles off the UI thread),
+//! app, installs, setup policies), `tokens.rs` (access tokens), `files.rs` (bundles and scripts off the UI thread),
+//! `console.rs` (a saved script in a PowerShell console),
 //! `browser.rs` (opening URLs).
 
 pub mod browser;
+pub mod console;
 mod files;
 mod sign_in;
 mod teams;
@@ -142,6 +144,10 @@ pub enum Report {
     Avatars(Vec<(String, Result<Option<Avatar>, Failure>)>),
     /// A file saved with [`Shell::save_file`] or [`Shell::export_diagnostics`]: where, or why not.
     Saved(Result<std::path::PathBuf, String>),
+    /// The PowerShell console [`Shell::find_console`] found, if any.
+    Console(Option<console::Console>),
+    /// A script started with [`Shell::run_script`]: where it was saved, or why it could not be saved or started.
+    ScriptStarted(Result<std::path::PathBuf, String>),
     /// A bundle opened with [`Shell::open_bundle`]: the replay's launch, or why it cannot be replayed.
     BundleOpened(Result<Box<crate::launch::Launch>, String>),
 }
@@ -495,6 +501,17 @@ impl Shell {
     /// reports [`Report::Saved`].
     pub fn save_file(&self, name: String, text: String) {
         self.handle().save_file(name, text);
+    }
+
+    /// Looks for PowerShell and a way to show it (off the UI thread); reports [`Report::Console`].
+    pub fn find_console(&self) {
+        self.handle().find_console();
+    }
+
+    /// Saves `text` as `name` like [`Shell::save_file`], then starts it in `console`'s window; reports
+    /// [`Report::ScriptStarted`].
+    pub fn run_script(&self, console: console::Console, name: String, text: String) {
+        self.handle().run_script(console, name, text);
     }
 
     /// What background work needs to save files and report.

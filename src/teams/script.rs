@@ -14,6 +14,16 @@ pub fn app_page_url(app_id: &str) -> String {
 /// The Teams admin center page listing apps, with "Org-wide app settings".
 pub const MANAGE_APPS_URL: &str = "https://admin.teams.microsoft.com/policies/manage-apps";
 
+/// The scripts' first lines: stop at the first error, and say how to install the MicrosoftTeams module when it is
+/// missing (a script started with "Run in PowerShell" would otherwise fail on its first cmdlet with a vaguer error).
+const PREAMBLE: &str = "$ErrorActionPreference = 'Stop'
+if (-not (Get-Module -ListAvailable -Name MicrosoftTeams)) {
+    Write-Host 'The MicrosoftTeams module is not installed. Install it, then run this script again:' -ForegroundColor Yellow
+    Write-Host '    Install-Module MicrosoftTeams -Scope CurrentUser'
+    return
+}
+Import-Module MicrosoftTeams";
+
 /// Only GUID-like ids go into the script (it is run with an admin's rights).
 fn safe_id(app_id: &str) -> Option<&str> {
     (!app_id.is_empty() && app_id.len() <= 64 && app_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
@@ -28,7 +38,7 @@ pub fn global_policy_script(app_id: &str, app_name: &str) -> Option<String> {
         r#"# Adds {name} to the Teams Global (Org-wide default) app setup policy: installed, and pinned after the
 # existing pins. Nothing else in the policy changes. Run it as a Teams Administrator or Global Administrator.
 # Needs the MicrosoftTeams module:  Install-Module MicrosoftTeams -Scope CurrentUser
-Import-Module MicrosoftTeams
+{PREAMBLE}
 Connect-MicrosoftTeams
 
 $appId  = '{id}'
@@ -74,7 +84,7 @@ pub fn app_centric_script(app_id: &str, app_name: &str) -> Option<String> {
         r#"# Makes {name} available to everyone in Teams and installs it for everyone (Teams' app-centric management:
 # both are settings of the app itself now, not of setup policies). Run it as a Teams Administrator or Global
 # Administrator. Needs the MicrosoftTeams module:  Install-Module MicrosoftTeams -Scope CurrentUser
-Import-Module MicrosoftTeams
+{PREAMBLE}
 Connect-MicrosoftTeams
 
 # The app's id in your tenant's Teams app catalog (not its manifest id).
@@ -106,6 +116,10 @@ mod tests {
     fn the_app_centric_script_sets_availability_and_installs_by_catalog_id_and_prints_the_result() {
         let s = app_centric_script("5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13", "MSPbots").unwrap();
         assert!(s.contains("Connect-MicrosoftTeams"));
+        assert!(
+            s.starts_with("# ") && s.contains("\n$ErrorActionPreference = 'Stop'\nif (-not (Get-Module -ListAvailable")
+        );
+        assert!(s.find("Import-Module MicrosoftTeams") < s.find("Connect-MicrosoftTeams"));
         assert!(s.contains("$appId = '5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13'"));
         assert!(s.contains("Update-M365TeamsApp -Id $appId -IsBlocked $false -AppAssignmentType Everyone"));
         assert!(s.contains("Update-M365TeamsApp -Id $appId -AppInstallType Everyone -InstallForOperationType Add"));

@@ -77,7 +77,8 @@ pub enum TeamsRefusal {
     /// The app is not available to the user.
     NotAvailable,
     NoTeamsLicence,
-    /// The app's bot is disabled in the tenant.
+    /// The bot service's "The tenant admin disabled this bot" (`BotDisabledByAdmin`): the app is blocked or not
+    /// available to the user. Graph's installs do not say it; MSPbots' service hears it when it messages a user.
     BotDisabled,
     /// An app-centric tenant refuses new installed apps in setup policies.
     NewInstallsInPolicy,
@@ -90,7 +91,7 @@ const TEAMS_REFUSALS: &[(&str, TeamsRefusal)] = &[
     ("blocked by the tenant admin", TeamsRefusal::Blocked),
     ("not available to this user", TeamsRefusal::NotAvailable),
     ("not licensed for microsoft teams", TeamsRefusal::NoTeamsLicence),
-    ("disabled by the tenant admin", TeamsRefusal::BotDisabled),
+    ("tenant admin disabled this bot", TeamsRefusal::BotDisabled),
 ];
 
 /// A failure before any answer.
@@ -190,9 +191,7 @@ impl Failure {
         }
     }
 
-    /// A short machine-readable code: `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, `sign_in_timed_out`.
-    /// What a Teams refusal means, when its message says (codes first: an answer without a generic code is not
-    /// read by its message).
+    /// What a Teams refusal means, when its code or (behind a generic code) its message says.
     pub fn teams_refusal(&self) -> Option<TeamsRefusal> {
         self.teams_refusal_said().map(|(_, r)| r)
     }
@@ -201,6 +200,9 @@ impl Failure {
     /// detail: a bundle with customer details hidden keeps them).
     pub fn teams_refusal_said(&self) -> Option<(&'static str, TeamsRefusal)> {
         let Self::Graph(e) = self else { return None };
+        if e.code.eq_ignore_ascii_case("BotDisabledByAdmin") {
+            return Some(("BotDisabledByAdmin", TeamsRefusal::BotDisabled));
+        }
         if !matches!(e.code.as_str(), "Forbidden" | "BadRequest" | "NotFound" | "AccessDenied") {
             return None;
         }
@@ -208,6 +210,7 @@ impl Failure {
         TEAMS_REFUSALS.iter().find(|(fragment, _)| message.contains(fragment)).copied()
     }
 
+    /// A short machine-readable code: `AADSTS53003`, `Authorization_RequestDenied`, `timeout`, `sign_in_timed_out`.
     pub fn code(&self) -> String {
         match self {
             Self::Identity(e) => e.error_codes.first().map_or_else(|| e.error.clone(), |c| format!("AADSTS{c}")),

@@ -729,7 +729,7 @@ impl Wizard {
         }
         match &self.teams {
             TeamsStep::Blocked { blocker, .. } => out.push((StepId::TeamsApp, blocker.failure())),
-            TeamsStep::Failed { failure } | TeamsStep::NeedsApproval { failure, .. } => {
+            TeamsStep::Failed { failure, .. } | TeamsStep::NeedsApproval { failure, .. } => {
                 out.push((StepId::TeamsApp, failure.clone()));
             }
             TeamsStep::Done { bulk: Bulk::Failed { failure, .. }, .. } => out.push((StepId::TeamsApp, failure.clone())),

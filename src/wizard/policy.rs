@@ -452,11 +452,11 @@ impl Wizard {
                 PolicyStep::Applied { .. } => self.check_delivery(0, now),
                 _ => Vec::new(),
             },
-            PolicyIntent::OpenAdminCenter => match self.policy_app_id() {
-                Some(id) if matches!(self.policy, PolicyStep::Applied { .. } | PolicyStep::Manual { .. }) => {
-                    vec![Effect::OpenUrl { url: format!("{}{id}", self.settings.teams_admin_center) }]
-                }
-                _ => Vec::new(),
+            // The app's page, wherever the admin has to act on it: the policy step's outcome, or an install
+            // refused for availability (the Teams step).
+            PolicyIntent::OpenAdminCenter => match self.teams.catalog_id() {
+                Some(id) => vec![Effect::OpenUrl { url: format!("{}{id}", self.settings.teams_admin_center) }],
+                None => Vec::new(),
             },
         }
     }

@@ -274,13 +274,37 @@ impl BulkFailure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeamsStep {
     Locked,
-    Inspecting { attempt: Attempt },
-    NeedsApproval { failure: Failure, approval: Option<Attempt> },
-    Ready { facts: TeamsFacts, plan: AppPlan },
-    Blocked { facts: TeamsFacts, blocker: Blocker },
-    Installing { attempt: Attempt, facts: TeamsFacts, plan: AppPlan },
-    Done { app: TeamsAppRef, facts: TeamsFacts, bulk: Bulk },
-    Failed { failure: Failure },
+    Inspecting {
+        attempt: Attempt,
+    },
+    NeedsApproval {
+        failure: Failure,
+        approval: Option<Attempt>,
+    },
+    Ready {
+        facts: TeamsFacts,
+        plan: AppPlan,
+    },
+    Blocked {
+        facts: TeamsFacts,
+        blocker: Blocker,
+    },
+    Installing {
+        attempt: Attempt,
+        facts: TeamsFacts,
+        plan: AppPlan,
+    },
+    Done {
+        app: TeamsAppRef,
+        facts: TeamsFacts,
+        bulk: Bulk,
+    },
+    /// `catalog_id`: the app's id in the tenant's catalog when it was known before the failure (for the admin
+    /// center's page of the app, when the install was refused for availability).
+    Failed {
+        failure: Failure,
+        catalog_id: Option<String>,
+    },
 }
 
 impl TeamsStep {
@@ -291,6 +315,15 @@ impl TeamsStep {
             Self::NeedsApproval { failure, .. } if failure.is_consent_required() => StepStatus::Running,
             Self::NeedsApproval { .. } | Self::Blocked { .. } | Self::Failed { .. } => StepStatus::NeedsAttention,
             Self::Done { .. } => StepStatus::Done,
+        }
+    }
+
+    /// The app's catalog id as far as it is known: once installed, or the one the failed install used.
+    pub fn catalog_id(&self) -> Option<&str> {
+        match self {
+            Self::Done { app, .. } => Some(&app.catalog_id),
+            Self::Failed { catalog_id, .. } => catalog_id.as_deref(),
+            _ => None,
         }
     }
 
@@ -418,7 +451,7 @@ impl Wizard {
                     Err(failure) if failure.needs_interactive_sign_in() => {
                         TeamsStep::NeedsApproval { failure, approval: None }
                     }
-                    Err(failure) => TeamsStep::Failed { failure },
+                    Err(failure) => TeamsStep::Failed { failure, catalog_id: None },
                 };
                 // Already set up (the admin has the store or org app): nothing to ask, go straight to Done.
                 if let TeamsStep::Ready { facts, plan: plan @ (AppPlan::UseStore { .. } | AppPlan::UseOrg { .. }) } =
@@ -454,7 +487,7 @@ impl Wizard {
                     }
                 }
             }
-            (TeamsOutcome::TeamsAppReady { attempt, result }, TeamsStep::Installing { attempt: a, facts, .. })
+            (TeamsOutcome::TeamsAppReady { attempt, result }, TeamsStep::Installing { attempt: a, facts, plan })
                 if attempt == *a =>
             {
                 self.teams = match result {
@@ -469,7 +502,15 @@ impl Wizard {
                     Err(failure) if failure.needs_interactive_sign_in() => {
                         TeamsStep::NeedsApproval { failure, approval: None }
                     }
-                    Err(failure) => TeamsStep::Failed { failure },
+                    Err(failure) => {
+                        let catalog_id = match plan {
+                            AppPlan::UseStore { catalog_id }
+                            | AppPlan::UseOrg { catalog_id }
+                            | AppPlan::Update { catalog_id, .. } => Some(catalog_id.clone()),
+                            AppPlan::Publish { .. } => None,
+                        };
+                        TeamsStep::Failed { failure, catalog_id }
+                    }
                 };
                 Vec::new()
             }

@@ -220,6 +220,39 @@ fn blocked_and_failed_teams_steps_explain_and_check_again() {
 }
 
 #[test]
+fn an_install_refused_for_the_apps_availability_keeps_the_app_id_for_its_admin_center_page() {
+    let (mut w, inspect) = at_teams();
+    // Nothing to open before the app is known.
+    expect_effects(w.update(Event::User(Intent::OpenAdminCenter), at(24)), &[]);
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts()) }), at(25)),
+        &[],
+    );
+    let set_up = attempt_of(&find(&w.update(Event::User(Intent::InstallTeamsApp), at(26)), |e| {
+        matches!(e, Effect::SetUpTeamsApp { .. })
+    }));
+    let refused = Failure::Graph(GraphError {
+        status: 403,
+        code: "Forbidden".into(),
+        message: "The app is blocked by app permission policy.".into(),
+        ..Default::default()
+    });
+    expect_effects(
+        w.update(Event::Done(Outcome::TeamsAppReady { attempt: set_up, result: Err(refused) }), at(27)),
+        &[],
+    );
+    assert!(matches!(
+        w.teams(),
+        TeamsStep::Failed { failure, catalog_id: Some(id) }
+            if id == APP && failure.teams_refusal() == Some(crate::wizard::TeamsRefusal::Blocked)
+    ));
+    assert_eq!(
+        w.update(Event::User(Intent::OpenAdminCenter), at(28)),
+        [Effect::OpenUrl { url: format!("https://admin.teams.microsoft.com/policies/manage-apps/{APP}") }]
+    );
+}
+
+#[test]
 fn teams_access_is_approved_in_the_browser_then_inspected() {
     let (mut w, inspect) = at_teams();
     let mut consent_required = identity(65001, "invalid_grant");
