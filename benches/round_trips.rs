@@ -78,14 +78,18 @@ fn waves(mut requests: Vec<Request>) -> Vec<Vec<String>> {
     out
 }
 
-fn main() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut s = scenario::load("happy").unwrap();
-    for endpoint in ["graph", "teams-admin", "discovery", "token", "adminconsent"] {
-        s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: LATENCY_MS, ..Default::default() });
-    }
+/// One headless run of the whole wizard against `s` (the admin's consent pages answered by the simulator's auto
+/// mode): the simulator, the diagnostics bundle, and the browser visits each step's line reports.
+struct Run {
+    sim: Sim,
+    bundle: Bundle,
+    visits: Vec<(StepId, u64)>,
+    dir: std::path::PathBuf,
+}
+
+fn run(rt: &tokio::runtime::Runtime, s: scenario::Scenario, name: &str) -> Run {
     let sim = rt.block_on(Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com"))).unwrap();
-    let dir = std::env::temp_dir().join(format!("mspbots-bench-rt-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mspbots-bench-rt-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = common::live_profile(&dir, &sim);
     let bundle_path = dir.join("bundle.json");
@@ -93,13 +97,36 @@ fn main() {
         .args(["--grant-wait", "10", "--diagnostics", bundle_path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "the happy path failed:\n{}", String::from_utf8_lossy(&out.stdout));
-    let bundle = Bundle::load(&bundle_path).unwrap();
+    assert!(out.status.success(), "{name} failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    let visits = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|l| {
+            let step: StepId = serde_json::from_value(l["step"].clone()).unwrap();
+            (step, l["detail"]["browser_visits"].as_u64().unwrap())
+        })
+        .collect();
+    Run { sim, bundle: Bundle::load(&bundle_path).unwrap(), visits, dir }
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut s = scenario::load("happy").unwrap();
+    for endpoint in ["graph", "teams-admin", "discovery", "token", "adminconsent"] {
+        s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: LATENCY_MS, ..Default::default() });
+    }
+    // The same tenant, with the admin cancelling the first consent page of the setup tool's own (the sign-in's, which
+    // asks for every step's permissions): each step then asks for its own.
+    let mut declined = s.clone();
+    declined.consent.declined_user_consents = 1;
+    let Run { sim, bundle, visits, dir } = run(&rt, s, "happy");
+    let visits_of =
+        |visits: &[(StepId, u64)], step: StepId| visits.iter().find(|(s, _)| *s == step).map_or(0, |(_, n)| *n);
 
     println!(
         "Round trips per step, happy path, {LATENCY_MS} ms added to every answer (cargo bench --bench round_trips)"
     );
-    println!("{:<20} {:>8} {:>12} {:>8}  minimum is", "step", "requests", "round trips", "minimum");
+    println!("{:<20} {:>8} {:>12} {:>8} {:>7}  minimum is", "step", "requests", "round trips", "minimum", "visits");
     let mut total = (0, 0, 0);
     let rows = [
         (StepId::SignIn, false),
@@ -132,12 +159,14 @@ fn main() {
         let (min, why) = minimum(step, preview);
         total = (total.0 + n, total.1 + trips, total.2 + min);
         let name = if preview { "Preview" } else { step.title() };
-        println!("{name:<20} {n:>8} {trips:>12} {min:>8}  {why}");
+        let visits = if preview { "-".to_owned() } else { visits_of(&visits, step).to_string() };
+        println!("{name:<20} {n:>8} {trips:>12} {min:>8} {visits:>7}  {why}");
         for (i, wave) in waves.iter().enumerate() {
             println!("{:<20}   wave {}: {}", "", i + 1, wave.join(" + "));
         }
     }
-    println!("{:<20} {:>8} {:>12} {:>8}", "all steps", total.0, total.1, total.2);
+    let happy_visits: u64 = visits.iter().map(|(_, n)| n).sum();
+    println!("{:<20} {:>8} {:>12} {:>8} {happy_visits:>7}", "all steps", total.0, total.1, total.2);
     let unassigned: Vec<String> = bundle
         .timeline
         .iter()
@@ -161,4 +190,15 @@ fn main() {
     }
     rt.block_on(sim.shutdown());
     std::fs::remove_dir_all(dir).unwrap();
+
+    let declined = run(&rt, declined, "declined");
+    let per_step: Vec<String> = declined.visits.iter().map(|(s, n)| format!("{} {n}", s.title())).collect();
+    let sum: u64 = declined.visits.iter().map(|(_, n)| n).sum();
+    println!();
+    println!(
+        "Browser visits: happy path {happy_visits} (target 2); the sign-in's approval declined once: {sum} ({})",
+        per_step.join(", ")
+    );
+    rt.block_on(declined.sim.shutdown());
+    std::fs::remove_dir_all(declined.dir).unwrap();
 }

@@ -38,6 +38,7 @@ fn app(rt: &tokio::runtime::Runtime, scenario: &str) -> WizardApp {
         tenant: None,
         reproduce: None,
         cloud: None,
+        demo_account: None,
     };
     let services = AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
         let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();

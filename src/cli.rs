@@ -44,6 +44,10 @@ pub struct TargetArgs {
     /// The tenant's Microsoft cloud, instead of the profile's `cloud` (GCC uses the commercial hosts).
     #[arg(long, value_enum)]
     pub cloud: Option<crate::profile::Cloud>,
+    /// Demo mode: the account the simulated sign-in pages sign in as by themselves (the window otherwise lets you
+    /// pick on the page; headless uses the scenario's default account).
+    #[arg(long = "as", value_name = "UPN")]
+    pub as_account: Option<String>,
 }
 
 impl TargetArgs {
@@ -56,6 +60,7 @@ impl TargetArgs {
             tenant: self.tenant,
             reproduce: None,
             cloud: self.cloud,
+            demo_account: self.as_account,
         }
     }
 }
@@ -200,9 +205,6 @@ pub struct RunArgs {
     pub headless: bool,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Demo mode: the account that signs in (default: the scenario's default account).
-    #[arg(long = "as", value_name = "UPN")]
-    pub as_account: Option<String>,
     /// Identity provider base URL (instead of Microsoft or the demo), e.g. the URL `sim` printed.
     #[arg(long, value_name = "URL", value_parser = web_address)]
     pub login_url: Option<String>,
@@ -322,7 +324,6 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         teams_admin_url: args.teams_admin_url,
         discovery_url: args.discovery_url,
         ca_cert: args.ca_cert,
-        as_account: args.as_account,
         scopes: args.scopes.map(|s| s.split_whitespace().map(str::to_owned).collect()),
         redirect_host: args.redirect_host,
         device_code: args.device_code,
@@ -355,6 +356,7 @@ pub fn run_conformance(command: ConformanceCommand, state_dir: PathBuf, browser:
                     tenant: args.tenant,
                     reproduce: None,
                     cloud: args.cloud,
+                    demo_account: None,
                 },
                 login_url: args.login_url,
                 graph_url: args.graph_url,
@@ -376,6 +378,7 @@ pub fn run_conformance(command: ConformanceCommand, state_dir: PathBuf, browser:
                     tenant: None,
                     reproduce: None,
                     cloud: None,
+                    demo_account: None,
                 },
                 state_dir,
                 ..crate::headless::HeadlessOptions::default()

@@ -28,6 +28,8 @@ pub struct LaunchOptions {
     pub reproduce: Option<PathBuf>,
     /// `--cloud C`: the Microsoft cloud, instead of the profile's.
     pub cloud: Option<Cloud>,
+    /// `--as UPN`: demo mode only, the account the simulated sign-in pages sign in as by themselves.
+    pub demo_account: Option<String>,
 }
 
 /// Why the program runs against the simulated tenant.
@@ -56,6 +58,8 @@ pub struct Launch {
     pub tenant: Option<String>,
     /// The bundle being replayed and what was made of it.
     pub reproduction: Option<Box<(Bundle, Replay)>>,
+    /// Demo mode: the account the simulated sign-in pages sign in as (`--as`), checked against the scenario.
+    pub demo_account: Option<String>,
 }
 
 /// Why the program will not start with what it was given. Shown as one line (exit code 2), and in the window
@@ -77,6 +81,9 @@ pub enum LaunchError {
     /// The compiled-in profile does not parse: a build defect the tests rule out.
     #[error("the shipped vendor profile is broken")]
     ShippedProfile(#[source] ProfileError),
+    /// `--as` names a demo account; there is none in live mode.
+    #[error("--as {upn} picks an account of the demo tenant, and this run is not in demo mode (add --demo)")]
+    AsNeedsDemo { upn: String },
 }
 
 impl Launch {
@@ -95,6 +102,7 @@ impl Launch {
                 },
                 tenant: None,
                 reproduction: Some(Box::new((bundle, reproduction))),
+                demo_account: None,
             });
         }
         let mut profile = match &options.profile {
@@ -124,7 +132,14 @@ impl Launch {
             (Some(reason), Some(scenario)) => Mode::Demo { reason, scenario: Box::new(scenario) },
             _ => Mode::Live,
         };
-        Ok(Self { profile, mode, tenant, reproduction: None })
+        let demo_account = options.demo_account.clone();
+        if let Some(upn) = &demo_account {
+            match &mode {
+                Mode::Demo { scenario, .. } => scenario.check_account(upn).map_err(LaunchError::Scenario)?,
+                Mode::Live => return Err(LaunchError::AsNeedsDemo { upn: upn.clone() }),
+            }
+        }
+        Ok(Self { profile, mode, tenant, reproduction: None, demo_account })
     }
 }
 

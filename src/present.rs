@@ -311,3 +311,145 @@ pub fn policy_applied(w: &crate::wizard::Wizard, now: crate::wizard::Moment) -> 
     };
     Some(PolicyText { headline, installs, admin_acts, delivery: delivery_text, delivery_mark, missing, next })
 }
+
+/// The consent step once done, in words: a headline and one line on what the tenant showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentDone {
+    pub headline: &'static str,
+    pub line: String,
+}
+
+/// What the consent step says once it is done (`check`: how the wizard knows).
+pub fn consent_done(vendor: &str, check: &crate::wizard::ConsentCheck) -> ConsentDone {
+    use crate::wizard::ConsentCheck as C;
+    match check {
+        C::Confirmed => ConsentDone {
+            headline: "Consent granted",
+            line: format!("{vendor} has its permissions, and the tenant shows its app."),
+        },
+        C::AlreadyThere => ConsentDone {
+            headline: "Already granted",
+            line: format!(
+                "{vendor} was granted its permissions before this run (the tenant shows its app), so its consent page \
+                 was not needed. The permission check says whether everything is still there; Grant again opens the \
+                 consent page anyway."
+            ),
+        },
+        C::Earlier => ConsentDone {
+            headline: "Consent granted",
+            line: format!(
+                "{vendor} was granted its permissions in an earlier run of this setup; the next step reads the tenant \
+                 again to confirm every permission is still there."
+            ),
+        },
+        C::Unconfirmed(why) if why.is_consent_required() => ConsentDone {
+            headline: "Consent granted",
+            line: format!(
+                "{vendor} has its permissions (Microsoft confirmed it on its page). The setup tool has not been \
+                 approved to read your tenant's applications yet, so it checks each permission in the next step."
+            ),
+        },
+        C::Unconfirmed(_) => ConsentDone {
+            headline: "Consent granted",
+            line: format!(
+                "{vendor} has its permissions (Microsoft confirmed it on its page), but the setup tool could not look \
+                 at your tenant:"
+            ),
+        },
+    }
+}
+
+/// One of the setup tool's own delegated permissions (not the vendor's), the step that needs it, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolPermission {
+    /// As Microsoft's consent page names it.
+    pub name: &'static str,
+    /// The scope as requested (`User.Read`, or the Teams admin API's `{id}/user_impersonation`).
+    pub scope: &'static str,
+    pub step: crate::wizard::StepId,
+    pub why: String,
+}
+
+/// The setup tool's own permissions, asked at sign-in (an admin approves them for the organization there), each
+/// with its reason. The app needs nothing when the setup is over: they act only as the signed-in admin.
+pub fn setup_tool_permissions(vendor: &str, teams_app: &str) -> Vec<ToolPermission> {
+    use crate::wizard::StepId as S;
+    let p = |name, scope, step, why: String| ToolPermission { name, scope, step, why };
+    vec![
+        p("User.Read", "User.Read", S::SignIn, "sign you in and read your name and admin roles".to_owned()),
+        p(
+            "Application.Read.All",
+            "Application.Read.All",
+            S::VerifyPermissions,
+            format!("find the {vendor} app in your tenant and what it was granted"),
+        ),
+        p(
+            "Directory.Read.All",
+            "Directory.Read.All",
+            S::VerifyPermissions,
+            "read users, managers and licences for the preview and the readiness checks".to_owned(),
+        ),
+        p(
+            "ProfilePhoto.Read.All",
+            "ProfilePhoto.Read.All",
+            S::VerifyPermissions,
+            "show profile photos in the preview".to_owned(),
+        ),
+        p(
+            "AppCatalog.ReadWrite.All",
+            "AppCatalog.ReadWrite.All",
+            S::TeamsApp,
+            format!("find {teams_app} in your Teams app catalog, or upload it"),
+        ),
+        p(
+            "TeamsAppInstallation.ReadWriteForUser",
+            "TeamsAppInstallation.ReadWriteForUser",
+            S::TeamsApp,
+            format!("install {teams_app} for you, and for everyone if you choose"),
+        ),
+        p(
+            "TeamsAppInstallation.ReadForUser",
+            "TeamsAppInstallation.ReadForUser",
+            S::GlobalPolicy,
+            format!("check which users have {teams_app}"),
+        ),
+        p(
+            "Skype and Teams Tenant Admin API",
+            "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation",
+            S::GlobalPolicy,
+            format!("pin {teams_app} in the Global app setup policy (and install it there on tenants that still do)"),
+        ),
+    ]
+}
+
+/// The sign-in that asked for the setup tool's own permissions too was refused them: what that means and what
+/// happens next, for the sign-in page and headless.
+pub fn up_front_refused() -> (&'static str, &'static str) {
+    (
+        "The setup tool's own permissions were not approved",
+        "They were declined, or this account may not approve them for the organization. Sign in again without them: \
+         each step then asks for what it needs when it gets there, with its reason (an admin can approve it then).",
+    )
+}
+
+#[cfg(test)]
+mod tool_permission_tests {
+    /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.
+    #[test]
+    fn each_scope_asked_is_explained_once() {
+        let listed: Vec<&str> = super::setup_tool_permissions("V", "A").iter().map(|p| p.scope).collect();
+        let asked: Vec<&str> = crate::shell::SIGN_IN_SCOPES
+            .iter()
+            .chain(crate::shell::TENANT_READ_SCOPES)
+            .chain(crate::shell::TEAMS_SETUP_SCOPES)
+            .chain(crate::shell::TEAMS_ADMIN_SCOPES)
+            .copied()
+            .filter(|s| !["openid", "profile", "offline_access"].contains(s))
+            .collect();
+        let mut a = asked.clone();
+        let mut l = listed.clone();
+        a.sort_unstable();
+        l.sort_unstable();
+        assert_eq!(a, l);
+    }
+}

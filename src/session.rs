@@ -109,7 +109,21 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         consent_redirect,
         teams_setup_scopes: graph_scopes(TEAMS_SETUP_SCOPES, &endpoints.graph_resource),
         teams_admin_scopes: TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        sign_in_extra_consent: Vec::new(),
+        // What the later steps need, asked at sign-in so the happy path visits the browser twice (sign-in, the
+        // vendor's consent); only with Microsoft Graph (an explicitly given OpenID provider has none).
+        up_front_scopes: if endpoints.graph_url.is_some() {
+            graph_scopes(TENANT_READ_SCOPES, &endpoints.graph_resource)
+                .into_iter()
+                .chain(graph_scopes(TEAMS_SETUP_SCOPES, &endpoints.graph_resource))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        sign_in_extra_consent: if endpoints.teams_admin_url.is_some() {
+            TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            Vec::new()
+        },
         teams_admin_center: endpoints.teams_admin_center.clone(),
         teams_admin_base: endpoints.teams_admin_url.as_deref().map(with_slash),
         teams_manifest_id: profile.teams_app.store_id.clone(),

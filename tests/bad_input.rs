@@ -121,6 +121,11 @@ fn target_cases(files: &Files, before: &[&str]) {
         (with(&["--scenario", "no-such-name"]), By::Program, vec!["'no-such-name'", "happy", "not-admin"]),
         (with(&["--demo", "--scenario", "no-such-name"]), By::Program, vec!["'no-such-name'", "happy"]),
         (with(&["--scenario", &broken_scenario]), By::Program, vec!["broken-scenario.toml", "not valid TOML"]),
+        (
+            with(&["--demo", "--as", "nobody@contoso.com"]),
+            By::Program,
+            vec!["no account nobody@contoso.com", "adele.vance@contoso.com"],
+        ),
         (with(&["--cloud", "mars"]), By::Clap, vec!["'mars'", "--cloud"]),
         (with(&["--tenant", "contoso"]), By::Clap, vec!["'contoso'", "tenant id"]),
         (with(&["--no-such-option"]), By::Clap, vec!["--no-such-option"]),

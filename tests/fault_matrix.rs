@@ -436,6 +436,14 @@ fn run_step(rig: &mut Rig, rt: &tokio::runtime::Runtime, step: Step, arm_on_tena
         }
         Step::Consent => {
             rig.dispatch(Intent::Continue);
+            // After sign-in the step first looks whether the vendor app is already in the tenant; the consent
+            // button comes when it is not (a fault during that look leaves the button too).
+            rig.until(
+                rt,
+                "the look for the vendor app",
+                |_, _| {},
+                |w| !matches!(w.consent(), Consent::Looking { .. }),
+            );
             rig.dispatch(Intent::GrantConsent);
         }
         // Verify and the preview start by themselves after the consent.

@@ -54,10 +54,13 @@ const EXPECTED: &[Expect] = &[
         scenario: "conditional-access",
         extra: &[],
         lines: &[
+            // The device code that replaced the blocked browser asked for the Graph permissions of every step;
+            // the Teams admin API (another resource) still needs a browser, which the policy blocks.
             ("sign_in", "done", Some("AADSTS53003")),
             ("admin_consent", "done", None),
-            ("verify_permissions", "failed", Some("AADSTS53003")),
-            ("teams_app", "skipped", None),
+            ("verify_permissions", "done", None),
+            ("teams_app", "done", None),
+            ("global_policy", "failed", Some("AADSTS53003")),
         ],
         exit: 1,
     },
@@ -639,4 +642,37 @@ fn an_install_refused_for_availability_carries_its_fix() {
             assert!(d.get("admin_center").is_none(), "{scenario}: {teams:#}");
         }
     }
+}
+
+/// Issue 18: the happy path sends the admin to the browser twice (the sign-in, which asks for the setup tool's own
+/// permissions too, and the vendor's consent); every other step gets its tokens without a visit. An account that
+/// may not approve the setup tool's permissions (a Teams Administrator) is signed in again without them, and each
+/// line says how many visits its step made.
+#[test]
+fn the_happy_path_visits_the_browser_twice() {
+    let visits = |lines: &[Value]| -> Vec<(String, u64)> {
+        lines
+            .iter()
+            .map(|l| (l["step"].as_str().unwrap().to_owned(), l["detail"]["browser_visits"].as_u64().unwrap()))
+            .collect()
+    };
+    let (exit, lines, stderr) = run("happy", &[]);
+    assert_eq!(exit, 0, "{stderr}");
+    let happy = visits(&lines);
+    assert_eq!(
+        happy,
+        [
+            ("sign_in".to_owned(), 1),
+            ("admin_consent".to_owned(), 1),
+            ("verify_permissions".to_owned(), 0),
+            ("teams_app".to_owned(), 0),
+            ("global_policy".to_owned(), 0)
+        ]
+    );
+    assert_eq!(happy.iter().map(|(_, n)| n).sum::<u64>(), 2);
+
+    let (_, lines, stderr) = run("happy", &["--as", "megan.bowen@contoso.com"]);
+    assert!(stderr.contains("The setup tool's own permissions were not approved"), "{stderr}");
+    assert_eq!(lines[0]["status"], "done", "signed in again without them: {lines:#?}");
+    assert_eq!(visits(&lines)[0], ("sign_in".to_owned(), 2));
 }

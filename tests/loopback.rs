@@ -1,6 +1,7 @@
 //! The loopback listener against bad input: wrong or missing state, garbage, other paths and methods, a foreign
 //! Host header, oversized and slow requests, a second callback. Each gets a page; none crashes the listener or
-//! completes the step.
+//! completes the step. The callback arrives over IPv4 and, where the machine has it, over `::1` (a browser that
+//! resolves `localhost` to `::1` first).
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed step should panic")]
 
 use std::time::Duration;
@@ -16,7 +17,10 @@ const STATE: &str = "expected-state-123";
 async fn listener() -> (u16, JoinHandle<Callback>) {
     let l = Loopback::bind("localhost", "/").await.unwrap();
     let addr = l.local_addr().unwrap();
-    assert!(addr.ip().is_loopback() && addr.ip().to_string() == "127.0.0.1", "bound to 127.0.0.1 only: {addr}");
+    assert!(addr.ip().is_loopback() && addr.ip().to_string() == "127.0.0.1", "bound to 127.0.0.1: {addr}");
+    if let Some(v6) = l.local_addr_v6() {
+        assert_eq!((v6.ip().to_string().as_str(), v6.port()), ("::1", addr.port()), "and ::1 on the same port");
+    }
     assert_ne!(addr.port(), 0);
     assert_eq!(l.redirect_uri(), format!("http://localhost:{}/", addr.port()));
     let task = tokio::spawn(l.wait(Secret::new(STATE), Pages { product: "MSPbots".into() }));
@@ -105,4 +109,29 @@ async fn slow_requests_time_out_without_blocking_others() {
     let mut out = Vec::new();
     let _read = tokio::time::timeout(READ_TIMEOUT + Duration::from_secs(2), slow.read_to_end(&mut out)).await;
     assert_eq!(status(&String::from_utf8_lossy(&out)), 408, "the slow client gets a timeout page");
+}
+
+/// A browser that resolves `localhost` to `::1` and does not fall back reaches the same listener on the same port.
+#[tokio::test]
+async fn the_callback_arrives_over_ipv6_too_where_the_machine_has_it() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        // No IPv6 loopback on this machine: no browser here can use it either (the listener binds 127.0.0.1 only).
+        let l = Loopback::bind("localhost", "/").await.unwrap();
+        assert_eq!(l.local_addr_v6(), None);
+        return;
+    }
+    for ip in ["::1", "127.0.0.1"] {
+        let l = Loopback::bind("localhost", "/").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(l.local_addr_v6().map(|a| a.port()), Some(port));
+        let task = tokio::spawn(l.wait(Secret::new(STATE), Pages { product: "MSPbots".into() }));
+        let mut s = TcpStream::connect((ip, port)).await.unwrap();
+        let request = format!("GET /?code=c-{ip}&state={STATE} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+        assert_eq!(status(&String::from_utf8_lossy(&out)), 200, "over {ip}");
+        let callback = tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert_eq!(callback.get("code"), Some(format!("c-{ip}").as_str()));
+    }
 }

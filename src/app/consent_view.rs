@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use super::views::{Asks, browser_wait_ui, cancel_button, explanation_ui, permissions_ui};
+use super::views::{Asks, browser_wait_ui, explanation_ui, permissions_ui};
 use crate::wizard::{Consent, ConsentCheck, Intent, Moment, Precheck, Wizard};
 
 pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
@@ -36,18 +36,16 @@ pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             permissions_ui(ui, &permissions);
             ui.add_space(8.0);
             match precheck {
-                Precheck::CanGrant => {
-                    if ui.button("Grant consent…").clicked() {
-                        asks.intents.push(Intent::GrantConsent);
-                    }
-                }
+                Precheck::CanGrant => {}
                 Precheck::RolesUnknown { why } => {
                     ui.label(RichText::new(format!("Your roles could not be read ({why}). Consent needs a Global Administrator or Privileged Role Administrator.")).color(ui.visuals().warn_fg_color));
-                    if ui.button("Grant consent…").clicked() {
-                        asks.intents.push(Intent::GrantConsent);
-                    }
                 }
                 Precheck::CannotGrant { roles } => cannot_grant_ui(ui, w, roles, asks),
+            }
+            if !matches!(precheck, Precheck::CannotGrant { .. })
+                && ui.button("Not you? Sign in with another account…").clicked()
+            {
+                asks.intents.push(Intent::SignInAsSomeoneElse);
             }
         }
         Consent::Waiting { url, launch, catches_redirect, deadline, watch, approval, .. } => {
@@ -66,15 +64,6 @@ pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             if watch.active {
                 tenant_watch_ui(ui, w, now, watch, approval.is_some(), asks);
             }
-            ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("I've finished in the browser").clicked() {
-                    asks.intents.push(Intent::ConsentFinishedInBrowser);
-                }
-                if cancel_button(ui) {
-                    asks.intents.push(Intent::CancelConsent);
-                }
-            });
         }
         Consent::Applying { watch, .. } => {
             ui.horizontal(|ui| {
@@ -86,28 +75,19 @@ pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             }
         }
         Consent::Done { grant, check } => {
-            ui.label(RichText::new("Consent granted").strong());
+            let text = crate::present::consent_done(vendor, check);
+            ui.label(RichText::new(text.headline).strong());
             let tenant =
                 grant.tenant_id.clone().or_else(|| w.account().map(|a| a.tenant_id.clone())).unwrap_or_default();
-            ui.label(format!("{vendor} has its permissions in tenant {tenant}."));
-            match check {
-                ConsentCheck::Confirmed => {
-                    ui.label("The tenant shows the app.");
-                }
-                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
-                    ui.label("Microsoft confirmed the consent on its page. The setup tool has not been approved to read your tenant's applications yet, so it checks each permission in the next step.");
-                }
-                ConsentCheck::Unconfirmed(why) => {
-                    ui.label("Microsoft confirmed the consent on its page, but the setup tool could not look at your tenant:");
-                    explanation_ui(ui, w, why, None, asks);
-                }
-                ConsentCheck::Earlier => {
-                    ui.label("Granted in an earlier run of this setup. The next step reads your tenant again to confirm every permission is still there.");
-                }
+            ui.label(format!("Tenant {tenant}."));
+            ui.label(text.line);
+            if let ConsentCheck::Unconfirmed(why) = check
+                && !why.is_consent_required()
+            {
+                explanation_ui(ui, w, why, None, asks);
             }
-            ui.add_space(6.0);
-            if ui.button("Continue: verify permissions").clicked() {
-                asks.intents.push(Intent::Continue);
+            if *check == ConsentCheck::AlreadyThere && ui.button("Grant again…").clicked() {
+                asks.intents.push(Intent::GrantAgain);
             }
         }
         Consent::Failed { failure, precheck } => {

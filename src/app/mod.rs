@@ -2,6 +2,7 @@
 //! and renders. It does no network or file work itself (docs/STYLE.md rules 6-8): buttons become [`Intent`]s.
 
 mod consent_view;
+pub mod footer;
 pub mod frame_timer;
 mod preview_state;
 mod sign_in_view;
@@ -76,6 +77,16 @@ impl AppServices {
     }
 }
 
+/// The product icon of the header, loaded as a texture with the first frame.
+#[derive(Default)]
+pub struct HeaderIcon(pub Option<egui::TextureHandle>);
+
+impl std::fmt::Debug for HeaderIcon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "HeaderIcon(loaded)" } else { "HeaderIcon(not yet)" })
+    }
+}
+
 /// The eframe application.
 #[derive(Debug)]
 pub struct WizardApp {
@@ -95,6 +106,14 @@ pub struct WizardApp {
     pub console: Option<crate::shell::console::Console>,
     /// The last script started in PowerShell (where it was saved), or why it could not be.
     pub script_started: Option<Result<PathBuf, String>>,
+    /// The admin was in the browser at the last pump (a sign-in, the consent page, an approval).
+    browser_waiting: bool,
+    /// The browser handed back since the last frame: bring the window to the front.
+    attention_due: bool,
+    /// How many times the window asked for attention after the browser handed back (tests read it).
+    pub attention_asked: u32,
+    /// The product icon drawn in the header, once loaded.
+    pub header_icon: HeaderIcon,
     /// "Hide customer details" for "Export diagnostics…".
     pub hide_customer_details: bool,
     /// A message about saved progress that could not be used (shown above the page until the setup moves on).
@@ -125,6 +144,10 @@ impl WizardApp {
             saved: None,
             console: None,
             script_started: None,
+            browser_waiting: false,
+            attention_due: false,
+            attention_asked: 0,
+            header_icon: HeaderIcon::default(),
             hide_customer_details: false,
             progress_notice: None,
             bundle_path: String::new(),
@@ -152,7 +175,12 @@ impl WizardApp {
     /// so the wizard meets the admin's failures without a choice to get wrong.
     fn start_demo_tenant(&mut self) {
         let Mode::Demo { scenario, .. } = &self.launch.mode else { return };
-        let auto_login = self.launch.reproduction.as_deref().map(|r| r.1.account.clone());
+        let auto_login = self
+            .launch
+            .reproduction
+            .as_deref()
+            .map(|r| r.1.account.clone())
+            .or_else(|| self.launch.demo_account.clone());
         self.shell.start_demo_tenant((**scenario).clone(), auto_login);
         self.demo = DemoTenant::Starting;
     }
@@ -189,6 +217,8 @@ impl WizardApp {
 
     /// Applies finished background work and lets time pass (called once per frame, and by tests).
     pub fn pump(&mut self) {
+        // A click since the last pump may have sent the admin to the browser.
+        self.browser_waiting |= self.wizard().is_some_and(Wizard::waits_for_browser);
         for report in self.shell.drain() {
             let report = match &mut self.driver {
                 Some(driver) => driver.apply(&self.shell, report),
@@ -215,6 +245,11 @@ impl WizardApp {
         if let Some(driver) = &mut self.driver {
             driver.tick(&self.shell);
         }
+        let waiting = self.wizard().is_some_and(Wizard::waits_for_browser);
+        if self.browser_waiting && !waiting {
+            self.attention_due = true;
+        }
+        self.browser_waiting = waiting;
         self.keep_last_session();
     }
 
@@ -318,6 +353,14 @@ impl WizardApp {
 
     /// Everything inside the window (tests drive this without a window).
     pub fn ui_body(&mut self, ui: &mut egui::Ui) {
+        // The browser handed back: the window comes to the front where the OS allows it (macOS and Windows may
+        // only flash its icon), and asks for attention either way.
+        if std::mem::take(&mut self.attention_due) {
+            self.attention_asked += 1;
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Focus);
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(egui::UserAttentionType::Informational));
+        }
         views::window_ui(ui, self);
     }
 }

@@ -2,7 +2,7 @@
 
 use egui::{RichText, Ui};
 
-use super::views::{Asks, account_ui, browser_wait_ui, cancel_button, explanation_ui, mm_ss, needs_an_admin};
+use super::views::{Asks, account_ui, browser_wait_ui, explanation_ui, mm_ss, needs_an_admin};
 use crate::wizard::{Intent, Moment, Resume, SignIn, SwitchReason, Wizard};
 
 pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
@@ -15,18 +15,13 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 ui.label(format!("Signing in to tenant {t}."));
             }
             ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Sign in with Microsoft…").clicked() {
-                    asks.intents.push(Intent::SignInWithBrowser);
-                }
-                if ui
-                    .button("Sign in with a code…")
-                    .on_hover_text("For locked-down computers, or to sign in on another device")
-                    .clicked()
-                {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
+            if ui
+                .button("Sign in with a code…")
+                .on_hover_text("For locked-down computers, or to sign in on another device")
+                .clicked()
+            {
+                asks.intents.push(Intent::SignInWithDeviceCode);
+            }
         }
         SignIn::Browser { url, launch, deadline, .. } => {
             browser_wait_ui(
@@ -39,14 +34,9 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 asks,
             );
             ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if cancel_button(ui) {
-                    asks.intents.push(Intent::CancelSignIn);
-                }
-                if ui.button("Sign in with a code instead…").clicked() {
-                    asks.intents.push(Intent::SignInWithDeviceCode);
-                }
-            });
+            if ui.button("Sign in with a code instead…").clicked() {
+                asks.intents.push(Intent::SignInWithDeviceCode);
+            }
         }
         SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
             device_code_ui(ui, w, now, reason.as_ref(), code.as_ref(), *expires_at, *interval, asks);
@@ -55,14 +45,9 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             ui.label(RichText::new("Signed in").strong());
             account_ui(ui, account);
             ui.add_space(8.0);
-            ui.horizontal(|ui| {
-                if ui.button("Continue").clicked() {
-                    asks.intents.push(Intent::Continue);
-                }
-                if ui.button("Sign in with another account…").clicked() {
-                    asks.intents.push(Intent::SignInAsSomeoneElse);
-                }
-            });
+            if ui.button("Sign in with another account…").clicked() {
+                asks.intents.push(Intent::SignInAsSomeoneElse);
+            }
         }
         SignIn::Failed { failure, method } => sign_in_failed_ui(ui, w, failure, *method, asks),
     }
@@ -154,10 +139,6 @@ fn device_code_ui(
             });
         }
     }
-    ui.add_space(8.0);
-    if cancel_button(ui) {
-        asks.intents.push(Intent::CancelSignIn);
-    }
 }
 
 /// A sign-in that failed: the explanation with Retry, the consent link for an admin where one helps, and both ways
@@ -173,6 +154,17 @@ fn sign_in_failed_ui(
         crate::wizard::SignInMethod::Browser => "Retry",
         crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
     };
+    if *w.up_front() == crate::wizard::UpFront::Ask && failure.is_approval_refused() {
+        let (headline, text) = crate::present::up_front_refused();
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(headline).strong());
+            ui.add(egui::Label::new(text).wrap());
+        });
+        ui.add_space(6.0);
+        explanation_ui(ui, w, failure, None, asks);
+        return;
+    }
     explanation_ui(ui, w, failure, Some((retry, Intent::RetrySignIn)), asks);
     if needs_an_admin(failure)
         && let Some(link) = w.consent_link()

@@ -26,14 +26,7 @@ fn app_name(id: &str, w: &Wizard) -> String {
     KNOWN.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)).map_or_else(|| id.to_owned(), |(_, n)| (*n).to_owned())
 }
 
-fn approval_ui(
-    ui: &mut Ui,
-    w: &Wizard,
-    failure: &crate::wizard::Failure,
-    waiting: bool,
-    intent: Intent,
-    asks: &mut Asks,
-) {
+fn approval_ui(ui: &mut Ui, w: &Wizard, failure: &crate::wizard::Failure, waiting: bool, asks: &mut Asks) {
     let vendor = &w.settings().vendor_name;
     let consent = failure.is_consent_required();
     if consent {
@@ -41,13 +34,15 @@ fn approval_ui(
             ui.set_width(ui.available_width());
             ui.label(RichText::new("One more approval: let the setup tool manage Teams apps").strong());
             ui.label(format!("To put {vendor} in Teams for you and your users, the setup tool (acting as you) needs:"));
-            for line in [
-                "AppCatalog.ReadWrite.All: find the app in your tenant's catalog, or upload it",
-                "TeamsAppInstallation.ReadWriteForUser: install it for you, and for everyone if you choose",
-                "TeamsAppInstallation.ReadForUser: check which users have it",
-                "Skype and Teams Tenant Admin API: pin it (and, on older tenants, install it) in the Global app setup policy",
-            ] {
-                ui.label(format!("• {line}"));
+            let teams_app = &w.settings().teams_app_name;
+            for p in crate::present::setup_tool_permissions(vendor, teams_app)
+                .into_iter()
+                .filter(|p| matches!(p.step, StepId::TeamsApp | StepId::GlobalPolicy))
+            {
+                ui.label(format!("• {}: {}", p.name, p.why));
+            }
+            if let crate::wizard::UpFront::Declined { .. } = w.up_front() {
+                ui.label("You did not approve these when you signed in, so the setup tool asks now.");
             }
             ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
         });
@@ -60,8 +55,6 @@ fn approval_ui(
             ui.spinner();
             ui.label("Waiting for you in the browser…");
         });
-    } else if ui.button(if consent { "Approve Teams access…" } else { "Sign in again…" }).clicked() {
-        asks.intents.push(intent);
     }
 }
 
@@ -151,7 +144,7 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             });
         }
         TeamsStep::NeedsApproval { failure, approval } => {
-            approval_ui(ui, w, failure, approval.is_some(), Intent::ApproveTeamsAccess, asks);
+            approval_ui(ui, w, failure, approval.is_some(), asks);
         }
         TeamsStep::Ready { facts, plan } => {
             ui.label(RichText::new("What the setup tool found").strong());
@@ -161,14 +154,6 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
                 explanation_ui(ui, w, &warning.failure(), None, asks);
             }
             ui.label(plan_text(plan, w));
-            ui.add_space(4.0);
-            let label = match plan {
-                AppPlan::Publish { .. } | AppPlan::Update { .. } => format!("Upload and install {app} for me"),
-                _ => format!("Install {app} for me"),
-            };
-            if ui.button(label).clicked() {
-                asks.intents.push(Intent::InstallTeamsApp);
-            }
         }
         TeamsStep::Blocked { facts, blocker } => {
             ui.label(RichText::new("What the setup tool found").strong());
@@ -217,10 +202,6 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             });
             ui.add_space(10.0);
             bulk_ui(ui, w, bulk, asks);
-            ui.add_space(10.0);
-            if ui.button("Continue: Global policy").clicked() {
-                asks.intents.push(Intent::Continue);
-            }
         }
     }
 }
@@ -450,7 +431,7 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             });
         }
         PolicyStep::NeedsApproval { failure, approval } => {
-            approval_ui(ui, w, failure, approval.is_some(), Intent::ApprovePolicyAccess, asks);
+            approval_ui(ui, w, failure, approval.is_some(), asks);
             manual_ui(ui, w, false, asks);
         }
         PolicyStep::Ready { reading, change } => {
@@ -470,10 +451,6 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 ));
             }
             others_ui(ui, reading);
-            ui.add_space(6.0);
-            if ui.button("Add to the Global policy").clicked() {
-                asks.intents.push(Intent::ApplyPolicy);
-            }
             ui.add_space(6.0);
             manual_ui(ui, w, false, asks);
         }
@@ -509,14 +486,9 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             ui.label(&text.next);
             others_ui(ui, reading);
             ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui.button("Check who has it").clicked() {
-                    asks.intents.push(Intent::CheckDelivery);
-                }
-                if ui.button("Continue").clicked() {
-                    asks.intents.push(Intent::Continue);
-                }
-            });
+            if ui.button("Check who has it").clicked() {
+                asks.intents.push(Intent::CheckDelivery);
+            }
         }
         PolicyStep::Manual { why, reading } => {
             let failure = why.failure();
@@ -528,9 +500,6 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 others_ui(ui, r);
             }
             manual_ui(ui, w, true, asks);
-            if ui.button("Continue without it").clicked() {
-                asks.intents.push(Intent::Continue);
-            }
         }
     }
 }

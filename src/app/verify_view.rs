@@ -36,12 +36,15 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
                     ui.label(format!(
                         "To check each permission {vendor} was granted and preview the users it will sync, this setup tool (not {vendor}) needs read-only access:"
                     ));
-                    for (name, what) in [
-                        ("Application.Read.All", "the MSPbots app and what it was granted"),
-                        ("Directory.Read.All", "users, managers and licences"),
-                        ("ProfilePhoto.Read.All", "profile photos for the preview"),
-                    ] {
-                        ui.label(format!("• {name}: {what}"));
+                    let teams_app = &w.settings().teams_app_name;
+                    for p in crate::present::setup_tool_permissions(vendor, teams_app)
+                        .into_iter()
+                        .filter(|p| p.step == crate::wizard::StepId::VerifyPermissions)
+                    {
+                        ui.label(format!("• {}: {}", p.name, p.why));
+                    }
+                    if let crate::wizard::UpFront::Declined { .. } = w.up_front() {
+                        ui.label("You did not approve these when you signed in, so the setup tool asks now.");
                     }
                     ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
                 });
@@ -55,8 +58,6 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
                     ui.spinner();
                     ui.label("Waiting for you in the browser…");
                 });
-            } else if ui.button(if consent { "Approve read access…" } else { "Sign in again…" }).clicked() {
-                asks.intents.push(crate::wizard::Intent::ApproveTenantRead);
             }
         }
         VerifyPhase::Failed { failure } => {
@@ -84,12 +85,6 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
     }
     ui.add_space(10.0);
     prerequisites_ui(ui, w, list);
-    if list.all_granted() {
-        ui.add_space(6.0);
-        if ui.button("Continue: Teams app").clicked() {
-            asks.intents.push(crate::wizard::Intent::Continue);
-        }
-    }
     if !matches!(w.preview().load, Load::NotStarted) {
         ui.add_space(12.0);
         ui.separator();
@@ -139,6 +134,10 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
     let words = crate::present::checklist(list, &w.settings().vendor_name, w.settings().permissions.len());
     let headline = RichText::new(&words.headline).strong();
     ui.label(if words.headline_mark == Mark::Problem { headline.color(ui.visuals().error_fg_color) } else { headline });
+    if let crate::wizard::Consent::Done { check: check @ crate::wizard::ConsentCheck::AlreadyThere, .. } = w.consent() {
+        let text = crate::present::consent_done(&w.settings().vendor_name, check);
+        ui.add(egui::Label::new(RichText::new(format!("{}: {}", text.headline, text.line)).weak()).wrap());
+    }
     // One block per permission (name, type and state on a line, why underneath), so the list stays readable in a
     // narrow window or beside the admin's session when replaying a bundle.
     for (i, p) in words.permissions.iter().enumerate() {
@@ -159,7 +158,14 @@ fn checklist_ui(ui: &mut Ui, w: &Wizard, list: &Checklist, asks: &mut Asks) {
     }
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        if !list.all_granted()
+        // Missing permissions: Grant again is the footer's (or, once the re-checks gave up, the explanation's).
+        // Granted before this run (its consent page skipped): offered here anyway.
+        let earlier = matches!(
+            w.consent(),
+            crate::wizard::Consent::Done { check: crate::wizard::ConsentCheck::AlreadyThere, .. }
+        );
+        if list.all_granted()
+            && earlier
             && ui.button("Grant again…").on_hover_text("Opens Microsoft's consent page again, then re-checks").clicked()
         {
             asks.intents.push(crate::wizard::Intent::GrantAgain);

@@ -1,7 +1,7 @@
 //! Views: `*_ui` functions that draw the app's state and collect the person's intents. They never start work; the
 //! window applies the collected intents after drawing.
 
-use egui::{Button, RichText, Ui};
+use egui::{RichText, Ui};
 
 use super::{DemoTenant, WizardApp};
 use crate::auth::vault::Durability;
@@ -55,6 +55,7 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     app.preview_state.avatars.upload(ui.ctx());
     egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
     egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app, &mut asks));
+    egui::Panel::bottom("footer").show(ui, |ui| super::footer::footer_ui(ui, app, &mut asks));
     if app.launch.reproduction.is_some() {
         egui::Panel::right("admin-session").resizable(true).default_size(320.0).show(ui, |ui| {
             egui::ScrollArea::vertical()
@@ -129,37 +130,74 @@ pub(super) fn refusal_ui(ui: &mut Ui, line: &str) -> bool {
     close
 }
 
-fn header_ui(ui: &mut Ui, app: &WizardApp) {
+fn header_ui(ui: &mut Ui, app: &mut WizardApp) {
     ui.add_space(6.0);
-    ui.heading(format!("Connect Microsoft 365 to {}", app.launch.profile.vendor_name));
+    let icon = app.header_icon.0.get_or_insert_with(|| header_icon(ui.ctx())).clone();
+    ui.horizontal(|ui| {
+        ui.add(egui::Image::new(&icon).fit_to_exact_size(egui::vec2(28.0, 28.0)));
+        ui.heading(RichText::new(format!("Connect Microsoft 365 to {}", app.launch.profile.vendor_name)).strong());
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(RichText::new(crate::PRODUCT_NAME).weak());
+        });
+    });
     if let Mode::Demo { reason, scenario } = &app.launch.mode {
-        egui::Frame::group(ui.style()).fill(ui.visuals().extreme_bg_color).show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(RichText::new("Demo mode").strong().color(ui.visuals().warn_fg_color));
-            ui.label(format!(
-                "You are connected to a simulated tenant ({}), not to Microsoft. Nothing you do here changes a real tenant.",
-                scenario.tenant_name()
-            ));
-            match reason {
-                DemoReason::Requested => {
-                    ui.label("Demo mode was requested with --demo.");
-                }
-                DemoReason::ProfileIncomplete(gaps) => {
-                    ui.label(format!("Live mode needs these fields in the vendor profile ({}):", app.launch.profile.source));
-                    for (field, meaning) in gaps {
-                        ui.label(format!("  • {field}: {meaning}"));
-                    }
-                }
-                DemoReason::Reproduce { path } => {
-                    ui.label(format!(
-                        "Replaying the diagnostics bundle {}: the simulated tenant answers as the admin's tenant did. The admin's session is on the right.",
-                        path.display()
-                    ));
+        let title = format!(
+            "Demo mode: a simulated tenant ({}), not Microsoft. Nothing here changes a real tenant.",
+            scenario.tenant_name()
+        );
+        let details = |ui: &mut Ui| match reason {
+            DemoReason::Requested => {
+                ui.label("Demo mode was requested with --demo.");
+            }
+            DemoReason::ProfileIncomplete(gaps) => {
+                ui.label(format!(
+                    "Live mode needs these fields in the vendor profile ({}):",
+                    app.launch.profile.source
+                ));
+                for (field, meaning) in gaps {
+                    ui.label(format!("  • {field}: {meaning}"));
                 }
             }
-        });
+            DemoReason::Reproduce { path } => {
+                ui.label(format!(
+                    "Replaying the diagnostics bundle {}: the simulated tenant answers as the admin's tenant did. The admin's session is on the right.",
+                    path.display()
+                ));
+            }
+        };
+        // In full on the first page; one line (which opens) once the setup is under way.
+        if app.page() == StepId::Welcome {
+            egui::Frame::group(ui.style()).fill(ui.visuals().extreme_bg_color).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new("Demo mode").strong().color(ui.visuals().warn_fg_color));
+                ui.label(format!(
+                    "You are connected to a simulated tenant ({}), not to Microsoft. Nothing you do here changes a real tenant.",
+                    scenario.tenant_name()
+                ));
+                details(ui);
+            });
+        } else {
+            egui::CollapsingHeader::new(RichText::new(title).color(ui.visuals().warn_fg_color))
+                .id_salt("demo-banner")
+                .default_open(false)
+                .show(ui, details);
+        }
     }
     ui.add_space(4.0);
+}
+
+/// The product icon for the header, from the same picture as the window's.
+fn header_icon(ctx: &egui::Context) -> egui::TextureHandle {
+    let png = include_bytes!("../../assets/icons/128x128.png");
+    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png).map_or_else(
+        |_| egui::ColorImage::filled([1, 1], egui::Color32::TRANSPARENT),
+        |picture| {
+            let rgba = picture.to_rgba8();
+            let size = [rgba.width() as usize, rgba.height() as usize];
+            egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw())
+        },
+    );
+    ctx.load_texture("product-icon", image, egui::TextureOptions::LINEAR)
 }
 
 /// Paints the step's status marker (shapes, not glyphs, so it does not depend on the font).
@@ -353,16 +391,23 @@ fn welcome_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
             .map(|p| (p.name.clone(), kind_name(p.kind), p.reason.clone()))
             .collect::<Vec<_>>(),
     );
+    ui.add_space(6.0);
+    ui.label(RichText::new("What this setup tool asks for itself, when you sign in").strong());
+    ui.label(
+        "As an admin you can approve these for your organization on the same Microsoft page, so no step asks again. \
+         They act only as you, while the setup runs; declining them is fine: each step then asks when it needs them.",
+    );
+    let tool: Vec<(String, String, String)> = crate::present::setup_tool_permissions(vendor, teams_app)
+        .into_iter()
+        .map(|p| (p.name.to_owned(), "delegated".to_owned(), format!("{}: {}", p.step.title(), p.why)))
+        .collect();
+    egui::CollapsingHeader::new(format!("{} permissions of the setup tool", tool.len()))
+        .id_salt("tool-permissions")
+        .show(ui, |ui| permissions_ui(ui, &tool));
     ui.add_space(10.0);
     demo_accounts_ui(ui, app);
     ui.add_space(6.0);
     super::support_view::open_bundle_ui(ui, app, asks);
-    ui.add_space(12.0);
-    let ready = app.wizard().is_some();
-    let start = Button::new(RichText::new("Start").size(16.0).strong()).min_size(egui::vec2(120.0, 32.0));
-    if ui.add_enabled(ready, start).on_disabled_hover_text("Waiting for the demo tenant").clicked() {
-        asks.intents.push(Intent::Continue);
-    }
 }
 
 fn kind_name(kind: crate::profile::PermissionKind) -> String {
@@ -402,12 +447,13 @@ fn demo_accounts_ui(ui: &mut Ui, app: &WizardApp) {
         }
         DemoTenant::NotNeeded => {}
         DemoTenant::Ready(tenant) => {
-            match app.launch.reproduction.as_deref() {
-                Some(r) => ui.label(format!(
+            match (app.launch.reproduction.as_deref(), &app.launch.demo_account) {
+                (Some(r), _) => ui.label(format!(
                     "Replaying a bundle: the simulated sign-in page signs in as {} by itself (the admin's roles).",
                     r.1.account
                 )),
-                None => ui.label(
+                (None, Some(upn)) => ui.label(format!("The simulated sign-in page signs in as {upn} by itself (--as).")),
+                (None, None) => ui.label(
                     "Pick any of these accounts on the simulated sign-in page to try each outcome; no password is needed.",
                 ),
             };

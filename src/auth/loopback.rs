@@ -69,19 +69,52 @@ pub struct Pages {
 #[derive(Debug)]
 pub struct Loopback {
     listener: TcpListener,
+    /// The same port on `::1`, where the machine has IPv6: a browser that resolves `localhost` to `::1` first
+    /// and does not fall back to `127.0.0.1` (reported for Firefox and Java clients) still reaches the listener.
+    listener_v6: Option<TcpListener>,
     port: u16,
     host_name: String,
     path: String,
 }
 
+/// Tries for a port free on both `127.0.0.1` and `::1`.
+const DUAL_BIND_TRIES: usize = 8;
+
 impl Loopback {
-    /// Binds `127.0.0.1` on a free port. `host_name` is what the redirect URI names (`localhost` or `127.0.0.1`);
-    /// `path` is the redirect path (`/` when the registered URI has none).
+    /// Binds `127.0.0.1` on a free port, and `::1` on the same port where the machine has IPv6. `host_name` is
+    /// what the redirect URI names (`localhost` or `127.0.0.1`); `path` is the redirect path (`/` when the
+    /// registered URI has none).
     pub async fn bind(host_name: &str, path: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        let port = listener.local_addr()?.port();
         let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
-        Ok(Self { listener, port, host_name: host_name.to_owned(), path })
+        let mut last = None;
+        for _ in 0..DUAL_BIND_TRIES {
+            let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+            let port = listener.local_addr()?.port();
+            match TcpListener::bind(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port))).await {
+                Ok(v6) => {
+                    return Ok(Self { listener, listener_v6: Some(v6), port, host_name: host_name.to_owned(), path });
+                }
+                // The port is taken on ::1 by someone else: try another.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => last = Some((listener, port)),
+                // No IPv6 here (disabled, or no ::1): 127.0.0.1 alone, as browsers here cannot use ::1 either.
+                Err(_) => return Ok(Self { listener, listener_v6: None, port, host_name: host_name.to_owned(), path }),
+            }
+        }
+        // ::1 busy on every port tried (unlikely): 127.0.0.1 alone.
+        let (listener, port) = match last {
+            Some(l) => l,
+            None => {
+                let l = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+                let port = l.local_addr()?.port();
+                (l, port)
+            }
+        };
+        Ok(Self { listener, listener_v6: None, port, host_name: host_name.to_owned(), path })
+    }
+
+    /// The `::1` address also listened on, if any.
+    pub fn local_addr_v6(&self) -> Option<SocketAddr> {
+        self.listener_v6.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The redirect URI to send: `http://{host}:{port}{path}`.
@@ -89,7 +122,7 @@ impl Loopback {
         format!("http://{}:{}{}", self.host_name, self.port, self.path)
     }
 
-    /// The bound address (always `127.0.0.1`).
+    /// The `127.0.0.1` address listened on.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -102,22 +135,22 @@ impl Loopback {
         let expect = std::sync::Arc::new(expect);
         let pages = std::sync::Arc::new(pages);
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (listener, listener_v6) = (self.listener, self.listener_v6);
         let result = loop {
             tokio::select! {
                 Some(callback) = rx.recv() => break callback,
-                accepted = self.listener.accept() => {
-                    let Ok((stream, _peer)) = accepted else { continue };
+                accepted = accept_either(&listener, listener_v6.as_ref()) => {
+                    let Ok(stream) = accepted else { continue };
                     let (expect, pages, tx, done) = (expect.clone(), pages.clone(), tx.clone(), done.clone());
                     tokio::spawn(async move { serve(stream, &expect, &pages, &tx, &done).await });
                 }
             }
         };
         // Keep answering stragglers (a second tab, a reload) for a moment, then close the port.
-        let listener = self.listener;
         tokio::spawn(async move {
             let _grace_over = tokio::time::timeout(GRACE, async {
                 loop {
-                    let Ok((stream, _)) = listener.accept().await else { continue };
+                    let Ok(stream) = accept_either(&listener, listener_v6.as_ref()).await else { continue };
                     let (expect, pages, tx, done) = (expect.clone(), pages.clone(), tx.clone(), done.clone());
                     tokio::spawn(async move { serve(stream, &expect, &pages, &tx, &done).await });
                 }
@@ -125,6 +158,17 @@ impl Loopback {
             .await;
         });
         result
+    }
+}
+
+/// The next connection on either listener.
+async fn accept_either(v4: &TcpListener, v6: Option<&TcpListener>) -> std::io::Result<TcpStream> {
+    match v6 {
+        Some(v6) => tokio::select! {
+            a = v4.accept() => a.map(|(s, _)| s),
+            a = v6.accept() => a.map(|(s, _)| s),
+        },
+        None => v4.accept().await.map(|(s, _)| s),
     }
 }
 
@@ -267,7 +311,8 @@ fn judge(
     pages: &Pages,
     done: &std::sync::atomic::AtomicBool,
 ) -> (Answer, Option<Callback>) {
-    let hosts = [format!("127.0.0.1:{}", expect.port), format!("localhost:{}", expect.port)];
+    let hosts =
+        [format!("127.0.0.1:{}", expect.port), format!("localhost:{}", expect.port), format!("[::1]:{}", expect.port)];
     if !head.host.as_ref().is_some_and(|h| hosts.contains(h)) {
         return (
             Answer::new(
@@ -325,10 +370,17 @@ fn judge(
                 ),
             )
         }
+        // What happens next, said here: the setup window goes on by itself and comes forward (or flashes in the
+        // taskbar or dock). A page cannot close a tab it did not open itself, in any browser: closing is the
+        // person's.
         None => Answer::new(
             200,
             "Done",
-            &format!("You can close this tab and return to the {} setup window.", pages.product),
+            &format!(
+                "Go back to the {} setup window: it goes on with the next step by itself (it has come to the front, \
+                 or flashes in the taskbar or dock). You can close this tab.",
+                pages.product
+            ),
         ),
     };
     (answer, Some(callback))

@@ -198,10 +198,8 @@ fn run_recording(options: HeadlessOptions, source: String) -> Result<Recording, 
             env.sign_in_scopes = ["openid", "profile", "offline_access"].iter().map(|s| (*s).to_owned()).collect();
             env.sign_in_scopes.extend(graph.iter().cloned());
             env.tenant_read_scopes.clone_from(&graph);
+            env.up_front_scopes.clone_from(&graph);
             env.teams_setup_scopes = graph;
-            if env.teams_admin_base.is_some() {
-                env.sign_in_extra_consent.clone_from(&env.teams_admin_scopes);
-            }
         })
         .await?;
         let Connected { mut shell, .. } = connected;
@@ -308,7 +306,7 @@ async fn finished(shell: &mut Shell, patience: Duration, users: &mut Vec<String>
 async fn browser_sign_in(shell: &mut Shell, attempt: Attempt) -> Result<crate::wizard::Account, String> {
     shell.run(Effect::BeginBrowserSignIn {
         attempt,
-        scopes: ScopeSet::SignIn,
+        scopes: ScopeSet::SignInWithSteps,
         prompt: Prompt::SelectAccount,
         login_hint: None,
     });
@@ -323,7 +321,7 @@ async fn browser_sign_in(shell: &mut Shell, attempt: Attempt) -> Result<crate::w
 }
 
 async fn device_sign_in(shell: &mut Shell, attempt: Attempt) -> Result<crate::wizard::Account, String> {
-    shell.run(Effect::BeginDeviceCode { attempt });
+    shell.run(Effect::BeginDeviceCode { attempt, scopes: ScopeSet::SignInWithSteps });
     let mut interval = loop {
         match shell.next_report(SIGN_IN_PATIENCE).await {
             Some(ShellReport::Wizard(Outcome::DeviceCodeReady { result, .. })) => match result {

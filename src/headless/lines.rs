@@ -27,6 +27,19 @@ pub struct StepLine {
 }
 
 impl StepLine {
+    /// Adds `detail.browser_visits`: how many times the step sent the admin to the browser (a detail that is not
+    /// an object is kept under `detail.value`).
+    pub(super) fn with_browser_visits(mut self, visits: u32) -> Self {
+        let mut detail = match self.detail.take() {
+            Some(serde_json::Value::Object(map)) => map,
+            Some(other) => serde_json::Map::from_iter([("value".to_owned(), other)]),
+            None => serde_json::Map::new(),
+        };
+        detail.insert("browser_visits".to_owned(), visits.into());
+        self.detail = Some(serde_json::Value::Object(detail));
+        self
+    }
+
     pub(super) fn failed(step: StepId, status: &'static str, failure: &Failure, vendor: &str) -> Self {
         let e = Catalogue::shipped().explain(failure, vendor);
         Self { step, status, code: Some(e.code), summary: e.summary, fix: e.fix, detail: None, report: Vec::new() }
@@ -282,27 +295,16 @@ pub(crate) fn consent_line(w: &Wizard, vendor: &str) -> StepLine {
             }
         }
         Consent::Done { grant, check } => {
+            let line = crate::present::consent_done(vendor, check).line;
             let (summary, code) = match check {
-                ConsentCheck::Confirmed => {
-                    (format!("{vendor} has its permissions, and the tenant shows its app"), None)
-                }
-                ConsentCheck::Earlier => (
-                    format!("{vendor} was granted its permissions in an earlier run; the next step checks them again"),
-                    None,
-                ),
-                ConsentCheck::Unconfirmed(why) if why.is_consent_required() => {
-                    (format!("{vendor} has its permissions (confirmed by Microsoft's redirect)"), None)
-                }
-                ConsentCheck::Unconfirmed(why) => {
+                ConsentCheck::Unconfirmed(why) if !why.is_consent_required() => {
                     let e = Catalogue::shipped().explain(why, vendor);
-                    (
-                        format!(
-                            "{vendor} has its permissions (confirmed by Microsoft's redirect); the tenant could not be read: {}",
-                            e.summary
-                        ),
-                        Some(e.code),
-                    )
+                    (format!("{line} {}", e.summary), Some(e.code))
                 }
+                ConsentCheck::Confirmed
+                | ConsentCheck::AlreadyThere
+                | ConsentCheck::Earlier
+                | ConsentCheck::Unconfirmed(_) => (line, None),
             };
             StepLine {
                 step: StepId::AdminConsent,

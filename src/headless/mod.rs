@@ -41,8 +41,6 @@ pub struct HeadlessOptions {
     /// A discovery URL other than `{login_url}{tenant}/v2.0/.well-known/openid-configuration`.
     pub discovery_url: Option<String>,
     pub ca_cert: Option<PathBuf>,
-    /// Demo mode: the account the simulated sign-in pages answer as.
-    pub as_account: Option<String>,
     /// Sign-in scopes to ask for instead of the wizard's (other identity providers).
     pub scopes: Option<Vec<String>>,
     /// `localhost` (default) or `127.0.0.1` for the redirect URI.
@@ -137,10 +135,6 @@ pub(crate) struct Checked {
 /// The launch, and the names and files the run will need later, checked before anything starts.
 pub(crate) fn check(options: &HeadlessOptions) -> Result<Checked, SetupError> {
     let launch = Launch::resolve(&options.launch)?;
-    let explicit = options.login_url.is_some() || options.discovery_url.is_some();
-    if let (Some(upn), Mode::Demo { scenario, .. }, false) = (&options.as_account, &launch.mode, explicit) {
-        scenario.check_account(upn)?;
-    }
     if let Some(path) = &options.diagnostics {
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         if !folder.is_dir() {
@@ -214,7 +208,7 @@ pub(crate) async fn connect(
                         scenario.name()
                     ));
                 }
-                let upn = options.as_account.clone().unwrap_or_else(|| scenario.default_account().to_owned());
+                let upn = options.launch.demo_account.clone().unwrap_or_else(|| scenario.default_account().to_owned());
                 let tenant = crate::demo::Tenant::start(scenario, Some(upn)).await?;
                 let endpoints = tenant.endpoints(profile.cloud);
                 profile = tenant.profile(&profile);
@@ -291,7 +285,14 @@ async fn drive(checked: Checked, mut options: HeadlessOptions) -> Result<(Vec<St
     };
     let vendor = profile.vendor_name.clone();
 
-    let lines = run_steps(&mut driver, &mut shell, &options, &vendor).await;
+    let lines: Vec<_> = run_steps(&mut driver, &mut shell, &options, &vendor)
+        .await
+        .into_iter()
+        .map(|line| {
+            let visits = driver.wizard.browser_visits(line.step);
+            line.with_browser_visits(visits)
+        })
+        .collect();
     shell.flush_state_files().await;
     let demo_scenario = match &launch.mode {
         Mode::Demo { scenario, .. } if !explicit => Some(scenario.name().to_owned()),

@@ -53,11 +53,28 @@ pub(super) async fn run_steps(
 async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions) -> Option<Failure> {
     driver.dispatch(shell, Intent::Continue);
     driver.dispatch(shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
-    let mut shown_code = false;
     let mut switched: Option<Failure> = None;
+    wait_for_sign_in(driver, shell, &mut switched).await;
+    // The setup tool's own permissions were declined, or this account may not approve them: sign in without them
+    // (each step then asks for its own), as the window offers.
+    if let SignIn::Failed { failure, .. } = driver.wizard.sign_in()
+        && failure.is_approval_refused()
+        && *driver.wizard.up_front() == crate::wizard::UpFront::Ask
+    {
+        let (headline, text) = crate::present::up_front_refused();
+        tell(&format!("{headline}. {text}"));
+        driver.dispatch(shell, Intent::SignInWithBasicAccess);
+        wait_for_sign_in(driver, shell, &mut switched).await;
+    }
+    switched
+}
+
+/// Waits until the sign-in under way ends, showing a device code when one comes and noting a switch to it.
+async fn wait_for_sign_in(driver: &mut Driver, shell: &mut Shell, switched: &mut Option<Failure>) {
+    let mut shown_code = false;
     wait_until(driver, shell, |w| {
         if let SignIn::DeviceCode { reason: Some(SwitchReason::ConditionalAccess(f)), .. } = w.sign_in() {
-            switched = Some(f.clone());
+            *switched = Some(f.clone());
         }
         if let SignIn::DeviceCode { code: Some(view), .. } = w.sign_in()
             && !shown_code
@@ -68,7 +85,6 @@ async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptio
         !matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Idle)
     })
     .await;
-    switched
 }
 
 /// Goes on to consent and grants it, unless the account cannot (the pre-check) or a resumed setup holds it already.
@@ -183,26 +199,44 @@ pub(super) async fn teams_steps(
         wait_until(driver, shell, policy_settled).await;
     }
     if let PolicyStep::Applied { everyone, .. } = driver.wizard.policy() {
-        if *everyone != EveryoneInstall::Set {
-            // App-centric: installing for everyone is the app's own setting, with no API. A person sets it on the
-            // admin center page (printed, or opened by $BROWSER); the demo's simulated page applies it at once.
-            tell("Installing for everyone is a setting of the app in the Teams admin center; opening its page.");
-            driver.dispatch(shell, Intent::OpenAdminCenter);
-        }
+        let by_hand = *everyone != EveryoneInstall::Set;
         // The delivery check re-reads the sample with backoff; wait as long as for permissions (--grant-wait).
         let clock = shell.clock();
         let patience = options.grant_wait;
-        wait_until(driver, shell, |w| match w.policy() {
+        let settled = |w: &Wizard, within: Duration| match w.policy() {
             PolicyStep::Applied { delivery, since, .. } => {
                 matches!(delivery, Delivery::Reached { .. } | Delivery::Blocked { .. } | Delivery::Failed { .. })
-                    || clock.now() >= since.plus(patience)
+                    || clock.now() >= since.plus(within)
             }
             _ => true,
-        })
-        .await;
+        };
+        // App-centric: installing for everyone is the app's own setting, with no API, set by a person on the admin
+        // center page (printed, or opened by $BROWSER; the demo's simulated page applies it at once). Asked for
+        // (--install-for-everyone): open it now. Otherwise the pin installs it for everyone it is available to:
+        // let it work, and send the admin there only if it does not reach the sample or the app is blocked.
+        if by_hand && options.install_for_everyone {
+            tell("Installing for everyone is a setting of the app in the Teams admin center; opening its page.");
+            driver.dispatch(shell, Intent::OpenAdminCenter);
+        } else if by_hand {
+            wait_until(driver, shell, |w| settled(w, PIN_ALONE_WAIT.min(patience))).await;
+            if !matches!(driver.wizard.policy(), PolicyStep::Applied { delivery: Delivery::Reached { .. }, .. }) {
+                tell(
+                    "The pin has not reached every sampled user: availability and installing for everyone are \
+                     settings of the app in the Teams admin center; opening its page.",
+                );
+                driver.dispatch(shell, Intent::OpenAdminCenter);
+                driver.dispatch(shell, Intent::CheckDelivery);
+            }
+        }
+        wait_until(driver, shell, |w| settled(w, patience)).await;
     }
     lines.push(policy_line(&driver.wizard, vendor, shell.clock().now()));
 }
+
+/// How long a headless run lets the Global policy's pin reach the delivery check's sample by itself before it sends
+/// the admin to the app's page in the Teams admin center. The demo tenant's pins arrive within seconds; a real
+/// tenant's take hours, so a live run opens the page after this too.
+const PIN_ALONE_WAIT: Duration = Duration::from_secs(15);
 
 /// Pumps reports and time into the wizard until `done`.
 pub(super) async fn wait_until(driver: &mut Driver, shell: &mut Shell, mut done: impl FnMut(&Wizard) -> bool) {

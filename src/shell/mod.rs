@@ -95,8 +95,11 @@ pub struct Environment {
     pub teams_admin_scopes: Vec<String>,
     /// Where an app's page of the Teams admin center is: this, then the catalog app id.
     pub teams_admin_center: String,
-    /// Scopes of another resource to ask consent for in the sign-in's own visit (their tokens come by refresh);
-    /// empty for the wizard, which asks when a step needs them.
+    /// What the later steps need, asked in the sign-in's own visit ([`ScopeSet::SignInWithSteps`]): the tenant
+    /// read and Teams setup scopes (Graph).
+    pub up_front_scopes: Vec<String>,
+    /// Scopes of another resource to ask consent for in that same visit (their tokens come by refresh): the Teams
+    /// admin API's, where there is one.
     pub sign_in_extra_consent: Vec<String>,
     /// The Teams admin configuration API's base, ending in `/`; `None` when there is none (other providers).
     pub teams_admin_base: Option<String>,
@@ -413,10 +416,10 @@ impl Shell {
                     s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
                 });
             }
-            Effect::BeginDeviceCode { attempt } => {
+            Effect::BeginDeviceCode { attempt, scopes } => {
                 let s = services.clone();
                 self.track(&services, step, attempt, async move {
-                    let result = s.begin_device_code(attempt).await;
+                    let result = s.begin_device_code(attempt, scopes).await;
                     report(Outcome::DeviceCodeReady { attempt, result }).await;
                 });
             }

@@ -37,7 +37,7 @@ impl Services {
             }
         };
         let finished = |result: Result<Option<Account>, Failure>| match set {
-            ScopeSet::SignIn => Outcome::SignInFinished {
+            ScopeSet::SignIn | ScopeSet::SignInWithSteps => Outcome::SignInFinished {
                 attempt,
                 result: result
                     .and_then(|a| a.ok_or_else(|| Failure::Parse { what: "account".into(), excerpt: String::new() })),
@@ -52,7 +52,7 @@ impl Services {
         };
         let request = SignInRequest {
             client_id: self.env.signin_client_id.clone(),
-            scopes: self.scopes(set),
+            scopes: self.asked_scopes(set),
             extra_consent: self.extra_consent(set),
             prompt: match prompt {
                 Prompt::SelectAccount => self.env.sign_in_prompt.clone(),
@@ -75,19 +75,19 @@ impl Services {
         };
         self.keep(set, &tokens).await;
         let result = match set {
-            ScopeSet::SignIn => self.read_account(&tokens).await.map(Some),
+            ScopeSet::SignIn | ScopeSet::SignInWithSteps => self.read_account(&tokens).await.map(Some),
             ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Ok(None),
         };
         send(finished(result)).await;
     }
 
-    pub(super) async fn begin_device_code(&self, attempt: Attempt) -> Result<DeviceCodeView, Failure> {
+    pub(super) async fn begin_device_code(&self, attempt: Attempt, set: ScopeSet) -> Result<DeviceCodeView, Failure> {
         let endpoints = self.endpoints().await?;
         let code = signin::request_device_code(
             &self.http_auth,
             &endpoints,
             &self.env.signin_client_id,
-            &self.scopes(ScopeSet::SignIn),
+            &self.asked_scopes(set),
         )
         .await?;
         let view = DeviceCodeView {

@@ -118,12 +118,30 @@ impl TokenCache {
 }
 
 impl Services {
+    /// The scopes a token for `set` is refreshed with (its key in the token cache). Both sign-ins keep their
+    /// tokens as [`ScopeSet::SignIn`]'s: the refresh asks only for what the sign-in's own reads need.
     pub(super) fn scopes(&self, set: ScopeSet) -> Vec<String> {
         match set {
-            ScopeSet::SignIn => self.env.sign_in_scopes.clone(),
+            ScopeSet::SignIn | ScopeSet::SignInWithSteps => self.env.sign_in_scopes.clone(),
             ScopeSet::TenantRead => self.env.tenant_read_scopes.clone(),
             ScopeSet::TeamsSetup => self.env.teams_setup_scopes.clone(),
             ScopeSet::TeamsAdmin => self.env.teams_admin_scopes.clone(),
+        }
+    }
+
+    /// The scopes an interactive approval of `set` asks for (the authorize request's, or the device code's).
+    pub(super) fn asked_scopes(&self, set: ScopeSet) -> Vec<String> {
+        match set {
+            ScopeSet::SignInWithSteps => {
+                let mut all = self.env.sign_in_scopes.clone();
+                for s in &self.env.up_front_scopes {
+                    if !all.iter().any(|a| a.eq_ignore_ascii_case(s)) {
+                        all.push(s.clone());
+                    }
+                }
+                all
+            }
+            ScopeSet::SignIn | ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => self.scopes(set),
         }
     }
 
@@ -131,8 +149,8 @@ impl Services {
     pub(super) fn extra_consent(&self, set: ScopeSet) -> Vec<String> {
         match set {
             ScopeSet::TeamsSetup if self.env.teams_admin_base.is_some() => self.env.teams_admin_scopes.clone(),
-            ScopeSet::SignIn => self.env.sign_in_extra_consent.clone(),
-            ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Vec::new(),
+            ScopeSet::SignInWithSteps => self.env.sign_in_extra_consent.clone(),
+            ScopeSet::SignIn | ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Vec::new(),
         }
     }
 

@@ -143,6 +143,8 @@ pub struct Directory {
     /// The `state` of each admin consent granted during the run, first to last (the scenario may withhold
     /// permissions from the first ones). The same page loaded twice is one consent.
     pub consent_states: Vec<String>,
+    /// How many of the setup tool's own consent pages auto mode has answered.
+    pub user_consents_answered: u32,
 }
 
 /// How an admin consent lands in the tenant.
@@ -172,6 +174,7 @@ impl Directory {
             delegated_grants: Vec::new(),
             app_role_assignments: Vec::new(),
             consent_states: Vec::new(),
+            user_consents_answered: 0,
         };
         dir.index_people();
         let tenant_id = dir.tenant_id().to_owned();

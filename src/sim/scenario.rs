@@ -339,6 +339,11 @@ pub struct ConsentSpec {
     /// How many admin consents withhold `withheld` (0: every one).
     #[serde(default)]
     pub withheld_consents: u32,
+    /// In auto mode, the first this many consent pages of the setup tool's own sign-ins and approvals are
+    /// declined (Cancel, AADSTS65004); later ones follow `auto_decision`: an admin who declines the permissions the
+    /// sign-in asks for up front, and approves each step's when it comes.
+    #[serde(default)]
+    pub declined_user_consents: u32,
 }
 
 /// Accept or Cancel on a consent page.

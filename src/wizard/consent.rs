@@ -81,6 +81,9 @@ pub enum ConsentCheck {
     Unconfirmed(Failure),
     /// Granted in an earlier run of the setup for this tenant (the permission check reads the tenant again).
     Earlier,
+    /// Found in the tenant right after sign-in, before any consent page: granted before (a re-run on a tenant set
+    /// up already). The permission check says whether everything is still there; "Grant again" stays offered.
+    AlreadyThere,
 }
 
 /// What the redirect (or the tenant) said was granted.
@@ -326,7 +329,7 @@ impl Wizard {
                 self.consent = match result {
                     Ok(true) => Consent::Done {
                         grant: ConsentGrant { tenant_id: self.account().map(|a| a.tenant_id.clone()), scope: None },
-                        check: ConsentCheck::Confirmed,
+                        check: ConsentCheck::AlreadyThere,
                     },
                     // Not there, or the tenant cannot be read: ask as usual.
                     Ok(false) | Err(_) => Consent::Ready { precheck: precheck.clone() },

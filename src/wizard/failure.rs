@@ -178,6 +178,12 @@ impl Failure {
         }
     }
 
+    /// The person declined the permissions asked (AADSTS65004), or may not approve them and an admin must
+    /// (AADSTS90094, 90095; 65001 when no consent page could be shown).
+    pub fn is_approval_refused(&self) -> bool {
+        self.aadsts().is_some_and(|c| [65004, 90094, 90095].contains(&c)) || self.is_consent_required()
+    }
+
     /// Only an interactive sign-in can get past this: consent needed, the session expired or was revoked, or MFA
     /// or Conditional Access must be satisfied in the browser.
     pub fn needs_interactive_sign_in(&self) -> bool {

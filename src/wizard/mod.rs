@@ -141,6 +141,10 @@ pub struct Attempt(pub u64);
 pub enum ScopeSet {
     /// What anyone may grant: sign in, read one's own profile and roles.
     SignIn,
+    /// The sign-in that also asks, in the same visit, for what the later steps need: [`ScopeSet::TenantRead`] and
+    /// [`ScopeSet::TeamsSetup`], with consent to [`ScopeSet::TeamsAdmin`] (another resource: its tokens come by
+    /// refresh). An admin approves them for the organization there; tokens are kept as [`ScopeSet::SignIn`]'s.
+    SignInWithSteps,
     /// Read access to the tenant's applications and grants (needs an admin's approval).
     TenantRead,
     /// The Teams app catalog and installs for users (Graph), asking consent for the Teams admin API too.
@@ -259,6 +263,9 @@ pub enum Intent {
     CancelSignIn,
     /// Start over with another account (from the consent pre-check).
     SignInAsSomeoneElse,
+    /// After the setup tool's own permissions were declined (or could not be approved) at sign-in: sign in asking
+    /// only for what anyone may grant; each later step asks for what it needs, with its reason.
+    SignInWithBasicAccess,
     /// Open the device-code verification page in the browser.
     OpenVerificationPage,
     /// Open the admin consent page.
@@ -326,6 +333,7 @@ impl Intent {
             Self::RetrySignIn => Routed::SignIn(S::Retry),
             Self::CancelSignIn => Routed::SignIn(S::Cancel),
             Self::SignInAsSomeoneElse => Routed::SignIn(S::AsSomeoneElse),
+            Self::SignInWithBasicAccess => Routed::SignIn(S::BasicAccess),
             Self::OpenVerificationPage => Routed::SignIn(S::OpenVerificationPage),
             Self::GrantConsent => Routed::Consent(C::Grant),
             Self::ConsentFinishedInBrowser => Routed::Consent(C::FinishedInBrowser),
@@ -510,8 +518,9 @@ pub enum Effect {
     /// read the account; report [`Outcome::BrowserSignInReady`] then [`Outcome::SignInFinished`]
     /// (or [`Outcome::AccessApproved`] for [`ScopeSet::TenantRead`]).
     BeginBrowserSignIn { attempt: Attempt, scopes: ScopeSet, prompt: Prompt, login_hint: Option<String> },
-    /// Ask for a device code; report [`Outcome::DeviceCodeReady`].
-    BeginDeviceCode { attempt: Attempt },
+    /// Ask for a device code for `scopes` ([`ScopeSet::SignIn`] or [`ScopeSet::SignInWithSteps`]: the Graph part
+    /// only, a device code serves one resource); report [`Outcome::DeviceCodeReady`].
+    BeginDeviceCode { attempt: Attempt, scopes: ScopeSet },
     /// Poll once; report [`Outcome::DevicePolled`].
     PollDeviceCode { attempt: Attempt },
     /// Stop the attempt's work, close its listener and forget its secrets.
@@ -551,7 +560,7 @@ impl Effect {
     pub fn step(&self) -> Option<StepId> {
         Some(match self {
             Self::BeginBrowserSignIn { scopes, .. } => match scopes {
-                ScopeSet::SignIn => StepId::SignIn,
+                ScopeSet::SignIn | ScopeSet::SignInWithSteps => StepId::SignIn,
                 ScopeSet::TenantRead => StepId::VerifyPermissions,
                 ScopeSet::TeamsSetup => StepId::TeamsApp,
                 ScopeSet::TeamsAdmin => StepId::GlobalPolicy,
@@ -591,6 +600,19 @@ pub struct Wizard {
     policy: PolicyStep,
     next_attempt: u64,
     resume: Resume,
+    up_front: UpFront,
+    /// How many times each step sent the admin to the browser (sign-in pages, consent pages, the admin center).
+    visits: std::collections::BTreeMap<StepId, u32>,
+}
+
+/// Whether sign-in asks, in the same visit, for what the later steps need ([`ScopeSet::SignInWithSteps`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpFront {
+    /// Ask at sign-in (the happy path: two visits to the browser in all).
+    Ask,
+    /// The admin declined it, or could not approve it: sign-in asks only for what anyone may grant, and each later
+    /// step asks for its own permissions when it needs them. `why`: the sign-in's refusal.
+    Declined { why: Failure },
 }
 
 impl Wizard {
@@ -608,6 +630,52 @@ impl Wizard {
             policy: PolicyStep::Locked,
             next_attempt: 1,
             resume: Resume::None,
+            up_front: UpFront::Ask,
+            visits: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Whether sign-in asks for the later steps' permissions too.
+    pub fn up_front(&self) -> &UpFront {
+        &self.up_front
+    }
+
+    /// True while the admin is expected in the browser (a sign-in, the consent page, an approval): when it turns
+    /// false, the browser handed back and the window asks for attention.
+    pub fn waits_for_browser(&self) -> bool {
+        matches!(self.sign_in, SignIn::Browser { .. })
+            || matches!(self.consent, Consent::Waiting { .. })
+            || matches!(self.verify.phase, VerifyPhase::NeedsReadAccess { approval: Some(_), .. })
+            || matches!(self.teams, TeamsStep::NeedsApproval { approval: Some(_), .. })
+            || matches!(self.policy, PolicyStep::NeedsApproval { approval: Some(_), .. })
+    }
+
+    /// How many times `step` sent the admin to the browser so far.
+    pub fn browser_visits(&self, step: StepId) -> u32 {
+        self.visits.get(&step).copied().unwrap_or(0)
+    }
+
+    /// The step an effect sends the admin to the browser for, if it does.
+    fn visit_of(&self, effect: &Effect) -> Option<StepId> {
+        match effect {
+            Effect::BeginBrowserSignIn { .. } | Effect::BeginDeviceCode { .. } | Effect::BeginAdminConsent { .. } => {
+                effect.step()
+            }
+            // The device code's own page is that sign-in's visit, already counted.
+            Effect::OpenUrl { .. } if matches!(self.sign_in, SignIn::DeviceCode { .. }) => None,
+            Effect::OpenUrl { .. } => Some(self.page),
+            Effect::PollDeviceCode { .. }
+            | Effect::Abandon { .. }
+            | Effect::CheckConsent { .. }
+            | Effect::SignOut
+            | Effect::ReadTenant { .. }
+            | Effect::LoadDirectory { .. }
+            | Effect::InspectTeams { .. }
+            | Effect::SetUpTeamsApp { .. }
+            | Effect::BulkInstall { .. }
+            | Effect::ReadSetupPolicies { .. }
+            | Effect::WriteGlobalPolicy { .. }
+            | Effect::CheckDelivery { .. } => None,
         }
     }
 
@@ -827,7 +895,19 @@ impl Wizard {
         };
         effects.extend(self.after_consent_change(now));
         effects.extend(self.resume_onward(now));
+        for effect in &effects {
+            if let Some(step) = self.visit_of(effect) {
+                *self.visits.entry(step).or_default() += 1;
+            }
+        }
         effects
+    }
+
+    /// A browser sign-in that could not open a browser was no visit (the device code that follows is).
+    fn visit_not_made(&mut self, step: StepId) {
+        if let Some(n) = self.visits.get_mut(&step) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     fn on_continue(&mut self, now: Moment) -> Vec<Effect> {

@@ -105,16 +105,17 @@ impl Wizard {
         let saved = saved.clone();
         self.resume = Resume::Matched(saved.clone());
         if !saved.consent_granted {
-            // The consent may have been granted in the browser as the setup tool stopped: look before asking.
+            // The consent may have been granted in the browser as the setup tool stopped: look before asking
+            // (sign-in already looks when it asked for the tenant's read access).
+            if saved.reached >= StepId::AdminConsent {
+                self.page = StepId::AdminConsent;
+            }
             let Consent::Ready { precheck } = &self.consent else {
                 return Vec::new();
             };
             let precheck = precheck.clone();
             let attempt = self.new_attempt();
             self.consent = Consent::Looking { attempt, precheck };
-            if saved.reached >= StepId::AdminConsent {
-                self.page = StepId::AdminConsent;
-            }
             return vec![Effect::CheckConsent { attempt }];
         }
         self.consent = Consent::Done {

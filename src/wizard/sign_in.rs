@@ -4,7 +4,7 @@
 //! Idle ──SignInWithBrowser──▶ Browser{url: None}                          [BeginBrowserSignIn]
 //! Browser ──BrowserSignInReady(opened)──▶ Browser{url}
 //! Browser ──BrowserSignInReady(not opened)──▶ DeviceCode{reason: NoBrowser} [Abandon, BeginDeviceCode]
-//! Browser ──SignInFinished(Ok)──▶ Done                                     (consent unlocks)
+//! Browser ──SignInFinished(Ok)──▶ Done        (consent unlocks; its page shows, looking for the vendor app)
 //! Browser ──SignInFinished(Conditional Access)──▶ DeviceCode{reason: CA}   [BeginDeviceCode]
 //! Browser ──SignInFinished(Err)──▶ Failed
 //! Browser ──Tick ≥ deadline──▶ Failed{SignInTimedOut}                      [Abandon]
@@ -187,6 +187,7 @@ pub(super) enum SignInIntent {
     Cancel,
     AsSomeoneElse,
     OpenVerificationPage,
+    BasicAccess,
 }
 
 /// What the shell reports to this step (`Outcome::route` hands them over; the handler matches them all).
@@ -212,7 +213,15 @@ impl Wizard {
             super::Resume::Waiting(saved) => Some(saved.account.clone()),
             _ => None,
         };
-        vec![Effect::BeginBrowserSignIn { attempt, scopes: ScopeSet::SignIn, prompt, login_hint }]
+        vec![Effect::BeginBrowserSignIn { attempt, scopes: self.sign_in_scopes(), prompt, login_hint }]
+    }
+
+    /// What sign-in asks for: the later steps' permissions too, unless the admin declined them.
+    fn sign_in_scopes(&self) -> ScopeSet {
+        match self.up_front {
+            super::UpFront::Ask => ScopeSet::SignInWithSteps,
+            super::UpFront::Declined { .. } => ScopeSet::SignIn,
+        }
     }
 
     fn begin_device_code(&mut self, reason: Option<SwitchReason>) -> Vec<Effect> {
@@ -226,7 +235,7 @@ impl Wizard {
             next_poll: None,
             polling: false,
         };
-        vec![Effect::BeginDeviceCode { attempt }]
+        vec![Effect::BeginDeviceCode { attempt, scopes: self.sign_in_scopes() }]
     }
 
     /// Abandons running sign-in work, if any.
@@ -274,6 +283,17 @@ impl Wizard {
                 effects.extend(self.begin_browser(now, Prompt::SelectAccount));
                 effects
             }
+            SignInIntent::BasicAccess => match &self.sign_in {
+                SignIn::Failed { failure, method } if self.up_front == super::UpFront::Ask => {
+                    let method = *method;
+                    self.up_front = super::UpFront::Declined { why: failure.clone() };
+                    match method {
+                        SignInMethod::Browser => self.begin_browser(now, Prompt::SelectAccount),
+                        SignInMethod::DeviceCode => self.begin_device_code(None),
+                    }
+                }
+                _ => Vec::new(),
+            },
             SignInIntent::OpenVerificationPage => match &self.sign_in {
                 SignIn::DeviceCode { code: Some(code), .. } => {
                     vec![Effect::OpenUrl { url: code.verification_uri.clone() }]
@@ -306,6 +326,7 @@ impl Wizard {
                         Vec::new()
                     }
                     BrowserLaunch::NotOpened { detail } => {
+                        self.visit_not_made(StepId::SignIn);
                         let mut effects = vec![Effect::Abandon { attempt }];
                         effects.extend(self.begin_device_code(Some(SwitchReason::NoBrowser { detail })));
                         effects
@@ -383,8 +404,13 @@ impl Wizard {
         let precheck = super::consent::precheck(&account.roles);
         self.sign_in = SignIn::Done(account);
         self.consent = Consent::Ready { precheck };
+        // On to the consent page by itself: it shows who signed in (a Continue here would ask nothing).
+        if self.page == StepId::SignIn {
+            self.page = StepId::AdminConsent;
+        }
+        let mut effects = Vec::new();
         // Another account may be another tenant: nothing read before still holds.
-        let mut effects = self.abandon_verify();
+        effects.extend(self.abandon_verify());
         effects.extend(self.abandon_preview());
         effects.extend(self.abandon_teams());
         self.verify = super::Verify::default();
@@ -392,6 +418,14 @@ impl Wizard {
         self.teams = super::TeamsStep::Locked;
         self.policy = super::PolicyStep::Locked;
         effects.extend(self.take_up_saved(now));
+        // With the tenant's read access approved at sign-in, look first whether the vendor's consent is already
+        // there (a re-run on a tenant set up before): then its page is not needed, and verify says what it holds.
+        if let (Consent::Ready { precheck }, super::UpFront::Ask) = (&self.consent, &self.up_front) {
+            let precheck = precheck.clone();
+            let attempt = self.new_attempt();
+            self.consent = Consent::Looking { attempt, precheck };
+            effects.push(Effect::CheckConsent { attempt });
+        }
         effects
     }
 

@@ -660,7 +660,7 @@ fn another_tenant_or_an_unfinished_consent_starts_those_steps_over() {
     other.tenant_id = "tid-2".into();
     let effects = sign_in_again(&mut w, other);
     assert!(matches!(w.resumed(), Resume::OtherTenant { saved: s } if *s == saved));
-    assert!(matches!(w.consent(), Consent::Ready { .. }), "another tenant's consent is not this one's");
+    assert!(matches!(w.consent(), Consent::Looking { .. }), "another tenant's consent is looked for afresh");
     assert!(!effects.iter().any(|e| matches!(e, Effect::ReadTenant { .. })));
     assert_eq!(w.progress().unwrap().tenant_id, "tid-2", "the new tenant's progress replaces the old");
 
@@ -696,7 +696,7 @@ fn a_consent_not_seen_to_finish_is_looked_for_in_the_tenant_before_asking_again(
             assert!(matches!(w.consent(), Consent::Ready { .. }), "ask as usual: {:?}", w.consent());
             assert_eq!(w.page(), StepId::AdminConsent);
         } else {
-            assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
+            assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::AlreadyThere, .. }));
             assert_eq!(w.page(), StepId::VerifyPermissions, "found: on to the check of every permission");
             assert!(effects.iter().any(|e| matches!(e, Effect::ReadTenant { .. })));
         }

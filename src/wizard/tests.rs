@@ -65,7 +65,7 @@ pub(super) fn started_attempt(effects: &[Effect]) -> Attempt {
         .iter()
         .find_map(|e| match e {
             Effect::BeginBrowserSignIn { attempt, .. }
-            | Effect::BeginDeviceCode { attempt }
+            | Effect::BeginDeviceCode { attempt, .. }
             | Effect::BeginAdminConsent { attempt, .. }
             | Effect::CheckConsent { attempt }
             | Effect::PollDeviceCode { attempt } => Some(*attempt),
@@ -81,7 +81,7 @@ pub(super) fn signed_in(acct: Account) -> Wizard {
     let attempt = started_attempt(&effects);
     assert!(matches!(
         &effects[0],
-        Effect::BeginBrowserSignIn { scopes: ScopeSet::SignIn, prompt: Prompt::SelectAccount, .. }
+        Effect::BeginBrowserSignIn { scopes: ScopeSet::SignInWithSteps, prompt: Prompt::SelectAccount, .. }
     ));
     let url = "https://login.example/organizations/oauth2/v2.0/authorize?x".to_owned();
     expect_effects(
@@ -97,7 +97,16 @@ pub(super) fn signed_in(acct: Account) -> Wizard {
     );
     assert!(matches!(w.sign_in(), SignIn::Browser { url: Some(u), .. } if *u == url));
     assert_eq!(w.status(StepId::SignIn), StepStatus::Running);
-    expect_effects(w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(acct) }), at(3)), &[]);
+    // With the tenant's read access asked at sign-in, the consent step looks first whether the vendor app is
+    // already there; here it is not.
+    let looking = started_attempt(&expect_effects(
+        w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(acct) }), at(3)),
+        &["CheckConsent"],
+    ));
+    assert!(matches!(w.consent(), Consent::Looking { .. }));
+    assert_eq!(w.status(StepId::AdminConsent), StepStatus::Running);
+    expect_effects(w.update(Event::Done(Outcome::ConsentObserved { attempt: looking, result: Ok(false) }), at(3)), &[]);
+    assert_eq!(w.browser_visits(StepId::SignIn), 1);
     w
 }
 
@@ -233,9 +242,10 @@ fn device_code_polls_on_interval_slows_down_and_signs_in() {
             }),
             at(23),
         ),
-        &[],
+        &["CheckConsent"],
     );
     assert_eq!(w.status(StepId::SignIn), StepStatus::Done);
+    assert_eq!(w.browser_visits(StepId::SignIn), 1, "the device code's page is the one visit");
 }
 
 #[test]
@@ -323,9 +333,14 @@ fn consent_redirect_then_tenant_shows_the_app() {
         ConsentGrant { tenant_id: Some("tid-1".into()), scope: Some("https://graph.microsoft.com/.default".into()) };
     expect_effects(w.update(Event::Done(Outcome::ConsentRedirect { attempt, result: Ok(grant.clone()) }), at(20)), &[]);
     let check = started_attempt(&w.update(Event::Tick, at(20)));
-    expect_effects(w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21)), &[]);
+    // Confirmed: on to the permission check by itself (the consent page was showing since the sign-in).
+    expect_effects(
+        w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(21)),
+        &["ReadTenant"],
+    );
     assert_eq!(w.consent(), &Consent::Done { grant, check: ConsentCheck::Confirmed });
     assert_eq!(w.status(StepId::AdminConsent), StepStatus::Done);
+    assert_eq!(w.page(), StepId::VerifyPermissions);
 }
 
 #[test]
@@ -348,7 +363,10 @@ fn replication_delay_is_still_applying_with_backoff_then_done() {
     }
     assert_eq!(waits, [3, 6, 12, 24, 30], "doubling, capped at 30 s");
     let check = started_attempt(&w.update(Event::Tick, now));
-    expect_effects(w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), now), &[]);
+    expect_effects(
+        w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), now),
+        &["ReadTenant"],
+    );
     assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
 
@@ -388,20 +406,22 @@ fn external_redirect_watches_the_tenant_without_a_callback() {
     let mut w = Wizard::new(settings(ConsentRedirect::External { url: "https://vendor.example/consent".into() }));
     expect_effects(w.update(Event::User(Intent::Continue), at(0)), &[]);
     let attempt = started_attempt(&w.update(Event::User(Intent::SignInWithBrowser), at(0)));
-    expect_effects(
+    let looking = started_attempt(&expect_effects(
         w.update(
             Event::Done(Outcome::SignInFinished { attempt, result: Ok(account(&["Global Administrator"])) }),
             at(1),
         ),
-        &[],
-    );
+        &["CheckConsent"],
+    ));
+    expect_effects(w.update(Event::Done(Outcome::ConsentObserved { attempt: looking, result: Ok(false) }), at(1)), &[]);
     let page = open_consent(&mut w, at(10));
     assert_eq!(w.next_deadline(), Some(at(13)), "first look at the tenant after 3 s");
     let check = started_attempt(&w.update(Event::Tick, at(13)));
     expect_effects(w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(false) }), at(13)), &[]);
     let check = started_attempt(&w.update(Event::Tick, at(16)));
     let effects = w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(16));
-    assert_eq!(effects, [Effect::Abandon { attempt: page }]);
+    assert_eq!(effects[0], Effect::Abandon { attempt: page });
+    expect_effects(effects, &["Abandon", "ReadTenant"]);
     assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
 
@@ -428,7 +448,7 @@ fn finished_in_browser_checks_now_and_asks_for_read_access_when_needed() {
     let check = started_attempt(&w.update(Event::Tick, at(120)));
     expect_effects(
         w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Ok(true) }), at(121)),
-        &["Abandon"],
+        &["Abandon", "ReadTenant"],
     );
     assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Confirmed, .. }));
 }
@@ -460,7 +480,7 @@ fn redirect_success_with_an_unreadable_tenant_is_done_but_unconfirmed() {
         Failure::Graph(GraphError { status: 403, code: "Authorization_RequestDenied".into(), ..Default::default() });
     expect_effects(
         w.update(Event::Done(Outcome::ConsentObserved { attempt: check, result: Err(denied) }), at(21)),
-        &[],
+        &["ReadTenant"],
     );
     assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::Unconfirmed(Failure::Graph(_)), .. }));
 }
@@ -478,9 +498,86 @@ fn later_steps_are_not_reachable_before_their_turn() {
 /// Asserts which effects a transition asked for, by variant name in order: a journey that does not look at an
 /// effect's fields still notices one missing or added.
 #[track_caller]
-#[expect(clippy::needless_pass_by_value, reason = "call sites hand over a transition's result as it comes")]
-pub(crate) fn expect_effects(effects: Vec<Effect>, kinds: &[&str]) {
+/// Asserts the kinds of `effects`, in order, and hands them back.
+pub(crate) fn expect_effects(effects: Vec<Effect>, kinds: &[&str]) -> Vec<Effect> {
     let got: Vec<String> =
         effects.iter().map(|e| format!("{e:?}").split([' ', '{', '(']).next().unwrap_or_default().to_owned()).collect();
     assert_eq!(got, kinds, "the effects asked for: {effects:?}");
+    effects
+}
+
+/// Issue 18: sign-in asks for the later steps' permissions too; declined (or not approvable), the admin signs in
+/// again without them and each step asks for its own. Each trip to the browser is counted for its step.
+#[test]
+fn declined_up_front_permissions_fall_back_to_a_basic_sign_in() {
+    let mut w = on_sign_in(ConsentRedirect::Loopback);
+    let first = started_attempt(&w.update(Event::User(Intent::SignInWithBrowser), at(1)));
+    assert_eq!(w.up_front(), &UpFront::Ask);
+    // Nothing to fall back from while nothing failed.
+    expect_effects(w.update(Event::User(Intent::SignInWithBasicAccess), at(1)), &[]);
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::SignInFinished { attempt: first, result: Err(identity(65004, "access_denied")) }),
+            at(2),
+        ),
+        &[],
+    );
+    let SignIn::Failed { failure, .. } = w.sign_in() else { panic!("{:?}", w.sign_in()) };
+    assert!(failure.is_approval_refused());
+    let effects = w.update(Event::User(Intent::SignInWithBasicAccess), at(3));
+    assert!(matches!(effects[..], [Effect::BeginBrowserSignIn { scopes: ScopeSet::SignIn, .. }]), "{effects:?}");
+    assert!(matches!(w.up_front(), UpFront::Declined { why } if why.aadsts() == Some(65004)));
+    // A retry after this keeps to the basic sign-in.
+    let second = started_attempt(&effects);
+    expect_effects(
+        w.update(
+            Event::Done(Outcome::SignInFinished { attempt: second, result: Ok(account(&["Global Administrator"])) }),
+            at(4),
+        ),
+        &[],
+    );
+    assert_eq!(w.consent(), &Consent::Ready { precheck: Precheck::CanGrant }, "no read access to look with");
+    assert_eq!(w.browser_visits(StepId::SignIn), 2);
+    assert_eq!(w.browser_visits(StepId::AdminConsent), 0);
+}
+
+#[test]
+fn a_vendor_app_already_in_the_tenant_skips_its_consent_page() {
+    let mut w = on_sign_in(ConsentRedirect::Loopback);
+    let attempt = started_attempt(&w.update(Event::User(Intent::SignInWithBrowser), at(1)));
+    let looking = started_attempt(&expect_effects(
+        w.update(
+            Event::Done(Outcome::SignInFinished { attempt, result: Ok(account(&["Global Administrator"])) }),
+            at(2),
+        ),
+        &["CheckConsent"],
+    ));
+    // Found: past the consent page (shown since the sign-in), straight to the permission check.
+    expect_effects(
+        w.update(Event::Done(Outcome::ConsentObserved { attempt: looking, result: Ok(true) }), at(3)),
+        &["ReadTenant"],
+    );
+    assert!(matches!(w.consent(), Consent::Done { check: ConsentCheck::AlreadyThere, .. }));
+    assert_eq!(w.page(), StepId::VerifyPermissions);
+    assert_eq!(w.browser_visits(StepId::AdminConsent), 0);
+    // Grant again stays possible.
+    let effects = w.update(Event::User(Intent::GrantAgain), at(5));
+    assert!(effects.iter().any(|e| matches!(e, Effect::BeginAdminConsent { .. })), "{effects:?}");
+    assert_eq!(w.browser_visits(StepId::AdminConsent), 1);
+}
+
+#[test]
+fn a_browser_that_did_not_open_is_no_visit() {
+    let mut w = on_sign_in(ConsentRedirect::Loopback);
+    let attempt = started_attempt(&w.update(Event::User(Intent::SignInWithBrowser), at(1)));
+    let effects = w.update(
+        Event::Done(Outcome::BrowserSignInReady {
+            attempt,
+            authorize_url: "https://login.example/a".into(),
+            launch: BrowserLaunch::NotOpened { detail: "no browser".into() },
+        }),
+        at(2),
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::BeginDeviceCode { scopes: ScopeSet::SignInWithSteps, .. })));
+    assert_eq!(w.browser_visits(StepId::SignIn), 1, "the device code's page only");
 }

@@ -270,7 +270,15 @@ pub(super) fn user_consent_gate(
     }
     set_stage(st, ctx_id, Stage::Consent { upn: account.spec.upn.clone(), tenant_id: tenant_id.to_owned() });
     if auto {
-        return decide_user_consent(shared, st, ctx_id, auto_decision(shared, st), power != ConsentPower::None);
+        // The scenario's first `declined_user_consents` pages are cancelled, then it follows `auto_decision`.
+        let n = st.dir.user_consents_answered;
+        st.dir.user_consents_answered += 1;
+        let decision = if n < st.dir.scenario.consent.declined_user_consents {
+            ConsentDecision::Decline
+        } else {
+            auto_decision(shared, st)
+        };
+        return decide_user_consent(shared, st, ctx_id, decision, power != ConsentPower::None);
     }
     let shown = if force { wanted } else { missing };
     let lines = consent_lines(&shown);
