@@ -34,19 +34,26 @@ fn minimum(step: StepId, preview: bool) -> (usize, &'static str) {
         return (1, "one page of 100 per wave (65 users: one page); the count beside it");
     }
     match step {
-        StepId::SignIn => (3, "discovery; code → token; the account, its roles and the tenant (one wave)"),
-        StepId::AdminConsent => {
-            (2, "the page's pre-flight; a look at the tenant (a token, refused until read access is approved)")
-        }
+        StepId::SignIn => (
+            3,
+            "discovery; code → token (every step's Graph permissions approved here); the account, its roles and the tenant (one wave)",
+        ),
+        StepId::AdminConsent => (
+            4,
+            "the read token (by refresh, approved at sign-in); is the app already there; the page's pre-flight; the app seen after the redirect",
+        ),
         StepId::VerifyPermissions => (
-            5,
-            "first use: the read token, refused until approved in the browser, then granted; the app's service principal; its grants + licences ($batch); the resources' roles ($batch, needs the grants)",
+            3,
+            "the app's service principal; its grants + licences ($batch); the resources' roles ($batch, needs the grants); the read token came with the consent step",
         ),
         StepId::TeamsApp => (
             5,
-            "first use: the Teams token, refused until approved, then granted; catalog ($batch) + cloud; the admin's apps + org-wide settings; the install",
+            "discovery + the Teams token (by refresh); catalog ($batch); the admin's apps + licences + the Teams admin token; org-wide settings; the install",
         ),
-        StepId::GlobalPolicy => (3, "the policies; the change; the read-back (its token came with the Teams step)"),
+        StepId::GlobalPolicy => (
+            5,
+            "the policies; the change (refused: this tenant installs per app); the pins alone; the read-back; who has it (apps + licences, one $batch each, side by side)",
+        ),
         StepId::Welcome | StepId::Done => (0, ""),
     }
 }
@@ -112,6 +119,9 @@ fn run(rt: &tokio::runtime::Runtime, s: scenario::Scenario, name: &str) -> Run {
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut s = scenario::load("happy").unwrap();
+    // The pin reaches users at once here, so the delivery check reads once: its re-reads while a pin propagates
+    // (hours at Microsoft) are waiting, not round trips.
+    s.teams.propagation_secs = 0.0;
     for endpoint in ["graph", "teams-admin", "discovery", "token", "adminconsent"] {
         s.faults.push(FaultSpec { endpoint: endpoint.into(), delay_ms: LATENCY_MS, ..Default::default() });
     }

@@ -432,6 +432,19 @@ pub fn up_front_refused() -> (&'static str, &'static str) {
     )
 }
 
+/// The admin's own copy of the Teams app, in one sentence (the Teams page and headless).
+pub fn admin_install(app: &crate::wizard::TeamsAppRef) -> String {
+    if app.admin_refusal.is_some() {
+        "not installed for you: you have no Microsoft Teams licence in this tenant. The next steps make it available \
+         and installed for everyone with Teams; your own licence is not needed for that."
+            .to_owned()
+    } else if app.newly_installed_for_admin {
+        "installed for you: look for it in Teams' left bar.".to_owned()
+    } else {
+        "you already had it.".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tool_permission_tests {
     /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.

@@ -689,11 +689,15 @@ fn each_teams_failure_is_explained_inline_with_its_fix() {
 
     // Refused for a licence, not for availability: no admin-center page to offer.
 
+    // An admin without a Teams licence is told before anything is installed, and the step goes on without their
+    // own copy (pins and installs for everyone do not need it).
     let mut h = teams_step_as(&rt, "teams-admin-unlicensed", "it.admin@contoso.com");
+    h.get_by_label("You have no Microsoft Teams licence in this tenant");
+    h.get_by_label_contains("assign yourself a licence that includes Teams");
     install_for_me(&mut h);
-    h.get_by_label("This user has no Microsoft Teams licence");
-    h.get_by_label_contains("assign a licence that includes Teams");
+    h.get_by_label_contains("Not installed for you: you have no Microsoft Teams licence in this tenant.");
     assert!(h.query_by_label("Open MSPbots in the Teams admin center").is_none());
+    h.get_by_role_and_label(Role::Button, "Continue: Global policy");
 
     // A tenant not on app-centric management yet: the Global policy installs it for everyone.
     let mut h = teams_step_of(&rt, "teams-legacy-policies");

@@ -193,12 +193,12 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
                 ui.label(RichText::new(format!("{app}{version} is in your tenant ({where_})")).strong());
             });
             ui.horizontal(|ui| {
-                mark(ui, Some(true), "done");
-                ui.label(if installed.newly_installed_for_admin {
-                    "Installed for you: look for it in Teams' left bar.".to_owned()
-                } else {
-                    "You already had it.".to_owned()
-                });
+                mark(ui, installed.admin_refusal.is_none().then_some(true), "for you");
+                let text = crate::present::admin_install(installed);
+                let mut chars = text.chars();
+                let sentence =
+                    chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default();
+                ui.add(egui::Label::new(sentence).wrap());
             });
             ui.add_space(10.0);
             bulk_ui(ui, w, bulk, asks);

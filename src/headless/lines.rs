@@ -83,7 +83,8 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
             let mut report = vec![format!("Catalog id: {}", installed.catalog_id)];
             let mut status = "done";
             let mut fix = Vec::new();
-            let mut code = None;
+            // Done without the admin's own copy (no Teams licence): said by its code.
+            let mut code = installed.admin_refusal.is_some().then(|| "teams_admin_without_licence".to_owned());
             let mut explanation = None;
             let bulk_json = match bulk {
                 Bulk::Finished { counts, failures } => {
@@ -116,11 +117,7 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
                 Bulk::Stopped { counts } => serde_json::json!({ "counts": counts, "stopped": "unfinished" }),
                 Bulk::Idle | Bulk::Running { .. } => serde_json::Value::Null,
             };
-            let mut summary = if installed.newly_installed_for_admin {
-                format!("{app} is in the tenant and installed for you")
-            } else {
-                format!("{app} is in the tenant; you already had it")
-            };
+            let mut summary = format!("{app} is in the tenant; {}", crate::present::admin_install(installed));
             if let Some(why) = &explanation {
                 summary.push_str(&format!("; some users could not get it: {why}"));
             }

@@ -86,8 +86,17 @@ impl Services {
                 Err(_) => OrgAppSettings::default(),
             }
         };
-        let (admin_has_app, settings) = tokio::join!(apps, settings);
+        // The admin's own Teams licence, before anything is installed for them (a licence read, with the tenant
+        // read access): not known is no warning.
+        let reader = self.tenant_reader();
+        let me = [SIGNED_IN.to_owned()];
+        let licence = graph.users_with_teams(&reader, &me);
+        let (admin_has_app, settings, licence) = tokio::join!(apps, settings, licence);
         let admin_has_app = admin_has_app?;
+        let admin_has_teams = match licence.as_deref() {
+            Ok([(_, Ok(has))]) => Some(*has),
+            Ok(_) | Err(_) => None,
+        };
         let unfinished_bulk = ids.iter().find_map(|id| {
             let path = self.progress_path(tenant_id, id)?;
             match BulkProgress::load(&path) {
@@ -99,7 +108,16 @@ impl Services {
                 }
             }
         });
-        Ok(TeamsFacts { cloud, store, org, package: package.map(|p| p.info), settings, admin_has_app, unfinished_bulk })
+        Ok(TeamsFacts {
+            cloud,
+            store,
+            org,
+            package: package.map(|p| p.info),
+            settings,
+            admin_has_app,
+            admin_has_teams,
+            unfinished_bulk,
+        })
     }
 
     pub(super) async fn set_up_teams_app(&self, plan: AppPlan) -> Result<TeamsAppRef, Failure> {
@@ -123,8 +141,14 @@ impl Services {
                 (graph.publish_app_version(&tokens, catalog_id, p.zip, to).await?.catalog_id, to.clone())
             }
         };
-        let installed = graph.install_app(&tokens, SIGNED_IN, &catalog_id).await?;
-        Ok(TeamsAppRef { catalog_id, version, via: plan, newly_installed_for_admin: installed == Installed::New })
+        let (newly_installed_for_admin, admin_refusal) = match graph.install_app(&tokens, SIGNED_IN, &catalog_id).await
+        {
+            Ok(installed) => (installed == Installed::New, None),
+            // The app is in the tenant; only the admin's own copy is refused: the step goes on.
+            Err(f) if f.teams_refusal() == Some(crate::wizard::TeamsRefusal::NoTeamsLicence) => (false, Some(f)),
+            Err(f) => return Err(f),
+        };
+        Ok(TeamsAppRef { catalog_id, version, via: plan, newly_installed_for_admin, admin_refusal })
     }
 
     /// Installs for `users`, resuming saved progress, saving after every batch; reports progress as it goes.

@@ -801,6 +801,10 @@ impl Wizard {
                 out.push((StepId::TeamsApp, failure.clone()));
             }
             TeamsStep::Done { bulk: Bulk::Failed { failure, .. }, .. } => out.push((StepId::TeamsApp, failure.clone())),
+            // The admin's own copy refused (no Teams licence): the step went on, the page says why.
+            TeamsStep::Done { app: TeamsAppRef { admin_refusal: Some(f), .. }, .. } => {
+                out.push((StepId::TeamsApp, f.clone()));
+            }
             // The install for everyone finished with some users refused: the first refusal stands for them.
             TeamsStep::Done { bulk: Bulk::Finished { failures, .. }, .. } if !failures.is_empty() => {
                 out.push((StepId::TeamsApp, failures[0].failure()));

@@ -95,6 +95,9 @@ pub struct TeamsFacts {
     pub settings: OrgAppSettings,
     /// True when the admin already has the app.
     pub admin_has_app: bool,
+    /// Whether the signed-in admin's own licences include Microsoft Teams (`/me/licenseDetails`), read before
+    /// anything is installed for them; `None` when it could not be read.
+    pub admin_has_teams: Option<bool>,
     /// Progress of an earlier install for everyone, kept on this computer.
     pub unfinished_bulk: Option<BulkCounts>,
 }
@@ -133,6 +136,9 @@ pub enum Blocker {
     Rejected {
         catalog_id: String,
     },
+    /// The signed-in admin has no licence with Teams: installing the app for them will be refused (as a warning:
+    /// the pins and the install for everyone do not need it).
+    AdminWithoutTeamsLicence,
 }
 
 impl Blocker {
@@ -146,6 +152,7 @@ impl Blocker {
             Self::CustomUploadOff => "teams_custom_upload_off",
             Self::WaitingForReview { .. } => "teams_app_waiting_for_review",
             Self::Rejected { .. } => "teams_app_rejected",
+            Self::AdminWithoutTeamsLicence => "teams_admin_without_licence",
         }
     }
 
@@ -186,6 +193,9 @@ pub fn plan(facts: &TeamsFacts) -> Result<AppPlan, Blocker> {
 pub fn warnings(facts: &TeamsFacts, plan: &AppPlan) -> Vec<Blocker> {
     let s = facts.settings;
     let mut out = Vec::new();
+    if facts.admin_has_teams == Some(false) {
+        out.push(Blocker::AdminWithoutTeamsLicence);
+    }
     match plan {
         AppPlan::UseStore { .. } if s.third_party_allowed == Some(false) => out.push(Blocker::ThirdPartyAppsBlocked),
         AppPlan::UseStore { .. } => {}
@@ -214,8 +224,12 @@ pub struct TeamsAppRef {
     pub version: String,
     /// What the setup tool did to get it there.
     pub via: AppPlan,
-    /// False when the admin already had it.
+    /// False when the admin already had it (or could not get it: `admin_without_teams`).
     pub newly_installed_for_admin: bool,
+    /// The admin's own install was refused for want of a Teams licence (Graph's refusal, kept for the bundle and
+    /// its replay): the app is in the tenant, and pins and installs for everyone do not need the admin's licence
+    /// (partner admins often have none in a customer's tenant), so the step goes on.
+    pub admin_refusal: Option<Failure>,
 }
 
 /// Installing for every user.
@@ -465,7 +479,13 @@ impl Wizard {
                     let version =
                         facts.store.as_ref().or(facts.org.as_ref()).map(|e| e.version.clone()).unwrap_or_default();
                     self.teams = TeamsStep::Done {
-                        app: TeamsAppRef { catalog_id, version, via: plan.clone(), newly_installed_for_admin: false },
+                        app: TeamsAppRef {
+                            catalog_id,
+                            version,
+                            via: plan.clone(),
+                            newly_installed_for_admin: false,
+                            admin_refusal: None,
+                        },
                         facts: facts.clone(),
                         bulk: facts.unfinished_bulk.map_or(Bulk::Idle, |counts| Bulk::Stopped { counts }),
                     };
@@ -584,6 +604,7 @@ mod tests {
             package: None,
             settings: OrgAppSettings::default(),
             admin_has_app: false,
+            admin_has_teams: Some(true),
             unfinished_bulk: None,
         }
     }
@@ -605,6 +626,12 @@ mod tests {
         assert!(warnings(&f, &p).is_empty());
         f.settings.third_party_allowed = Some(false);
         assert_eq!(warnings(&f, &p), [Blocker::ThirdPartyAppsBlocked]);
+        // An admin without Teams is told before the install; not knowing is no warning.
+        f.admin_has_teams = Some(false);
+        assert_eq!(warnings(&f, &p), [Blocker::AdminWithoutTeamsLicence, Blocker::ThirdPartyAppsBlocked]);
+        f.admin_has_teams = None;
+        assert_eq!(warnings(&f, &p), [Blocker::ThirdPartyAppsBlocked]);
+        assert!(plan(&f).is_ok(), "a warning, not a blocker");
         f.cloud = TenantCloud::GccHigh;
         assert_eq!(plan(&f), Err(Blocker::GovernmentCloud { cloud: TenantCloud::GccHigh }));
         f.cloud = TenantCloud::Gcc;

@@ -95,6 +95,7 @@ fn facts() -> TeamsFacts {
         package: None,
         settings: OrgAppSettings::default(),
         admin_has_app: false,
+        admin_has_teams: Some(true),
         unfinished_bulk: None,
     }
 }
@@ -118,6 +119,7 @@ fn teams_done() -> Wizard {
         version: String::new(),
         via: AppPlan::UseStore { catalog_id: APP.into() },
         newly_installed_for_admin: true,
+        admin_refusal: None,
     };
     expect_effects(
         w.update(Event::Done(Outcome::TeamsAppReady { attempt: attempt_of(&set_up), result: Ok(app) }), at(27)),
