@@ -47,12 +47,12 @@ fn minimum(step: StepId, preview: bool) -> (usize, &'static str) {
             "the app's service principal; its grants + licences ($batch); the resources' roles ($batch, needs the grants); the read token came with the consent step",
         ),
         StepId::TeamsApp => (
-            5,
-            "discovery + the Teams token (by refresh); catalog ($batch); the admin's apps + licences + the Teams admin token; org-wide settings; the install",
+            4,
+            "discovery + the Teams token (by refresh); catalog ($batch); the admin's apps + licences + org-wide settings (their token by refresh, same wave); the install",
         ),
         StepId::GlobalPolicy => (
             5,
-            "the policies; the change (refused: this tenant installs per app); the pins alone; the read-back; who has it (apps + licences, one $batch each, side by side)",
+            "the policies; the change (refused: this tenant installs per app); the pins alone; the read-back; who has it (25 users' apps and licences: four $batches side by side)",
         ),
         StepId::Welcome | StepId::Done => (0, ""),
     }
