@@ -213,6 +213,31 @@ mod tests {
         }
     }
 
+    /// `--as` names a demo account: an unknown one, or any in live mode, is refused in one line.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn as_needs_a_known_demo_account() {
+        let err =
+            Launch::resolve(&LaunchOptions { demo_account: Some("nobody@contoso.com".into()), ..options("happy") })
+                .unwrap_err();
+        assert!(one_line(&err).contains("no account nobody@contoso.com"), "{}", one_line(&err));
+        let known = LaunchOptions { demo_account: Some("adele.vance@contoso.com".into()), ..options("happy") };
+        assert_eq!(Launch::resolve(&known).unwrap().demo_account.as_deref(), Some("adele.vance@contoso.com"));
+        // A profile with every live id: live mode, where there is no demo account to pick.
+        let dir = std::env::temp_dir().join(format!("mspbots-launch-as-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = include_str!("../assets/profiles/mspbots.toml")
+            .replacen("client_id = \"\"", "client_id = \"3e8b4f21-6a7c-4d15-b9e2-8f0a1c3d5e72\"", 2)
+            .replace("store_id = \"\"", "store_id = \"5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13\"");
+        let profile = dir.join("live.toml");
+        std::fs::write(&profile, text).unwrap();
+        let live = LaunchOptions { profile: Some(profile), ..known };
+        let err = Launch::resolve(&live).unwrap_err();
+        assert!(matches!(err, LaunchError::AsNeedsDemo { .. }), "{err:?}");
+        assert!(one_line(&err).contains("not in demo mode (add --demo)"), "{}", one_line(&err));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[cfg(feature = "demo")]
     #[test]
     fn a_missing_bundle_is_refused() {

@@ -415,7 +415,7 @@ pub fn setup_tool_permissions(vendor: &str, teams_app: &str) -> Vec<ToolPermissi
         ),
         p(
             "Skype and Teams Tenant Admin API",
-            "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation",
+            crate::shell::TEAMS_ADMIN_SCOPES[0],
             S::GlobalPolicy,
             format!("pin {teams_app} in the Global app setup policy (and install it there on tenants that still do)"),
         ),

@@ -22,6 +22,12 @@ impl Primary {
     fn new(label: impl Into<String>, intent: Intent) -> Self {
         Self { label: label.into(), intent, disabled: None }
     }
+
+    /// A step's approval in the browser: `label` the first time (consent), "Sign in again…" for an expired or
+    /// refused session.
+    fn approval(label: &str, failure: &crate::wizard::Failure, intent: Intent) -> Self {
+        Self::new(if failure.is_consent_required() { label } else { "Sign in again…" }, intent)
+    }
 }
 
 /// The primary action of the page shown, if it has one now (`None` while it waits, or when the page's choices
@@ -44,9 +50,7 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
         StepId::SignIn => match w.sign_in() {
             SignIn::Idle => Some(Primary::new("Sign in with Microsoft…", Intent::SignInWithBrowser)),
             SignIn::Done(_) => Some(Primary::new("Continue", Intent::Continue)),
-            SignIn::Failed { failure, .. }
-                if *w.up_front() == crate::wizard::UpFront::Ask && failure.is_approval_refused() =>
-            {
+            SignIn::Failed { .. } if w.offers_basic_access() => {
                 Some(Primary::new("Sign in without approving now", Intent::SignInWithBasicAccess))
             }
             SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Failed { .. } => None,
@@ -66,10 +70,9 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
             | Consent::Failed { .. } => None,
         },
         StepId::VerifyPermissions => match &w.verify().phase {
-            VerifyPhase::NeedsReadAccess { approval: None, failure } => Some(Primary::new(
-                if failure.is_consent_required() { "Approve read access…" } else { "Sign in again…" },
-                Intent::ApproveTenantRead,
-            )),
+            VerifyPhase::NeedsReadAccess { approval: None, failure } => {
+                Some(Primary::approval("Approve read access…", failure, Intent::ApproveTenantRead))
+            }
             VerifyPhase::Checked
                 if w.verify().checklist.as_ref().is_some_and(crate::wizard::Checklist::all_granted) =>
             {
@@ -85,10 +88,9 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
             | VerifyPhase::Failed { .. } => None,
         },
         StepId::TeamsApp => match w.teams() {
-            TeamsStep::NeedsApproval { failure, approval: None } => Some(Primary::new(
-                if failure.is_consent_required() { "Approve Teams access…" } else { "Sign in again…" },
-                Intent::ApproveTeamsAccess,
-            )),
+            TeamsStep::NeedsApproval { failure, approval: None } => {
+                Some(Primary::approval("Approve Teams access…", failure, Intent::ApproveTeamsAccess))
+            }
             TeamsStep::Ready { plan, .. } => Some(Primary::new(
                 match plan {
                     AppPlan::Publish { .. } | AppPlan::Update { .. } => format!("Upload and install {app} for me"),
@@ -105,10 +107,9 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
             | TeamsStep::Failed { .. } => None,
         },
         StepId::GlobalPolicy => match w.policy() {
-            PolicyStep::NeedsApproval { failure, approval: None } => Some(Primary::new(
-                if failure.is_consent_required() { "Approve Teams access…" } else { "Sign in again…" },
-                Intent::ApprovePolicyAccess,
-            )),
+            PolicyStep::NeedsApproval { failure, approval: None } => {
+                Some(Primary::approval("Approve Teams access…", failure, Intent::ApprovePolicyAccess))
+            }
             PolicyStep::Ready { .. } => Some(Primary::new("Add to the Global policy", Intent::ApplyPolicy)),
             PolicyStep::Applied { .. } => Some(Primary::new("Continue", Intent::Continue)),
             PolicyStep::Manual { .. } => Some(Primary::new("Continue without it", Intent::Continue)),

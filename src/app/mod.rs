@@ -465,19 +465,36 @@ fn product_viewport() -> egui::ViewportBuilder {
 /// The window's icon (title bar, taskbar, dock): the product icon, not egui's. The same picture as the Windows
 /// executable's icon (build.rs) and the packaged app's (Cargo.toml).
 fn window_icon() -> std::sync::Arc<egui::IconData> {
-    let png = include_bytes!("../../assets/icons/256x256.png");
+    match product_icon(include_bytes!("../../assets/icons/256x256.png")) {
+        Some((rgba, width, height)) => std::sync::Arc::new(egui::IconData { rgba, width, height }),
+        // Cannot happen with the icon built in (tested); an empty icon leaves the platform's default.
+        None => std::sync::Arc::new(egui::IconData::default()),
+    }
+}
+
+/// One of the built-in product icons (`assets/icons`, PNG) as RGBA pixels with its width and height; `None`
+/// (logged) if it cannot be read.
+fn product_icon(png: &[u8]) -> Option<(Vec<u8>, u32, u32)> {
     match image::load_from_memory_with_format(png, image::ImageFormat::Png) {
         Ok(picture) => {
             let rgba = picture.to_rgba8();
             let (width, height) = rgba.dimensions();
-            std::sync::Arc::new(egui::IconData { rgba: rgba.into_raw(), width, height })
+            Some((rgba.into_raw(), width, height))
         }
-        // Cannot happen with the icon built in (tested); an empty icon leaves the platform's default.
         Err(e) => {
-            tracing::warn!("the window icon could not be read: {e}");
-            std::sync::Arc::new(egui::IconData::default())
+            tracing::warn!("the product icon could not be read: {e}");
+            None
         }
     }
+}
+
+/// The product icon for the header, from the same picture as the window's.
+fn header_icon(ctx: &egui::Context) -> egui::TextureHandle {
+    let image = product_icon(include_bytes!("../../assets/icons/128x128.png")).map_or_else(
+        || egui::ColorImage::filled([1, 1], egui::Color32::TRANSPARENT),
+        |(rgba, width, height)| egui::ColorImage::from_rgba_unmultiplied([width as usize, height as usize], &rgba),
+    );
+    ctx.load_texture("product-icon", image, egui::TextureOptions::LINEAR)
 }
 
 /// The window is woken by a repaint; the shell knows only the trait, so it carries no egui.

@@ -154,7 +154,7 @@ fn sign_in_failed_ui(
         crate::wizard::SignInMethod::Browser => "Retry",
         crate::wizard::SignInMethod::DeviceCode => "Retry with a new code",
     };
-    if *w.up_front() == crate::wizard::UpFront::Ask && failure.is_approval_refused() {
+    if w.offers_basic_access() {
         let (headline, text) = crate::present::up_front_refused();
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.set_width(ui.available_width());

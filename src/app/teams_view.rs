@@ -174,7 +174,7 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
         }
         TeamsStep::Failed { failure, .. } => {
             explanation_ui(ui, w, failure, Some(("Retry", Intent::RetryTeams)), asks);
-            if failure.teams_refusal().is_some_and(is_availability) {
+            if failure.teams_refusal().is_some_and(TeamsRefusal::is_availability) {
                 ui.add_space(4.0);
                 app_centric_ui(ui, w, asks);
             }
@@ -278,7 +278,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
                 // The reason most of them share, explained once, with the fix where it is the app's availability.
                 if let Some(failure) = commonest_refusal(failures) {
                     explanation_ui(ui, w, &failure, None, asks);
-                    if failure.teams_refusal().is_some_and(is_availability) {
+                    if failure.teams_refusal().is_some_and(TeamsRefusal::is_availability) {
                         app_centric_ui(ui, w, asks);
                     }
                 }
@@ -291,14 +291,6 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
             ui.label(format!("Stopped: {}.", counts_text(counts)));
             explanation_ui(ui, w, failure, Some(("Resume", Intent::InstallForEveryone)), asks);
         }
-    }
-}
-
-/// A refusal fixed by the app's availability in the Teams admin center (not by the user or a licence).
-fn is_availability(refusal: TeamsRefusal) -> bool {
-    match refusal {
-        TeamsRefusal::Blocked | TeamsRefusal::NotAvailable | TeamsRefusal::BotDisabled => true,
-        TeamsRefusal::NoTeamsLicence | TeamsRefusal::NewInstallsInPolicy => false,
     }
 }
 

@@ -132,7 +132,7 @@ pub(super) fn refusal_ui(ui: &mut Ui, line: &str) -> bool {
 
 fn header_ui(ui: &mut Ui, app: &mut WizardApp) {
     ui.add_space(6.0);
-    let icon = app.header_icon.0.get_or_insert_with(|| header_icon(ui.ctx())).clone();
+    let icon = app.header_icon.0.get_or_insert_with(|| super::header_icon(ui.ctx())).clone();
     ui.horizontal(|ui| {
         ui.add(egui::Image::new(&icon).fit_to_exact_size(egui::vec2(28.0, 28.0)));
         ui.heading(RichText::new(format!("Connect Microsoft 365 to {}", app.launch.profile.vendor_name)).strong());
@@ -184,20 +184,6 @@ fn header_ui(ui: &mut Ui, app: &mut WizardApp) {
         }
     }
     ui.add_space(4.0);
-}
-
-/// The product icon for the header, from the same picture as the window's.
-fn header_icon(ctx: &egui::Context) -> egui::TextureHandle {
-    let png = include_bytes!("../../assets/icons/128x128.png");
-    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png).map_or_else(
-        |_| egui::ColorImage::filled([1, 1], egui::Color32::TRANSPARENT),
-        |picture| {
-            let rgba = picture.to_rgba8();
-            let size = [rgba.width() as usize, rgba.height() as usize];
-            egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw())
-        },
-    );
-    ctx.load_texture("product-icon", image, egui::TextureOptions::LINEAR)
 }
 
 /// Paints the step's status marker (shapes, not glyphs, so it does not depend on the font).

@@ -139,12 +139,8 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
         TeamsStep::Failed { failure, catalog_id } => {
             let mut line = StepLine::failed(step, "failed", failure, vendor);
             // Refused for the app's availability: the app's admin-center page and the script fix it.
-            let availability = matches!(
-                failure.teams_refusal(),
-                Some(crate::wizard::TeamsRefusal::Blocked | crate::wizard::TeamsRefusal::NotAvailable)
-            );
-            if let (true, Some(id)) = (availability, catalog_id) {
-                let admin_center = format!("{}{id}", w.settings().teams_admin_center);
+            let availability = failure.teams_refusal().is_some_and(crate::wizard::TeamsRefusal::is_availability);
+            if let (true, Some(id), Some(admin_center)) = (availability, catalog_id, w.admin_center_url()) {
                 line.report.push(format!("Teams admin center: {admin_center}"));
                 line.detail = Some(serde_json::json!({
                     "admin_center": admin_center,
@@ -200,8 +196,9 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) 
                     custom.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 ));
             }
-            if text.admin_acts {
-                report.push(format!("Teams admin center: {}{app_id}", w.settings().teams_admin_center));
+            let admin_center = w.admin_center_url().filter(|_| text.admin_acts);
+            if let Some(url) = &admin_center {
+                report.push(format!("Teams admin center: {url}"));
             }
             report.push(format!("Check one user: {}", crate::teams::script::CHECK_ONE_USER));
             StepLine {
@@ -224,7 +221,7 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) 
                     "have_it": report_of.map(|r| r.have_it),
                     "missing": report_of.map(|r| &r.missing),
                     "script": app_script,
-                    "admin_center": text.admin_acts.then(|| format!("{}{app_id}", w.settings().teams_admin_center)),
+                    "admin_center": admin_center,
                     "global": reading.global,
                     "other_policies": reading.others,
                     "changed": changed,

@@ -57,10 +57,7 @@ async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptio
     wait_for_sign_in(driver, shell, &mut switched).await;
     // The setup tool's own permissions were declined, or this account may not approve them: sign in without them
     // (each step then asks for its own), as the window offers.
-    if let SignIn::Failed { failure, .. } = driver.wizard.sign_in()
-        && failure.is_approval_refused()
-        && *driver.wizard.up_front() == crate::wizard::UpFront::Ask
-    {
+    if driver.wizard.offers_basic_access() {
         let (headline, text) = crate::present::up_front_refused();
         tell(&format!("{headline}. {text}"));
         driver.dispatch(shell, Intent::SignInWithBasicAccess);

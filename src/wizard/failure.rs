@@ -84,6 +84,17 @@ pub enum TeamsRefusal {
     NewInstallsInPolicy,
 }
 
+impl TeamsRefusal {
+    /// A refusal the app's availability in the Teams admin center fixes (not the user's licence, not the policy
+    /// model): its admin-center page and the script are the fix.
+    pub fn is_availability(self) -> bool {
+        match self {
+            Self::Blocked | Self::NotAvailable | Self::BotDisabled => true,
+            Self::NoTeamsLicence | Self::NewInstallsInPolicy => false,
+        }
+    }
+}
+
 /// Message fragments (lower case) and what they mean, most specific first.
 const TEAMS_REFUSALS: &[(&str, TeamsRefusal)] = &[
     ("apppresetlist", TeamsRefusal::NewInstallsInPolicy),

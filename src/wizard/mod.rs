@@ -650,6 +650,18 @@ impl Wizard {
             || matches!(self.policy, PolicyStep::NeedsApproval { approval: Some(_), .. })
     }
 
+    /// The sign-in that asked for the later steps' permissions too was refused them (declined, or this account
+    /// may not approve them): "Sign in without approving now" ([`Intent::SignInWithBasicAccess`]) is offered.
+    pub fn offers_basic_access(&self) -> bool {
+        self.up_front == UpFront::Ask
+            && matches!(&self.sign_in, SignIn::Failed { failure, .. } if failure.is_approval_refused())
+    }
+
+    /// The vendor app's page in the Teams admin center, once its catalog id is known.
+    pub fn admin_center_url(&self) -> Option<String> {
+        self.teams.catalog_id().map(|id| format!("{}{id}", self.settings.teams_admin_center))
+    }
+
     /// How many times `step` sent the admin to the browser so far.
     pub fn browser_visits(&self, step: StepId) -> u32 {
         self.visits.get(&step).copied().unwrap_or(0)

@@ -454,8 +454,8 @@ impl Wizard {
             },
             // The app's page, wherever the admin has to act on it: the policy step's outcome, or an install
             // refused for availability (the Teams step).
-            PolicyIntent::OpenAdminCenter => match self.teams.catalog_id() {
-                Some(id) => vec![Effect::OpenUrl { url: format!("{}{id}", self.settings.teams_admin_center) }],
+            PolicyIntent::OpenAdminCenter => match self.admin_center_url() {
+                Some(url) => vec![Effect::OpenUrl { url }],
                 None => Vec::new(),
             },
         }

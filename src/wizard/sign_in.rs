@@ -284,7 +284,7 @@ impl Wizard {
                 effects
             }
             SignInIntent::BasicAccess => match &self.sign_in {
-                SignIn::Failed { failure, method } if self.up_front == super::UpFront::Ask => {
+                SignIn::Failed { failure, method } if self.offers_basic_access() => {
                     let method = *method;
                     self.up_front = super::UpFront::Declined { why: failure.clone() };
                     match method {
