@@ -445,6 +445,16 @@ pub fn admin_install(app: &crate::wizard::TeamsAppRef) -> String {
     }
 }
 
+/// Where Microsoft asks the admin to approve the setup tool's access for a step: in the browser, or after the
+/// device code when approvals go by code.
+pub fn approval_where(by_code: bool) -> &'static str {
+    if by_code {
+        "After you enter the code, Microsoft shows a permissions page; choose Accept."
+    } else {
+        "Microsoft shows a permissions page in your browser; choose Accept."
+    }
+}
+
 #[cfg(test)]
 mod tool_permission_tests {
     /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.

@@ -291,6 +291,39 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     harness.get_by_role_and_label(Role::Button, "Open the sign-in page…");
     step_until(&mut harness, "device code sign-in", signed_in);
     harness.get_by_label("Signed in as Adele Vance (adele.vance@contoso.com).");
+
+    // The later steps' Graph permissions came with the code; the Teams admin API (another resource) is approved
+    // at the policy step with a code of its own, shown on that page, since the browser is blocked here.
+    click(&mut harness, "Grant consent…");
+    step_until(&mut harness, "the first checklist", |app| app.wizard().is_some_and(|w| w.verify().checklist.is_some()));
+    on_to_teams(&mut harness);
+    install_for_me(&mut harness);
+    click(&mut harness, "Continue: Global policy");
+    step_until(&mut harness, "the policy step asking for its approval", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::NeedsApproval { approval: None, .. }))
+    });
+    click(&mut harness, "Approve Teams access…");
+    step_until(&mut harness, "the approval's code", |app| {
+        app.wizard().and_then(|w| w.device_approval()).is_some_and(|d| d.code.is_some())
+    });
+    harness.run_steps(1);
+    harness.get_by_label("One more approval: let the setup tool change Teams setup policies");
+    harness.get_by_label("After you enter the code, Microsoft shows a permissions page; choose Accept.");
+    harness.get_by_label_contains("• Skype and Teams Tenant Admin API:");
+    assert!(
+        harness.query_by_label_contains("• TeamsAppInstallation").is_none()
+            && harness.query_by_label_contains("• AppCatalog").is_none(),
+        "the policy's code asks the Teams admin API alone"
+    );
+    harness.get_by_label_contains("on any device and enter this code:");
+    harness.get_by_label_contains("Waiting for you to enter the code");
+    harness.get_by_role_and_label(Role::Button, "Copy code");
+    step_until(&mut harness, "the policy read after the approval", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
+    });
+    let w = harness.state().wizard().unwrap();
+    assert_eq!(w.device_approval(), None);
+    assert_eq!(w.browser_visits(StepId::GlobalPolicy), 1, "the approval's code page, no browser tried");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -154,10 +154,8 @@ fn tenant_watch_ui(
             );
             explanation_ui(ui, w, problem, None, asks);
             if approving {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Waiting for you to approve read access in the browser…");
-                });
+                let wait = "Waiting for you to approve read access in the browser…";
+                super::sign_in_view::approval_wait_ui(ui, w, now, wait, asks);
             } else if ui.button("Approve read access…").clicked() {
                 asks.intents.push(Intent::ApproveTenantRead);
             }

@@ -39,7 +39,9 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
             }
         }
         SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
-            device_code_ui(ui, w, now, reason.as_ref(), code.as_ref(), *expires_at, *interval, asks);
+            let code =
+                Code { reason: reason.as_ref(), view: code.as_ref(), expires_at: *expires_at, interval: *interval };
+            device_code_ui(ui, w, now, code, "Browser sign-in", asks);
         }
         SignIn::Done(account) => {
             ui.label(RichText::new("Signed in").strong());
@@ -83,24 +85,46 @@ fn resume_ui(ui: &mut Ui, w: &Wizard) {
     ui.add_space(6.0);
 }
 
-/// Signing in with a device code: why the wizard switched to it, the code, and the wait.
-#[expect(clippy::too_many_arguments, reason = "the device-code state's fields, drawn as they are")]
-fn device_code_ui(
-    ui: &mut Ui,
-    w: &Wizard,
-    now: Moment,
-    reason: Option<&SwitchReason>,
-    code: Option<&crate::wizard::DeviceCodeView>,
+/// The wait for an approval of the setup tool's access: its device code when it goes by code, else the browser.
+/// `browser_wait`: the words for the browser's wait.
+pub(super) fn approval_wait_ui(ui: &mut Ui, w: &Wizard, now: Moment, browser_wait: &str, asks: &mut Asks) {
+    match w.device_approval() {
+        Some(d) => {
+            let code = Code {
+                reason: d.reason.as_ref(),
+                view: d.code.as_ref(),
+                expires_at: d.expires_at,
+                interval: d.interval,
+            };
+            device_code_ui(ui, w, now, code, "The approval in the browser", asks);
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(browser_wait);
+            });
+        }
+    }
+}
+
+/// A device code as the wizard holds it (a sign-in's or an approval's).
+#[derive(Clone, Copy)]
+struct Code<'a> {
+    reason: Option<&'a SwitchReason>,
+    view: Option<&'a crate::wizard::DeviceCodeView>,
     expires_at: Option<Moment>,
     interval: std::time::Duration,
-    asks: &mut Asks,
-) {
-    match reason {
+}
+
+/// Signing in (or approving) with a device code: why the wizard switched to it, the code, and the wait. `what`:
+/// what the browser was blocked for ("Browser sign-in").
+fn device_code_ui(ui: &mut Ui, w: &Wizard, now: Moment, code: Code<'_>, what: &str, asks: &mut Asks) {
+    match code.reason {
         Some(SwitchReason::ConditionalAccess(failure)) => {
             explanation_ui(ui, w, failure, None, asks);
-            ui.label(
-                "Browser sign-in was blocked, so the setup switched to a code you can enter on an allowed device.",
-            );
+            ui.label(format!(
+                "{what} was blocked, so the setup switched to a code you can enter on an allowed device."
+            ));
         }
         Some(SwitchReason::NoBrowser { detail }) => {
             ui.label(format!(
@@ -109,7 +133,7 @@ fn device_code_ui(
         }
         None => {}
     }
-    match code {
+    match code.view {
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -133,9 +157,14 @@ fn device_code_ui(
             });
             ui.horizontal(|ui| {
                 ui.spinner();
-                let left =
-                    expires_at.map(|e| format!(" The code expires in {}.", mm_ss(now.until(e)))).unwrap_or_default();
-                ui.label(format!("Waiting for you to enter the code (checking every {} s).{left}", interval.as_secs()));
+                let left = code
+                    .expires_at
+                    .map(|e| format!(" The code expires in {}.", mm_ss(now.until(e))))
+                    .unwrap_or_default();
+                ui.label(format!(
+                    "Waiting for you to enter the code (checking every {} s).{left}",
+                    code.interval.as_secs()
+                ));
             });
         }
     }

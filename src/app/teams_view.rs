@@ -26,35 +26,47 @@ fn app_name(id: &str, w: &Wizard) -> String {
     KNOWN.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)).map_or_else(|| id.to_owned(), |(_, n)| (*n).to_owned())
 }
 
-fn approval_ui(ui: &mut Ui, w: &Wizard, failure: &crate::wizard::Failure, waiting: bool, asks: &mut Asks) {
+/// The approval a Teams page asks for: what for, and the permissions it covers (the Teams step's Graph permissions,
+/// with the Teams admin API when the browser asks both in one visit; the policy step's Teams admin API alone).
+fn approval_ui(ui: &mut Ui, w: &Wizard, now: Moment, failure: &crate::wizard::Failure, waiting: bool, asks: &mut Asks) {
     let vendor = &w.settings().vendor_name;
     let consent = failure.is_consent_required();
+    let policy = w.page() == StepId::GlobalPolicy;
     if consent {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new("One more approval: let the setup tool manage Teams apps").strong());
+            let heading = if policy {
+                "One more approval: let the setup tool change Teams setup policies"
+            } else {
+                "One more approval: let the setup tool manage Teams apps"
+            };
+            ui.label(RichText::new(heading).strong());
             ui.label(format!("To put {vendor} in Teams for you and your users, the setup tool (acting as you) needs:"));
             let teams_app = &w.settings().teams_app_name;
-            for p in crate::present::setup_tool_permissions(vendor, teams_app)
-                .into_iter()
-                .filter(|p| matches!(p.step, StepId::TeamsApp | StepId::GlobalPolicy))
-            {
+            // The policy step asks the Teams admin API alone; the Teams step asks its Graph permissions, with the
+            // admin API in the same browser visit (a device code serves one resource, so not by code).
+            let covers = |p: &crate::present::ToolPermission| {
+                let admin_api = p.scope == crate::shell::TEAMS_ADMIN_SCOPES[0];
+                if policy {
+                    admin_api
+                } else {
+                    matches!(p.step, StepId::TeamsApp | StepId::GlobalPolicy) && !(admin_api && w.approvals_by_code())
+                }
+            };
+            for p in crate::present::setup_tool_permissions(vendor, teams_app).into_iter().filter(covers) {
                 ui.label(format!("• {}: {}", p.name, p.why));
             }
             if let crate::wizard::UpFront::Declined { .. } = w.up_front() {
                 ui.label("You did not approve these when you signed in, so the setup tool asks now.");
             }
-            ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
+            ui.label(crate::present::approval_where(w.approvals_by_code()));
         });
     } else {
         explanation_ui(ui, w, failure, None, asks);
     }
     ui.add_space(4.0);
     if waiting {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Waiting for you in the browser…");
-        });
+        super::sign_in_view::approval_wait_ui(ui, w, now, "Waiting for you in the browser…", asks);
     }
 }
 
@@ -130,7 +142,7 @@ fn plan_text(plan: &AppPlan, w: &Wizard) -> String {
     }
 }
 
-pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     let app = &w.settings().teams_app_name;
     ui.heading("Teams app");
     match w.teams() {
@@ -144,7 +156,7 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             });
         }
         TeamsStep::NeedsApproval { failure, approval } => {
-            approval_ui(ui, w, failure, approval.is_some(), asks);
+            approval_ui(ui, w, now, failure, approval.is_some(), asks);
         }
         TeamsStep::Ready { facts, plan } => {
             ui.label(RichText::new("What the setup tool found").strong());
@@ -423,7 +435,7 @@ pub(super) fn policy_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
             });
         }
         PolicyStep::NeedsApproval { failure, approval } => {
-            approval_ui(ui, w, failure, approval.is_some(), asks);
+            approval_ui(ui, w, now, failure, approval.is_some(), asks);
             manual_ui(ui, w, false, asks);
         }
         PolicyStep::Ready { reading, change } => {

@@ -46,7 +46,7 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
                     if let crate::wizard::UpFront::Declined { .. } = w.up_front() {
                         ui.label("You did not approve these when you signed in, so the setup tool asks now.");
                     }
-                    ui.label("Microsoft shows a permissions page in your browser; choose Accept.");
+                    ui.label(crate::present::approval_where(w.approvals_by_code()));
                 });
             } else {
                 ui.label("To read your tenant, the setup tool needs you to sign in again in the browser.");
@@ -54,10 +54,7 @@ pub(super) fn verify_ui(ui: &mut Ui, w: &Wizard, now: Moment, state: &mut Previe
             }
             ui.add_space(4.0);
             if approval.is_some() {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Waiting for you in the browser…");
-                });
+                super::sign_in_view::approval_wait_ui(ui, w, now, "Waiting for you in the browser…", asks);
             }
         }
         VerifyPhase::Failed { failure } => {

@@ -337,7 +337,7 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         (Some(w), StepId::VerifyPermissions) => {
             super::verify_view::verify_ui(ui, w, now, &mut app.preview_state, asks);
         }
-        (Some(w), StepId::TeamsApp) => super::teams_view::teams_ui(ui, w, asks),
+        (Some(w), StepId::TeamsApp) => super::teams_view::teams_ui(ui, w, now, asks),
         (Some(w), StepId::GlobalPolicy) => super::teams_view::policy_ui(ui, w, now, asks),
         (Some(w), StepId::Done) => super::teams_view::done_ui(ui, w, now, asks),
         _ => {}

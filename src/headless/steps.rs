@@ -129,9 +129,10 @@ async fn verify(driver: &mut Driver, shell: &mut Shell) {
     wait_until(driver, shell, settled).await;
     if matches!(driver.wizard.verify().phase, VerifyPhase::NeedsReadAccess { .. }) {
         // The setup tool's own read access needs an admin's approval: ask once, in the browser.
-        tell("The setup tool needs read access to the tenant's applications and directory; approve it in the browser.");
-        driver.dispatch(shell, Intent::ApproveTenantRead);
-        wait_until(driver, shell, settled).await;
+        tell(
+            "The setup tool needs read access to the tenant's applications and directory; approve it as Microsoft asks.",
+        );
+        approve(driver, shell, Intent::ApproveTenantRead, settled).await;
     }
 }
 
@@ -156,9 +157,8 @@ pub(super) async fn teams_steps(
     };
     wait_until(driver, shell, teams_settled).await;
     if matches!(driver.wizard.teams(), TeamsStep::NeedsApproval { .. }) {
-        tell("The setup tool needs to manage Teams apps and the setup policy; approve it in the browser.");
-        driver.dispatch(shell, Intent::ApproveTeamsAccess);
-        wait_until(driver, shell, teams_settled).await;
+        tell("The setup tool needs to manage Teams apps and the setup policy; approve it as Microsoft asks.");
+        approve(driver, shell, Intent::ApproveTeamsAccess, teams_settled).await;
     }
     if matches!(driver.wizard.teams(), TeamsStep::Ready { .. }) {
         driver.dispatch(shell, Intent::InstallTeamsApp);
@@ -188,8 +188,8 @@ pub(super) async fn teams_steps(
     };
     wait_until(driver, shell, policy_settled).await;
     if matches!(driver.wizard.policy(), PolicyStep::NeedsApproval { .. }) {
-        driver.dispatch(shell, Intent::ApprovePolicyAccess);
-        wait_until(driver, shell, policy_settled).await;
+        tell("The setup tool needs the Teams admin API to change the setup policy; approve it as Microsoft asks.");
+        approve(driver, shell, Intent::ApprovePolicyAccess, policy_settled).await;
     }
     if matches!(driver.wizard.policy(), PolicyStep::Ready { .. }) {
         driver.dispatch(shell, Intent::ApplyPolicy);
@@ -234,6 +234,34 @@ pub(super) async fn teams_steps(
 /// the admin to the app's page in the Teams admin center. The demo tenant's pins arrive within seconds; a real
 /// tenant's take hours, so a live run opens the page after this too.
 const PIN_ALONE_WAIT: Duration = Duration::from_secs(15);
+
+/// Asks for an approval of the setup tool's access and waits until `settled`, showing the approval's device code
+/// (and why it went by code) when it goes by code.
+async fn approve(driver: &mut Driver, shell: &mut Shell, intent: Intent, settled: impl Fn(&Wizard) -> bool) {
+    driver.dispatch(shell, intent);
+    let mut told = None;
+    wait_until(driver, shell, |w| {
+        if let Some(d) = w.device_approval()
+            && let Some(view) = &d.code
+            && told != Some(d.attempt)
+        {
+            told = Some(d.attempt);
+            match &d.reason {
+                Some(SwitchReason::ConditionalAccess(f)) => tell(&format!(
+                    "The approval in the browser was blocked ({}); approve it with a code instead.",
+                    f.code()
+                )),
+                Some(SwitchReason::NoBrowser { detail }) => {
+                    tell(&format!("No browser could be opened ({detail}); approve it with a code instead."));
+                }
+                None => {}
+            }
+            tell(&format!("{} (code {})", view.message, view.user_code));
+        }
+        settled(w)
+    })
+    .await;
+}
 
 /// Pumps reports and time into the wizard until `done`.
 pub(super) async fn wait_until(driver: &mut Driver, shell: &mut Shell, mut done: impl FnMut(&Wizard) -> bool) {

@@ -204,7 +204,8 @@ struct Services {
     /// Access tokens by authority and scopes, refreshed one at a time per key.
     tokens: tokens::TokenCache,
     /// Device codes by attempt.
-    device_codes: Mutex<HashMap<Attempt, DeviceCode>>,
+    /// Device codes under way, with what each asks for (a sign-in's or an approval's scopes).
+    device_codes: Mutex<HashMap<Attempt, (ScopeSet, DeviceCode)>>,
     /// Running work by attempt.
     running: Mutex<HashMap<Attempt, AbortHandle>>,
     /// For reports that are not an effect's result (where tokens are kept).
@@ -426,8 +427,7 @@ impl Shell {
             Effect::PollDeviceCode { attempt } => {
                 let s = services.clone();
                 self.track(&services, step, attempt, async move {
-                    let result = s.poll_device_code(attempt).await;
-                    report(Outcome::DevicePolled { attempt, result }).await;
+                    report(s.poll_device_code(attempt).await).await;
                 });
             }
             Effect::BeginAdminConsent { attempt, tenant_id } => {

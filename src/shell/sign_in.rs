@@ -97,35 +97,45 @@ impl Services {
             expires_in: code.expires_in,
             interval: code.interval,
         };
-        self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, code);
+        self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, (set, code));
         Ok(view)
     }
 
-    pub(super) async fn poll_device_code(&self, attempt: Attempt) -> DevicePoll {
-        let code = self
-            .device_codes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&attempt)
-            .map(|c| c.device_code.clone());
-        let Some(device_code) = code else {
-            return DevicePoll::Finished(Err(Failure::Local(crate::wizard::LocalFailure::DeviceCodeExpired)));
+    /// Polls the attempt's code once. A sign-in's end is [`Outcome::DevicePolled`] with the account; an
+    /// approval's (the setup tool's access for a step) is [`Outcome::AccessApproved`], as from the browser.
+    pub(super) async fn poll_device_code(&self, attempt: Attempt) -> Outcome {
+        let code = self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).get(&attempt).cloned();
+        let Some((set, code)) = code else {
+            let expired = Failure::Local(crate::wizard::LocalFailure::DeviceCodeExpired);
+            return Outcome::DevicePolled { attempt, result: DevicePoll::Finished(Err(expired)) };
         };
+        let approval = !matches!(set, ScopeSet::SignIn | ScopeSet::SignInWithSteps);
+        let finished =
+            |result: Result<Option<Account>, Failure>| match (approval, result) {
+                (true, result) => Outcome::AccessApproved { attempt, result: result.map(|_| ()) },
+                (false, result) => Outcome::DevicePolled {
+                    attempt,
+                    result: DevicePoll::Finished(result.and_then(|a| {
+                        a.ok_or_else(|| Failure::Parse { what: "account".into(), excerpt: String::new() })
+                    })),
+                },
+            };
         let endpoints = match self.endpoints().await {
             Ok(e) => e,
-            Err(f) => return DevicePoll::Finished(Err(f)),
+            Err(f) => return finished(Err(f)),
         };
-        match signin::poll_device_code(&self.http_auth, &endpoints, &self.env.signin_client_id, &device_code).await {
-            Ok(PollAnswer::Pending) => DevicePoll::Pending,
-            Ok(PollAnswer::SlowDown) => DevicePoll::SlowDown,
+        match signin::poll_device_code(&self.http_auth, &endpoints, &self.env.signin_client_id, &code.device_code).await
+        {
+            Ok(PollAnswer::Pending) => Outcome::DevicePolled { attempt, result: DevicePoll::Pending },
+            Ok(PollAnswer::SlowDown) => Outcome::DevicePolled { attempt, result: DevicePoll::SlowDown },
             Ok(PollAnswer::Tokens(tokens)) => {
                 self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
-                self.keep(ScopeSet::SignIn, &tokens).await;
-                DevicePoll::Finished(self.read_account(&tokens).await)
+                self.keep(set, &tokens).await;
+                if approval { finished(Ok(None)) } else { finished(self.read_account(&tokens).await.map(Some)) }
             }
             Err(f) => {
                 self.device_codes.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
-                DevicePoll::Finished(Err(f))
+                finished(Err(f))
             }
         }
     }

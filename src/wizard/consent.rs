@@ -254,7 +254,7 @@ impl Wizard {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
-                vec![self.read_approval(attempt)]
+                vec![self.approval(attempt, super::ScopeSet::TenantRead)]
             }
             (ConsentIntent::CancelConsent, Consent::Waiting { .. } | Consent::Applying { .. }) => {
                 let effects = self.abandon_consent();

@@ -6,6 +6,7 @@
 //! run in microseconds in tests. Secrets never enter the wizard: the shell keeps tokens, codes and verifiers and
 //! refers to them by [`Attempt`].
 
+mod approval;
 mod consent;
 mod failure;
 mod policy;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use approval::DeviceApproval;
 pub use consent::{Consent, ConsentCheck, ConsentGrant, Precheck, Watch};
 pub use failure::{Failure, GraphError, IdentityError, LocalFailure, TeamsRefusal, TransportError, TransportKind};
 pub use policy::{
@@ -559,13 +561,13 @@ impl Effect {
     /// The step whose work this is (for the diagnostics journal); `None` for housekeeping.
     pub fn step(&self) -> Option<StepId> {
         Some(match self {
-            Self::BeginBrowserSignIn { scopes, .. } => match scopes {
+            Self::BeginBrowserSignIn { scopes, .. } | Self::BeginDeviceCode { scopes, .. } => match scopes {
                 ScopeSet::SignIn | ScopeSet::SignInWithSteps => StepId::SignIn,
                 ScopeSet::TenantRead => StepId::VerifyPermissions,
                 ScopeSet::TeamsSetup => StepId::TeamsApp,
                 ScopeSet::TeamsAdmin => StepId::GlobalPolicy,
             },
-            Self::BeginDeviceCode { .. } | Self::PollDeviceCode { .. } => StepId::SignIn,
+            Self::PollDeviceCode { .. } => StepId::SignIn,
             Self::BeginAdminConsent { .. } | Self::CheckConsent { .. } => StepId::AdminConsent,
             Self::ReadTenant { .. } | Self::LoadDirectory { .. } => StepId::VerifyPermissions,
             Self::InspectTeams { .. } | Self::SetUpTeamsApp { .. } | Self::BulkInstall { .. } => StepId::TeamsApp,
@@ -603,6 +605,9 @@ pub struct Wizard {
     up_front: UpFront,
     /// How many times each step sent the admin to the browser (sign-in pages, consent pages, the admin center).
     visits: std::collections::BTreeMap<StepId, u32>,
+    /// Approvals go by device code: the sign-in did, or the browser was blocked or missing for an approval.
+    approve_by_code: bool,
+    device_approval: Option<DeviceApproval>,
 }
 
 /// Whether sign-in asks, in the same visit, for what the later steps need ([`ScopeSet::SignInWithSteps`]).
@@ -632,6 +637,8 @@ impl Wizard {
             resume: Resume::None,
             up_front: UpFront::Ask,
             visits: std::collections::BTreeMap::new(),
+            approve_by_code: false,
+            device_approval: None,
         }
     }
 
@@ -673,8 +680,17 @@ impl Wizard {
             Effect::BeginBrowserSignIn { .. } | Effect::BeginDeviceCode { .. } | Effect::BeginAdminConsent { .. } => {
                 effect.step()
             }
-            // The device code's own page is that sign-in's visit, already counted.
+            // The device code's own page is that sign-in's (or approval's) visit, already counted.
             Effect::OpenUrl { .. } if matches!(self.sign_in, SignIn::DeviceCode { .. }) => None,
+            Effect::OpenUrl { url }
+                if self
+                    .device_approval
+                    .as_ref()
+                    .and_then(|d| d.code.as_ref())
+                    .is_some_and(|c| c.verification_uri == *url) =>
+            {
+                None
+            }
             Effect::OpenUrl { .. } => Some(self.page),
             Effect::PollDeviceCode { .. }
             | Effect::Abandon { .. }
@@ -729,16 +745,6 @@ impl Wizard {
         match &self.sign_in {
             SignIn::Done(account) => Some(account),
             _ => None,
-        }
-    }
-
-    /// The sign-in that approves (or renews) the setup tool's read access to the tenant, as the signed-in admin.
-    fn read_approval(&self, attempt: Attempt) -> Effect {
-        Effect::BeginBrowserSignIn {
-            attempt,
-            scopes: ScopeSet::TenantRead,
-            prompt: Prompt::Consent,
-            login_hint: self.account().map(|a| a.upn.clone()),
         }
     }
 
@@ -851,6 +857,7 @@ impl Wizard {
             self.consent.next_deadline(),
             self.verify.next_deadline(),
             self.policy_deadline(),
+            self.device_approval.as_ref().and_then(DeviceApproval::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -877,38 +884,27 @@ impl Wizard {
                 Routed::Policy(intent) => self.on_policy_intent(intent, now),
             },
             Event::Done(outcome) => match outcome.route() {
-                RoutedOutcome::SignIn(o) => self.on_sign_in_outcome(o, now),
+                RoutedOutcome::SignIn(o) => match self.on_approval_outcome(o, now) {
+                    Ok(effects) => effects,
+                    Err(o) => self.on_sign_in_outcome(o, now),
+                },
                 RoutedOutcome::Consent(o) => self.on_consent_outcome(o, now),
                 RoutedOutcome::Verify(o) => self.on_verify_outcome(o, now),
                 RoutedOutcome::Preview(o) => self.on_preview_outcome(o),
                 RoutedOutcome::Teams(o) => self.on_teams_outcome(o),
                 RoutedOutcome::Policy(o) => self.on_policy_outcome(o, now),
-                RoutedOutcome::AccessApproved { attempt, result } => {
-                    // An approval serves whichever step asked for it: each handler acts only on its own attempt.
-                    let mut effects = self.on_consent_outcome(
-                        consent::ConsentOutcome::AccessApproved { attempt, result: result.clone() },
-                        now,
-                    );
-                    effects.extend(self.on_verify_outcome(
-                        verify::VerifyOutcome::AccessApproved { attempt, result: result.clone() },
-                        now,
-                    ));
-                    effects.extend(
-                        self.on_teams_outcome(teams::TeamsOutcome::AccessApproved { attempt, result: result.clone() }),
-                    );
-                    effects
-                        .extend(self.on_policy_outcome(policy::PolicyOutcome::AccessApproved { attempt, result }, now));
-                    effects
-                }
+                RoutedOutcome::AccessApproved { attempt, result } => self.on_access_approved(attempt, result, now),
             },
             Event::Tick => {
                 let mut effects = self.on_sign_in_tick(now);
                 effects.extend(self.on_consent_tick(now));
                 effects.extend(self.on_verify_tick(now));
                 effects.extend(self.on_policy_tick(now));
+                effects.extend(self.on_approval_tick(now));
                 effects
             }
         };
+        self.forget_device_approval(&effects);
         effects.extend(self.after_consent_change(now));
         effects.extend(self.resume_onward(now));
         for effect in &effects {

@@ -416,6 +416,23 @@ impl Wizard {
         effects
     }
 
+    /// Abandons the policy step's running work (a read, a write, an approval, a delivery check), if any.
+    pub(super) fn abandon_policy(&self) -> Vec<Effect> {
+        match &self.policy {
+            PolicyStep::Reading { attempt }
+            | PolicyStep::Writing { attempt, .. }
+            | PolicyStep::NeedsApproval { approval: Some(attempt), .. }
+            | PolicyStep::Applied { delivery: Delivery::Checking { attempt, .. }, .. } => {
+                vec![Effect::Abandon { attempt: *attempt }]
+            }
+            PolicyStep::Locked
+            | PolicyStep::NeedsApproval { approval: None, .. }
+            | PolicyStep::Ready { .. }
+            | PolicyStep::Applied { .. }
+            | PolicyStep::Manual { .. } => Vec::new(),
+        }
+    }
+
     /// The catalog id setup policies refer to, once the app is in the tenant.
     fn policy_app_id(&self) -> Option<String> {
         self.teams.app().map(|a| a.catalog_id.clone())
@@ -436,7 +453,7 @@ impl Wizard {
                 };
                 *approval = Some(attempt);
                 self.next_attempt += 1;
-                vec![self.approval_sign_in(attempt, ScopeSet::TeamsAdmin)]
+                vec![self.approval(attempt, ScopeSet::TeamsAdmin)]
             }
             PolicyIntent::Apply => {
                 let PolicyStep::Ready { reading, change } = &self.policy else {

@@ -170,7 +170,7 @@ impl SignIn {
     }
 
     /// The attempt whose work is running, if any.
-    fn running(&self) -> Option<Attempt> {
+    pub(super) fn running(&self) -> Option<Attempt> {
         match self {
             Self::Browser { attempt, .. } | Self::DeviceCode { attempt, .. } => Some(*attempt),
             _ => None,
@@ -273,7 +273,10 @@ impl Wizard {
                 effects.extend(self.abandon_verify());
                 effects.extend(self.abandon_preview());
                 effects.extend(self.abandon_teams());
+                effects.extend(self.abandon_policy());
                 effects.push(Effect::SignOut);
+                // The next account may have a browser that works: approvals try it first again.
+                self.approve_by_code = false;
                 self.consent = Consent::Locked;
                 self.verify = super::Verify::default();
                 self.preview = super::Preview::default();
@@ -298,7 +301,14 @@ impl Wizard {
                 SignIn::DeviceCode { code: Some(code), .. } => {
                     vec![Effect::OpenUrl { url: code.verification_uri.clone() }]
                 }
-                _ => Vec::new(),
+                // An approval's code (the step pages show it with the same button).
+                _ => self
+                    .device_approval
+                    .as_ref()
+                    .and_then(|d| d.code.as_ref())
+                    .map(|code| Effect::OpenUrl { url: code.verification_uri.clone() })
+                    .into_iter()
+                    .collect(),
             },
             // A sign-in is already under way (repeated clicks are ignored, docs/STYLE.md rule 8).
             SignInIntent::Browser | SignInIntent::DeviceCode => Vec::new(),
@@ -390,7 +400,11 @@ impl Wizard {
                         *next_poll = Some(now.plus(*interval));
                         Vec::new()
                     }
-                    DevicePoll::Finished(Ok(account)) => self.signed_in(account, now),
+                    DevicePoll::Finished(Ok(account)) => {
+                        // The browser was not the way to sign in: the approvals go by code too.
+                        self.approve_by_code = true;
+                        self.signed_in(account, now)
+                    }
                     DevicePoll::Finished(Err(failure)) => {
                         self.sign_in = SignIn::Failed { failure, method: SignInMethod::DeviceCode };
                         Vec::new()

@@ -224,7 +224,7 @@ pub struct TeamsAppRef {
     pub version: String,
     /// What the setup tool did to get it there.
     pub via: AppPlan,
-    /// False when the admin already had it (or could not get it: `admin_without_teams`).
+    /// False when the admin already had it (or could not get it: `admin_refusal`).
     pub newly_installed_for_admin: bool,
     /// The admin's own install was refused for want of a Teams licence (Graph's refusal, kept for the bundle and
     /// its replay): the app is in the tenant, and pins and installs for everyone do not need the admin's licence
@@ -408,7 +408,7 @@ impl Wizard {
                 };
                 *approval = Some(attempt);
                 self.next_attempt += 1;
-                vec![self.approval_sign_in(attempt, ScopeSet::TeamsSetup)]
+                vec![self.approval(attempt, ScopeSet::TeamsSetup)]
             }
             TeamsIntent::Install => {
                 let TeamsStep::Ready { facts, plan } = &self.teams else {
@@ -564,16 +564,6 @@ impl Wizard {
                 | TeamsOutcome::AccessApproved { .. },
                 _,
             ) => Vec::new(),
-        }
-    }
-
-    /// The signed-in admin's browser sign-in that approves the setup tool's access for a step.
-    pub(super) fn approval_sign_in(&self, attempt: Attempt, scopes: ScopeSet) -> Effect {
-        Effect::BeginBrowserSignIn {
-            attempt,
-            scopes,
-            prompt: super::Prompt::Consent,
-            login_hint: self.account().map(|a| a.upn.clone()),
         }
     }
 

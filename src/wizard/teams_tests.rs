@@ -704,3 +704,142 @@ fn a_consent_not_seen_to_finish_is_looked_for_in_the_tenant_before_asking_again(
         }
     }
 }
+
+/// At the policy step with the Teams admin API's approval asked for in the browser; returns its attempt.
+fn policy_approval_in_browser() -> (Wizard, Attempt) {
+    let (mut w, read) = at_policy();
+    let mut consent_required = identity(65001, "invalid_grant");
+    if let Failure::Identity(e) = &mut consent_required {
+        e.suberror = Some("consent_required".into());
+    }
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41)),
+        &[],
+    );
+    let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
+    assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { scopes: ScopeSet::TeamsAdmin, .. }]));
+    (w, attempt_of(&effects[0]))
+}
+
+fn device_code_of(effects: &[Effect]) -> Attempt {
+    match find(effects, |e| matches!(e, Effect::BeginDeviceCode { .. })) {
+        Effect::BeginDeviceCode { attempt, scopes } => {
+            assert_eq!(scopes, ScopeSet::TeamsAdmin, "the approval's own scopes, by code");
+            attempt
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn view() -> crate::wizard::DeviceCodeView {
+    crate::wizard::DeviceCodeView {
+        user_code: "PQRS2345T".into(),
+        verification_uri: "https://microsoft.com/devicelogin".into(),
+        message: "To sign in...".into(),
+        expires_in: std::time::Duration::from_secs(900),
+        interval: std::time::Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn an_approval_blocked_by_conditional_access_in_the_browser_goes_on_with_a_device_code() {
+    let (mut w, browser) = policy_approval_in_browser();
+    let blocked = identity(53003, "access_denied");
+    let effects = w.update(Event::Done(Outcome::AccessApproved { attempt: browser, result: Err(blocked) }), at(43));
+    let code = device_code_of(&effects);
+    assert_eq!(effects[0], Effect::Abandon { attempt: browser }, "the browser attempt ends first");
+    assert_ne!(code, browser, "a new attempt for the code");
+    assert!(matches!(w.policy(), PolicyStep::NeedsApproval { approval: Some(a), .. } if *a == code));
+    let d = w.device_approval().expect("an approval by code");
+    assert_eq!((d.step, d.scopes), (StepId::GlobalPolicy, ScopeSet::TeamsAdmin));
+    assert!(matches!(&d.reason, Some(SwitchReason::ConditionalAccess(f)) if f.code() == "AADSTS53003"));
+    assert_eq!(w.browser_visits(StepId::GlobalPolicy), 2, "the blocked page and the code's page");
+
+    // The code comes, is polled on its interval, and its page opens from the step's own button.
+    expect_effects(w.update(Event::Done(Outcome::DeviceCodeReady { attempt: code, result: Ok(view()) }), at(44)), &[]);
+    assert_eq!(w.device_approval().and_then(|d| d.code.as_ref()).map(|c| c.user_code.as_str()), Some("PQRS2345T"));
+    assert_eq!(w.next_deadline(), Some(at(49)));
+    assert_eq!(w.update(Event::Tick, at(49)), [Effect::PollDeviceCode { attempt: code }]);
+    expect_effects(
+        w.update(Event::Done(Outcome::DevicePolled { attempt: code, result: DevicePoll::Pending }), at(49)),
+        &[],
+    );
+    assert_eq!(
+        w.update(Event::User(Intent::OpenVerificationPage), at(50)),
+        [Effect::OpenUrl { url: "https://microsoft.com/devicelogin".into() }]
+    );
+    assert_eq!(w.browser_visits(StepId::GlobalPolicy), 2, "the code's page is the visit already counted");
+    assert!(w.waits_for_browser());
+
+    // Approved: the step reads the policies again, and the code is gone.
+    let effects = w.update(Event::Done(Outcome::AccessApproved { attempt: code, result: Ok(()) }), at(55));
+    assert!(matches!(effects.as_slice(), [Effect::ReadSetupPolicies { .. }]));
+    assert_eq!(w.device_approval(), None);
+
+    // A later approval goes by code at once: the browser is not the way on this computer.
+    let read = attempt_of(&effects[0]);
+    let mut again = identity(65001, "invalid_grant");
+    if let Failure::Identity(e) = &mut again {
+        e.suberror = Some("consent_required".into());
+    }
+    expect_effects(
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(again) }), at(56)),
+        &[],
+    );
+    let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(57));
+    let code = device_code_of(&effects);
+    assert_eq!(effects.len(), 1);
+    assert_eq!(w.device_approval().map(|d| (d.attempt, d.reason.is_none())), Some((code, true)));
+}
+
+#[test]
+fn an_approval_code_that_expires_or_is_declined_leaves_the_step_asking_again() {
+    let (mut w, browser) = policy_approval_in_browser();
+    let blocked = identity(53003, "access_denied");
+    let code = device_code_of(
+        &w.update(Event::Done(Outcome::AccessApproved { attempt: browser, result: Err(blocked) }), at(43)),
+    );
+    let mut short = view();
+    short.expires_in = std::time::Duration::from_secs(60);
+    expect_effects(w.update(Event::Done(Outcome::DeviceCodeReady { attempt: code, result: Ok(short) }), at(44)), &[]);
+    assert_eq!(w.update(Event::Tick, at(104)), [Effect::Abandon { attempt: code }]);
+    assert_eq!(w.device_approval(), None);
+    let PolicyStep::NeedsApproval { failure, approval: None } = w.policy() else { panic!("{:?}", w.policy()) };
+    assert_eq!(failure.code(), "device_code_expired");
+
+    // Asked again: by code; declined on the device.
+    let code = device_code_of(&w.update(Event::User(Intent::ApprovePolicyAccess), at(105)));
+    let declined = identity(70020, "authorization_declined");
+    expect_effects(
+        w.update(Event::Done(Outcome::AccessApproved { attempt: code, result: Err(declined) }), at(106)),
+        &[],
+    );
+    assert_eq!(w.device_approval(), None);
+    assert!(
+        matches!(w.policy(), PolicyStep::NeedsApproval { approval: None, failure } if failure.code() == "AADSTS70020")
+    );
+}
+
+#[test]
+fn a_browser_that_does_not_open_for_an_approval_switches_it_to_a_code() {
+    let (mut w, browser) = policy_approval_in_browser();
+    assert_eq!(w.browser_visits(StepId::GlobalPolicy), 1);
+    let effects = w.update(
+        Event::Done(Outcome::BrowserSignInReady {
+            attempt: browser,
+            authorize_url: "https://login.example/authorize".into(),
+            launch: BrowserLaunch::NotOpened { detail: "no browser".into() },
+        }),
+        at(43),
+    );
+    let code = device_code_of(&effects);
+    assert_eq!(effects[0], Effect::Abandon { attempt: browser });
+    assert!(matches!(w.device_approval().and_then(|d| d.reason.as_ref()), Some(SwitchReason::NoBrowser { .. })));
+    assert_eq!(w.browser_visits(StepId::GlobalPolicy), 1, "the browser that did not open was no visit");
+    // The sign-in itself is untouched.
+    assert_eq!(w.status(StepId::SignIn), StepStatus::Done);
+    // Leaving the step's approval (signing in as someone else) forgets the code.
+    let effects = w.update(Event::User(Intent::SignInAsSomeoneElse), at(44));
+    assert!(effects.contains(&Effect::Abandon { attempt: code }), "{effects:?}");
+    assert_eq!(w.device_approval(), None);
+}

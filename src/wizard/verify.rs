@@ -389,7 +389,7 @@ impl Wizard {
                 let attempt = Attempt(self.next_attempt);
                 self.next_attempt += 1;
                 *approval = Some(attempt);
-                vec![self.read_approval(attempt)]
+                vec![self.approval(attempt, super::ScopeSet::TenantRead)]
             }
             // Not in this state (a check already running, an approval already asked for): ignored.
             (VerifyIntent::Recheck | VerifyIntent::ApproveTenantRead | VerifyIntent::GrantAgain, _) => Vec::new(),
