@@ -455,6 +455,28 @@ pub fn approval_where(by_code: bool) -> &'static str {
     }
 }
 
+/// Who signed in and where, and, when Conditional Access moved the sign-in to a device code, the code that blocked
+/// the browser: the sign-in's line, for the consent page and headless.
+pub fn signed_in(account: &crate::wizard::Account, blocked_by: Option<&str>) -> String {
+    let tenant = account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
+    let tenant = if tenant.is_empty() { String::new() } else { format!(" in {tenant}") };
+    let how = blocked_by
+        .map_or(String::new(), |code| format!(" with a device code, after {code} blocked the browser sign-in"));
+    format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn)
+}
+
+/// The install for everyone's counts, for its progress bar, its result and headless.
+pub fn bulk_counts(c: &crate::wizard::BulkCounts) -> String {
+    format!(
+        "{} of {} done: {} installed, {} already had it, {} failed",
+        c.done(),
+        c.total,
+        c.installed,
+        c.already_had,
+        c.failed
+    )
+}
+
 #[cfg(test)]
 mod tool_permission_tests {
     /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.

@@ -185,7 +185,10 @@ fn global_admin_signs_in_and_grants_consent() {
     step_until(&mut harness, "sign-in", signed_in);
     // On to the consent page by itself, which says who signed in; the sign-in page keeps the details.
     assert_eq!(harness.state().page(), StepId::AdminConsent);
-    harness.get_by_label("Signed in as Adele Vance (adele.vance@contoso.com).");
+    the_window_says_who_signed_in_as_headless_does(
+        &harness,
+        "Signed in as Adele Vance (adele.vance@contoso.com) in Contoso.",
+    );
     click(&mut harness, "Back");
     harness.get_by_label("Signed in");
     harness.get_by_label("Adele Vance");
@@ -290,7 +293,10 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     harness.get_by_role_and_label(Role::Button, "Copy code");
     harness.get_by_role_and_label(Role::Button, "Open the sign-in page…");
     step_until(&mut harness, "device code sign-in", signed_in);
-    harness.get_by_label("Signed in as Adele Vance (adele.vance@contoso.com).");
+    the_window_says_who_signed_in_as_headless_does(
+        &harness,
+        "Signed in as Adele Vance (adele.vance@contoso.com) in Contoso.",
+    );
 
     // The later steps' Graph permissions came with the code; the Teams admin API (another resource) is approved
     // at the policy step with a code of its own, shown on that page, since the browser is blocked here.
@@ -387,6 +393,13 @@ fn refusal_harness(problem: &mspbots_setup::launch::LaunchError) -> Harness<'sta
         },
         (refusal, false),
     )
+}
+
+/// The consent page says who signed in with `present::signed_in`'s words, the sign-in line of headless.
+fn the_window_says_who_signed_in_as_headless_does(harness: &Harness<'static, WizardApp>, expected: &str) {
+    let account = harness.state().wizard().and_then(|w| w.account().cloned()).unwrap();
+    assert_eq!(format!("{}.", mspbots_setup::present::signed_in(&account, None)), expected);
+    harness.get_by_label(expected);
 }
 
 /// The checklist on screen is `present::checklist` word for word (headless prints the same rows:

@@ -29,7 +29,7 @@ pub(super) fn consent_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
         }
         Consent::Ready { precheck } => {
             if let Some(account) = w.account() {
-                ui.label(format!("Signed in as {} ({}).", account.display_name, account.upn));
+                ui.label(format!("{}.", crate::present::signed_in(account, None)));
             }
             ui.label(format!("{vendor} will be granted these permissions for your whole organization. Microsoft shows the same list; choose Accept."));
             ui.add_space(4.0);

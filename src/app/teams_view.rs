@@ -6,7 +6,7 @@ use super::verify_view::mark;
 use super::views::{Asks, ConsoleOffer, explanation_ui};
 use crate::teams::script;
 use crate::wizard::{
-    AppPlan, Bulk, BulkCounts, Intent, ManualReason, Moment, PolicyReading, PolicyStep, StepId, StepStatus, TeamsFacts,
+    AppPlan, Bulk, Intent, ManualReason, Moment, PolicyReading, PolicyStep, StepId, StepStatus, TeamsFacts,
     TeamsRefusal, TeamsStep, TenantCloud, Wizard, warnings,
 };
 
@@ -218,17 +218,6 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     }
 }
 
-fn counts_text(c: &BulkCounts) -> String {
-    format!(
-        "{} of {} done: {} installed, {} already had it, {} failed",
-        c.done(),
-        c.total,
-        c.installed,
-        c.already_had,
-        c.failed
-    )
-}
-
 fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
     let app = &w.settings().teams_app_name;
     let people = crate::wizard::everyone(&w.preview().users).len();
@@ -251,7 +240,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
         Bulk::Running { counts, .. } => {
             ui.horizontal(|ui| {
                 let share = if counts.total == 0 { 0.0 } else { counts.done() as f32 / counts.total as f32 };
-                ui.add(egui::ProgressBar::new(share).text(counts_text(counts)).desired_width(420.0));
+                ui.add(egui::ProgressBar::new(share).text(crate::present::bulk_counts(counts)).desired_width(420.0));
                 if super::views::cancel_button(ui) {
                     asks.intents.push(Intent::CancelBulk);
                 }
@@ -262,7 +251,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
             );
         }
         Bulk::Stopped { counts } => {
-            ui.label(format!("Stopped: {}.", counts_text(counts)));
+            ui.label(format!("Stopped: {}.", crate::present::bulk_counts(counts)));
             if ui.button("Resume").clicked() {
                 asks.intents.push(Intent::InstallForEveryone);
             }
@@ -270,7 +259,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
         Bulk::Finished { counts, failures } => {
             ui.horizontal(|ui| {
                 mark(ui, Some(failures.is_empty()), if failures.is_empty() { "done" } else { "some failed" });
-                ui.label(format!("Finished: {}.", counts_text(counts)));
+                ui.label(format!("Finished: {}.", crate::present::bulk_counts(counts)));
             });
             if !failures.is_empty() {
                 egui::CollapsingHeader::new(format!("{} users without the app, and why", failures.len())).show(
@@ -300,7 +289,7 @@ fn bulk_ui(ui: &mut Ui, w: &Wizard, bulk: &Bulk, asks: &mut Asks) {
             }
         }
         Bulk::Failed { counts, failure } => {
-            ui.label(format!("Stopped: {}.", counts_text(counts)));
+            ui.label(format!("Stopped: {}.", crate::present::bulk_counts(counts)));
             explanation_ui(ui, w, failure, Some(("Resume", Intent::InstallForEveryone)), asks);
         }
     }

@@ -61,6 +61,15 @@ pub fn html(b: &Bundle) -> String {
             esc(&roles)
         ));
     }
+    steps_html(b, &mut out);
+    failures_html(b, &mut out);
+    timeline_html(b, &mut out);
+    out.push_str("</table></body></html>\n");
+    out
+}
+
+/// The steps' table: status, what happened, who can fix it and how.
+fn steps_html(b: &Bundle, out: &mut String) {
     out.push_str("<h2>Steps</h2><table><tr><th>Step</th><th>Status</th><th>What happened</th><th>Who can fix it</th><th>How</th></tr>");
     for s in &b.steps {
         let class = match s.status {
@@ -82,6 +91,11 @@ pub fn html(b: &Bundle) -> String {
         ));
     }
     out.push_str("</table>");
+}
+
+/// The failures the pages showed, explained by the catalogue.
+fn failures_html(b: &Bundle, out: &mut String) {
+    let env = &b.environment;
     if !b.failures.is_empty() {
         out.push_str(
             "<h2>Failures shown</h2><table><tr><th>Step</th><th>Code</th><th>Explanation</th><th>Details</th></tr>",
@@ -101,6 +115,10 @@ pub fn html(b: &Bundle) -> String {
         }
         out.push_str("</table>");
     }
+}
+
+/// The journal: requests with their ids, step changes, failures and presses.
+fn timeline_html(b: &Bundle, out: &mut String) {
     out.push_str("<h2>Timeline</h2>");
     if b.dropped_entries > 0 {
         out.push_str(&format!(
@@ -143,8 +161,6 @@ pub fn html(b: &Bundle) -> String {
         };
         out.push_str(&format!("<tr><td>{t}</td><td>{what}</td><td>{status}</td><td>{ids}</td></tr>"));
     }
-    out.push_str("</table></body></html>\n");
-    out
 }
 
 #[cfg(test)]

@@ -88,10 +88,7 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
             let mut explanation = None;
             let bulk_json = match bulk {
                 Bulk::Finished { counts, failures } => {
-                    report.push(format!(
-                        "Everyone: {} installed, {} already had it, {} failed, of {}",
-                        counts.installed, counts.already_had, counts.failed, counts.total
-                    ));
+                    report.push(format!("Everyone: {}", crate::present::bulk_counts(counts)));
                     for f in failures.iter().take(20) {
                         report.push(format!("  {}: {} ({})", f.user, f.message, f.code));
                     }
@@ -248,20 +245,13 @@ pub(super) fn policy_line(w: &Wizard, vendor: &str, now: crate::wizard::Moment) 
 pub(super) fn sign_in_line(w: &Wizard, switched: Option<&Failure>, vendor: &str) -> StepLine {
     match w.sign_in() {
         SignIn::Done(account) => {
-            let tenant =
-                account.tenant_name.clone().or(account.tenant_domain.clone()).unwrap_or(account.tenant_id.clone());
-            let tenant = if tenant.is_empty() { String::new() } else { format!(" in {tenant}") };
-            let how = switched.map_or(String::new(), |f| {
-                format!(
-                    " with a device code, after {} blocked the browser sign-in",
-                    Catalogue::shipped().explain(f, vendor).code
-                )
-            });
+            // The same words as the window's consent page (`present::signed_in`).
+            let blocked_by = switched.map(|f| Catalogue::shipped().explain(f, vendor).code);
             StepLine {
                 step: StepId::SignIn,
                 status: "done",
                 code: switched.map(Failure::code),
-                summary: format!("Signed in as {} ({}){tenant}{how}", account.display_name, account.upn),
+                summary: crate::present::signed_in(account, blocked_by.as_deref()),
                 fix: Vec::new(),
                 detail: serde_json::to_value(account).ok(),
                 report: Vec::new(),

@@ -383,121 +383,38 @@ impl Shell {
         tokio::time::timeout(timeout, self.receiver.recv()).await.ok().flatten()
     }
 
-    /// Carries out one effect.
+    /// Carries out one effect: housekeeping at once, work as a task tracked by its attempt (see [`work`]).
     pub fn run(&self, effect: Effect) {
         let Some(services) = self.services.clone() else {
             tracing::warn!("effect before the shell was configured: {effect:?}");
             return;
         };
-        let sender = self.sender.clone();
-        let waker = self.waker.clone();
-        let report = move |outcome: Outcome| {
-            let sender = sender.clone();
-            let waker = waker.clone();
-            async move {
-                if sender.send(Report::Wizard(outcome)).await.is_ok() {
-                    waker.wake();
-                }
-            }
-        };
         let step = effect.step();
-        match effect {
-            Effect::Abandon { attempt } => services.abandon(attempt),
+        let attempt = match &effect {
+            Effect::Abandon { attempt } => return services.abandon(*attempt),
             Effect::OpenUrl { url } => {
-                if let Err(e) = services.opener.open(&url) {
+                if let Err(e) = services.opener.open(url) {
                     tracing::warn!("could not open the browser: {e}");
                 }
+                return;
             }
-            Effect::SignOut => services.sign_out(&self.runtime),
-            Effect::BeginBrowserSignIn { attempt, scopes, prompt, login_hint } => {
-                let s = services.clone();
-                let sender = self.sender.clone();
-                let waker = self.waker.clone();
-                self.track(&services, step, attempt, async move {
-                    s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
-                });
-            }
-            Effect::BeginDeviceCode { attempt, scopes } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.begin_device_code(attempt, scopes).await;
-                    report(Outcome::DeviceCodeReady { attempt, result }).await;
-                });
-            }
-            Effect::PollDeviceCode { attempt } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    report(s.poll_device_code(attempt).await).await;
-                });
-            }
-            Effect::BeginAdminConsent { attempt, tenant_id } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    s.admin_consent(attempt, tenant_id, report).await;
-                });
-            }
-            Effect::CheckConsent { attempt } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.check_consent().await;
-                    report(Outcome::ConsentObserved { attempt, result }).await;
-                });
-            }
-            Effect::ReadTenant { attempt } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.read_tenant().await;
-                    report(Outcome::TenantRead { attempt, result }).await;
-                });
-            }
-            Effect::LoadDirectory { attempt } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    s.load_directory(attempt, report).await;
-                });
-            }
-            Effect::InspectTeams { attempt, tenant_id } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.inspect_teams(&tenant_id).await;
-                    report(Outcome::TeamsInspected { attempt, result }).await;
-                });
-            }
-            Effect::SetUpTeamsApp { attempt, plan } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.set_up_teams_app(plan).await;
-                    report(Outcome::TeamsAppReady { attempt, result }).await;
-                });
-            }
-            Effect::BulkInstall { attempt, tenant_id, catalog_id, users } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    s.bulk_install(attempt, &tenant_id, &catalog_id, users, report).await;
-                });
-            }
-            Effect::ReadSetupPolicies { attempt } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.read_setup_policies().await;
-                    report(Outcome::SetupPoliciesRead { attempt, result }).await;
-                });
-            }
-            Effect::CheckDelivery { attempt, users } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.check_delivery(&users).await;
-                    report(Outcome::DeliveryChecked { attempt, result }).await;
-                });
-            }
-            Effect::WriteGlobalPolicy { attempt, installed, pinned } => {
-                let s = services.clone();
-                self.track(&services, step, attempt, async move {
-                    let result = s.write_global_policy(installed, pinned).await;
-                    report(Outcome::GlobalPolicyWritten { attempt, result }).await;
-                });
-            }
-        }
+            Effect::SignOut => return services.sign_out(&self.runtime),
+            Effect::BeginBrowserSignIn { attempt, .. }
+            | Effect::BeginDeviceCode { attempt, .. }
+            | Effect::PollDeviceCode { attempt }
+            | Effect::BeginAdminConsent { attempt, .. }
+            | Effect::CheckConsent { attempt }
+            | Effect::ReadTenant { attempt }
+            | Effect::LoadDirectory { attempt }
+            | Effect::InspectTeams { attempt, .. }
+            | Effect::SetUpTeamsApp { attempt, .. }
+            | Effect::BulkInstall { attempt, .. }
+            | Effect::ReadSetupPolicies { attempt }
+            | Effect::CheckDelivery { attempt, .. }
+            | Effect::WriteGlobalPolicy { attempt, .. } => *attempt,
+        };
+        let (sender, waker) = (self.sender.clone(), self.waker.clone());
+        self.track(&services, step, attempt, work(services.clone(), effect, sender, waker));
     }
 
     /// Saves `text` as `name` in the person's Downloads folder (else the state folder), off the UI thread;
@@ -580,6 +497,63 @@ impl Shell {
             s.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&attempt);
         });
         services.running.lock().unwrap_or_else(PoisonError::into_inner).insert(attempt, handle.abort_handle());
+    }
+}
+
+/// The work of one effect, reporting its outcomes to the wizard; housekeeping effects ([`Shell::run`] carries
+/// them out at once) have none.
+async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, waker: Arc<dyn Waker>) {
+    let report = |outcome: Outcome| {
+        let (sender, waker) = (sender.clone(), waker.clone());
+        async move {
+            if sender.send(Report::Wizard(outcome)).await.is_ok() {
+                waker.wake();
+            }
+        }
+    };
+    match effect {
+        Effect::Abandon { .. } | Effect::OpenUrl { .. } | Effect::SignOut => {}
+        Effect::BeginBrowserSignIn { attempt, scopes, prompt, login_hint } => {
+            s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
+        }
+        Effect::BeginDeviceCode { attempt, scopes } => {
+            let result = s.begin_device_code(attempt, scopes).await;
+            report(Outcome::DeviceCodeReady { attempt, result }).await;
+        }
+        Effect::PollDeviceCode { attempt } => report(s.poll_device_code(attempt).await).await,
+        Effect::BeginAdminConsent { attempt, tenant_id } => s.admin_consent(attempt, tenant_id, report).await,
+        Effect::CheckConsent { attempt } => {
+            let result = s.check_consent().await;
+            report(Outcome::ConsentObserved { attempt, result }).await;
+        }
+        Effect::ReadTenant { attempt } => {
+            let result = s.read_tenant().await;
+            report(Outcome::TenantRead { attempt, result }).await;
+        }
+        Effect::LoadDirectory { attempt } => s.load_directory(attempt, report).await,
+        Effect::InspectTeams { attempt, tenant_id } => {
+            let result = s.inspect_teams(&tenant_id).await;
+            report(Outcome::TeamsInspected { attempt, result }).await;
+        }
+        Effect::SetUpTeamsApp { attempt, plan } => {
+            let result = s.set_up_teams_app(plan).await;
+            report(Outcome::TeamsAppReady { attempt, result }).await;
+        }
+        Effect::BulkInstall { attempt, tenant_id, catalog_id, users } => {
+            s.bulk_install(attempt, &tenant_id, &catalog_id, users, report).await;
+        }
+        Effect::ReadSetupPolicies { attempt } => {
+            let result = s.read_setup_policies().await;
+            report(Outcome::SetupPoliciesRead { attempt, result }).await;
+        }
+        Effect::CheckDelivery { attempt, users } => {
+            let result = s.check_delivery(&users).await;
+            report(Outcome::DeliveryChecked { attempt, result }).await;
+        }
+        Effect::WriteGlobalPolicy { attempt, installed, pinned } => {
+            let result = s.write_global_policy(installed, pinned).await;
+            report(Outcome::GlobalPolicyWritten { attempt, result }).await;
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub mod partner;
 pub mod recorder;
 mod resources;
 pub mod scenario;
+mod scenario_check;
 pub mod teams;
 mod teams_admin;
 mod tls;
@@ -306,6 +307,67 @@ pub struct Sim {
     _work_dir: WorkDir,
 }
 
+/// The base URLs of a simulator's hosts.
+#[derive(Clone, Copy)]
+struct Bases<'a> {
+    login: &'a str,
+    browser: &'a str,
+    graph: &'a str,
+    teams_admin: &'a str,
+}
+
+impl SimInfo {
+    /// What a simulator of `dir` at `bases` tells its callers.
+    fn of(dir: &Directory, bases: Bases<'_>, ca_pem: PathBuf) -> Self {
+        SimInfo {
+            scenario: dir.scenario.name.clone(),
+            login_url: bases.login.to_owned(),
+            browser_login_url: bases.browser.to_owned(),
+            graph_url: bases.graph.to_owned(),
+            teams_admin_url: bases.teams_admin.to_owned(),
+            teams_app_id: dir.scenario.teams.app_id.clone(),
+            ca_pem,
+            tenant_id: dir.tenant_id().to_owned(),
+            tenant_domain: dir.scenario.tenant.domains.first().cloned().unwrap_or_default(),
+            signin_client_id: dir.scenario.apps.signin.client_id.clone(),
+            consent_client_id: dir.scenario.apps.consent.client_id.clone(),
+            consent_client_secret: dir.consent_client_secret.clone(),
+            default_account: dir.scenario.default_account.clone(),
+            accounts: dir
+                .scenario
+                .users
+                .iter()
+                .map(|u| AccountInfo {
+                    upn: u.upn.clone(),
+                    display_name: u.display_name.clone(),
+                    roles: u.roles.clone(),
+                    note: u.note.clone(),
+                    external: u.home_tenant.is_some(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl State {
+    /// The tenant's state at the start: the directory, Teams, Graph's read quota, no fault hit yet.
+    fn new(dir: Directory, fault_count: usize) -> Self {
+        State {
+            teams: teams::TeamsState::new(&dir.scenario.teams, dir.tenant_id()),
+            read_quota: dir
+                .scenario
+                .directory
+                .read_units_per_10s
+                .unwrap_or_else(|| graph::documented_quota(dir.members().count())),
+            read_burst_seconds: dir.scenario.directory.read_burst_seconds,
+            read_throttle: graph::ReadThrottle::default(),
+            dir,
+            fault_hits: vec![0; fault_count],
+            flows: identity::Flows::default(),
+        }
+    }
+}
+
 impl Sim {
     /// Starts the three hosts on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<Self, SimError> {
@@ -342,33 +404,11 @@ impl Sim {
 
         let fault_count = scenario.faults.len();
         let dir = Directory::new(scenario);
-        let info = SimInfo {
-            scenario: dir.scenario.name.clone(),
-            login_url: login_base.clone(),
-            browser_login_url: browser_base.clone(),
-            graph_url: graph_base.clone(),
-            teams_admin_url,
-            teams_app_id: dir.scenario.teams.app_id.clone(),
-            ca_pem: ca_path,
-            tenant_id: dir.tenant_id().to_owned(),
-            tenant_domain: dir.scenario.tenant.domains.first().cloned().unwrap_or_default(),
-            signin_client_id: dir.scenario.apps.signin.client_id.clone(),
-            consent_client_id: dir.scenario.apps.consent.client_id.clone(),
-            consent_client_secret: dir.consent_client_secret.clone(),
-            default_account: dir.scenario.default_account.clone(),
-            accounts: dir
-                .scenario
-                .users
-                .iter()
-                .map(|u| AccountInfo {
-                    upn: u.upn.clone(),
-                    display_name: u.display_name.clone(),
-                    roles: u.roles.clone(),
-                    note: u.note.clone(),
-                    external: u.home_tenant.is_some(),
-                })
-                .collect(),
-        };
+        let info = SimInfo::of(
+            &dir,
+            Bases { login: &login_base, browser: &browser_base, graph: &graph_base, teams_admin: &teams_admin_url },
+            ca_path,
+        );
         let clock = dir.clock.clone();
         let shared = Arc::new(Shared {
             login_base,
@@ -376,19 +416,7 @@ impl Sim {
             graph_base,
             signer,
             clock,
-            state: Mutex::new(State {
-                teams: teams::TeamsState::new(&dir.scenario.teams, dir.tenant_id()),
-                read_quota: dir
-                    .scenario
-                    .directory
-                    .read_units_per_10s
-                    .unwrap_or_else(|| graph::documented_quota(dir.members().count())),
-                read_burst_seconds: dir.scenario.directory.read_burst_seconds,
-                read_throttle: graph::ReadThrottle::default(),
-                dir,
-                fault_hits: vec![0; fault_count],
-                flows: identity::Flows::default(),
-            }),
+            state: Mutex::new(State::new(dir, fault_count)),
             recorder: Arc::new(recorder::Recorder::default()),
             auto_login: Mutex::new(auto_login),
             consent_decision: Mutex::new(None),

@@ -452,44 +452,46 @@ impl Wizard {
         }
     }
 
+    /// What the inspection found: ready with a plan, blocked, an approval to ask, or already set up (the admin has
+    /// the store or org app: nothing to ask, straight to Done).
+    fn teams_inspected(&mut self, result: Result<TeamsFacts, Failure>) {
+        self.teams = match result {
+            Ok(facts) => match plan(&facts) {
+                Ok(plan) => TeamsStep::Ready { facts, plan },
+                Err(blocker) => TeamsStep::Blocked { facts, blocker },
+            },
+            Err(failure) if failure.needs_interactive_sign_in() => TeamsStep::NeedsApproval { failure, approval: None },
+            Err(failure) => TeamsStep::Failed { failure, catalog_id: None },
+        };
+        if let TeamsStep::Ready { facts, plan: plan @ (AppPlan::UseStore { .. } | AppPlan::UseOrg { .. }) } =
+            &self.teams
+            && facts.admin_has_app
+        {
+            let catalog_id = match plan {
+                AppPlan::UseStore { catalog_id } | AppPlan::UseOrg { catalog_id } => catalog_id.clone(),
+                _ => String::new(),
+            };
+            let version = facts.store.as_ref().or(facts.org.as_ref()).map(|e| e.version.clone()).unwrap_or_default();
+            self.teams = TeamsStep::Done {
+                app: TeamsAppRef {
+                    catalog_id,
+                    version,
+                    via: plan.clone(),
+                    newly_installed_for_admin: false,
+                    admin_refusal: None,
+                },
+                facts: facts.clone(),
+                bulk: facts.unfinished_bulk.map_or(Bulk::Idle, |counts| Bulk::Stopped { counts }),
+            };
+        }
+    }
+
     pub(super) fn on_teams_outcome(&mut self, outcome: TeamsOutcome) -> Vec<Effect> {
         match (outcome, &mut self.teams) {
             (TeamsOutcome::TeamsInspected { attempt, result }, TeamsStep::Inspecting { attempt: a })
                 if attempt == *a =>
             {
-                self.teams = match result {
-                    Ok(facts) => match plan(&facts) {
-                        Ok(plan) => TeamsStep::Ready { facts, plan },
-                        Err(blocker) => TeamsStep::Blocked { facts, blocker },
-                    },
-                    Err(failure) if failure.needs_interactive_sign_in() => {
-                        TeamsStep::NeedsApproval { failure, approval: None }
-                    }
-                    Err(failure) => TeamsStep::Failed { failure, catalog_id: None },
-                };
-                // Already set up (the admin has the store or org app): nothing to ask, go straight to Done.
-                if let TeamsStep::Ready { facts, plan: plan @ (AppPlan::UseStore { .. } | AppPlan::UseOrg { .. }) } =
-                    &self.teams
-                    && facts.admin_has_app
-                {
-                    let catalog_id = match plan {
-                        AppPlan::UseStore { catalog_id } | AppPlan::UseOrg { catalog_id } => catalog_id.clone(),
-                        _ => String::new(),
-                    };
-                    let version =
-                        facts.store.as_ref().or(facts.org.as_ref()).map(|e| e.version.clone()).unwrap_or_default();
-                    self.teams = TeamsStep::Done {
-                        app: TeamsAppRef {
-                            catalog_id,
-                            version,
-                            via: plan.clone(),
-                            newly_installed_for_admin: false,
-                            admin_refusal: None,
-                        },
-                        facts: facts.clone(),
-                        bulk: facts.unfinished_bulk.map_or(Bulk::Idle, |counts| Bulk::Stopped { counts }),
-                    };
-                }
+                self.teams_inspected(result);
                 Vec::new()
             }
             (TeamsOutcome::AccessApproved { attempt, result }, TeamsStep::NeedsApproval { approval, failure })
