@@ -79,10 +79,38 @@ pub enum Command {
     Diagnostics(DiagnosticsArgs),
     /// Replay a diagnostics bundle against a simulated tenant configured from it (the window, or --headless).
     Reproduce(ReproduceArgs),
+    /// A partner's (MSP's) GDAP customers: sign in to the partner's own tenant and see each customer's relationship,
+    /// the roles you have there and what to do next.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
     /// Measure how far the simulated tenant is from a real one: record a real tenant's answer shapes (read-only,
     /// nothing private kept), or compare such a recording with the simulator.
     #[command(subcommand)]
     Conformance(ConformanceCommand),
+}
+
+/// `mspbots-setup customers list`.
+#[derive(Debug, Subcommand)]
+pub enum CustomersCommand {
+    /// One line per customer (one JSON object per line with --json): relationship status and end, whether your
+    /// roles there can grant consent and set up Teams, and the next action. Exit 0 when the list was read.
+    List(CustomersListArgs),
+}
+
+/// Options of `customers list`.
+#[derive(Debug, Args)]
+pub struct CustomersListArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run without the window (the board in the window is not built yet, so this is required).
+    #[arg(long)]
+    pub headless: bool,
+    /// Sign in with a device code instead of the browser.
+    #[arg(long)]
+    pub device_code: bool,
+    /// One JSON object per customer.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `mspbots-setup conformance record|compare`.
@@ -342,6 +370,26 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         browser,
     };
     crate::headless::run(options)
+}
+
+/// `mspbots-setup customers list --headless`.
+pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
+    let CustomersCommand::List(args) = command;
+    if !args.headless {
+        report(
+            "nothing to do",
+            &std::io::Error::other("`customers list` needs --headless (the board in the window is not built yet)"),
+        );
+        return ExitCode::from(2);
+    }
+    crate::headless::list_customers(crate::headless::HeadlessOptions {
+        launch: args.target.launch(),
+        device_code: args.device_code,
+        json: args.json,
+        state_dir,
+        browser,
+        ..crate::headless::HeadlessOptions::default()
+    })
 }
 
 /// `mspbots-setup conformance record|compare`.

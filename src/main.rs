@@ -21,6 +21,9 @@ fn main() -> ExitCode {
             cli::run_headless(args, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
         }
         Some(Command::Explain(args)) => cli::run_explain(&args),
+        Some(Command::Customers(command)) => {
+            cli::run_customers(command, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())
+        }
         Some(Command::Diagnostics(args)) => cli::run_diagnostics(args, &mspbots_setup::fsutil::state_dir_from_env()),
         Some(Command::Conformance(command)) => {
             cli::run_conformance(command, mspbots_setup::fsutil::state_dir_from_env(), std::env::var("BROWSER").ok())

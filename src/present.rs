@@ -477,6 +477,112 @@ pub fn bulk_counts(c: &crate::wizard::BulkCounts) -> String {
     )
 }
 
+/// A Unix time as an RFC 3339 UTC date-time (`2027-01-01T00:00:00Z`), as Graph writes them.
+pub fn rfc3339(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// A Unix time as a date (`2027-01-01`).
+pub fn date(unix: u64) -> String {
+    rfc3339(unix).chars().take(10).collect()
+}
+
+/// What to do next for a customer on the partner's board: a stable code for scripts and the words for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextAction {
+    pub code: &'static str,
+    pub text: String,
+}
+
+/// The URL a customer's Global Administrator opens to approve a GDAP relationship.
+pub fn gdap_invitation_link(relationship_id: &str) -> String {
+    format!(
+        "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/{relationship_id}"
+    )
+}
+
+/// The board row's explanation and next action, for the window and headless (`docs/msp-multi-tenant.md`).
+pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> NextAction {
+    use crate::wizard::board::RowState as S;
+    let n = |code, text: String| NextAction { code, text };
+    match &row.state {
+        S::GovernmentCloud { scope } => n(
+            "check_government_support",
+            format!(
+                "A US government cloud tenant ({scope}). Check with {vendor} that it serves this cloud before \
+                 setting it up; the setup tool treats it as not ready."
+            ),
+        ),
+        S::ApprovalPending { relationship_id } => n(
+            "send_invitation",
+            format!(
+                "The customer's Global Administrator has not approved the GDAP relationship yet. Send them the \
+                 invitation link again: {}",
+                gdap_invitation_link(relationship_id)
+            ),
+        ),
+        S::Activating => n(
+            "wait_activation",
+            "Microsoft is activating the relationship (this takes a few minutes). Check again shortly.".to_owned(),
+        ),
+        S::JustActivated { usable_at } => n(
+            "wait_activation",
+            format!(
+                "The relationship was activated moments ago; its roles reach the customer's tenant within about 15 \
+                 minutes. Set it up after {} UTC.",
+                rfc3339(*usable_at).replace('T', " ").trim_end_matches('Z')
+            ),
+        ),
+        S::Ended { status } => n(
+            "renew_relationship",
+            format!(
+                "The relationship is {}: nothing can be done in the tenant through it. Create a new one in Partner \
+                 Center and have the customer approve it.",
+                match status {
+                    crate::wizard::board::RelationshipStatus::Expired => "expired",
+                    crate::wizard::board::RelationshipStatus::TerminationRequested
+                    | crate::wizard::board::RelationshipStatus::Terminating => "being terminated",
+                    _ => "terminated",
+                }
+            ),
+        ),
+        S::AssignmentPending => n(
+            "wait_assignment",
+            "The security groups' access to this customer is still being assigned (pending). Check again in a \
+             few minutes."
+                .to_owned(),
+        ),
+        S::AssignmentError => n(
+            "fix_assignment",
+            "Assigning a security group's access to this customer failed (error). In Partner Center, remove the \
+             group's access assignment and add it again."
+                .to_owned(),
+        ),
+        S::NotInGroup { .. } => n(
+            "join_group",
+            "You are in none of the security groups this relationship gives roles to, so you have no roles in \
+             the customer's tenant. Ask a partner admin to add you to one (and to AdminAgents)."
+                .to_owned(),
+        ),
+        S::CannotConsent => n(
+            "send_consent_link",
+            format!(
+                "Your roles here cannot grant the application permissions {vendor} asks for (that takes Global \
+                 Administrator or Privileged Role Administrator). Copy the consent link for the customer's admin, or ask for a \
+                 relationship with one of those roles."
+            ),
+        ),
+        S::Ready { renew_by: Some(end) } => {
+            n("set_up", format!("Ready to set up. The relationship ends on {}: renew it before then.", date(*end)))
+        }
+        S::Ready { renew_by: None } => n("set_up", "Ready to set up.".to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tool_permission_tests {
     /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.

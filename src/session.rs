@@ -119,6 +119,7 @@ pub fn environment(profile: &Profile, endpoints: &Endpoints, tenant: Option<&str
         } else {
             Vec::new()
         },
+        partner_scopes: graph_scopes(crate::shell::PARTNER_SCOPES, &endpoints.graph_resource),
         sign_in_extra_consent: if endpoints.teams_admin_url.is_some() {
             TEAMS_ADMIN_SCOPES.iter().map(|s| (*s).to_owned()).collect()
         } else {

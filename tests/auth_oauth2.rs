@@ -104,6 +104,7 @@ async fn a_token_answer_cut_short_is_a_connection_failure_not_a_server_error() {
         token: t.login("organizations/oauth2/v2.0/token"),
         device_authorization: None,
         userinfo: None,
+        government: None,
     };
     let secret = mspbots_setup::secret::Secret::new("not-a-refresh-token");
     let failure = mspbots_setup::auth::signin::refresh(&t.client, &endpoints, &t.signin_client(), &secret, &[])

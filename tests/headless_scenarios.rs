@@ -134,6 +134,14 @@ const EXPECTED: &[Expect] = &[
         lines: &[("sign_in", "failed", Some("AADSTS90099")), ("admin_consent", "skipped", None)],
         exit: 1,
     },
+    // The partner's own tenant run as one organization: its admin agent has no role there (the partner's board is
+    // `customers list`, tested below).
+    Expect {
+        scenario: "msp-partner",
+        extra: &[],
+        lines: &[("sign_in", "done", None), ("admin_consent", "needs_attention", Some("precheck_cannot_grant"))],
+        exit: 1,
+    },
     Expect {
         scenario: "session-expired",
         extra: &[],
@@ -675,4 +683,74 @@ fn the_happy_path_visits_the_browser_twice() {
     assert!(stderr.contains("The setup tool's own permissions were not approved"), "{stderr}");
     assert_eq!(lines[0]["status"], "done", "signed in again without them: {lines:#?}");
     assert_eq!(visits(&lines)[0], ("sign_in".to_owned(), 2));
+}
+
+/// `customers list --headless --demo --json` as `account` of the msp-partner scenario.
+fn customers(account: &str) -> Run {
+    let dir = std::env::temp_dir().join(format!("mspbots-customers-{}-{account}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(BIN)
+        .args(["customers", "list", "--headless", "--demo", "--json", "--scenario", "msp-partner", "--as", account])
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    lines_of("customers list", &out)
+}
+
+#[test]
+fn the_partners_board_lists_every_customer_with_its_state_and_next_action() {
+    let (exit, lines, stderr) = customers("lynne.robbins@northwindmsp.com");
+    assert_eq!(exit, 0, "{stderr}");
+    let by_name = |name: &str| lines.iter().find(|l| l["name"] == name).unwrap_or_else(|| panic!("{name}: {lines:#?}"));
+    let expect = [
+        ("Contoso", "active", "ready", "set_up", true, true),
+        ("Fabrikam", "active", "ready", "set_up", true, true),
+        ("Litware", "active", "cannot_consent", "send_consent_link", false, true),
+        ("Tailspin Toys", "approvalPending", "approval_pending", "send_invitation", false, false),
+        ("Wingtip Toys", "active", "just_activated", "wait_activation", false, false),
+        ("Adventure Works", "expiring", "ready", "set_up", true, true),
+        ("Alpine Ski House", "expired", "ended", "renew_relationship", false, false),
+        ("Coho Winery", "active", "assignment_pending", "wait_assignment", false, false),
+        ("Fourth Coffee", "active", "government_cloud", "check_government_support", true, true),
+        ("Margie's Travel", "active", "not_in_group", "join_group", false, false),
+        ("Proseware", "active", "assignment_error", "fix_assignment", false, false),
+        ("Trey Research", "terminated", "ended", "renew_relationship", false, false),
+    ];
+    assert_eq!(lines.len(), expect.len(), "one line per customer: {lines:#?}");
+    for (name, status, state, next, consent, teams) in expect {
+        let l = by_name(name);
+        assert_eq!(l["relationship_status"], status, "{name}");
+        assert_eq!(l["state"]["state"], state, "{name}");
+        assert_eq!(l["next_action"], next, "{name}");
+        assert_eq!((l["can_consent"].as_bool(), l["can_teams"].as_bool()), (Some(consent), Some(teams)), "{name}");
+        assert!(l["tenant_id"].as_str().is_some_and(|t| t.len() == 36), "{name}: {l}");
+        for field in ["consent", "permissions", "teams_app", "policy", "delivery"] {
+            assert_eq!(l[field], "not_checked", "{name}: the customer's own tenant is not read by the list");
+        }
+    }
+    assert!(by_name("Tailspin Toys")["explanation"].as_str().unwrap().contains("granularAdminRelationships/"));
+    assert!(by_name("Adventure Works")["explanation"].as_str().unwrap().contains("renew it before then"));
+    assert!(by_name("Adventure Works")["relationship_end"].as_str().unwrap().ends_with('Z'));
+
+    // An admin agent in no mapped group has no roles anywhere: told so for every live relationship.
+    let (exit, lines, stderr) = customers("diego.siciliani@northwindmsp.com");
+    assert_eq!(exit, 0, "{stderr}");
+    let contoso = lines.iter().find(|l| l["name"] == "Contoso").unwrap();
+    assert_eq!(contoso["next_action"], "join_group");
+    assert!(lines.iter().all(|l| l["can_consent"] == false && l["can_teams"] == false));
+}
+
+#[test]
+fn customers_list_without_headless_or_with_an_unknown_scenario_is_refused() {
+    let out = Command::new(BIN).args(["customers", "list", "--demo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --headless"));
+    let out = Command::new(BIN)
+        .args(["customers", "list", "--headless", "--demo", "--scenario", "no-such"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
 }

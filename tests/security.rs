@@ -36,6 +36,7 @@ fn endpoints(base: &str) -> Endpoints {
         token: format!("{base}token"),
         device_authorization: None,
         userinfo: None,
+        government: None,
     }
 }
 

@@ -31,6 +31,7 @@ const COVERED: &[&str] = &[
     "no-reply-address",
     "replication-delay",
     "gdap-partner",
+    "msp-partner",
     "session-expired",
     "permissions-missing",
     "late-permissions",
@@ -267,6 +268,25 @@ async fn gdap_partner_is_aadsts90099() {
     assert_redirect_error(&params, "invalid_grant", 90099);
     let params = t.admin_consent(&t.tenant_id()).await;
     assert_redirect_error(&params, "invalid_grant", 90099);
+}
+
+#[tokio::test]
+async fn a_partners_staff_see_their_groups_and_customers_say_their_cloud_in_discovery() {
+    let t = TestSim::start("msp-partner", Some("lynne.robbins@northwindmsp.com")).await;
+    let token = t.user_token("https://graph.microsoft.com/User.Read").await;
+    let groups = t.graph_get(&token, "/v1.0/me/transitiveMemberOf/microsoft.graph.group").await;
+    let names: Vec<&str> =
+        groups["value"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["AdminAgents", "MSPbots Onboarding", "Helpdesk Teams"]);
+    assert_eq!(groups["value"][1]["id"], mspbots_setup::sim::partner::group_id("MSPbots Onboarding"));
+    let roles = t.graph_get(&token, "/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole").await;
+    assert_eq!(roles["value"].as_array().unwrap().len(), 0, "the cast leaves the groups out");
+    // Fourth Coffee is a GCC tenant: its discovery says so; Contoso's does not.
+    let discovery = |tenant: &str| format!("{}{tenant}/v2.0/.well-known/openid-configuration", t.sim.info().login_url);
+    let gcc: serde_json::Value = t.get(&discovery("fourthcoffee.onmicrosoft.com")).await.json().await.unwrap();
+    assert_eq!(gcc["tenant_region_sub_scope"], "GCC");
+    let commercial: serde_json::Value = t.get(&discovery("contoso.onmicrosoft.com")).await.json().await.unwrap();
+    assert!(commercial.get("tenant_region_sub_scope").is_none(), "{commercial:#}");
 }
 
 #[tokio::test]

@@ -27,6 +27,8 @@ pub struct Endpoints {
     pub device_authorization: Option<String>,
     /// The OpenID Connect userinfo endpoint, if offered.
     pub userinfo: Option<String>,
+    /// A US government tenant's `tenant_region_sub_scope` (`GCC`, `DODCON`, `DOD`); `None` for others.
+    pub government: Option<String>,
 }
 
 /// Reads `…/.well-known/openid-configuration`.
@@ -53,6 +55,7 @@ pub async fn discover(http: &reqwest::Client, url: &str) -> Result<Endpoints, Fa
         token: field("token_endpoint").ok_or_else(|| missing("token_endpoint"))?,
         device_authorization: field("device_authorization_endpoint"),
         userinfo: field("userinfo_endpoint"),
+        government: field("tenant_region_sub_scope"),
     })
 }
 

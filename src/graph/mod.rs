@@ -8,6 +8,7 @@
 //! reads of the wizard's steps.
 
 pub mod batch;
+pub mod partner;
 pub mod people;
 pub mod retry;
 pub mod scan;

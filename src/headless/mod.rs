@@ -5,8 +5,10 @@
 //! identity provider the browser is `$BROWSER`, or the URL is printed for a person to open.
 //!
 //! Rooms: this file checks the command line and sets the run up; `steps.rs` drives the steps; `lines.rs` words and
-//! prints each step's line. It has no egui among its modules.
+//! prints each step's line; `customers.rs` is `customers list`, a partner's GDAP customers. It has no egui among
+//! its modules.
 
+mod customers;
 pub(crate) mod lines;
 mod steps;
 
@@ -26,6 +28,7 @@ use crate::wizard::{
     Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId, SwitchReason,
     TeamsStep, VerifyPhase, Wizard,
 };
+pub use customers::{CustomerLine, list as list_customers};
 pub use lines::StepLine;
 use lines::print_lines;
 use steps::run_steps;

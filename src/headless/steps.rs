@@ -50,7 +50,7 @@ pub(super) async fn run_steps(
 
 /// Signs in the way the options say, showing a device code when one comes; returns the Conditional Access failure
 /// that switched a browser sign-in to the device code, if one did.
-async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions) -> Option<Failure> {
+pub(super) async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions) -> Option<Failure> {
     driver.dispatch(shell, Intent::Continue);
     driver.dispatch(shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
     let mut switched: Option<Failure> = None;

@@ -52,6 +52,9 @@ pub const TEAMS_SETUP_SCOPES: &[&str] =
 /// The Teams admin configuration API ("Skype and Teams Tenant Admin API"), for app setup policies.
 pub const TEAMS_ADMIN_SCOPES: &[&str] = &["48ac35b8-9aa8-4d74-927d-1f4a14a0b239/user_impersonation"];
 
+/// The partner's read of its GDAP relationships (Graph, delegated), asked at a partner's sign-in.
+pub const PARTNER_SCOPES: &[&str] = &["DelegatedAdminRelationship.Read.All"];
+
 /// Where the session's refresh token is filed in the vault.
 const REFRESH_TOKEN: &str = "refresh-token";
 
@@ -98,6 +101,8 @@ pub struct Environment {
     /// What the later steps need, asked in the sign-in's own visit ([`ScopeSet::SignInWithSteps`]): the tenant
     /// read and Teams setup scopes (Graph).
     pub up_front_scopes: Vec<String>,
+    /// A partner's read of its GDAP relationships, asked with the sign-in on the way to the board (Graph).
+    pub partner_scopes: Vec<String>,
     /// Scopes of another resource to ask consent for in that same visit (their tokens come by refresh): the Teams
     /// admin API's, where there is one.
     pub sign_in_extra_consent: Vec<String>,
@@ -411,7 +416,8 @@ impl Shell {
             | Effect::BulkInstall { attempt, .. }
             | Effect::ReadSetupPolicies { attempt }
             | Effect::CheckDelivery { attempt, .. }
-            | Effect::WriteGlobalPolicy { attempt, .. } => *attempt,
+            | Effect::WriteGlobalPolicy { attempt, .. }
+            | Effect::ReadPartner { attempt } => *attempt,
         };
         let (sender, waker) = (self.sender.clone(), self.waker.clone());
         self.track(&services, step, attempt, work(services.clone(), effect, sender, waker));
@@ -553,6 +559,10 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
         Effect::WriteGlobalPolicy { attempt, installed, pinned } => {
             let result = s.write_global_policy(installed, pinned).await;
             report(Outcome::GlobalPolicyWritten { attempt, result }).await;
+        }
+        Effect::ReadPartner { attempt } => {
+            let result = s.read_partner().await;
+            report(Outcome::PartnerRead { attempt, result }).await;
         }
     }
 }

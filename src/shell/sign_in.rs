@@ -37,7 +37,7 @@ impl Services {
             }
         };
         let finished = |result: Result<Option<Account>, Failure>| match set {
-            ScopeSet::SignIn | ScopeSet::SignInWithSteps => Outcome::SignInFinished {
+            ScopeSet::SignIn | ScopeSet::SignInWithSteps | ScopeSet::Partner => Outcome::SignInFinished {
                 attempt,
                 result: result
                     .and_then(|a| a.ok_or_else(|| Failure::Parse { what: "account".into(), excerpt: String::new() })),
@@ -75,7 +75,9 @@ impl Services {
         };
         self.keep(set, &tokens).await;
         let result = match set {
-            ScopeSet::SignIn | ScopeSet::SignInWithSteps => self.read_account(&tokens).await.map(Some),
+            ScopeSet::SignIn | ScopeSet::SignInWithSteps | ScopeSet::Partner => {
+                self.read_account(&tokens).await.map(Some)
+            }
             ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Ok(None),
         };
         send(finished(result)).await;
@@ -109,7 +111,7 @@ impl Services {
             let expired = Failure::Local(crate::wizard::LocalFailure::DeviceCodeExpired);
             return Outcome::DevicePolled { attempt, result: DevicePoll::Finished(Err(expired)) };
         };
-        let approval = !matches!(set, ScopeSet::SignIn | ScopeSet::SignInWithSteps);
+        let approval = !matches!(set, ScopeSet::SignIn | ScopeSet::SignInWithSteps | ScopeSet::Partner);
         let finished =
             |result: Result<Option<Account>, Failure>| match (approval, result) {
                 (true, result) => Outcome::AccessApproved { attempt, result: result.map(|_| ()) },

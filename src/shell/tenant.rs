@@ -58,3 +58,37 @@ impl Services {
         Ok(decoded)
     }
 }
+
+impl Services {
+    /// The partner's board: its customers with relationships and access assignments, the signed-in user's groups,
+    /// and each customer's cloud from its discovery document (a few at a time; one that cannot be read counts as
+    /// commercial, as the board cannot tell).
+    pub(super) async fn read_partner(&self) -> Result<crate::wizard::board::PartnerData, Failure> {
+        use futures_util::StreamExt as _;
+        let graph = self.graph()?;
+        let tokens = self.scoped(ScopeSet::Partner);
+        let (customers, my_groups) = tokio::try_join!(graph.partner_customers(&tokens), graph.my_groups(&tokens))?;
+        let customers = futures_util::stream::iter(customers)
+            .map(|mut c| async move {
+                if let Some(url) = self.discovery_url_of(&c.tenant_id) {
+                    c.government = signin::discover(&self.http_auth, &url).await.ok().and_then(|e| e.government);
+                }
+                c
+            })
+            .buffered(DISCOVERY_READS)
+            .collect()
+            .await;
+        Ok(crate::wizard::board::PartnerData { customers, my_groups, read_at: self.clock.unix_seconds() })
+    }
+
+    /// The discovery document of `tenant_id` on the sign-in authority's host (its tenant segment swapped).
+    fn discovery_url_of(&self, tenant_id: &str) -> Option<String> {
+        let url = &self.env.discovery_url;
+        let tail = url.find("/v2.0/.well-known/")?;
+        let head = url[..tail].rfind('/')?;
+        Some(format!("{}{tenant_id}{}", &url[..=head], &url[tail..]))
+    }
+}
+
+/// Customers' discovery documents read at once.
+const DISCOVERY_READS: usize = 8;

@@ -126,6 +126,11 @@ impl Services {
             ScopeSet::TenantRead => self.env.tenant_read_scopes.clone(),
             ScopeSet::TeamsSetup => self.env.teams_setup_scopes.clone(),
             ScopeSet::TeamsAdmin => self.env.teams_admin_scopes.clone(),
+            ScopeSet::Partner => {
+                let mut all = self.env.sign_in_scopes.clone();
+                all.extend(self.env.partner_scopes.iter().cloned());
+                all
+            }
         }
     }
 
@@ -141,7 +146,11 @@ impl Services {
                 }
                 all
             }
-            ScopeSet::SignIn | ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => self.scopes(set),
+            ScopeSet::SignIn
+            | ScopeSet::TenantRead
+            | ScopeSet::TeamsSetup
+            | ScopeSet::TeamsAdmin
+            | ScopeSet::Partner => self.scopes(set),
         }
     }
 
@@ -150,7 +159,11 @@ impl Services {
         match set {
             ScopeSet::TeamsSetup if self.env.teams_admin_base.is_some() => self.env.teams_admin_scopes.clone(),
             ScopeSet::SignInWithSteps => self.env.sign_in_extra_consent.clone(),
-            ScopeSet::SignIn | ScopeSet::TenantRead | ScopeSet::TeamsSetup | ScopeSet::TeamsAdmin => Vec::new(),
+            ScopeSet::SignIn
+            | ScopeSet::TenantRead
+            | ScopeSet::TeamsSetup
+            | ScopeSet::TeamsAdmin
+            | ScopeSet::Partner => Vec::new(),
         }
     }
 

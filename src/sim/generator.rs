@@ -88,6 +88,7 @@ pub fn users(scenario: &Scenario) -> Vec<UserSpec> {
             photo: rng.percent(spec.photos_percent),
             has_mail: !rng.percent(spec.without_mail_percent),
             guest,
+            groups: Vec::new(),
         });
     }
     out

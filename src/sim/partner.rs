@@ -34,6 +34,9 @@ pub struct RelationshipSpec {
     /// Days since the relationship became active (ignored before it is).
     #[serde(default = "default_active_days")]
     pub activated_days_ago: u64,
+    /// Minutes since it became active, for one activated moments ago (instead of `activated_days_ago`).
+    #[serde(default)]
+    pub activated_minutes_ago: Option<u64>,
     #[serde(default = "default_duration_days")]
     pub duration_days: u64,
     /// Auto-extend by 180 days (not allowed with Global Administrator).
@@ -154,8 +157,13 @@ impl RelationshipSpec {
     }
 
     /// `microsoft.graph.delegatedAdminRelationship` at `now` (unix seconds).
+    /// When it became active (Unix seconds), as the scenario says.
+    fn activated_at(&self, now: u64) -> u64 {
+        now.saturating_sub(self.activated_minutes_ago.map_or(self.activated_days_ago * DAY, |m| m * 60))
+    }
+
     pub fn json(&self, now: u64) -> Value {
-        let activated = now.saturating_sub(self.activated_days_ago * DAY);
+        let activated = self.activated_at(now);
         let created = activated.saturating_sub(DAY);
         let (activated_at, end) = if self.status.was_activated() {
             (json!(clock::iso_utc(activated)), json!(clock::iso_utc(activated + self.duration_days * DAY)))
@@ -180,7 +188,7 @@ impl RelationshipSpec {
 
     /// `microsoft.graph.delegatedAdminAccessAssignment`s of this relationship.
     pub fn assignments_json(&self, now: u64) -> Vec<Value> {
-        let at = clock::iso_utc(now.saturating_sub(self.activated_days_ago * DAY));
+        let at = clock::iso_utc(self.activated_at(now));
         self.access_assignments
             .iter()
             .map(|a| {
@@ -235,6 +243,7 @@ mod tests {
             status,
             roles: vec!["Global Administrator".into()],
             activated_days_ago: 10,
+            activated_minutes_ago: None,
             duration_days: 730,
             auto_extend: false,
             access_assignments: vec![AssignmentSpec {

@@ -23,6 +23,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("no-reply-address", include_str!("../../assets/scenarios/no-reply-address.toml")),
     ("replication-delay", include_str!("../../assets/scenarios/replication-delay.toml")),
     ("gdap-partner", include_str!("../../assets/scenarios/gdap-partner.toml")),
+    ("msp-partner", include_str!("../../assets/scenarios/msp-partner.toml")),
     ("session-expired", include_str!("../../assets/scenarios/session-expired.toml")),
     ("permissions-missing", include_str!("../../assets/scenarios/permissions-missing.toml")),
     ("late-permissions", include_str!("../../assets/scenarios/late-permissions.toml")),
@@ -250,6 +251,9 @@ pub struct UserSpec {
     /// A B2B guest of the tenant (`userType` Guest).
     #[serde(default)]
     pub guest: bool,
+    /// Security groups the account is in, by name (a partner tenant's groups that GDAP access assignments map).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// Another directory, whose accounts are not members of the customer's tenant.
@@ -262,6 +266,9 @@ pub struct ExternalTenantSpec {
     pub domain: String,
     /// Organization display name.
     pub display_name: String,
+    /// Its cloud, as its OpenID discovery tells it: `public` (default), `gcc`, `gcc-high` or `dod`.
+    #[serde(default)]
+    pub cloud: Option<String>,
 }
 
 /// The vendor's two applications.

@@ -6,6 +6,9 @@ use std::collections::BTreeSet;
 use super::clock::is_guid;
 use super::scenario::{FAULT_ENDPOINTS, KNOWN_ROLES, Scenario};
 
+/// The clouds a tenant's discovery can tell.
+const CLOUDS: &[&str] = &["public", "gcc", "gcc-high", "dod"];
+
 /// The first problem of `s`, if it has one.
 pub(super) fn validate(s: &Scenario) -> Result<(), String> {
     tenants_and_users(s)?;
@@ -26,6 +29,13 @@ fn tenants_and_users(s: &Scenario) -> Result<(), String> {
     for t in &s.external_tenants {
         if !is_guid(&t.tenant_id) {
             return bad(format!("external tenant '{}' has a tenant_id that is not a GUID", t.domain));
+        }
+        if let Some(cloud) = t.cloud.as_deref().filter(|c| !CLOUDS.contains(c)) {
+            return bad(format!(
+                "external tenant '{}' has unknown cloud '{cloud}' (known: {})",
+                t.domain,
+                CLOUDS.join(", ")
+            ));
         }
     }
     let mut upns = BTreeSet::new();

@@ -61,6 +61,10 @@ pub enum Intent {
     CheckDelivery,
     /// Open the app's page of the Teams admin center (installs and availability).
     OpenAdminCenter,
+    /// Welcome's second way in: sign in to the partner's own tenant and see every GDAP customer (the board).
+    CustomersOfAPartner,
+    /// Read the partner's customers again.
+    RecheckCustomers,
 }
 
 /// An intent with the step that takes it (`Intent::route`).
@@ -74,6 +78,7 @@ pub(super) enum Routed {
     Preview(preview::PreviewIntent),
     Teams(teams::TeamsIntent),
     Policy(policy::PolicyIntent),
+    Board(super::board::BoardIntent),
 }
 
 impl Intent {
@@ -113,6 +118,8 @@ impl Intent {
             Self::ApplyPolicy => Routed::Policy(P::Apply),
             Self::CheckDelivery => Routed::Policy(P::CheckDelivery),
             Self::OpenAdminCenter => Routed::Policy(P::OpenAdminCenter),
+            Self::CustomersOfAPartner => Routed::Board(super::board::BoardIntent::Open),
+            Self::RecheckCustomers => Routed::Board(super::board::BoardIntent::Recheck),
         }
     }
 }
@@ -126,6 +133,7 @@ pub(super) enum RoutedOutcome {
     Preview(preview::PreviewOutcome),
     Teams(teams::TeamsOutcome),
     Policy(policy::PolicyOutcome),
+    Board(super::board::BoardOutcome),
     /// An approval sign-in finished; the step that asked for it knows it by its attempt.
     AccessApproved {
         attempt: Attempt,
@@ -165,6 +173,9 @@ impl Outcome {
                 RoutedOutcome::Policy(P::SetupPoliciesRead { attempt, result })
             }
             Self::DeliveryChecked { attempt, result } => RoutedOutcome::Policy(P::DeliveryChecked { attempt, result }),
+            Self::PartnerRead { attempt, result } => {
+                RoutedOutcome::Board(super::board::BoardOutcome::PartnerRead { attempt, result })
+            }
             Self::GlobalPolicyWritten { attempt, result } => {
                 RoutedOutcome::Policy(P::GlobalPolicyWritten { attempt, result })
             }
@@ -262,6 +273,11 @@ pub enum Outcome {
         attempt: Attempt,
         result: Result<Vec<(String, Reach)>, Failure>,
     },
+    /// The partner's customers, relationships, access assignments and the user's groups, as read.
+    PartnerRead {
+        attempt: Attempt,
+        result: Result<super::board::PartnerData, Failure>,
+    },
     /// The Global policy was written; the policy as read back.
     GlobalPolicyWritten {
         attempt: Attempt,
@@ -311,6 +327,9 @@ pub enum Effect {
     WriteGlobalPolicy { attempt: Attempt, installed: Vec<String>, pinned: Vec<String> },
     /// Read whether each of `users` has the vendor app (and a Teams licence); report [`Outcome::DeliveryChecked`].
     CheckDelivery { attempt: Attempt, users: Vec<SampleUser> },
+    /// Read the partner's GDAP customers, their relationships and access assignments, the signed-in user's
+    /// groups and each customer's cloud; report [`Outcome::PartnerRead`].
+    ReadPartner { attempt: Attempt },
 }
 
 impl Effect {
@@ -318,7 +337,7 @@ impl Effect {
     pub fn step(&self) -> Option<StepId> {
         Some(match self {
             Self::BeginBrowserSignIn { scopes, .. } | Self::BeginDeviceCode { scopes, .. } => match scopes {
-                ScopeSet::SignIn | ScopeSet::SignInWithSteps => StepId::SignIn,
+                ScopeSet::SignIn | ScopeSet::SignInWithSteps | ScopeSet::Partner => StepId::SignIn,
                 ScopeSet::TenantRead => StepId::VerifyPermissions,
                 ScopeSet::TeamsSetup => StepId::TeamsApp,
                 ScopeSet::TeamsAdmin => StepId::GlobalPolicy,
@@ -330,7 +349,7 @@ impl Effect {
             Self::ReadSetupPolicies { .. } | Self::WriteGlobalPolicy { .. } | Self::CheckDelivery { .. } => {
                 StepId::GlobalPolicy
             }
-            Self::Abandon { .. } | Self::OpenUrl { .. } | Self::SignOut => return None,
+            Self::Abandon { .. } | Self::OpenUrl { .. } | Self::SignOut | Self::ReadPartner { .. } => return None,
         })
     }
 }

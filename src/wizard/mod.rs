@@ -7,6 +7,7 @@
 //! refers to them by [`Attempt`].
 
 mod approval;
+pub mod board;
 mod consent;
 mod failure;
 mod messages;
@@ -156,6 +157,9 @@ pub enum ScopeSet {
     TeamsSetup,
     /// The Teams admin configuration API (setup policies).
     TeamsAdmin,
+    /// A partner's sign-in to its own tenant, asking also to read its GDAP relationships (the board); its tokens
+    /// serve the board's reads.
+    Partner,
 }
 
 /// `prompt` for the authorize request.
@@ -274,6 +278,9 @@ pub struct Wizard {
     /// Approvals go by device code: the sign-in did, or the browser was blocked or missing for an approval.
     approve_by_code: bool,
     device_approval: Option<DeviceApproval>,
+    /// Which way in Welcome took: one organization, or a partner's customers.
+    way: board::WayIn,
+    board: board::Board,
 }
 
 /// Whether sign-in asks, in the same visit, for what the later steps need ([`ScopeSet::SignInWithSteps`]).
@@ -305,6 +312,8 @@ impl Wizard {
             visits: std::collections::BTreeMap::new(),
             approve_by_code: false,
             device_approval: None,
+            way: board::WayIn::OneOrganization,
+            board: board::Board::Closed,
         }
     }
 
@@ -327,6 +336,7 @@ impl Wizard {
     /// may not approve them): "Sign in without approving now" ([`Intent::SignInWithBasicAccess`]) is offered.
     pub fn offers_basic_access(&self) -> bool {
         self.up_front == UpFront::Ask
+            && self.way == board::WayIn::OneOrganization
             && matches!(&self.sign_in, SignIn::Failed { failure, .. } if failure.is_approval_refused())
     }
 
@@ -369,7 +379,8 @@ impl Wizard {
             | Effect::BulkInstall { .. }
             | Effect::ReadSetupPolicies { .. }
             | Effect::WriteGlobalPolicy { .. }
-            | Effect::CheckDelivery { .. } => None,
+            | Effect::CheckDelivery { .. }
+            | Effect::ReadPartner { .. } => None,
         }
     }
 
@@ -548,6 +559,7 @@ impl Wizard {
                 Routed::Preview(intent) => self.on_preview_intent(intent),
                 Routed::Teams(intent) => self.on_teams_intent(intent),
                 Routed::Policy(intent) => self.on_policy_intent(intent, now),
+                Routed::Board(intent) => self.on_board_intent(intent),
             },
             Event::Done(outcome) => match outcome.route() {
                 RoutedOutcome::SignIn(o) => match self.on_approval_outcome(o, now) {
@@ -559,6 +571,7 @@ impl Wizard {
                 RoutedOutcome::Preview(o) => self.on_preview_outcome(o),
                 RoutedOutcome::Teams(o) => self.on_teams_outcome(o),
                 RoutedOutcome::Policy(o) => self.on_policy_outcome(o, now),
+                RoutedOutcome::Board(o) => self.on_board_outcome(o),
                 RoutedOutcome::AccessApproved { attempt, result } => self.on_access_approved(attempt, result, now),
             },
             Event::Tick => {

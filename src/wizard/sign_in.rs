@@ -216,8 +216,12 @@ impl Wizard {
         vec![Effect::BeginBrowserSignIn { attempt, scopes: self.sign_in_scopes(), prompt, login_hint }]
     }
 
-    /// What sign-in asks for: the later steps' permissions too, unless the admin declined them.
+    /// What sign-in asks for: the partner's read on the way to the board; else the later steps' permissions too,
+    /// unless the admin declined them.
     fn sign_in_scopes(&self) -> ScopeSet {
+        if self.way == super::board::WayIn::Partner {
+            return ScopeSet::Partner;
+        }
         match self.up_front {
             super::UpFront::Ask => ScopeSet::SignInWithSteps,
             super::UpFront::Declined { .. } => ScopeSet::SignIn,
@@ -415,6 +419,10 @@ impl Wizard {
     }
 
     fn signed_in(&mut self, account: Account, now: Moment) -> Vec<Effect> {
+        if self.way == super::board::WayIn::Partner {
+            self.sign_in = SignIn::Done(account);
+            return self.read_partner();
+        }
         let precheck = super::consent::precheck(&account.roles);
         self.sign_in = SignIn::Done(account);
         self.consent = Consent::Ready { precheck };

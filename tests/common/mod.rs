@@ -64,6 +64,12 @@ impl TestSim {
         self.client.get(url).send().await.unwrap()
     }
 
+    /// `GET` a Graph path with a bearer token; the answer's JSON (any status).
+    pub async fn graph_get(&self, token: &str, path: &str) -> Value {
+        let url = format!("{}{}", self.sim.info().graph_url, path.trim_start_matches('/'));
+        self.client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client.post(url).form(form).send().await.unwrap()
     }

@@ -60,6 +60,8 @@ fn every_graph_answer_fits_microsofts_published_metadata() {
     let mut s = scenario::load("happy").unwrap();
     s.directory.generated_users = 30;
     s.partner = toml::from_str(PARTNER).unwrap();
+    // The admin is in a security group too, so the partner's group read answers with one.
+    s.users.iter_mut().find(|u| u.upn == ADMIN).unwrap().groups = vec!["AdminAgents".into()];
     let t = rt.block_on(common::TestSim::start_with(s, Some(ADMIN)));
     let sim = &t.sim;
     sim.keep_answers();
@@ -169,6 +171,8 @@ async fn direct_reads(t: &common::TestSim) {
         read(t, &partner, &format!("/v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments"))
             .await;
     }
+    let groups = read(t, &mine, "/v1.0/me/transitiveMemberOf/microsoft.graph.group?$select=id").await;
+    assert_eq!(groups["value"][0]["@odata.type"], "#microsoft.graph.group", "{groups:#}");
     let users = read(t, &token, "/v1.0/users?$select=id&$top=10").await;
     let (mut managers, mut photos) = (0, 0);
     for user in users["value"].as_array().unwrap() {

@@ -45,7 +45,8 @@ pub fn router(shared: &Arc<Shared>) -> Router {
             "/v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments",
             get(partner::access_assignments),
         )
-        .route("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", get(my_memberships))
+        .route("/v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole", get(my_roles))
+        .route("/v1.0/me/transitiveMemberOf/microsoft.graph.group", get(my_groups))
         .route("/v1.0/organization", get(organization))
         .route("/v1.0/subscribedSkus", get(apps::subscribed_skus))
         .route("/v1.0/servicePrincipals", get(apps::service_principals))
@@ -497,34 +498,62 @@ async fn my_license_details(State(shared): State<Arc<Shared>>, headers: HeaderMa
     }
 }
 
-/// `GET /v1.0/me/memberOf` and `/v1.0/me/transitiveMemberOf[/microsoft.graph.directoryRole]`: the user's
-/// directory roles (the simulator has no groups in the customer tenant, so direct and transitive agree). With only `User.Read` Microsoft returns these in full (observed), so the simulator does too.
+/// `GET /v1.0/me/memberOf` and `/v1.0/me/transitiveMemberOf`: the user's directory roles and security groups
+/// (the simulator has no nested groups, so direct and transitive agree). With only `User.Read` Microsoft returns
+/// these in full (observed), so the simulator does too.
 async fn my_memberships(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    memberships(&shared, &headers, true, true)
+}
+
+/// `GET /v1.0/me/transitiveMemberOf/microsoft.graph.directoryRole`: the roles alone (the cast filters by type).
+async fn my_roles(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    memberships(&shared, &headers, true, false)
+}
+
+/// `GET /v1.0/me/transitiveMemberOf/microsoft.graph.group`: the security groups alone.
+async fn my_groups(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    memberships(&shared, &headers, false, true)
+}
+
+fn memberships(shared: &Arc<Shared>, headers: &HeaderMap, roles: bool, groups: bool) -> Response {
     let result =
-        authorize(&shared, &headers, READ_SELF).and_then(|c| signed_in_user(&shared, &headers, &c).map(|a| (c, a)));
+        authorize(shared, headers, READ_SELF).and_then(|c| signed_in_user(shared, headers, &c).map(|a| (c, a)));
     let (caller, account) = match result {
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let roles: Vec<Value> = account
-        .spec
-        .roles
-        .iter()
-        .filter_map(|name| KNOWN_ROLES.iter().find(|(n, _)| n == name))
-        .map(|(name, template)| {
+    let mut value: Vec<Value> = Vec::new();
+    if roles {
+        value.extend(account.spec.roles.iter().filter_map(|name| KNOWN_ROLES.iter().find(|(n, _)| n == name)).map(
+            |(name, template)| {
+                json!({
+                    "@odata.type": "#microsoft.graph.directoryRole",
+                    "id": clock::stable_guid("directory-role", &format!("{}/{template}", caller.tenant_id())),
+                    "deletedDateTime": null,
+                    "description": format!("{name} role"),
+                    "displayName": name,
+                    "roleTemplateId": template,
+                })
+            },
+        ));
+    }
+    if groups {
+        value.extend(account.spec.groups.iter().map(|name| {
             json!({
-                "@odata.type": "#microsoft.graph.directoryRole",
-                "id": clock::stable_guid("directory-role", &format!("{}/{template}", caller.tenant_id())),
+                "@odata.type": "#microsoft.graph.group",
+                "id": crate::sim::partner::group_id(name),
                 "deletedDateTime": null,
-                "description": format!("{name} role"),
                 "displayName": name,
-                "roleTemplateId": template,
+                "description": null,
+                "mailEnabled": false,
+                "securityEnabled": true,
+                "groupTypes": [],
             })
-        })
-        .collect();
+        }));
+    }
     graph_ok(
-        &headers,
-        json!({ "@odata.context": format!("{}v1.0/$metadata#directoryObjects", shared.graph_base), "value": roles }),
+        headers,
+        json!({ "@odata.context": format!("{}v1.0/$metadata#directoryObjects", shared.graph_base), "value": value }),
     )
 }
 

@@ -64,12 +64,25 @@ pub(super) fn discovery_reply(shared: &Shared, st: &mut SimState, tenant: &str, 
         Some(tid) => (tid.clone(), tid, Value::from("NA")),
         None => (tenant.to_ascii_lowercase(), "{tenantid}".to_owned(), Value::Null),
     };
-    // Government tenants say so in discovery: GCC is NA/GCC, GCC High USGov/DODCON, DoD USGov/DOD.
-    let customer = st.dir.path_tenant_id(&path).is_some_and(|t| t == st.dir.tenant_id());
-    let (region, sub_scope) = match (customer, st.teams.spec.cloud.as_str()) {
-        (true, "gcc") => (region, Some("GCC")),
-        (true, "gcc-high") => (Value::from("USGov"), Some("DODCON")),
-        (true, "dod") => (Value::from("USGov"), Some("DOD")),
+    // Government tenants say so in discovery: GCC is NA/GCC, GCC High USGov/DODCON, DoD USGov/DOD. The tenant's
+    // cloud is its Teams section's; another directory's (a partner's customer) is its own.
+    let cloud = match &path {
+        TenantPath::Customer => Some(st.teams.spec.cloud.as_str()),
+        TenantPath::External { tenant_id } => Some(
+            st.dir
+                .scenario
+                .external_tenants
+                .iter()
+                .find(|t| t.tenant_id == *tenant_id)
+                .and_then(|t| t.cloud.as_deref())
+                .unwrap_or("public"),
+        ),
+        _ => None,
+    };
+    let (region, sub_scope) = match cloud {
+        Some("gcc") => (region, Some("GCC")),
+        Some("gcc-high") => (Value::from("USGov"), Some("DODCON")),
+        Some("dod") => (Value::from("USGov"), Some("DOD")),
         _ => (region, None),
     };
     let graph_host = shared.graph_base.trim_start_matches("https://").trim_end_matches('/').to_owned();
@@ -95,7 +108,7 @@ pub(super) fn discovery_reply(shared: &Shared, st: &mut SimState, tenant: &str, 
             "ver", "at_hash", "c_hash", "email"],
         "kerberos_endpoint": format!("{b}{segment}/kerberos"),
         "tenant_region_scope": region,
-        "cloud_instance_name": match st.teams.spec.cloud.as_str() {
+        "cloud_instance_name": match cloud.unwrap_or(st.teams.spec.cloud.as_str()) {
             "gcc-high" | "dod" => "microsoftonline.us",
             "china" => "partner.microsoftonline.cn",
             _ => "microsoftonline.com",

@@ -1,0 +1,162 @@
+//! `customers list --headless`: a partner signs in to its own tenant and gets one line per GDAP customer (one
+//! JSON object per line with `--json`), worded by `present::customer_next_action` as the board is.
+
+use std::io::Write as _;
+
+use super::*;
+use crate::wizard::board::{Board, RelationshipStatus, Row, RowState};
+
+/// One customer's line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CustomerLine {
+    pub tenant_id: String,
+    pub name: String,
+    pub relationship_status: Option<RelationshipStatus>,
+    /// RFC 3339.
+    pub relationship_end: Option<String>,
+    pub can_consent: bool,
+    pub can_teams: bool,
+    /// The customer's own steps, read in its tenant: not read by `customers list` (it reads the partner's tenant
+    /// only), so `not_checked`.
+    pub consent: &'static str,
+    pub permissions: &'static str,
+    pub teams_app: &'static str,
+    pub policy: &'static str,
+    pub delivery: &'static str,
+    /// Where the customer stands (`ready`, `approval_pending`, …).
+    pub state: RowState,
+    pub next_action: &'static str,
+    /// The next action in words.
+    pub explanation: String,
+}
+
+impl CustomerLine {
+    pub fn of(row: &Row, vendor: &str) -> Self {
+        let next = crate::present::customer_next_action(row, vendor);
+        Self {
+            tenant_id: row.tenant_id.clone(),
+            name: row.name.clone(),
+            relationship_status: row.relationship_status,
+            relationship_end: row.relationship_end.map(crate::present::rfc3339),
+            can_consent: row.can_consent,
+            can_teams: row.can_teams,
+            consent: NOT_CHECKED,
+            permissions: NOT_CHECKED,
+            teams_app: NOT_CHECKED,
+            policy: NOT_CHECKED,
+            delivery: NOT_CHECKED,
+            state: row.state.clone(),
+            next_action: next.code,
+            explanation: next.text,
+        }
+    }
+
+    fn text(&self) -> String {
+        let status = self.relationship_status.map_or_else(
+            || "no relationship".to_owned(),
+            |s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        );
+        let date = self.relationship_end.as_deref().map(|e| e.chars().take(10).collect::<String>());
+        let end = match (self.relationship_status, date) {
+            (Some(RelationshipStatus::Active | RelationshipStatus::Expiring), Some(d)) => format!(" until {d}"),
+            (Some(RelationshipStatus::Expired), Some(d)) => format!(" on {d}"),
+            _ => String::new(),
+        };
+        let mark = |b: bool| if b { "yes" } else { "no" };
+        format!(
+            "{} ({}): {status}{end}; can consent: {}, can set up Teams: {}\n    {}",
+            self.name,
+            self.tenant_id,
+            mark(self.can_consent),
+            mark(self.can_teams),
+            self.explanation
+        )
+    }
+}
+
+const NOT_CHECKED: &str = "not_checked";
+
+/// Options of `customers list --headless` beyond the run's: none yet (the run's target, `--json`, the state folder
+/// and `$BROWSER` are reused).
+pub fn list(options: HeadlessOptions) -> ExitCode {
+    let checked = match check(&options) {
+        Ok(checked) => checked,
+        Err(e) => {
+            crate::launch::report("cannot list the customers", &e);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match crate::shell::runtime("mspbots-worker") {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::launch::report("cannot start", &SetupError::Runtime(e));
+            return ExitCode::from(2);
+        }
+    };
+    let json = options.json;
+    match runtime.block_on(async move { read_board(checked, options).await }) {
+        Ok(Ok(lines)) => {
+            let mut out = std::io::stdout().lock();
+            for line in &lines {
+                let text = if json { serde_json::to_string(line).unwrap_or_default() } else { line.text() };
+                // A closed stdout (e.g. `| head`) is not worth an error.
+                let _ignored = writeln!(out, "{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(Stopped::SignIn(line))) => {
+            lines::print_lines(&[line], json);
+            ExitCode::FAILURE
+        }
+        Ok(Err(Stopped::Board(failure, vendor))) => {
+            let e = Catalogue::shipped().explain(&failure, &vendor);
+            let text = if json {
+                serde_json::json!({ "step": "customers", "status": "failed", "code": e.code, "summary": e.summary, "fix": e.fix })
+                    .to_string()
+            } else {
+                let fixes: Vec<String> =
+                    e.fix.iter().enumerate().map(|(i, f)| format!("\n    {}. {f}", i + 1)).collect();
+                format!("[failed] Customers: {} ({}){}", e.summary, e.code, fixes.concat())
+            };
+            let _ignored = writeln!(std::io::stdout().lock(), "{text}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            crate::launch::report("cannot list the customers", &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why the list stopped: the sign-in's line, or the board's read failure (with the vendor's name for its words).
+enum Stopped {
+    SignIn(StepLine),
+    Board(Failure, String),
+}
+
+/// Signs the partner in and reads the board: the customers' lines, or why not.
+async fn read_board(
+    checked: Checked,
+    options: HeadlessOptions,
+) -> Result<Result<Vec<CustomerLine>, Stopped>, SetupError> {
+    let Connected { mut shell, profile, env, launch, _tenant, .. } = connect(checked, &options, |_| ()).await?;
+    let settings = session::settings(&profile, &env, launch.tenant.as_deref());
+    let mut driver = Driver::new(Wizard::new(settings));
+    let vendor = profile.vendor_name.clone();
+    driver.dispatch(&shell, Intent::CustomersOfAPartner);
+    let switched = steps::sign_in(&mut driver, &mut shell, &options).await;
+    if !matches!(driver.wizard.sign_in(), SignIn::Done(_)) {
+        return Ok(Err(Stopped::SignIn(lines::sign_in_line(&driver.wizard, switched.as_ref(), &vendor))));
+    }
+    steps::wait_until(&mut driver, &mut shell, |w| !matches!(w.board(), Board::Loading { .. })).await;
+    Ok(match driver.wizard.board() {
+        Board::Loaded { data } => {
+            Ok(crate::wizard::board::rows(data).iter().map(|r| CustomerLine::of(r, &vendor)).collect())
+        }
+        Board::Failed { failure, .. } => Err(Stopped::Board(failure.clone(), vendor)),
+        other => Err(Stopped::Board(
+            Failure::Parse { what: "the partner's board".into(), excerpt: format!("it did not load ({other:?})") },
+            vendor,
+        )),
+    })
+}
