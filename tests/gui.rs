@@ -942,3 +942,69 @@ fn escape_stops_waiting_for_the_browser_and_the_sign_in_can_start_again() {
     press_with_keyboard(&mut harness, "Sign in with Microsoft…");
     step_until(&mut harness, "waiting for the browser again", waiting);
 }
+
+#[test]
+fn a_partner_sees_every_customer_with_what_to_do_next_and_copies_the_links_it_needs() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("msp-partner")));
+    demo_ready_as(&mut harness, "lynne.robbins@northwindmsp.com");
+    click(&mut harness, "Customers of a partner…");
+    primary_on_screen(&harness, "Sign in to the partner tenant…");
+    click(&mut harness, "Sign in to the partner tenant…");
+    step_until(&mut harness, "the board", |app| {
+        app.wizard().is_some_and(|w| matches!(w.board(), mspbots_setup::wizard::board::Board::Loaded { .. }))
+    });
+    harness.run_steps(2);
+    harness.get_by_label(
+        "Signed in to the partner tenant Northwind MSP as Lynne Robbins (lynne.robbins@northwindmsp.com).",
+    );
+    harness.get_by_label_contains("12 customers, 10 need action.");
+    for (customer, next) in [
+        ("Contoso", "Set up"),
+        ("Litware", "Send the consent link"),
+        ("Tailspin Toys", "Send the invitation again"),
+        ("Margie's Travel", "Join a mapped group"),
+    ] {
+        harness.get_by_role_and_label(Role::Button, customer);
+        assert!(harness.query_all_by_label(next).count() >= 1, "{customer}: {next}");
+    }
+    primary_on_screen(&harness, "Check all again");
+
+    // The customer whose admin must approve the relationship: its explanation and the invitation link.
+    click(&mut harness, "Tailspin Toys");
+    harness.get_by_label_contains("has not approved the GDAP relationship yet");
+    click(&mut harness, "Copy invitation link");
+    let copied = harness.state().copied.clone().unwrap();
+    assert!(copied.contains("/partners/invitation/granularAdminRelationships/"), "{copied}");
+    // The customer whose roles cannot grant consent: the consent link of that tenant, for its own admin.
+    click(&mut harness, "Litware");
+    click(&mut harness, "Copy consent link for the customer's admin");
+    let copied = harness.state().copied.clone().unwrap();
+    let litware = harness
+        .state()
+        .wizard()
+        .unwrap()
+        .board()
+        .data()
+        .unwrap()
+        .customers
+        .iter()
+        .find(|c| c.name == "Litware")
+        .unwrap()
+        .tenant_id
+        .clone();
+    assert!(copied.contains(&format!("/{litware}/v2.0/adminconsent?client_id=")), "{copied}");
+
+    // Only the customers that need action, then the search.
+    harness.get_by_role_and_label(Role::CheckBox, "Needs action only").click_accesskit();
+    harness.run_steps(2);
+    assert!(harness.query_by_role_and_label(Role::Button, "Contoso").is_none(), "Contoso is ready");
+    harness.get_by_role_and_label(Role::Button, "Litware");
+
+    // Checked again: the rows stay while it runs.
+    click(&mut harness, "Check all again");
+    assert!(harness.state().wizard().unwrap().board().data().is_some());
+    step_until(&mut harness, "the board read again", |app| {
+        app.wizard().is_some_and(|w| matches!(w.board(), mspbots_setup::wizard::board::Board::Loaded { .. }))
+    });
+}

@@ -45,6 +45,16 @@ pub fn primary(app: &WizardApp) -> Option<Primary> {
 /// [`primary`] for a wizard.
 pub fn primary_of(w: &Wizard) -> Option<Primary> {
     let app = &w.settings().teams_app_name;
+    if w.way() == crate::wizard::board::WayIn::Partner {
+        return match (w.sign_in(), w.board()) {
+            (SignIn::Idle, _) => Some(Primary::new("Sign in to the partner tenant…", Intent::SignInWithBrowser)),
+            (
+                SignIn::Done(_),
+                crate::wizard::board::Board::Loaded { .. } | crate::wizard::board::Board::Failed { .. },
+            ) => Some(Primary::new("Check all again", Intent::RecheckCustomers)),
+            _ => None,
+        };
+    }
     match w.page() {
         StepId::Welcome => Some(Primary::new("Start", Intent::Continue)),
         StepId::SignIn => match w.sign_in() {

@@ -1,6 +1,7 @@
 //! The window: decides live or demo mode at launch, drains the shell's reports once per frame into the wizard,
 //! and renders. It does no network or file work itself (docs/STYLE.md rules 6-8): buttons become [`Intent`]s.
 
+pub mod board_view;
 mod consent_view;
 pub mod footer;
 pub mod frame_timer;
@@ -125,6 +126,8 @@ pub struct WizardApp {
     kept_entries: u64,
     /// Search, drill-down and avatars of the directory preview.
     pub preview_state: preview_state::PreviewState,
+    /// Search, filter, sort and selection of the partner's board.
+    pub board_view: board_view::BoardViewState,
     /// Frame times for benchmarks (off unless asked for).
     frame_timer: frame_timer::FrameTimer,
     shell: Shell,
@@ -154,6 +157,7 @@ impl WizardApp {
             bundle_problem: None,
             kept_entries: 0,
             preview_state: preview_state::PreviewState::default(),
+            board_view: board_view::BoardViewState::default(),
             frame_timer: frame_timer::FrameTimer::default(),
             shell,
             services,

@@ -9,6 +9,20 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
     ui.heading("Sign in");
     resume_ui(ui, w);
     match w.sign_in() {
+        SignIn::Idle if w.way() == crate::wizard::board::WayIn::Partner => {
+            ui.label(
+                "Sign in with your account in the partner (MSP) tenant, the one your GDAP relationships belong to. \
+                 Your browser opens Microsoft's sign-in page.",
+            );
+            ui.label(
+                "The setup tool asks to read your GDAP relationships as you (DelegatedAdminRelationship.Read.All); \
+                 an admin of your partner tenant may need to approve that once.",
+            );
+            ui.add_space(8.0);
+            if ui.button("Sign in with a code…").clicked() {
+                asks.intents.push(Intent::SignInWithDeviceCode);
+            }
+        }
         SignIn::Idle => {
             ui.label("Sign in with the Microsoft work account that will approve the connection. Your browser opens Microsoft's sign-in page; come back here when you are done.");
             if let Some(t) = &w.settings().tenant_hint {

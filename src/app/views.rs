@@ -8,6 +8,7 @@ use crate::auth::vault::Durability;
 use crate::diagnostics::{Catalogue, Explanation};
 use crate::launch::{DemoReason, Mode};
 use crate::profile::Cloud;
+use crate::wizard::board::WayIn;
 use crate::wizard::{Account, BrowserLaunch, Failure, Intent, Roles, StepId, StepStatus, Wizard};
 
 /// What the person asked for while the frame was drawn.
@@ -228,6 +229,10 @@ pub(super) fn status_marker_ui(ui: &mut Ui, status: StepStatus) {
 
 fn step_list_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
     ui.add_space(8.0);
+    if let Some(w) = app.wizard().filter(|w| w.way() == WayIn::Partner) {
+        partner_steps_ui(ui, w);
+        return;
+    }
     let page = app.page();
     for step in StepId::ALL {
         let status = app.step_status(step);
@@ -243,6 +248,29 @@ fn step_list_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
             if response.clicked() {
                 asks.intents.push(Intent::ShowStep(step));
             }
+        });
+        ui.add_space(2.0);
+    }
+}
+
+/// The partner's way in the side list: Welcome, the sign-in to the partner tenant, the customers.
+fn partner_steps_ui(ui: &mut Ui, w: &Wizard) {
+    let board = match w.board() {
+        crate::wizard::board::Board::Closed => StepStatus::NotStarted,
+        crate::wizard::board::Board::Loading { .. } => StepStatus::Running,
+        crate::wizard::board::Board::Loaded { .. } => StepStatus::Done,
+        crate::wizard::board::Board::Failed { .. } => StepStatus::NeedsAttention,
+    };
+    let signed_in = matches!(w.sign_in(), crate::wizard::SignIn::Done(_));
+    for (title, status, current) in [
+        ("Welcome", StepStatus::Done, false),
+        ("Partner sign-in", w.status(StepId::SignIn), !signed_in),
+        ("Customers", board, signed_in),
+    ] {
+        ui.horizontal(|ui| {
+            status_marker_ui(ui, status);
+            let text = RichText::new(title);
+            ui.label(if current { text.strong() } else { text }).on_hover_text(status.label());
         });
         ui.add_space(2.0);
     }
@@ -331,6 +359,15 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
         welcome_ui(ui, app, asks);
         return;
     }
+    // The partner's way: the sign-in, then the board.
+    if let Some(w) = app.driver.as_ref().map(|d| &d.wizard).filter(|w| w.way() == WayIn::Partner) {
+        if matches!(w.sign_in(), crate::wizard::SignIn::Done(_)) {
+            super::board_view::board_ui(ui, w, &mut app.board_view, asks);
+        } else {
+            super::sign_in_view::sign_in_ui(ui, w, now, asks);
+        }
+        return;
+    }
     match (app.driver.as_ref().map(|d| &d.wizard), page) {
         (Some(w), StepId::SignIn) => super::sign_in_view::sign_in_ui(ui, w, now, asks),
         (Some(w), StepId::AdminConsent) => super::consent_view::consent_ui(ui, w, now, asks),
@@ -347,6 +384,8 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
 fn welcome_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     let vendor = &app.launch.profile.vendor_name;
     ui.heading("Welcome");
+    ways_in_ui(ui, app, asks);
+    ui.add_space(8.0);
     ui.label(format!("This wizard connects your organization's Microsoft 365 tenant to {vendor}. It will:"));
     let teams_app = &app.launch.profile.teams_app.display_name;
     for (i, line) in [
@@ -394,6 +433,34 @@ fn welcome_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     demo_accounts_ui(ui, app);
     ui.add_space(6.0);
     super::support_view::open_bundle_ui(ui, app, asks);
+}
+
+/// The two ways in: one organization (the steps below, Start), or a partner's customers (GDAP).
+fn ways_in_ui(ui: &mut Ui, app: &WizardApp, asks: &mut Asks) {
+    let vendor = &app.launch.profile.vendor_name;
+    ui.columns(2, |cols| {
+        egui::Frame::group(cols[0].style()).show(&mut cols[0], |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("One organization").strong());
+            ui.label("Connect the tenant you sign in to, step by step. Press Start below.");
+        });
+        egui::Frame::group(cols[1].style()).show(&mut cols[1], |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Customers of a partner (GDAP)").strong());
+            ui.label(format!(
+                "For MSPs: sign in to your partner tenant and see every customer's GDAP relationship, your roles there \
+                 and what to do next before connecting it to {vendor}."
+            ));
+            let ready = app.wizard().is_some();
+            if ui
+                .add_enabled(ready, egui::Button::new("Customers of a partner…"))
+                .on_disabled_hover_text("Waiting for the demo tenant")
+                .clicked()
+            {
+                asks.intents.push(Intent::CustomersOfAPartner);
+            }
+        });
+    });
 }
 
 fn kind_name(kind: crate::profile::PermissionKind) -> String {

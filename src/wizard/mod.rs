@@ -636,16 +636,21 @@ impl Wizard {
             || self.settings.tenant_hint.clone().unwrap_or_else(|| "organizations".to_owned()),
             |a| a.tenant_id.clone(),
         );
+        Some(self.consent_link_for(&tenant))
+    }
+
+    /// The consent link of `tenant` (a partner's customer, for its own admin).
+    pub fn consent_link_for(&self, tenant: &str) -> String {
         let base = &self.settings.login_browser_base;
         let client = &self.settings.consent_client_id;
         let redirect = crate::query::value(&self.settings.consent_redirect_uri);
-        Some(match self.settings.consent_endpoint {
+        match self.settings.consent_endpoint {
             ConsentEndpoint::V2 => format!(
                 "{base}{tenant}/v2.0/adminconsent?client_id={client}&scope={}&redirect_uri={redirect}",
                 crate::query::value(&format!("{}/.default", self.settings.graph_resource))
             ),
             ConsentEndpoint::V1 => format!("{base}{tenant}/adminconsent?client_id={client}&redirect_uri={redirect}"),
-        })
+        }
     }
 }
 
