@@ -222,12 +222,19 @@ fn reason_text(reason: crate::wizard::MissingReason) -> &'static str {
     }
 }
 
-fn ago(d: std::time::Duration) -> String {
+pub fn ago(d: std::time::Duration) -> String {
     match d.as_secs() {
         0..60 => "just now".to_owned(),
         s if s < 7200 => format!("{} min ago", s / 60),
-        s => format!("{} h ago", s / 3600),
+        s if s < 2 * 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
     }
+}
+
+/// When the partner's board was read, and how long ago (`2026-12-06 08:08 UTC, 3 h ago`).
+pub fn read_when(read_at: u64, now: u64) -> String {
+    let at: String = rfc3339(read_at).replace('T', " ").chars().take(16).collect();
+    format!("{at} UTC, {}", ago(std::time::Duration::from_secs(now.saturating_sub(read_at))))
 }
 
 /// The words for an applied step 5, or `None` before it is.

@@ -1001,6 +1001,16 @@ fn a_partner_sees_every_customer_with_what_to_do_next_and_copies_the_links_it_ne
     assert!(harness.query_by_role_and_label(Role::Button, "Contoso").is_none(), "Contoso is ready");
     harness.get_by_role_and_label(Role::Button, "Litware");
 
+    // The diagnostics bundle covers the partner's session: every customer, names masked when hiding details.
+    let bundle = bundle_of(harness.state());
+    assert_eq!(bundle.customers.len(), 12);
+    let tailspin = bundle.customers.iter().find(|c| c.name == "Tailspin Toys").unwrap();
+    assert_eq!((tailspin.state.as_str(), tailspin.next_action.as_str()), ("approval_pending", "send_invitation"));
+    let hidden = serde_json::to_string(&bundle.hidden()).unwrap();
+    for name in ["Tailspin Toys", "Litware", "Margie's Travel", &litware] {
+        assert!(!hidden.contains(name), "{name} in the hidden bundle");
+    }
+
     // Checked again: the rows stay while it runs.
     click(&mut harness, "Check all again");
     assert!(harness.state().wizard().unwrap().board().data().is_some());

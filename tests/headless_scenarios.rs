@@ -689,14 +689,42 @@ fn the_happy_path_visits_the_browser_twice() {
 fn customers(account: &str) -> Run {
     let dir = std::env::temp_dir().join(format!("mspbots-customers-{}-{account}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let run = customers_in(&dir, account);
+    std::fs::remove_dir_all(&dir).unwrap();
+    run
+}
+
+fn customers_in(dir: &Path, account: &str) -> Run {
     let out = Command::new(BIN)
         .args(["customers", "list", "--headless", "--demo", "--json", "--scenario", "msp-partner", "--as", account])
-        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, dir)
         .env_remove("BROWSER")
         .output()
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     lines_of("customers list", &out)
+}
+
+#[test]
+fn the_board_is_saved_per_partner_tenant_without_secrets_and_a_broken_save_is_replaced() {
+    let dir = std::env::temp_dir().join(format!("mspbots-board-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (exit, _, stderr) = customers_in(&dir, "lynne.robbins@northwindmsp.com");
+    assert_eq!(exit, 0, "{stderr}");
+    // Northwind MSP's tenant id (the msp-partner scenario's).
+    let file = dir.join("partner-board-5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54.json");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let board: Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(board["customers"].as_array().unwrap().len(), 12);
+    assert!(board["read_at"].as_u64().is_some());
+    for secret in ["eyJ", "refresh_token", "access_token", "@northwindmsp.com"] {
+        assert!(!saved.contains(secret), "the saved board holds {secret:?}");
+    }
+    // A file that cannot be read is ignored and replaced by the next read.
+    std::fs::write(&file, "{ not json").unwrap();
+    let (exit, lines, stderr) = customers_in(&dir, "lynne.robbins@northwindmsp.com");
+    assert_eq!((exit, lines.len()), (0, 12), "{stderr}");
+    assert!(serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap()).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

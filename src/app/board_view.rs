@@ -54,7 +54,7 @@ pub fn shown<'r>(all: &'r [Row], state: &BoardViewState) -> Vec<&'r Row> {
 
 const ROW_HEIGHT: f32 = 22.0;
 
-pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, state: &mut BoardViewState, asks: &mut Asks) {
+pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, now_unix: u64, state: &mut BoardViewState, asks: &mut Asks) {
     ui.heading("Customers");
     if let Some(a) = w.account() {
         let partner = a.tenant_name.clone().unwrap_or_else(|| a.tenant_id.clone());
@@ -72,7 +72,7 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, state: &mut BoardViewState, asks
         Board::Loading { .. } => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("Checking again…");
+                ui.label("Checking again; the rows below are what was read before.");
             });
         }
         Board::Failed { failure, .. } => {
@@ -84,9 +84,9 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, state: &mut BoardViewState, asks
     let all = rows(data);
     let waiting = all.iter().filter(|r| r.needs_action()).count();
     ui.label(format!(
-        "{} customers, {waiting} need action. Read at {} UTC.",
+        "{} customers, {waiting} need action. Read {}.",
         all.len(),
-        crate::present::rfc3339(data.read_at).replace('T', " ").trim_end_matches('Z')
+        crate::present::read_when(data.read_at, now_unix)
     ));
     if all.is_empty() {
         ui.label(

@@ -362,7 +362,8 @@ fn page_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     // The partner's way: the sign-in, then the board.
     if let Some(w) = app.driver.as_ref().map(|d| &d.wizard).filter(|w| w.way() == WayIn::Partner) {
         if matches!(w.sign_in(), crate::wizard::SignIn::Done(_)) {
-            super::board_view::board_ui(ui, w, &mut app.board_view, asks);
+            let now_unix = app.shell.clock().unix_seconds();
+            super::board_view::board_ui(ui, w, now_unix, &mut app.board_view, asks);
         } else {
             super::sign_in_view::sign_in_ui(ui, w, now, asks);
         }

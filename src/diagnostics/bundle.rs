@@ -57,6 +57,18 @@ pub struct AccountRecord {
     pub roles: Option<Vec<String>>,
 }
 
+/// One customer of a partner's board as the partner saw it (names masked when hiding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub tenant_id: String,
+    pub name: String,
+    /// Graph's relationship status (`active`, `approvalPending`, …), if there is a relationship.
+    pub relationship_status: Option<String>,
+    /// The row's state (`ready`, `not_in_group`, …) and next action (`set_up`, `join_group`, …).
+    pub state: String,
+    pub next_action: String,
+}
+
 /// One step's outcome as the admin saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
@@ -84,6 +96,9 @@ pub struct Bundle {
     /// Every failure the admin was shown, in order, with its step.
     pub failures: Vec<(StepId, Failure)>,
     pub timeline: Vec<Entry>,
+    /// A partner session's board: one record per customer (empty in a one-organization session).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerRecord>,
     /// How many older entries the session's journal dropped before `timeline`'s first (it keeps the newest).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped_entries: u64,
@@ -100,6 +115,7 @@ pub struct WizardRecord {
     pub statuses: Vec<(StepId, StepStatus)>,
     pub failures: Vec<(StepId, Failure)>,
     pub account: Option<AccountRecord>,
+    pub customers: Vec<CustomerRecord>,
 }
 
 impl WizardRecord {
@@ -119,8 +135,29 @@ impl WizardRecord {
             statuses: StepId::ALL.iter().map(|step| (*step, wizard.status(*step))).collect(),
             failures: wizard.failures(),
             account,
+            customers: customers_of(wizard),
         }
     }
+}
+
+/// The board's rows of a partner session, as records.
+fn customers_of(wizard: &Wizard) -> Vec<CustomerRecord> {
+    let Some(data) = wizard.board().data() else { return Vec::new() };
+    let name = |v: serde_json::Value| v.as_str().map(str::to_owned);
+    crate::wizard::board::rows(data)
+        .into_iter()
+        .map(|row| CustomerRecord {
+            relationship_status: row.relationship_status.and_then(|s| serde_json::to_value(s).ok()).and_then(name),
+            state: serde_json::to_value(&row.state)
+                .ok()
+                .and_then(|v| v.get("state").cloned())
+                .and_then(name)
+                .unwrap_or_default(),
+            next_action: crate::present::customer_next_action(&row, "").code.to_owned(),
+            tenant_id: row.tenant_id,
+            name: row.name,
+        })
+        .collect()
 }
 
 /// Why a bundle cannot be read.
@@ -240,6 +277,7 @@ impl Bundle {
             steps,
             failures: failures.iter().map(|(s, f)| (*s, sanitize_failure(f, &r))).collect(),
             timeline: timeline.iter().map(|e| sanitize_entry(e, &r)).collect(),
+            customers: record.customers.clone(),
             dropped_entries: journal.dropped,
         }
     }
@@ -261,6 +299,15 @@ impl Bundle {
                 r.learn(d);
             }
         }
+        // Customers' names are customer details too, wherever they appear.
+        for c in &self.customers {
+            r.learn(&c.name);
+        }
+        let customers = self
+            .customers
+            .iter()
+            .map(|c| CustomerRecord { tenant_id: r.id(&c.tenant_id), name: r.text(&c.name), ..c.clone() })
+            .collect();
         let account = self.account.as_ref().map(|a| AccountRecord {
             display_name: r.text(&a.display_name),
             upn: r.id(&a.upn),
@@ -282,6 +329,7 @@ impl Bundle {
             steps,
             failures: self.failures.iter().map(|(s, f)| (*s, sanitize_failure(f, &r))).collect(),
             timeline: self.timeline.iter().map(|e| sanitize_entry(e, &r)).collect(),
+            customers,
             dropped_entries: self.dropped_entries,
         }
     }

@@ -62,6 +62,7 @@ pub fn html(b: &Bundle) -> String {
         ));
     }
     steps_html(b, &mut out);
+    customers_html(b, &mut out);
     failures_html(b, &mut out);
     timeline_html(b, &mut out);
     out.push_str("</table></body></html>\n");
@@ -88,6 +89,25 @@ fn steps_html(b: &Bundle, out: &mut String) {
             s.code.as_deref().map_or(String::new(), |c| format!(" <code>{}</code>", esc(c))),
             esc(s.who.map_or("", super::Who::label)),
             s.fix.iter().map(|f| esc(f)).collect::<Vec<_>>().join("<br>")
+        ));
+    }
+    out.push_str("</table>");
+}
+
+/// A partner session's customers: relationship, state and next action.
+fn customers_html(b: &Bundle, out: &mut String) {
+    if b.customers.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Customers (partner's board)</h2><table><tr><th>Customer</th><th>Tenant id</th><th>Relationship</th><th>State</th><th>Next action</th></tr>");
+    for c in &b.customers {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.name),
+            esc(&c.tenant_id),
+            esc(c.relationship_status.as_deref().unwrap_or("none")),
+            esc(&c.state),
+            esc(&c.next_action)
         ));
     }
     out.push_str("</table>");

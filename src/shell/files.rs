@@ -169,3 +169,44 @@ fn save_to_downloads(fallback: &std::path::Path, name: &str, text: &str) -> Resu
     let path = dir.join(name);
     std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text)).map(|()| path).map_err(|e| e.to_string())
 }
+
+/// The file the board of `partner_tenant` is saved in: its customers, relationships and the user's groups as last
+/// read (no token, no customer user data), so the board opens with them next time and says how old they are.
+fn board_file(dir: &std::path::Path, partner_tenant: &str) -> Option<PathBuf> {
+    // A tenant id is a GUID; anything else is not a file name to build.
+    uuid::Uuid::try_parse(partner_tenant).ok().map(|id| dir.join(format!("partner-board-{id}.json")))
+}
+
+impl super::Services {
+    /// The board last saved for `partner_tenant`, if there is one that can be read (one that cannot is left as it
+    /// is and said in the log; the live read replaces it).
+    pub(super) async fn saved_board(&self, partner_tenant: &str) -> Option<crate::wizard::board::PartnerData> {
+        let path = board_file(self.env.state_dir.as_deref()?, partner_tenant)?;
+        let shown = path.display().to_string();
+        let bytes = match tokio::task::spawn_blocking(move || std::fs::read(&path)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Ok(Err(e)) => {
+                tracing::warn!("cannot read the saved board {shown}: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| tracing::warn!("the saved board {shown} is unreadable, ignored: {e}"))
+            .ok()
+    }
+
+    /// Saves the board just read for `partner_tenant`, privately and atomically, off the async workers.
+    pub(super) async fn save_board(&self, partner_tenant: &str, data: &crate::wizard::board::PartnerData) {
+        let Some(path) = self.env.state_dir.as_deref().and_then(|d| board_file(d, partner_tenant)) else { return };
+        let Ok(json) = serde_json::to_vec_pretty(data) else { return };
+        let written =
+            tokio::task::spawn_blocking(move || crate::fsutil::write_atomic_private(&path, &json).map(|()| path)).await;
+        match written {
+            Ok(Ok(path)) => tracing::debug!("board saved in {}", path.display()),
+            Ok(Err(e)) => tracing::warn!("cannot save the board: {e}"),
+            Err(e) => tracing::warn!("cannot save the board: {e}"),
+        }
+    }
+}

@@ -417,7 +417,7 @@ impl Shell {
             | Effect::ReadSetupPolicies { attempt }
             | Effect::CheckDelivery { attempt, .. }
             | Effect::WriteGlobalPolicy { attempt, .. }
-            | Effect::ReadPartner { attempt } => *attempt,
+            | Effect::ReadPartner { attempt, .. } => *attempt,
         };
         let (sender, waker) = (self.sender.clone(), self.waker.clone());
         self.track(&services, step, attempt, work(services.clone(), effect, sender, waker));
@@ -560,8 +560,14 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
             let result = s.write_global_policy(installed, pinned).await;
             report(Outcome::GlobalPolicyWritten { attempt, result }).await;
         }
-        Effect::ReadPartner { attempt } => {
+        Effect::ReadPartner { attempt, partner_tenant } => {
+            if let Some(data) = s.saved_board(&partner_tenant).await {
+                report(Outcome::PartnerSaved { attempt, data }).await;
+            }
             let result = s.read_partner().await;
+            if let Ok(data) = &result {
+                s.save_board(&partner_tenant, data).await;
+            }
             report(Outcome::PartnerRead { attempt, result }).await;
         }
     }

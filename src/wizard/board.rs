@@ -61,6 +61,7 @@ pub(super) enum BoardIntent {
 /// What the shell reports to the board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum BoardOutcome {
+    PartnerSaved { attempt: Attempt, data: PartnerData },
     PartnerRead { attempt: Attempt, result: Result<PartnerData, Failure> },
 }
 
@@ -97,11 +98,21 @@ impl Wizard {
         let attempt = self.new_attempt();
         let last = self.board.data().cloned();
         self.board = Board::Loading { attempt, last };
-        vec![Effect::ReadPartner { attempt }]
+        let partner_tenant = self.account().map(|a| a.tenant_id.clone()).unwrap_or_default();
+        vec![Effect::ReadPartner { attempt, partner_tenant }]
     }
 
     pub(super) fn on_board_outcome(&mut self, outcome: BoardOutcome) -> Vec<Effect> {
         match outcome {
+            // The saved board fills the wait for the first read; it never replaces what this session read.
+            BoardOutcome::PartnerSaved { attempt, data } => {
+                if let Board::Loading { attempt: current, last: last @ None } = &mut self.board
+                    && *current == attempt
+                {
+                    *last = Some(data);
+                }
+                Vec::new()
+            }
             BoardOutcome::PartnerRead { attempt, result } => {
                 let Board::Loading { attempt: current, last } = &mut self.board else { return Vec::new() };
                 if *current != attempt {
@@ -523,7 +534,7 @@ mod tests {
         assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { scopes: ScopeSet::Partner, .. }]));
         let attempt = started_attempt(&effects);
         let effects = w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(account(&[])) }), at(2));
-        let [Effect::ReadPartner { attempt: read }] = effects.as_slice() else { panic!("{effects:?}") };
+        let [Effect::ReadPartner { attempt: read, .. }] = effects.as_slice() else { panic!("{effects:?}") };
         assert_eq!(w.page(), StepId::SignIn, "no consent page on the partner's way");
         assert!(matches!(w.consent(), crate::wizard::Consent::Locked));
         assert!(w.update(Event::User(Intent::RecheckCustomers), at(3)).is_empty(), "one read at a time");
@@ -533,7 +544,7 @@ mod tests {
 
         // Re-checked: the rows stay on screen while it runs, and a failure keeps them too.
         let effects = w.update(Event::User(Intent::RecheckCustomers), at(5));
-        let [Effect::ReadPartner { attempt: again }] = effects.as_slice() else { panic!("{effects:?}") };
+        let [Effect::ReadPartner { attempt: again, .. }] = effects.as_slice() else { panic!("{effects:?}") };
         let again = *again;
         assert!(w.board().data().is_some(), "the last rows stay while it runs");
         let stale = w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data()) }), at(6));
@@ -541,6 +552,31 @@ mod tests {
         let refused = identity(65001, "invalid_grant");
         assert!(w.update(Event::Done(Outcome::PartnerRead { attempt: again, result: Err(refused) }), at(7)).is_empty());
         assert!(matches!(w.board(), Board::Failed { last: Some(_), .. }));
+    }
+
+    #[test]
+    fn the_saved_board_fills_the_wait_for_the_first_read_and_never_replaces_a_newer_one() {
+        let mut w = Wizard::new(settings(ConsentRedirect::Loopback));
+        let _open = w.update(Event::User(Intent::CustomersOfAPartner), at(0));
+        let attempt = started_attempt(&w.update(Event::User(Intent::SignInWithBrowser), at(1)));
+        let mut acct = account(&[]);
+        acct.tenant_id = "partner-tid".into();
+        let effects = w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(acct) }), at(2));
+        let [Effect::ReadPartner { attempt: read, partner_tenant }] = effects.as_slice() else { panic!("{effects:?}") };
+        assert_eq!(partner_tenant, "partner-tid", "saved per partner tenant");
+        let read = *read;
+        let mut saved = data();
+        saved.read_at = NOW - 3 * 3600;
+        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: read, data: saved.clone() }), at(3));
+        assert!(matches!(w.board(), Board::Loading { .. }));
+        assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW - 3 * 3600), "shown while the read runs");
+        let _none = w.update(Event::Done(Outcome::PartnerRead { attempt: read, result: Ok(data()) }), at(4));
+        assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW));
+        // Checked again: this session's rows stay; a saved board (from an earlier session) does not replace them.
+        let effects = w.update(Event::User(Intent::RecheckCustomers), at(5));
+        let [Effect::ReadPartner { attempt: again, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: *again, data: saved }), at(6));
+        assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW));
     }
 
     #[test]

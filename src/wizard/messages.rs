@@ -173,6 +173,9 @@ impl Outcome {
                 RoutedOutcome::Policy(P::SetupPoliciesRead { attempt, result })
             }
             Self::DeliveryChecked { attempt, result } => RoutedOutcome::Policy(P::DeliveryChecked { attempt, result }),
+            Self::PartnerSaved { attempt, data } => {
+                RoutedOutcome::Board(super::board::BoardOutcome::PartnerSaved { attempt, data })
+            }
             Self::PartnerRead { attempt, result } => {
                 RoutedOutcome::Board(super::board::BoardOutcome::PartnerRead { attempt, result })
             }
@@ -273,6 +276,11 @@ pub enum Outcome {
         attempt: Attempt,
         result: Result<Vec<(String, Reach)>, Failure>,
     },
+    /// The board as it was last saved for this partner tenant (shown while the live read runs).
+    PartnerSaved {
+        attempt: Attempt,
+        data: super::board::PartnerData,
+    },
     /// The partner's customers, relationships, access assignments and the user's groups, as read.
     PartnerRead {
         attempt: Attempt,
@@ -328,8 +336,9 @@ pub enum Effect {
     /// Read whether each of `users` has the vendor app (and a Teams licence); report [`Outcome::DeliveryChecked`].
     CheckDelivery { attempt: Attempt, users: Vec<SampleUser> },
     /// Read the partner's GDAP customers, their relationships and access assignments, the signed-in user's
-    /// groups and each customer's cloud; report [`Outcome::PartnerRead`].
-    ReadPartner { attempt: Attempt },
+    /// groups and each customer's cloud; report the board last saved for `partner_tenant` first, if there is one
+    /// ([`Outcome::PartnerSaved`]), then [`Outcome::PartnerRead`] (and save it).
+    ReadPartner { attempt: Attempt, partner_tenant: String },
 }
 
 impl Effect {
