@@ -26,7 +26,7 @@ use mspbots_setup::launch::{Launch, LaunchOptions};
 use mspbots_setup::session::Endpoints;
 use mspbots_setup::shell::browser::FollowingBrowser;
 use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
-use mspbots_setup::wizard::{SignIn, VerifyPhase};
+use mspbots_setup::wizard::{Consent, SignIn};
 
 const USERS: u32 = 100_000;
 
@@ -109,12 +109,9 @@ fn main() {
     click(&mut h, "Start");
     click(&mut h, "Sign in with Microsoft…");
     until(&mut h, "sign-in", |a| a.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::Done(_))));
-    click(&mut h, "Continue");
+    // The sign-in asked for the read access too (issue 18), and the consent page comes by itself.
+    until(&mut h, "the consent page", |a| a.wizard().is_some_and(|w| matches!(w.consent(), Consent::Ready { .. })));
     click(&mut h, "Grant consent…");
-    until(&mut h, "the request for read access", |a| {
-        a.wizard().is_some_and(|w| matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { .. }))
-    });
-    click(&mut h, "Approve read access…");
     until(&mut h, "the scan under way", |a| a.wizard().is_some_and(|w| w.preview().users.len() >= 1000));
 
     // The pointer over the table, so the wheel scrolls it.

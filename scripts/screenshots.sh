@@ -61,3 +61,21 @@ primary                # Add to the Global policy
 shot 08-global-policy-applied 8
 primary                # Continue
 shot 09-done 2
+
+# The partner's board (For MSPs): a second run as the simulated partner's admin agent.
+kill "$app" 2>/dev/null || true
+sleep 1
+MSPBOTS_SETUP_STATE_DIR="$work/state-partner" BROWSER="$work/browser.sh" "$bin" --demo --scenario msp-partner \
+  --as lynne.robbins@northwindmsp.com &
+app=$!
+win=$(window)
+xdotool windowmove "$win" 0 0 windowsize "$win" "$width" "$height"
+sleep 3
+# "Customers of a partner…", in the second of Welcome's two ways in (top right).
+xdotool mousemove $((width - 207)) 237 click 1
+sleep 1
+primary                # Sign in to the partner tenant…
+sleep 5
+# Select Tailspin Toys (its relationship awaits the customer's approval) by its name, tenth row.
+xdotool mousemove 175 429 click 1
+shot 10-partner-board 1

@@ -197,6 +197,34 @@ fn run_refuses_bad_files_names_and_values() {
 }
 
 #[test]
+fn customers_list_refuses_bad_files_names_and_values() {
+    let files = Files::new();
+    target_cases(&files, &["customers", "list", "--headless"]);
+    let cases: Vec<(Vec<&str>, By, Vec<&str>)> = vec![
+        (vec!["customers", "list", "--demo"], By::Program, vec!["needs --headless"]),
+        (vec!["customers", "list", "--headless", "--json", "--now"], By::Clap, vec!["--now"]),
+        (vec!["customers", "nothing"], By::Clap, vec!["'nothing'"]),
+        (
+            vec![
+                "customers",
+                "list",
+                "--headless",
+                "--demo",
+                "--scenario",
+                "msp-partner",
+                "--as",
+                "nobody@contoso.com",
+            ],
+            By::Program,
+            vec!["no account nobody@contoso.com", "lynne.robbins@northwindmsp.com"],
+        ),
+    ];
+    for (args, by, says) in cases {
+        refused(&args, by, &says, None);
+    }
+}
+
+#[test]
 fn sim_refuses_bad_names_and_values() {
     let files = Files::new();
     let a_file = files.write("a-file", "not a folder");

@@ -769,16 +769,3 @@ fn the_partners_board_lists_every_customer_with_its_state_and_next_action() {
     assert_eq!(contoso["next_action"], "join_group");
     assert!(lines.iter().all(|l| l["can_consent"] == false && l["can_teams"] == false));
 }
-
-#[test]
-fn customers_list_without_headless_or_with_an_unknown_scenario_is_refused() {
-    let out = Command::new(BIN).args(["customers", "list", "--demo"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --headless"));
-    let out = Command::new(BIN)
-        .args(["customers", "list", "--headless", "--demo", "--scenario", "no-such"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stdout.is_empty());
-}

@@ -290,6 +290,32 @@ async fn a_partners_staff_see_their_groups_and_customers_say_their_cloud_in_disc
 }
 
 #[tokio::test]
+async fn a_partner_with_hundreds_of_customers_is_paged_300_relationships_at_a_time() {
+    let mut s = scenario::load("msp-partner").unwrap();
+    s.partner.generated_customers = 500;
+    let t = TestSim::start_with(s, Some("lynne.robbins@northwindmsp.com")).await;
+    let token = t.user_token("https://graph.microsoft.com/DelegatedAdminRelationship.Read.All").await;
+    let first = t.graph_get(&token, "/v1.0/tenantRelationships/delegatedAdminRelationships").await;
+    assert_eq!(first["value"].as_array().unwrap().len(), 300, "300 a page by default");
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    let path = &next[t.sim.info().graph_url.len()..];
+    let second = t.graph_get(&token, path).await;
+    assert_eq!(second["value"].as_array().unwrap().len(), 512 - 300, "the dozen named and the 500 generated");
+    assert!(second.get("@odata.nextLink").is_none());
+    let generated = second["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["displayName"].as_str().unwrap().starts_with("MSP_Customer_"))
+        .count();
+    assert_eq!(generated, 212);
+    let small = t.graph_get(&token, "/v1.0/tenantRelationships/delegatedAdminRelationships?$top=5").await;
+    assert_eq!(small["value"].as_array().unwrap().len(), 5);
+    let refused = t.graph_get(&token, "/v1.0/tenantRelationships/delegatedAdminRelationships?$top=301").await;
+    assert_eq!(refused["error"]["code"], "BadRequest", "{refused:#}");
+}
+
+#[tokio::test]
 async fn session_expired_refuses_refresh_with_aadsts700082() {
     let t = TestSim::start("session-expired", Some("adele.vance@contoso.com")).await;
     let (params, verifier) = t.auto_code("organizations", WIZARD_SCOPES).await;

@@ -117,10 +117,23 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
     s.default_account = account.to_owned();
     notes.push(format!("Signing in as {why}"));
 
+    // The sign-in ended signed in: a refused approval on the way (the setup tool's own permissions asked up front,
+    // then a sign-in without them) is the account's lack of an admin role, which the replay's account has too.
+    let signed_in = bundle
+        .steps
+        .iter()
+        .any(|s| s.step == crate::wizard::StepId::SignIn && s.status == crate::wizard::StepStatus::Done);
     for (step, failure) in &bundle.failures {
         let at = step.title();
         // Approving the setup tool's own access is a normal part of the run, which the simulator asks for too.
         if failure.is_consent_required() {
+            continue;
+        }
+        if signed_in && *step == crate::wizard::StepId::SignIn && failure.is_approval_refused() {
+            notes.push(format!(
+                "{at}: {} refused the permissions asked up front; the account's roles replay it",
+                failure.code()
+            ));
             continue;
         }
         match failure {

@@ -97,23 +97,7 @@ impl Graph {
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let mut round = 0u32;
         while !pending.is_empty() {
-            let requests: Vec<Value> = pending
-                .iter()
-                .map(|&i| {
-                    let item = &chunk[i];
-                    let deps: Vec<&String> =
-                        item.depends_on.iter().filter(|d| pending.iter().any(|&p| &chunk[p].id == *d)).collect();
-                    let mut r = json!({ "id": item.id, "method": item.method, "url": item.url });
-                    if let Some(body) = &item.body {
-                        r["body"] = body.clone();
-                        r["headers"] = json!({ "Content-Type": "application/json" });
-                    }
-                    if !deps.is_empty() {
-                        r["dependsOn"] = json!(deps);
-                    }
-                    r
-                })
-                .collect();
+            let requests = batch_requests(chunk, &pending);
             let call = Call::post("v1.0/$batch", json!({ "requests": requests }));
             let answer = self.send(tokens, &call).await?;
             let body: Value = parse_json(&answer.body, "Graph batch answer")?;
@@ -203,6 +187,27 @@ impl Graph {
         error.retry_after_secs = retry_after.map(|d| d.as_secs_f64().ceil() as u64);
         ItemReply { id: item.id.clone(), status, result: Err(Failure::Graph(error)) }
     }
+}
+
+/// The `requests` of one `$batch` round: the `pending` items of `chunk`, each depending only on others still pending.
+fn batch_requests(chunk: &[BatchItem], pending: &[usize]) -> Vec<Value> {
+    pending
+        .iter()
+        .map(|&i| {
+            let item = &chunk[i];
+            let deps: Vec<&String> =
+                item.depends_on.iter().filter(|d| pending.iter().any(|&p| &chunk[p].id == *d)).collect();
+            let mut r = json!({ "id": item.id, "method": item.method, "url": item.url });
+            if let Some(body) = &item.body {
+                r["body"] = body.clone();
+                r["headers"] = json!({ "Content-Type": "application/json" });
+            }
+            if !deps.is_empty() {
+                r["dependsOn"] = json!(deps);
+            }
+            r
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -12,11 +12,29 @@ use super::scenario::KNOWN_ROLES;
 const DAY: u64 = 24 * 60 * 60;
 
 /// `[partner]` of a scenario: the relationships the partner tenant holds.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerSpec {
     #[serde(default)]
     pub relationships: Vec<RelationshipSpec>,
+    /// Customers made up beside `relationships`, for scale ("Customer 0001" …): most active with Global
+    /// Administrator through `generated_group`, one in ten each approval pending, access assignment pending,
+    /// expiring in 10 days, and Cloud Application Administrator only.
+    #[serde(default)]
+    pub generated_customers: u32,
+    /// The partner group the generated relationships map (default `MSPbots Onboarding`).
+    #[serde(default = "default_generated_group")]
+    pub generated_group: String,
+}
+
+fn default_generated_group() -> String {
+    "MSPbots Onboarding".to_owned()
+}
+
+impl Default for PartnerSpec {
+    fn default() -> Self {
+        Self { relationships: Vec::new(), generated_customers: 0, generated_group: default_generated_group() }
+    }
 }
 
 /// One GDAP relationship with a customer.
@@ -106,6 +124,39 @@ pub enum AssignmentStatus {
 }
 
 impl PartnerSpec {
+    /// Every relationship: the scenario's, then the generated ones.
+    pub fn all(&self) -> Vec<RelationshipSpec> {
+        let mut all = self.relationships.clone();
+        all.extend((1..=self.generated_customers).map(|i| self.generated(i)));
+        all
+    }
+
+    /// The `i`th generated customer's relationship (see `generated_customers`).
+    fn generated(&self, i: u32) -> RelationshipSpec {
+        let (status, roles, assignment, activated_days_ago, duration_days) = match i % 10 {
+            3 => (RelationshipStatus::ApprovalPending, "Global Administrator", AssignmentStatus::Active, 30, 730),
+            5 => (RelationshipStatus::Active, "Global Administrator", AssignmentStatus::Pending, 1, 730),
+            7 => (RelationshipStatus::Expiring, "Global Administrator", AssignmentStatus::Active, 720, 730),
+            9 => (RelationshipStatus::Active, "Cloud Application Administrator", AssignmentStatus::Active, 30, 730),
+            _ => (RelationshipStatus::Active, "Global Administrator", AssignmentStatus::Active, 30, 730),
+        };
+        RelationshipSpec {
+            customer: format!("Customer {i:04}"),
+            customer_tenant_id: None,
+            status,
+            roles: vec![roles.to_owned()],
+            activated_days_ago,
+            activated_minutes_ago: None,
+            duration_days,
+            auto_extend: false,
+            access_assignments: vec![AssignmentSpec {
+                group: self.generated_group.clone(),
+                status: assignment,
+                roles: Vec::new(),
+            }],
+        }
+    }
+
     /// Why the section is wrong, if it is: unknown role names, Global Administrator with auto-extend, a tenant id
     /// that is not a GUID.
     pub fn problem(&self) -> Option<String> {
@@ -218,7 +269,7 @@ pub fn group_id(name: &str) -> String {
 /// `microsoft.graph.delegatedAdminCustomer`s: one per customer with at least one relationship.
 pub fn customers_json(spec: &PartnerSpec) -> Vec<Value> {
     let mut seen = std::collections::BTreeSet::new();
-    spec.relationships
+    spec.all()
         .iter()
         .filter(|r| seen.insert(r.tenant_id()))
         .map(|r| {
@@ -280,7 +331,8 @@ mod tests {
 
     #[test]
     fn unknown_roles_and_global_admin_auto_extend_are_refused() {
-        let mut spec = PartnerSpec { relationships: vec![relationship(RelationshipStatus::Active)] };
+        let mut spec =
+            PartnerSpec { relationships: vec![relationship(RelationshipStatus::Active)], ..Default::default() };
         assert_eq!(spec.problem(), None);
         spec.relationships[0].auto_extend = true;
         assert!(spec.problem().unwrap().contains("auto-extends"));

@@ -273,6 +273,32 @@ impl Wizard {
         }
     }
 
+    /// The tenant watch's answer while the consent page is open: found (done), not there yet, or why it could not
+    /// be read (backing off either way).
+    fn seen_while_waiting(&mut self, result: Result<bool, Failure>, now: Moment) -> Vec<Effect> {
+        let timing = self.settings.timing.clone();
+        let Consent::Waiting { attempt: page_attempt, watch, .. } = &mut self.consent else { return Vec::new() };
+        watch.checking = None;
+        match result {
+            Ok(true) => {
+                let page_attempt = *page_attempt;
+                self.consent = Consent::Done { grant: ConsentGrant::default(), check: ConsentCheck::Confirmed };
+                vec![Effect::Abandon { attempt: page_attempt }]
+            }
+            Ok(false) => {
+                watch.last_problem = None;
+                watch.back_off(now, timing.watch_first, timing.watch_max);
+                Vec::new()
+            }
+            Err(failure) => {
+                watch.paused = failure.is_consent_required();
+                watch.last_problem = Some(failure);
+                watch.back_off(now, timing.watch_first, timing.watch_max);
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn on_consent_outcome(&mut self, outcome: ConsentOutcome, now: Moment) -> Vec<Effect> {
         let timing = self.settings.timing.clone();
         match (outcome, &mut self.consent) {
@@ -299,29 +325,10 @@ impl Wizard {
                 }
                 effects
             }
-            (
-                ConsentOutcome::ConsentObserved { attempt, result },
-                Consent::Waiting { attempt: page_attempt, watch, .. },
-            ) if watch.checking == Some(attempt) => {
-                watch.checking = None;
-                match result {
-                    Ok(true) => {
-                        let page_attempt = *page_attempt;
-                        self.consent = Consent::Done { grant: ConsentGrant::default(), check: ConsentCheck::Confirmed };
-                        vec![Effect::Abandon { attempt: page_attempt }]
-                    }
-                    Ok(false) => {
-                        watch.last_problem = None;
-                        watch.back_off(now, timing.watch_first, timing.watch_max);
-                        Vec::new()
-                    }
-                    Err(failure) => {
-                        watch.paused = failure.is_consent_required();
-                        watch.last_problem = Some(failure);
-                        watch.back_off(now, timing.watch_first, timing.watch_max);
-                        Vec::new()
-                    }
-                }
+            (ConsentOutcome::ConsentObserved { attempt, result }, Consent::Waiting { watch, .. })
+                if watch.checking == Some(attempt) =>
+            {
+                self.seen_while_waiting(result, now)
             }
             (ConsentOutcome::ConsentObserved { attempt, result }, Consent::Looking { attempt: looking, precheck })
                 if *looking == attempt =>

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
@@ -24,17 +24,44 @@ pub async fn customers(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
     graph_ok(&headers, with_context(&shared, "tenantRelationships/delegatedAdminCustomers", json!({ "value": value })))
 }
 
-/// `GET /v1.0/tenantRelationships/delegatedAdminRelationships`.
-pub async fn relationships(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// Most relationships in one page (Graph's `$top` limit for this list).
+const MAX_PAGE: usize = 300;
+
+/// `GET /v1.0/tenantRelationships/delegatedAdminRelationships`: paged by `$top` (at most 300, the default too) with
+/// an `@odata.nextLink` carrying a `$skiptoken`.
+pub async fn relationships(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
     if let Err(r) = authorize(&shared, &headers, READ_RELATIONSHIPS) {
         return r;
     }
+    let top = match query.get("$top").map(|t| t.parse::<usize>()) {
+        None => MAX_PAGE,
+        Some(Ok(t)) if (1..=MAX_PAGE).contains(&t) => t,
+        Some(_) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Invalid $top value: it must be between 1 and {MAX_PAGE}."),
+                &headers,
+            );
+        }
+    };
+    let skip = query.get("$skiptoken").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
     let now = shared.clock.unix();
-    let value: Vec<_> = shared.lock().dir.scenario.partner.relationships.iter().map(|r| r.json(now)).collect();
-    graph_ok(
-        &headers,
-        with_context(&shared, "tenantRelationships/delegatedAdminRelationships", json!({ "value": value })),
-    )
+    let all = shared.lock().dir.scenario.partner.all();
+    let value: Vec<_> = all.iter().skip(skip).take(top).map(|r| r.json(now)).collect();
+    let mut body = json!({ "value": value });
+    if skip + top < all.len() {
+        body["@odata.nextLink"] = json!(format!(
+            "{}v1.0/tenantRelationships/delegatedAdminRelationships?$top={top}&$skiptoken={}",
+            shared.graph_base,
+            skip + top
+        ));
+    }
+    graph_ok(&headers, with_context(&shared, "tenantRelationships/delegatedAdminRelationships", body))
 }
 
 /// `GET /v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments`.
@@ -52,7 +79,7 @@ pub async fn access_assignments(
         .dir
         .scenario
         .partner
-        .relationships
+        .all()
         .iter()
         .find(|r| r.id().eq_ignore_ascii_case(&id))
         .map(|r| r.assignments_json(now));

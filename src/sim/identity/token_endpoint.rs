@@ -262,6 +262,42 @@ impl TokenScopes {
     }
 }
 
+/// The scopes a token gets: what was asked and is granted to the app for this user (`.default`: everything
+/// granted), or AADSTS65001 `consent_required`.
+fn granted_scopes(
+    st: &SimState,
+    app: &AppSpec,
+    account: &Account,
+    tenant_id: &str,
+    ts: &TokenScopes,
+    ctx: &Ctx,
+) -> Result<BTreeSet<String>, AadError> {
+    let granted = st.dir.delegated_scopes(tenant_id, &app.client_id, ts.resource, &account.object_id);
+    let consent_required = || {
+        AadError::new(
+            65001,
+            &ctx.clone().with("client_id", app.client_id.clone()).with("app_name", app.display_name.clone()),
+        )
+        .with_suberror(Some("consent_required"))
+    };
+    if ts.default {
+        let all: BTreeSet<String> = granted.iter().filter(|s| *s != "offline_access").cloned().collect();
+        if all.is_empty() {
+            return Err(consent_required());
+        }
+        Ok(all)
+    } else {
+        if ts.named.iter().any(|n| !granted.iter().any(|g| g.eq_ignore_ascii_case(n))) {
+            return Err(consent_required());
+        }
+        let mut s = ts.named.clone();
+        if ts.resource.key == GRAPH.key {
+            s.extend(ts.oidc.iter().filter(|o| *o != "offline_access" && granted.contains(*o)).cloned());
+        }
+        Ok(s)
+    }
+}
+
 /// Builds the token answer for a user, after checking consent for the requested scopes.
 #[expect(clippy::too_many_arguments, reason = "the values are one token request's context")]
 pub(super) fn user_tokens(
@@ -276,30 +312,7 @@ pub(super) fn user_tokens(
     ctx: &Ctx,
 ) -> Result<(Value, Option<String>), AadError> {
     let ts = token_scopes(scopes, ctx)?;
-    let granted = st.dir.delegated_scopes(tenant_id, &app.client_id, ts.resource, &account.object_id);
-    let consent_required = || {
-        AadError::new(
-            65001,
-            &ctx.clone().with("client_id", app.client_id.clone()).with("app_name", app.display_name.clone()),
-        )
-        .with_suberror(Some("consent_required"))
-    };
-    let scp: BTreeSet<String> = if ts.default {
-        let all: BTreeSet<String> = granted.iter().filter(|s| *s != "offline_access").cloned().collect();
-        if all.is_empty() {
-            return Err(consent_required());
-        }
-        all
-    } else {
-        if ts.named.iter().any(|n| !granted.iter().any(|g| g.eq_ignore_ascii_case(n))) {
-            return Err(consent_required());
-        }
-        let mut s = ts.named.clone();
-        if ts.resource.key == GRAPH.key {
-            s.extend(ts.oidc.iter().filter(|o| *o != "offline_access" && granted.contains(*o)).cloned());
-        }
-        s
-    };
+    let scp = granted_scopes(st, app, account, tenant_id, &ts, ctx)?;
     let now = shared.clock.unix();
     let issuer = format!("{}{tenant_id}/v2.0", shared.login_base);
     let sub = clock::stable_guid("sub", &format!("{}/{}", account.object_id, app.client_id));

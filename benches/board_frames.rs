@@ -1,0 +1,155 @@
+//! Frame time of the partner's board (issue 19): a partner with 500 GDAP customers whose Graph answers each take
+//! 50 ms, driven headless with egui_kittest through the partner's sign-in; every frame is timed while the board is
+//! read (the relationships 300 a page, access assignments and discovery documents 8 at a time), then while the
+//! full board is scrolled, searched and filtered. Prints percentiles and how long the read took.
+//!
+//! Run: `cargo bench --bench board_frames`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    reason = "a benchmark binary: it prints its table, reads the real clock and may panic on a broken setup"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use mspbots_setup::app::{AppServices, DemoTenant, WizardApp};
+use mspbots_setup::http::{self, HttpConfig, Purpose};
+use mspbots_setup::launch::{Launch, LaunchOptions};
+use mspbots_setup::session::Endpoints;
+use mspbots_setup::shell::browser::FollowingBrowser;
+use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
+use mspbots_setup::wizard::board::Board;
+
+const CUSTOMERS: u32 = 500;
+
+fn app(rt: &tokio::runtime::Runtime, scenario: &str) -> WizardApp {
+    let options = LaunchOptions {
+        demo: true,
+        profile: None,
+        scenario: scenario.to_owned(),
+        tenant: None,
+        reproduce: None,
+        cloud: None,
+        demo_account: Some("lynne.robbins@northwindmsp.com".to_owned()),
+    };
+    let services = AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
+        let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();
+        Arc::new(FollowingBrowser::new(http, runtime.clone())) as Arc<dyn UrlOpener>
+    }));
+    WizardApp::new(Launch::resolve(&options).unwrap(), Shell::new(rt.handle().clone(), NoWaker), services)
+}
+
+fn until(h: &mut Harness<'static, WizardApp>, what: &str, done: impl Fn(&WizardApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.state_mut().pump();
+        h.run_steps(1);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn click(h: &mut Harness<'static, WizardApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click_accesskit();
+    h.run_steps(2);
+}
+
+/// One frame: the app's report pump and an egui pass, timed together (ms).
+fn frame(h: &mut Harness<'static, WizardApp>) -> f64 {
+    let t = Instant::now();
+    h.state_mut().pump();
+    h.step();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn scroll(h: &mut Harness<'static, WizardApp>, dy: f32) {
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+    });
+}
+
+fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64, usize) {
+    xs.sort_by(f64::total_cmp);
+    let at = |p: f64| xs[((xs.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.99), xs[xs.len() - 1], xs.len())
+}
+
+fn loaded(a: &WizardApp) -> bool {
+    a.wizard().is_some_and(|w| matches!(w.board(), Board::Loaded { .. }))
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("mspbots-bench-board-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("partner.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "base = \"msp-partner\"\nname = \"board\"\nsummary = \"{CUSTOMERS} customers\"\n[partner]\n\
+             generated_customers = {CUSTOMERS}\n[[faults]]\nendpoint = \"graph\"\npath = \"/v1.0/tenantRelationships\"\n\
+             delay_ms = 50\n"
+        ),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut h = Harness::builder()
+        .with_size([1000.0, 760.0])
+        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap()));
+    until(&mut h, "the demo tenant", |a| a.wizard().is_some());
+    if let DemoTenant::Ready(sim) = &h.state().demo {
+        sim.sim().set_auto_login(Some("lynne.robbins@northwindmsp.com".to_owned()));
+    }
+    click(&mut h, "Customers of a partner…");
+    click(&mut h, "Sign in to the partner tenant…");
+    until(&mut h, "the read under way", |a| a.wizard().is_some_and(|w| matches!(w.board(), Board::Loading { .. })));
+
+    // One frame per 16 ms, as a display would ask for them, for as long as the read runs.
+    let mut reading = Vec::new();
+    let read_started = Instant::now();
+    while !loaded(h.state()) {
+        let ms = frame(&mut h);
+        reading.push(ms);
+        std::thread::sleep(Duration::from_secs_f64((16.0 - ms).max(0.0) / 1000.0));
+        assert!(read_started.elapsed() < Duration::from_secs(120), "the board did not load");
+    }
+    let read = read_started.elapsed();
+    let rows = h.state().wizard().and_then(|w| w.board().data()).map_or(0, |d| d.customers.len());
+
+    // The full board: fling the table down and back, then type a search and clear it, then the filter.
+    h.event(egui::Event::PointerMoved(egui::pos2(500.0, 400.0)));
+    let mut browsing = Vec::new();
+    for i in 0..600 {
+        scroll(&mut h, if i < 300 { -2000.0 } else { 2000.0 });
+        browsing.push(frame(&mut h));
+    }
+    for text in ["Customer 04", ""] {
+        h.state_mut().board_view.search = text.to_owned();
+        for _ in 0..50 {
+            browsing.push(frame(&mut h));
+        }
+    }
+    h.state_mut().board_view.needs_action_only = true;
+    for _ in 0..50 {
+        browsing.push(frame(&mut h));
+    }
+
+    println!("Board frames, {CUSTOMERS} customers, 50 ms per Graph answer (cargo bench --bench board_frames)");
+    println!("{:<44} {:>8} {:>8} {:>8} {:>7} {:>8}", "", "p50 ms", "p99 ms", "max ms", "frames", "target");
+    let (p50, p99, max, n) = percentiles(reading);
+    println!("{:<44} {p50:>8.2} {p99:>8.2} {max:>8.2} {n:>7} {:>8}", "while the board is read", "p99 < 16");
+    let (p50, p99, max, n) = percentiles(browsing);
+    println!("{:<44} {p50:>8.2} {p99:>8.2} {max:>8.2} {n:>7} {:>8}", "scrolling, searching, filtering", "p99 < 16");
+    println!("(the read of {rows} customers took {:.1} s)", read.as_secs_f64());
+    drop(h);
+    std::fs::remove_dir_all(dir).unwrap();
+}
