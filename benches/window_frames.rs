@@ -14,77 +14,17 @@
     reason = "a benchmark binary: it prints its table, reads the real clock and may panic on a broken setup"
 )]
 
-use std::sync::Arc;
+mod kit;
+
+use kit::{app, click, frame, percentiles, scroll, until};
+
 use std::time::{Duration, Instant};
 
-use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
-use mspbots_setup::app::{AppServices, DemoTenant, WizardApp};
-use mspbots_setup::http::{self, HttpConfig, Purpose};
-use mspbots_setup::launch::{Launch, LaunchOptions};
-use mspbots_setup::session::Endpoints;
-use mspbots_setup::shell::browser::FollowingBrowser;
-use mspbots_setup::shell::{NoWaker, Shell, UrlOpener};
+use mspbots_setup::app::{DemoTenant, WizardApp};
 use mspbots_setup::wizard::{Consent, SignIn};
 
 const USERS: u32 = 100_000;
-
-fn app(rt: &tokio::runtime::Runtime, scenario: &str) -> WizardApp {
-    let options = LaunchOptions {
-        demo: true,
-        profile: None,
-        scenario: scenario.to_owned(),
-        tenant: None,
-        reproduce: None,
-        cloud: None,
-        demo_account: None,
-    };
-    let services = AppServices::for_tests(Arc::new(|endpoints: &Endpoints, runtime: &tokio::runtime::Handle| {
-        let http = http::client(&HttpConfig::new(Purpose::Api, endpoints.trust.clone())).unwrap();
-        Arc::new(FollowingBrowser::new(http, runtime.clone())) as Arc<dyn UrlOpener>
-    }));
-    WizardApp::new(Launch::resolve(&options).unwrap(), Shell::new(rt.handle().clone(), NoWaker), services)
-}
-
-fn until(h: &mut Harness<'static, WizardApp>, what: &str, done: impl Fn(&WizardApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.state_mut().pump();
-        h.run_steps(1);
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn click(h: &mut Harness<'static, WizardApp>, label: &str) {
-    h.get_by_role_and_label(Role::Button, label).click_accesskit();
-    h.run_steps(2);
-}
-
-/// One frame: the app's report pump and an egui pass, timed together (ms).
-fn frame(h: &mut Harness<'static, WizardApp>) -> f64 {
-    let t = Instant::now();
-    h.state_mut().pump();
-    h.step();
-    t.elapsed().as_secs_f64() * 1000.0
-}
-
-fn scroll(h: &mut Harness<'static, WizardApp>, dy: f32) {
-    h.event(egui::Event::MouseWheel {
-        unit: egui::MouseWheelUnit::Point,
-        delta: egui::vec2(0.0, dy),
-        modifiers: egui::Modifiers::NONE,
-        phase: egui::TouchPhase::Move,
-        source: egui::MouseWheelSource::Unknown,
-    });
-}
-
-fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64, usize) {
-    xs.sort_by(f64::total_cmp);
-    let at = |p: f64| xs[((xs.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.99), xs[xs.len() - 1], xs.len())
-}
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("mspbots-bench-frames-{}", std::process::id()));
@@ -101,7 +41,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut h = Harness::builder()
         .with_size([1000.0, 760.0])
-        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap()));
+        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap(), None));
     until(&mut h, "the demo tenant", |a| a.wizard().is_some());
     if let DemoTenant::Ready(sim) = &h.state().demo {
         sim.sim().set_auto_login(Some("adele.vance@contoso.com".to_owned()));

@@ -76,22 +76,13 @@ impl CustomerLine {
 
 const NOT_CHECKED: &str = "not_checked";
 
-/// Options of `customers list --headless` beyond the run's: none yet (the run's target, `--json`, the state folder
-/// and `$BROWSER` are reused).
+/// `customers list --headless`: signs the partner in and prints a line per customer. Exit 0 when the list was
+/// read, 1 when the sign-in or the read failed (its line says why), 2 when the command line names something it
+/// cannot use (nothing started).
 pub fn list(options: HeadlessOptions) -> ExitCode {
-    let checked = match check(&options) {
-        Ok(checked) => checked,
-        Err(e) => {
-            crate::launch::report("cannot list the customers", &e);
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::shell::runtime("mspbots-worker") {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::launch::report("cannot start", &SetupError::Runtime(e));
-            return ExitCode::from(2);
-        }
+    let (checked, runtime) = match prepare(&options, "cannot list the customers") {
+        Ok(ready) => ready,
+        Err(code) => return code,
     };
     let json = options.json;
     match runtime.block_on(async move { read_board(checked, options).await }) {

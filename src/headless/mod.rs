@@ -97,19 +97,9 @@ pub enum SetupError {
 /// Runs the built steps without a window. Everything the command line names is checked before anything starts:
 /// a file or name it cannot use is one line on stderr and exit code 2.
 pub fn run(options: HeadlessOptions) -> ExitCode {
-    let checked = match check(&options) {
-        Ok(checked) => checked,
-        Err(e) => {
-            crate::launch::report("cannot run the setup", &e);
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match crate::shell::runtime("mspbots-worker") {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::launch::report("cannot start", &SetupError::Runtime(e));
-            return ExitCode::from(2);
-        }
+    let (checked, runtime) = match prepare(&options, "cannot run the setup") {
+        Ok(ready) => ready,
+        Err(code) => return code,
     };
     let json = options.json;
     let result = runtime.block_on(async move { drive(checked, options).await });
@@ -125,6 +115,20 @@ pub fn run(options: HeadlessOptions) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line checked and the runtime started, or the one line that says why not (`doing`: what could not
+/// be done) and exit code 2.
+fn prepare(options: &HeadlessOptions, doing: &str) -> Result<(Checked, tokio::runtime::Runtime), ExitCode> {
+    let checked = check(options).map_err(|e| {
+        crate::launch::report(doing, &e);
+        ExitCode::from(2)
+    })?;
+    let runtime = crate::shell::runtime("mspbots-worker").map_err(|e| {
+        crate::launch::report("cannot start", &SetupError::Runtime(e));
+        ExitCode::from(2)
+    })?;
+    Ok((checked, runtime))
 }
 
 /// What the command line names, read and checked before anything starts.

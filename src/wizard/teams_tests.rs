@@ -1,7 +1,7 @@
 //! Journey tests of steps 4 and 5 and the Done page: the plan for the app, approvals, installing for everyone
 //! (cancel and resume), and the Global policy's read-change-verify with its manual path.
 
-use super::tests::{account, at, expect_effects, identity, open_consent, signed_in, started_attempt};
+use super::tests::{account, at, consent_required, expect_effects, identity, open_consent, signed_in, started_attempt};
 use super::*;
 
 const APP: &str = "5b1c2f0e-7a3d-4c8e-9f61-2d4b8a0c6e13";
@@ -257,12 +257,8 @@ fn an_install_refused_for_the_apps_availability_keeps_the_app_id_for_its_admin_c
 #[test]
 fn teams_access_is_approved_in_the_browser_then_inspected() {
     let (mut w, inspect) = at_teams();
-    let mut consent_required = identity(65001, "invalid_grant");
-    if let Failure::Identity(e) = &mut consent_required {
-        e.suberror = Some("consent_required".into());
-    }
     expect_effects(
-        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Err(consent_required) }), at(25)),
+        w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Err(consent_required()) }), at(25)),
         &[],
     );
     assert_eq!(w.status(StepId::TeamsApp), StepStatus::Running);
@@ -539,12 +535,8 @@ fn odd_answers_refusals_and_lost_changes_lead_to_the_manual_path() {
 #[test]
 fn the_teams_admin_api_needs_its_own_approval() {
     let (mut w, read) = at_policy();
-    let mut consent_required = identity(65001, "invalid_grant");
-    if let Failure::Identity(e) = &mut consent_required {
-        e.suberror = Some("consent_required".into());
-    }
     expect_effects(
-        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41)),
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required()) }), at(41)),
         &[],
     );
     let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
@@ -708,12 +700,8 @@ fn a_consent_not_seen_to_finish_is_looked_for_in_the_tenant_before_asking_again(
 /// At the policy step with the Teams admin API's approval asked for in the browser; returns its attempt.
 fn policy_approval_in_browser() -> (Wizard, Attempt) {
     let (mut w, read) = at_policy();
-    let mut consent_required = identity(65001, "invalid_grant");
-    if let Failure::Identity(e) = &mut consent_required {
-        e.suberror = Some("consent_required".into());
-    }
     expect_effects(
-        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required) }), at(41)),
+        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required()) }), at(41)),
         &[],
     );
     let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
@@ -778,10 +766,7 @@ fn an_approval_blocked_by_conditional_access_in_the_browser_goes_on_with_a_devic
 
     // A later approval goes by code at once: the browser is not the way on this computer.
     let read = attempt_of(&effects[0]);
-    let mut again = identity(65001, "invalid_grant");
-    if let Failure::Identity(e) = &mut again {
-        e.suberror = Some("consent_required".into());
-    }
+    let again = consent_required();
     expect_effects(
         w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(again) }), at(56)),
         &[],

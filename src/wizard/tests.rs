@@ -47,6 +47,15 @@ pub(super) fn identity(code: u32, error: &str) -> Failure {
     })
 }
 
+/// AADSTS65001 with `consent_required`: the setup tool's own access needs an approval.
+pub(super) fn consent_required() -> Failure {
+    let mut f = identity(65001, "invalid_grant");
+    if let Failure::Identity(e) = &mut f {
+        e.suberror = Some("consent_required".into());
+    }
+    f
+}
+
 pub(super) fn at(secs: u64) -> Moment {
     Moment::from_millis(secs * 1000)
 }

@@ -1,7 +1,7 @@
 //! Journey tests of step 3: reading the grants, re-checking while a consent replicates, "Grant again", the
 //! read-access approval, and the directory preview.
 
-use super::tests::{account, at, expect_effects, identity, open_consent, signed_in, started_attempt};
+use super::tests::{account, at, consent_required, expect_effects, open_consent, signed_in, started_attempt};
 use super::*;
 
 const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
@@ -203,12 +203,8 @@ fn grant_again_reopens_consent_and_comes_back_to_recheck() {
 #[test]
 fn read_access_needs_an_approval_then_the_check_runs() {
     let (mut w, read) = after_consent();
-    let mut consent_required = identity(65001, "invalid_grant");
-    if let Failure::Identity(e) = &mut consent_required {
-        e.suberror = Some("consent_required".into());
-    }
     expect_effects(
-        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(consent_required) }), at(22)),
+        w.update(Event::Done(Outcome::TenantRead { attempt: read, result: Err(consent_required()) }), at(22)),
         &[],
     );
     assert!(matches!(w.verify().phase, VerifyPhase::NeedsReadAccess { approval: None, .. }));
