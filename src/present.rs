@@ -583,10 +583,17 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
                  relationship with one of those roles."
             ),
         ),
-        S::Ready { renew_by: Some(end) } => {
-            n("set_up", format!("Ready to set up. The relationship ends on {}: renew it before then.", date(*end)))
-        }
-        S::Ready { renew_by: None } => n("set_up", "Ready to set up.".to_owned()),
+        S::Ready { renew_by } => n(
+            "set_up",
+            format!(
+                "Your roles there allow the setup.{} Microsoft refuses a partner's sign-in to an app this customer has \
+                 not approved yet (AADSTS90099): if it does, send the consent link to the customer's admin first.",
+                renew_by.map_or(String::new(), |end| format!(
+                    " The relationship ends on {}: renew it before then.",
+                    date(end)
+                ))
+            ),
+        ),
     }
 }
 

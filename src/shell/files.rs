@@ -174,7 +174,8 @@ fn save_to_downloads(fallback: &std::path::Path, name: &str, text: &str) -> Resu
 /// read (no token, no customer user data), so the board opens with them next time and says how old they are.
 fn board_file(dir: &std::path::Path, partner_tenant: &str) -> Option<PathBuf> {
     // A tenant id is a GUID; anything else is not a file name to build.
-    uuid::Uuid::try_parse(partner_tenant).ok().map(|id| dir.join(format!("partner-board-{id}.json")))
+    crate::profile::is_guid(partner_tenant)
+        .then(|| dir.join(format!("partner-board-{}.json", partner_tenant.to_ascii_lowercase())))
 }
 
 impl super::Services {

@@ -388,7 +388,7 @@ impl Shell {
         tokio::time::timeout(timeout, self.receiver.recv()).await.ok().flatten()
     }
 
-    /// Carries out one effect: housekeeping at once, work as a task tracked by its attempt (see [`work`]).
+    /// Carries out one effect: housekeeping at once, work as a task tracked by its attempt (the function `work`).
     pub fn run(&self, effect: Effect) {
         let Some(services) = self.services.clone() else {
             tracing::warn!("effect before the shell was configured: {effect:?}");
