@@ -597,6 +597,45 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
     }
 }
 
+/// A board row's relationship in words, for the window and headless: "active until 2028-11-05", "approval pending",
+/// "expired".
+pub fn relationship(row: &crate::wizard::board::Row) -> String {
+    use crate::wizard::board::RelationshipStatus;
+    let status = match row.relationship_status {
+        None => return "none".to_owned(),
+        Some(RelationshipStatus::ApprovalPending) => "approval pending",
+        Some(RelationshipStatus::TerminationRequested | RelationshipStatus::Terminating) => "terminating",
+        Some(s) => return with_end(status_name(s), s, row.relationship_end),
+    };
+    status.to_owned()
+}
+
+fn status_name(s: crate::wizard::board::RelationshipStatus) -> &'static str {
+    use crate::wizard::board::RelationshipStatus;
+    match s {
+        RelationshipStatus::Created => "created",
+        RelationshipStatus::ApprovalPending => "approval pending",
+        RelationshipStatus::Approved => "approved",
+        RelationshipStatus::Activating => "activating",
+        RelationshipStatus::Active => "active",
+        RelationshipStatus::Expiring => "expiring",
+        RelationshipStatus::Expired => "expired",
+        RelationshipStatus::TerminationRequested | RelationshipStatus::Terminating => "terminating",
+        RelationshipStatus::Terminated => "terminated",
+        RelationshipStatus::UnknownFutureValue => "unknown",
+    }
+}
+
+fn with_end(name: &str, s: crate::wizard::board::RelationshipStatus, end: Option<u64>) -> String {
+    use crate::wizard::board::RelationshipStatus;
+    match (s, end) {
+        (RelationshipStatus::Active | RelationshipStatus::Expiring, Some(e)) => {
+            format!("{name} until {}", date(e))
+        }
+        _ => name.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tool_permission_tests {
     /// Every scope the shell asks for has its reason, and nothing is listed that is not asked.

@@ -286,7 +286,7 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     click(&mut harness, "Start");
     click(&mut harness, "Sign in with Microsoft…");
     step_until(&mut harness, "the device code", |app| {
-        app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::DeviceCode { code: Some(_), .. }))
+        app.wizard().is_some_and(|w| matches!(w.sign_in(), SignIn::DeviceCode { wait, .. } if wait.code.is_some()))
     });
     harness.get_by_label("A Conditional Access policy blocked this sign-in");
     harness.get_by_label_contains("Browser sign-in was blocked, so the setup switched to a code");
@@ -310,7 +310,7 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     });
     click(&mut harness, "Approve Teams access…");
     step_until(&mut harness, "the approval's code", |app| {
-        app.wizard().and_then(|w| w.device_approval()).is_some_and(|d| d.code.is_some())
+        app.wizard().and_then(|w| w.device_approval()).is_some_and(|d| d.wait.code.is_some())
     });
     harness.run_steps(1);
     harness.get_by_label("One more approval: let the setup tool change Teams setup policies");

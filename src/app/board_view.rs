@@ -6,7 +6,7 @@
 use egui::{RichText, Ui};
 
 use super::views::Asks;
-use crate::wizard::board::{Board, RelationshipStatus, Row, RowState, rows};
+use crate::wizard::board::{Board, Row, RowState, rows};
 use crate::wizard::{Intent, Wizard};
 
 /// How the rows are ordered.
@@ -157,7 +157,7 @@ fn table_ui(ui: &mut Ui, list: &[&Row], state: &mut BoardViewState) {
                         }
                     });
                     cell(ui, WIDTHS[1], |ui| {
-                        ui.label(relationship_text(row));
+                        ui.label(crate::present::relationship(row));
                     });
                     cell(ui, WIDTHS[2], |ui| {
                         ui.label(yes_no(row.can_consent));
@@ -177,41 +177,6 @@ fn table_ui(ui: &mut Ui, list: &[&Row], state: &mut BoardViewState) {
 /// Whether the user's roles there allow it (the glyphs ✓/✗ are not in every font the window may use).
 fn yes_no(yes: bool) -> &'static str {
     if yes { "yes" } else { "no" }
-}
-
-/// "active until 2028-11-05", "approval pending", "expired".
-pub fn relationship_text(row: &Row) -> String {
-    let status = match row.relationship_status {
-        None => return "none".to_owned(),
-        Some(RelationshipStatus::ApprovalPending) => "approval pending",
-        Some(RelationshipStatus::TerminationRequested | RelationshipStatus::Terminating) => "terminating",
-        Some(s) => return with_end(status_name(s), s, row.relationship_end),
-    };
-    status.to_owned()
-}
-
-fn status_name(s: RelationshipStatus) -> &'static str {
-    match s {
-        RelationshipStatus::Created => "created",
-        RelationshipStatus::ApprovalPending => "approval pending",
-        RelationshipStatus::Approved => "approved",
-        RelationshipStatus::Activating => "activating",
-        RelationshipStatus::Active => "active",
-        RelationshipStatus::Expiring => "expiring",
-        RelationshipStatus::Expired => "expired",
-        RelationshipStatus::TerminationRequested | RelationshipStatus::Terminating => "terminating",
-        RelationshipStatus::Terminated => "terminated",
-        RelationshipStatus::UnknownFutureValue => "unknown",
-    }
-}
-
-fn with_end(name: &str, s: RelationshipStatus, end: Option<u64>) -> String {
-    match (s, end) {
-        (RelationshipStatus::Active | RelationshipStatus::Expiring, Some(e)) => {
-            format!("{name} until {}", crate::present::date(e))
-        }
-        _ => name.to_owned(),
-    }
 }
 
 /// The row's next action in a few words.
@@ -237,7 +202,7 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&row.name).strong());
-        ui.label(format!("Tenant id {} · relationship {}", row.tenant_id, relationship_text(row)));
+        ui.label(format!("Tenant id {} · relationship {}", row.tenant_id, crate::present::relationship(row)));
         let roles: Vec<&str> = row.roles.iter().filter_map(|r| crate::graph::role_name(r)).collect();
         ui.label(if roles.is_empty() {
             "Your roles there: none".to_owned()
@@ -276,7 +241,7 @@ mod tests {
             tenant_id: format!("{}-id", name.to_lowercase()),
             name: name.into(),
             relationship_id: None,
-            relationship_status: Some(RelationshipStatus::Active),
+            relationship_status: Some(crate::wizard::board::RelationshipStatus::Active),
             relationship_end: end,
             roles: Vec::new(),
             can_consent: false,

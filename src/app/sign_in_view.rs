@@ -3,7 +3,7 @@
 use egui::{RichText, Ui};
 
 use super::views::{Asks, account_ui, browser_wait_ui, explanation_ui, mm_ss, needs_an_admin};
-use crate::wizard::{Intent, Moment, Resume, SignIn, SwitchReason, Wizard};
+use crate::wizard::{CodeWait, Intent, Moment, Resume, SignIn, SwitchReason, Wizard};
 
 pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
     ui.heading("Sign in");
@@ -52,10 +52,8 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 asks.intents.push(Intent::SignInWithDeviceCode);
             }
         }
-        SignIn::DeviceCode { reason, code, expires_at, interval, .. } => {
-            let code =
-                Code { reason: reason.as_ref(), view: code.as_ref(), expires_at: *expires_at, interval: *interval };
-            device_code_ui(ui, w, now, code, "Browser sign-in", asks);
+        SignIn::DeviceCode { reason, wait, .. } => {
+            device_code_ui(ui, w, now, reason.as_ref(), wait, "Browser sign-in", asks);
         }
         SignIn::Done(account) => {
             ui.label(RichText::new("Signed in").strong());
@@ -103,15 +101,7 @@ fn resume_ui(ui: &mut Ui, w: &Wizard) {
 /// `browser_wait`: the words for the browser's wait.
 pub(super) fn approval_wait_ui(ui: &mut Ui, w: &Wizard, now: Moment, browser_wait: &str, asks: &mut Asks) {
     match w.device_approval() {
-        Some(d) => {
-            let code = Code {
-                reason: d.reason.as_ref(),
-                view: d.code.as_ref(),
-                expires_at: d.expires_at,
-                interval: d.interval,
-            };
-            device_code_ui(ui, w, now, code, "The approval in the browser", asks);
-        }
+        Some(d) => device_code_ui(ui, w, now, d.reason.as_ref(), &d.wait, "The approval in the browser", asks),
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -121,19 +111,18 @@ pub(super) fn approval_wait_ui(ui: &mut Ui, w: &Wizard, now: Moment, browser_wai
     }
 }
 
-/// A device code as the wizard holds it (a sign-in's or an approval's).
-#[derive(Clone, Copy)]
-struct Code<'a> {
-    reason: Option<&'a SwitchReason>,
-    view: Option<&'a crate::wizard::DeviceCodeView>,
-    expires_at: Option<Moment>,
-    interval: std::time::Duration,
-}
-
 /// Signing in (or approving) with a device code: why the wizard switched to it, the code, and the wait. `what`:
 /// what the browser was blocked for ("Browser sign-in").
-fn device_code_ui(ui: &mut Ui, w: &Wizard, now: Moment, code: Code<'_>, what: &str, asks: &mut Asks) {
-    match code.reason {
+fn device_code_ui(
+    ui: &mut Ui,
+    w: &Wizard,
+    now: Moment,
+    reason: Option<&SwitchReason>,
+    code: &CodeWait,
+    what: &str,
+    asks: &mut Asks,
+) {
+    match reason {
         Some(SwitchReason::ConditionalAccess(failure)) => {
             explanation_ui(ui, w, failure, None, asks);
             ui.label(format!(
@@ -147,7 +136,7 @@ fn device_code_ui(ui: &mut Ui, w: &Wizard, now: Moment, code: Code<'_>, what: &s
         }
         None => {}
     }
-    match code.view {
+    match &code.code {
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();

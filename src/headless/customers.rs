@@ -28,11 +28,24 @@ pub struct CustomerLine {
     pub next_action: &'static str,
     /// The next action in words.
     pub explanation: String,
+    /// The line for people (without `--json`).
+    #[serde(skip)]
+    text: String,
 }
 
 impl CustomerLine {
     pub fn of(row: &Row, vendor: &str) -> Self {
         let next = crate::present::customer_next_action(row, vendor);
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let text = format!(
+            "{} ({}): {}; can consent: {}, can set up Teams: {}\n    {}",
+            row.name,
+            row.tenant_id,
+            crate::present::relationship(row),
+            yes_no(row.can_consent),
+            yes_no(row.can_teams),
+            next.text
+        );
         Self {
             tenant_id: row.tenant_id.clone(),
             name: row.name.clone(),
@@ -48,29 +61,8 @@ impl CustomerLine {
             state: row.state.clone(),
             next_action: next.code,
             explanation: next.text,
+            text,
         }
-    }
-
-    fn text(&self) -> String {
-        let status = self.relationship_status.map_or_else(
-            || "no relationship".to_owned(),
-            |s| serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-        );
-        let date = self.relationship_end.as_deref().map(|e| e.chars().take(10).collect::<String>());
-        let end = match (self.relationship_status, date) {
-            (Some(RelationshipStatus::Active | RelationshipStatus::Expiring), Some(d)) => format!(" until {d}"),
-            (Some(RelationshipStatus::Expired), Some(d)) => format!(" on {d}"),
-            _ => String::new(),
-        };
-        let mark = |b: bool| if b { "yes" } else { "no" };
-        format!(
-            "{} ({}): {status}{end}; can consent: {}, can set up Teams: {}\n    {}",
-            self.name,
-            self.tenant_id,
-            mark(self.can_consent),
-            mark(self.can_teams),
-            self.explanation
-        )
     }
 }
 
@@ -89,7 +81,7 @@ pub fn list(options: HeadlessOptions) -> ExitCode {
         Ok(Ok(lines)) => {
             let mut out = std::io::stdout().lock();
             for line in &lines {
-                let text = if json { serde_json::to_string(line).unwrap_or_default() } else { line.text() };
+                let text = if json { serde_json::to_string(line).unwrap_or_default() } else { line.text.clone() };
                 // A closed stdout (e.g. `| head`) is not worth an error.
                 let _ignored = writeln!(out, "{text}");
             }

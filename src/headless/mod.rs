@@ -25,8 +25,8 @@ use crate::session::{self, Driver, Endpoints};
 use crate::shell::browser::{CommandBrowser, FollowingBrowser, PrintUrl};
 use crate::shell::{NoWaker, Report, Shell, UrlOpener};
 use crate::wizard::{
-    Bulk, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId, SwitchReason,
-    TeamsStep, VerifyPhase, Wizard,
+    Bulk, CodeWait, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId,
+    SwitchReason, TeamsStep, VerifyPhase, Wizard,
 };
 pub use customers::{CustomerLine, list as list_customers};
 pub use lines::StepLine;

@@ -73,7 +73,7 @@ async fn wait_for_sign_in(driver: &mut Driver, shell: &mut Shell, switched: &mut
         if let SignIn::DeviceCode { reason: Some(SwitchReason::ConditionalAccess(f)), .. } = w.sign_in() {
             *switched = Some(f.clone());
         }
-        if let SignIn::DeviceCode { code: Some(view), .. } = w.sign_in()
+        if let SignIn::DeviceCode { wait: CodeWait { code: Some(view), .. }, .. } = w.sign_in()
             && !shown_code
         {
             shown_code = true;
@@ -242,7 +242,7 @@ async fn approve(driver: &mut Driver, shell: &mut Shell, intent: Intent, settled
     let mut told = None;
     wait_until(driver, shell, |w| {
         if let Some(d) = w.device_approval()
-            && let Some(view) = &d.code
+            && let Some(view) = &d.wait.code
             && told != Some(d.attempt)
         {
             told = Some(d.attempt);

@@ -10,6 +10,8 @@ use super::clock::{self, stable_guid};
 use super::scenario::KNOWN_ROLES;
 
 const DAY: u64 = 24 * 60 * 60;
+/// Most generated customers (each request re-makes them; a partner with more is not what the simulator is for).
+const MAX_GENERATED: u32 = 10_000;
 
 /// `[partner]` of a scenario: the relationships the partner tenant holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -160,6 +162,9 @@ impl PartnerSpec {
     /// Why the section is wrong, if it is: unknown role names, Global Administrator with auto-extend, a tenant id
     /// that is not a GUID.
     pub fn problem(&self) -> Option<String> {
+        if self.generated_customers > MAX_GENERATED {
+            return Some(format!("partner.generated_customers is limited to {MAX_GENERATED}"));
+        }
         for r in &self.relationships {
             let names = r.roles.iter().chain(r.access_assignments.iter().flat_map(|a| &a.roles));
             for role in names {
@@ -339,5 +344,8 @@ mod tests {
         spec.relationships[0].auto_extend = false;
         spec.relationships[0].roles.push("Chief Wizard".into());
         assert!(spec.problem().unwrap().contains("Chief Wizard"));
+        spec.relationships[0].roles.pop();
+        spec.generated_customers = 10_001;
+        assert!(spec.problem().unwrap().contains("limited to 10000"));
     }
 }

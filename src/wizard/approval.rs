@@ -15,16 +15,11 @@
 //! ByCode ──DeviceCodeReady(Err) | Tick ≥ expires_at──▶ none; the step gets AccessApproved(Err)   [Abandon]
 //! ```
 
-use std::time::Duration;
-
-use super::sign_in::{SignInOutcome, SwitchReason};
+use super::sign_in::{CodeDue, CodeWait, SignInOutcome, SwitchReason};
 use super::{
-    Attempt, BrowserLaunch, Consent, DeviceCodeView, DevicePoll, Effect, Failure, LocalFailure, Moment, PolicyStep,
-    Prompt, ScopeSet, StepId, TeamsStep, VerifyPhase, Wizard,
+    Attempt, BrowserLaunch, Consent, DevicePoll, Effect, Failure, LocalFailure, Moment, PolicyStep, Prompt, ScopeSet,
+    StepId, TeamsStep, VerifyPhase, Wizard,
 };
-
-/// RFC 8628: a `slow_down` answer adds five seconds to the polling interval.
-const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// An approval under way with a device code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,35 +30,12 @@ pub struct DeviceApproval {
     pub scopes: ScopeSet,
     /// Why it went by code by itself, when the browser was tried first for this approval.
     pub reason: Option<SwitchReason>,
-    /// The code to show; `None` until Microsoft answered.
-    pub code: Option<DeviceCodeView>,
-    /// When the code stops working.
-    pub expires_at: Option<Moment>,
-    pub interval: Duration,
-    next_poll: Option<Moment>,
-    polling: bool,
+    pub wait: CodeWait,
 }
 
 impl DeviceApproval {
     fn new(attempt: Attempt, step: StepId, scopes: ScopeSet, reason: Option<SwitchReason>) -> Self {
-        Self {
-            attempt,
-            step,
-            scopes,
-            reason,
-            code: None,
-            expires_at: None,
-            interval: Duration::from_secs(5),
-            next_poll: None,
-            polling: false,
-        }
-    }
-
-    pub(super) fn next_deadline(&self) -> Option<Moment> {
-        match (self.polling, self.next_poll, self.expires_at) {
-            (false, Some(poll), Some(expiry)) => Some(poll.min(expiry)),
-            (_, _, expiry) => expiry,
-        }
+        Self { attempt, step, scopes, reason, wait: CodeWait::new() }
     }
 }
 
@@ -154,10 +126,7 @@ impl Wizard {
                 let Some(d) = &mut self.device_approval else { return Ok(Vec::new()) };
                 match result {
                     Ok(view) => {
-                        d.expires_at = Some(now.plus(view.expires_in));
-                        d.interval = view.interval;
-                        d.next_poll = Some(now.plus(view.interval));
-                        d.code = Some(view);
+                        d.wait.ready(view, now);
                         Ok(Vec::new())
                     }
                     Err(failure) => Ok(self.on_access_approved(attempt, Err(failure), now)),
@@ -165,15 +134,9 @@ impl Wizard {
             }
             SignInOutcome::DevicePolled { attempt, result } if self.is_device_approval(attempt) => {
                 let Some(d) = &mut self.device_approval else { return Ok(Vec::new()) };
-                d.polling = false;
                 match result {
-                    DevicePoll::Pending => {
-                        d.next_poll = Some(now.plus(d.interval));
-                        Ok(Vec::new())
-                    }
-                    DevicePoll::SlowDown => {
-                        d.interval += SLOW_DOWN_STEP;
-                        d.next_poll = Some(now.plus(d.interval));
+                    DevicePoll::Pending | DevicePoll::SlowDown => {
+                        d.wait.not_yet(result == DevicePoll::SlowDown, now);
                         Ok(Vec::new())
                     }
                     // The shell reports an approval's end as `AccessApproved`; taken the same way if it comes so.
@@ -226,16 +189,19 @@ impl Wizard {
     pub(super) fn on_approval_tick(&mut self, now: Moment) -> Vec<Effect> {
         let Some(d) = &mut self.device_approval else { return Vec::new() };
         let attempt = d.attempt;
-        if d.expires_at.is_some_and(|at| now >= at) {
-            let mut effects = vec![Effect::Abandon { attempt }];
-            effects.extend(self.on_access_approved(attempt, Err(Failure::Local(LocalFailure::DeviceCodeExpired)), now));
-            return effects;
+        match d.wait.tick(now) {
+            CodeDue::Expired => {
+                let mut effects = vec![Effect::Abandon { attempt }];
+                effects.extend(self.on_access_approved(
+                    attempt,
+                    Err(Failure::Local(LocalFailure::DeviceCodeExpired)),
+                    now,
+                ));
+                effects
+            }
+            CodeDue::Poll => vec![Effect::PollDeviceCode { attempt }],
+            CodeDue::Nothing => Vec::new(),
         }
-        if !d.polling && d.next_poll.is_some_and(|at| now >= at) {
-            d.polling = true;
-            return vec![Effect::PollDeviceCode { attempt }];
-        }
-        Vec::new()
     }
 
     /// Stops the approval by code when the step that asked for it abandons its attempt.

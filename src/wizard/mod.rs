@@ -34,7 +34,9 @@ pub use policy::{
 };
 pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
 pub use progress::{Progress, Resume};
-pub use sign_in::{Account, BrowserLaunch, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason};
+pub use sign_in::{
+    Account, BrowserLaunch, CodeWait, DeviceCodeView, DevicePoll, Roles, SignIn, SignInMethod, SwitchReason,
+};
 pub use teams::{
     AppPlan, Blocker, Bulk, BulkCounts, BulkFailure, CatalogEntry, OrgAppSettings, PackageInfo, PublishingState,
     TeamsAppRef, TeamsFacts, TeamsStep, TenantCloud, everyone, plan, version_greater, warnings,
@@ -362,7 +364,7 @@ impl Wizard {
                 if self
                     .device_approval
                     .as_ref()
-                    .and_then(|d| d.code.as_ref())
+                    .and_then(|d| d.wait.code.as_ref())
                     .is_some_and(|c| c.verification_uri == *url) =>
             {
                 None
@@ -534,7 +536,7 @@ impl Wizard {
             self.consent.next_deadline(),
             self.verify.next_deadline(),
             self.policy_deadline(),
-            self.device_approval.as_ref().and_then(DeviceApproval::next_deadline),
+            self.device_approval.as_ref().and_then(|d| d.wait.next_deadline()),
         ]
         .into_iter()
         .flatten()

@@ -46,13 +46,7 @@ pub enum SignIn {
         attempt: Attempt,
         /// Why the wizard switched to this method by itself, if it did.
         reason: Option<SwitchReason>,
-        /// The code to show; `None` until Microsoft answered.
-        code: Option<DeviceCodeView>,
-        /// When the code stops working.
-        expires_at: Option<Moment>,
-        interval: Duration,
-        next_poll: Option<Moment>,
-        polling: bool,
+        wait: CodeWait,
     },
     Done(Account),
     Failed {
@@ -148,6 +142,67 @@ impl Roles {
     }
 }
 
+/// A device code being waited for (the sign-in's, or an approval's): the code to show, when it stops working, and
+/// the polling schedule (RFC 8628: one poll per interval, `slow_down` adds five seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeWait {
+    /// The code to show; `None` until Microsoft answered.
+    pub code: Option<DeviceCodeView>,
+    /// When the code stops working.
+    pub expires_at: Option<Moment>,
+    pub interval: Duration,
+    next_poll: Option<Moment>,
+    polling: bool,
+}
+
+/// What a tick means for a code being waited for.
+pub(super) enum CodeDue {
+    /// It stopped working: the attempt ends.
+    Expired,
+    /// Time to poll (now marked as polling).
+    Poll,
+    Nothing,
+}
+
+impl CodeWait {
+    pub(super) fn new() -> Self {
+        Self { code: None, expires_at: None, interval: Duration::from_secs(5), next_poll: None, polling: false }
+    }
+
+    /// Microsoft's code arrived at `now`.
+    pub(super) fn ready(&mut self, view: DeviceCodeView, now: Moment) {
+        self.expires_at = Some(now.plus(view.expires_in));
+        self.interval = view.interval;
+        self.next_poll = Some(now.plus(view.interval));
+        self.code = Some(view);
+    }
+
+    /// A poll answered "not yet" (`slow_down` when Microsoft asked to poll less often): the next one is scheduled.
+    pub(super) fn not_yet(&mut self, slow_down: bool, now: Moment) {
+        self.polling = false;
+        if slow_down {
+            self.interval += SLOW_DOWN_STEP;
+        }
+        self.next_poll = Some(now.plus(self.interval));
+    }
+
+    pub(super) fn tick(&mut self, now: Moment) -> CodeDue {
+        if self.expires_at.is_some_and(|at| now >= at) {
+            return CodeDue::Expired;
+        }
+        if !self.polling && self.next_poll.is_some_and(|at| now >= at) {
+            self.polling = true;
+            return CodeDue::Poll;
+        }
+        CodeDue::Nothing
+    }
+
+    pub(super) fn next_deadline(&self) -> Option<Moment> {
+        let poll = if self.polling { None } else { self.next_poll };
+        [poll, self.expires_at].into_iter().flatten().min()
+    }
+}
+
 impl SignIn {
     pub(super) fn status(&self) -> StepStatus {
         match self {
@@ -161,10 +216,7 @@ impl SignIn {
     pub(super) fn next_deadline(&self) -> Option<Moment> {
         match self {
             Self::Browser { deadline, .. } => Some(*deadline),
-            Self::DeviceCode { next_poll, polling: false, expires_at, .. } => {
-                [*next_poll, *expires_at].into_iter().flatten().min()
-            }
-            Self::DeviceCode { expires_at, .. } => *expires_at,
+            Self::DeviceCode { wait, .. } => wait.next_deadline(),
             _ => None,
         }
     }
@@ -230,15 +282,7 @@ impl Wizard {
 
     fn begin_device_code(&mut self, reason: Option<SwitchReason>) -> Vec<Effect> {
         let attempt = self.new_attempt();
-        self.sign_in = SignIn::DeviceCode {
-            attempt,
-            reason,
-            code: None,
-            expires_at: None,
-            interval: Duration::from_secs(5),
-            next_poll: None,
-            polling: false,
-        };
+        self.sign_in = SignIn::DeviceCode { attempt, reason, wait: CodeWait::new() };
         vec![Effect::BeginDeviceCode { attempt, scopes: self.sign_in_scopes() }]
     }
 
@@ -302,14 +346,14 @@ impl Wizard {
                 _ => Vec::new(),
             },
             SignInIntent::OpenVerificationPage => match &self.sign_in {
-                SignIn::DeviceCode { code: Some(code), .. } => {
+                SignIn::DeviceCode { wait: CodeWait { code: Some(code), .. }, .. } => {
                     vec![Effect::OpenUrl { url: code.verification_uri.clone() }]
                 }
                 // An approval's code (the step pages show it with the same button).
                 _ => self
                     .device_approval
                     .as_ref()
-                    .and_then(|d| d.code.as_ref())
+                    .and_then(|d| d.wait.code.as_ref())
                     .map(|code| Effect::OpenUrl { url: code.verification_uri.clone() })
                     .into_iter()
                     .collect(),
@@ -363,9 +407,7 @@ impl Wizard {
                 }
             }
             SignInOutcome::DeviceCodeReady { attempt, result } => {
-                let SignIn::DeviceCode { attempt: current, code, expires_at, interval, next_poll, .. } =
-                    &mut self.sign_in
-                else {
+                let SignIn::DeviceCode { attempt: current, wait, .. } = &mut self.sign_in else {
                     return Vec::new();
                 };
                 if *current != attempt {
@@ -373,10 +415,7 @@ impl Wizard {
                 }
                 match result {
                     Ok(view) => {
-                        *expires_at = Some(now.plus(view.expires_in));
-                        *interval = view.interval;
-                        *next_poll = Some(now.plus(view.interval));
-                        *code = Some(view);
+                        wait.ready(view, now);
                         Vec::new()
                     }
                     Err(failure) => {
@@ -386,22 +425,15 @@ impl Wizard {
                 }
             }
             SignInOutcome::DevicePolled { attempt, result } => {
-                let SignIn::DeviceCode { attempt: current, interval, next_poll, polling, .. } = &mut self.sign_in
-                else {
+                let SignIn::DeviceCode { attempt: current, wait, .. } = &mut self.sign_in else {
                     return Vec::new();
                 };
                 if *current != attempt {
                     return Vec::new();
                 }
-                *polling = false;
                 match result {
-                    DevicePoll::Pending => {
-                        *next_poll = Some(now.plus(*interval));
-                        Vec::new()
-                    }
-                    DevicePoll::SlowDown => {
-                        *interval += SLOW_DOWN_STEP;
-                        *next_poll = Some(now.plus(*interval));
+                    DevicePoll::Pending | DevicePoll::SlowDown => {
+                        wait.not_yet(result == DevicePoll::SlowDown, now);
                         Vec::new()
                     }
                     DevicePoll::Finished(Ok(account)) => {
@@ -462,17 +494,19 @@ impl Wizard {
                 };
                 vec![Effect::Abandon { attempt }]
             }
-            SignIn::DeviceCode { attempt, expires_at: Some(expires_at), .. } if now >= *expires_at => {
+            SignIn::DeviceCode { attempt, wait, .. } => {
                 let attempt = *attempt;
-                self.sign_in = SignIn::Failed {
-                    failure: Failure::Local(LocalFailure::DeviceCodeExpired),
-                    method: SignInMethod::DeviceCode,
-                };
-                vec![Effect::Abandon { attempt }]
-            }
-            SignIn::DeviceCode { attempt, next_poll: Some(at), polling, .. } if !*polling && now >= *at => {
-                *polling = true;
-                vec![Effect::PollDeviceCode { attempt: *attempt }]
+                match wait.tick(now) {
+                    CodeDue::Expired => {
+                        self.sign_in = SignIn::Failed {
+                            failure: Failure::Local(LocalFailure::DeviceCodeExpired),
+                            method: SignInMethod::DeviceCode,
+                        };
+                        vec![Effect::Abandon { attempt }]
+                    }
+                    CodeDue::Poll => vec![Effect::PollDeviceCode { attempt }],
+                    CodeDue::Nothing => Vec::new(),
+                }
             }
             _ => Vec::new(),
         }

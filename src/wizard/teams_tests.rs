@@ -534,15 +534,9 @@ fn odd_answers_refusals_and_lost_changes_lead_to_the_manual_path() {
 
 #[test]
 fn the_teams_admin_api_needs_its_own_approval() {
-    let (mut w, read) = at_policy();
-    expect_effects(
-        w.update(Event::Done(Outcome::SetupPoliciesRead { attempt: read, result: Err(consent_required()) }), at(41)),
-        &[],
-    );
-    let effects = w.update(Event::User(Intent::ApprovePolicyAccess), at(42));
-    assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { scopes: ScopeSet::TeamsAdmin, .. }]));
-    let effects =
-        w.update(Event::Done(Outcome::AccessApproved { attempt: attempt_of(&effects[0]), result: Ok(()) }), at(43));
+    // The policy read asks for an approval, which goes to the browser with the Teams admin API's scopes.
+    let (mut w, approval) = policy_approval_in_browser();
+    let effects = w.update(Event::Done(Outcome::AccessApproved { attempt: approval, result: Ok(()) }), at(43));
     assert!(matches!(effects.as_slice(), [Effect::ReadSetupPolicies { .. }]));
 }
 
@@ -745,7 +739,7 @@ fn an_approval_blocked_by_conditional_access_in_the_browser_goes_on_with_a_devic
 
     // The code comes, is polled on its interval, and its page opens from the step's own button.
     expect_effects(w.update(Event::Done(Outcome::DeviceCodeReady { attempt: code, result: Ok(view()) }), at(44)), &[]);
-    assert_eq!(w.device_approval().and_then(|d| d.code.as_ref()).map(|c| c.user_code.as_str()), Some("PQRS2345T"));
+    assert_eq!(w.device_approval().and_then(|d| d.wait.code.as_ref()).map(|c| c.user_code.as_str()), Some("PQRS2345T"));
     assert_eq!(w.next_deadline(), Some(at(49)));
     assert_eq!(w.update(Event::Tick, at(49)), [Effect::PollDeviceCode { attempt: code }]);
     expect_effects(
