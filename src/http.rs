@@ -105,7 +105,7 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
             None => h.to_owned(),
         })
     });
-    // Walk the source chain once; hyper and rustls say what failed only in their own messages.
+    // The whole source chain, for the detail people read; what failed is told by type below, not by these words.
     let mut chain = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
@@ -113,25 +113,19 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
         chain.push_str(&s.to_string());
         source = s.source();
     }
-    let lower = chain.to_ascii_lowercase();
     let proxy = err.url().and_then(|u| proxy_for(u.as_str()));
-    // Through a proxy, not reaching it or its refusing the tunnel is the proxy's failure, whatever the target.
-    let proxy_failed = proxy.is_some() && (err.is_connect() || lower.contains("tunnel"));
-    let kind = if proxy_failed && !err.is_timeout() {
+    // Through a proxy, every connect failure is the proxy's, whatever the target: not reaching it, its failing
+    // the name lookup, or its refusing the tunnel (reqwest reports all three as connect errors).
+    let kind = if proxy.is_some() && err.is_connect() && !err.is_timeout() {
         TransportKind::Proxy
     } else if err.is_timeout() {
         TransportKind::Timeout
-    } else if lower.contains("dns error")
-        || lower.contains("failed to lookup address")
-        || lower.contains("name or service not known")
-    {
+    } else if err.is_dns() {
         TransportKind::Dns
     } else if tls_in_chain(err) {
         // Certificate and handshake trouble only: "peer closed connection without sending TLS close_notify" is an
         // I/O error of a connection cut mid-answer, not a rustls error, so it is not a TLS problem.
         TransportKind::Tls
-    } else if lower.contains("proxy") {
-        TransportKind::Proxy
     } else if err.is_connect() {
         TransportKind::Connect
     } else {
@@ -142,7 +136,6 @@ pub fn transport_failure(err: &reqwest::Error) -> crate::wizard::Failure {
 
 /// Whether rustls itself failed somewhere in `err`'s source chain (directly, or inside the I/O error tokio-rustls
 /// wraps it in): a certificate the trust store refuses, a handshake or an alert. Told by type, not by message.
-/// (DNS and proxy failures are still told by message above: hyper-util keeps those error types private.)
 fn tls_in_chain(err: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
@@ -226,5 +219,19 @@ mod tests {
     #[test]
     fn system_trust_builds() {
         client(&HttpConfig::new(Purpose::Api, Trust::System)).unwrap();
+    }
+
+    /// A name that cannot be looked up (`.invalid` never resolves, RFC 6761) is a name-lookup failure, told by the
+    /// error's type; through a proxy (when this machine has one set) it is the proxy's.
+    #[tokio::test]
+    async fn a_failed_name_lookup_is_told_by_type() {
+        use crate::wizard::{Failure, TransportKind};
+        let url = "https://mspbots-no-such-host.invalid/";
+        let http = client(&HttpConfig::new(Purpose::Api, Trust::System)).unwrap();
+        let err = http.get(url).send().await.unwrap_err();
+        let Failure::Transport(t) = transport_failure(&err) else { panic!("not a transport failure: {err:?}") };
+        let expected = if proxy_for(url).is_some() { TransportKind::Proxy } else { TransportKind::Dns };
+        assert_eq!(t.kind, expected, "{}", t.detail);
+        assert_eq!(t.host, "mspbots-no-such-host.invalid");
     }
 }

@@ -63,6 +63,26 @@ fn smallest_harness(app: WizardApp) -> Harness<'static, WizardApp> {
 /// Runs frames until `done` holds, pumping background reports like the real app; on timeout panics with the
 /// wizard's state so the failure says what the app was doing.
 fn step_until(harness: &mut Harness<'static, WizardApp>, description: &str, done: impl Fn(&WizardApp) -> bool) {
+    run_until(harness, description, done, false);
+}
+
+/// [`step_until`] where what is awaited is time (a backoff, a poll interval, a replication delay): whenever no
+/// work is under way, the wizard's clock and the simulated tenant's jump to the wizard's next deadline, as a
+/// paused tokio runtime does, so the journey waits for no real time.
+fn step_until_time_passes(
+    harness: &mut Harness<'static, WizardApp>,
+    description: &str,
+    done: impl Fn(&WizardApp) -> bool,
+) {
+    run_until(harness, description, done, true);
+}
+
+fn run_until(
+    harness: &mut Harness<'static, WizardApp>,
+    description: &str,
+    done: impl Fn(&WizardApp) -> bool,
+    skip_idle_time: bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         harness.state_mut().pump();
@@ -76,6 +96,13 @@ fn step_until(harness: &mut Harness<'static, WizardApp>, description: &str, done
             "timed out waiting for {description}; wizard: {:#?}",
             harness.state().wizard().map(|w| (w.sign_in().clone(), w.consent().clone()))
         );
+        if skip_idle_time && let Some(wait) = harness.state_mut().skip_idle_time() {
+            if let DemoTenant::Ready(tenant) = &harness.state().demo {
+                tenant.sim().advance_clock(wait);
+            }
+            continue;
+        }
+        // Background work under way (the simulated tenant answering): give it a moment.
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -292,7 +319,7 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     harness.get_by_label_contains("Browser sign-in was blocked, so the setup switched to a code");
     harness.get_by_role_and_label(Role::Button, "Copy code");
     harness.get_by_role_and_label(Role::Button, "Open the sign-in page…");
-    step_until(&mut harness, "device code sign-in", signed_in);
+    step_until_time_passes(&mut harness, "device code sign-in", signed_in);
     the_window_says_who_signed_in_as_headless_does(
         &harness,
         "Signed in as Adele Vance (adele.vance@contoso.com) in Contoso.",
@@ -324,7 +351,7 @@ fn conditional_access_block_switches_to_a_device_code_and_signs_in() {
     harness.get_by_label_contains("on any device and enter this code:");
     harness.get_by_label_contains("Waiting for you to enter the code");
     harness.get_by_role_and_label(Role::Button, "Copy code");
-    step_until(&mut harness, "the policy read after the approval", |app| {
+    step_until_time_passes(&mut harness, "the policy read after the approval", |app| {
         app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
     });
     let w = harness.state().wizard().unwrap();
@@ -524,7 +551,7 @@ fn permissions_that_replicate_late_are_rechecked_until_they_appear() {
     harness.get_by_label_contains("Microsoft is still applying the consent");
     harness.get_by_label_contains("Missing 3 of 4");
     assert_eq!(harness.state().step_status(StepId::VerifyPermissions), StepStatus::Running);
-    step_until(&mut harness, "the late permissions", |app| {
+    step_until_time_passes(&mut harness, "the late permissions", |app| {
         app.step_status(StepId::VerifyPermissions) == StepStatus::Done
     });
     harness.run_steps(2);

@@ -119,6 +119,46 @@ async fn a_proxy_that_is_down_is_named_in_the_failure() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A proxy that refuses every tunnel, as a corporate proxy refuses a host it does not allow.
+async fn refusing_proxy() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 || head.len() > 8192 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let _unsent = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_refuses_the_tunnel_is_named_in_the_failure() {
+    let address = refusing_proxy().await;
+    let s = scenario::load("happy").unwrap();
+    let sim = Sim::start(SimConfig::new(s).with_auto_login("adele.vance@contoso.com")).await.unwrap();
+    let dir = tempdir("refused");
+    let mut command = through(&sim, &address, &dir);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let steps = common::json_lines(&out);
+    let first = steps.first().unwrap_or_else(|| panic!("no output: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!((first["step"].as_str(), first["code"].as_str()), (Some("sign_in"), Some("proxy")), "{first:#}");
+    assert!(first["summary"].as_str().unwrap().contains(&address), "the proxy is named: {first:#}");
+    assert!(sim.requests().is_empty(), "nothing reached the tenant around the proxy");
+    sim.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mspbots-proxy-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

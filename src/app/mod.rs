@@ -257,6 +257,21 @@ impl WizardApp {
         self.keep_last_session();
     }
 
+    /// For tests, as a paused tokio runtime jumps to its next timer: when no work is under way, moves the session
+    /// clock on to the wizard's next deadline (a backoff, a poll) and says how far, so a journey waits for no
+    /// real time. `None` while work runs (its answer may change the deadline) or when nothing waits on time.
+    pub fn skip_idle_time(&mut self) -> Option<std::time::Duration> {
+        // Idle before draining: every report of work that has ended is then in the channel, and is applied first.
+        let idle = self.shell.idle();
+        self.pump();
+        if !idle {
+            return None;
+        }
+        let wait = self.driver.as_ref()?.time_to_next_deadline(&self.shell)?;
+        self.shell.clock().advance(wait);
+        Some(wait)
+    }
+
     /// The session's journal (tests build the bundle from it).
     pub fn shell_journal(&self) -> &crate::diagnostics::journal::Journal {
         self.shell.journal()

@@ -198,7 +198,7 @@ pub(super) async fn teams_steps(
     if let PolicyStep::Applied { everyone, .. } = driver.wizard.policy() {
         let by_hand = *everyone != EveryoneInstall::Set;
         // The delivery check re-reads the sample with backoff; wait as long as for permissions (--grant-wait).
-        let clock = shell.clock();
+        let clock = shell.clock().clone();
         let patience = options.grant_wait;
         let settled = |w: &Wizard, within: Duration| match w.policy() {
             PolicyStep::Applied { delivery, since, .. } => {

@@ -291,7 +291,7 @@ impl Shell {
     pub fn new(runtime: tokio::runtime::Handle, waker: impl Waker) -> Self {
         let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
         let clock = Clock::start();
-        let journal = crate::diagnostics::journal::Journal::new(clock);
+        let journal = crate::diagnostics::journal::Journal::new(clock.clone());
         let state_files = Arc::new(StateFiles::default());
         runtime.spawn(state_files.clone().run());
         Self {
@@ -307,9 +307,14 @@ impl Shell {
         }
     }
 
+    /// Whether no effect's work is under way (a browser being waited for counts as work).
+    pub fn idle(&self) -> bool {
+        self.services.as_ref().is_none_or(|s| s.running.lock().unwrap_or_else(PoisonError::into_inner).is_empty())
+    }
+
     /// The session clock.
-    pub fn clock(&self) -> Clock {
-        self.clock
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The session's diagnostics journal.
@@ -346,7 +351,7 @@ impl Shell {
             open_vault,
             vault: OnceCell::new(),
             endpoints: OnceCell::new(),
-            clock: self.clock,
+            clock: self.clock.clone(),
             tokens: tokens::TokenCache::default(),
             device_codes: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),

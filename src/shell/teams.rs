@@ -190,7 +190,7 @@ impl Services {
             let now = self.clock.now();
             while let Some(batch) = schedule.next_batch(now) {
                 let users: Vec<String> = batch.iter().map(|q| q.user.clone()).collect();
-                let (graph, tokens, clock) = (graph, &tokens, self.clock);
+                let (graph, tokens, clock) = (graph, &tokens, &self.clock);
                 running.push(async move {
                     let result = graph.install_app_batch(tokens, &users, catalog_id, false).await;
                     (batch, clock.now(), result)
