@@ -183,7 +183,13 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
             other => notes.push(format!("{at}: {} happened on the admin's side and cannot be replayed", other.code())),
         }
     }
-    // Throttling Microsoft answered (and the wizard waited out) is replayed where it happened.
+    replay_throttling(bundle, &mut s, &mut notes);
+    Ok(Reproduction { scenario: s, account: account.to_owned(), notes })
+}
+
+/// Throttling Microsoft answered (and the wizard waited out), replayed where it happened: as many 429 or 503
+/// answers per path and method, unless a failure already replays that status there.
+fn replay_throttling(bundle: &Bundle, s: &mut Scenario, notes: &mut Vec<String>) {
     let mut throttled: std::collections::BTreeMap<(String, String, u16), u32> = std::collections::BTreeMap::new();
     for entry in &bundle.timeline {
         if let What::Http(h) = &entry.what
@@ -209,7 +215,6 @@ pub fn reproduce(bundle: &Bundle) -> Result<Reproduction, ScenarioError> {
             ..FaultSpec::default()
         });
     }
-    Ok(Reproduction { scenario: s, account: account.to_owned(), notes })
 }
 
 /// What the tenant must do to answer like a Graph (or Teams admin API) failure of the bundle.

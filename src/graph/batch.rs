@@ -140,15 +140,7 @@ impl Graph {
                     self.item_failure(item, status, &item_body, None)
                 });
             }
-            // Items that failed only because a throttled item failed go again with it.
-            let mut again = throttled.clone();
-            for &i in &pending {
-                let blocked = chunk[i].depends_on.iter().any(|d| again.iter().any(|&t| &chunk[t].id == d));
-                if done[i].as_ref().is_some_and(|r| r.status == 424) && blocked && !again.contains(&i) {
-                    again.push(i);
-                }
-            }
-            again.sort_unstable();
+            let again = again_with_dependents(chunk, &pending, &done, throttled);
             if again.is_empty() || !retry_items {
                 break;
             }
@@ -187,6 +179,25 @@ impl Graph {
         error.retry_after_secs = retry_after.map(|d| d.as_secs_f64().ceil() as u64);
         ItemReply { id: item.id.clone(), status, result: Err(Failure::Graph(error)) }
     }
+}
+
+/// What goes again after a throttled round: the `throttled` items, and the items that failed (424) only because one
+/// they depend on was throttled, in the chunk's order.
+fn again_with_dependents(
+    chunk: &[BatchItem],
+    pending: &[usize],
+    done: &[Option<ItemReply>],
+    throttled: Vec<usize>,
+) -> Vec<usize> {
+    let mut again = throttled;
+    for &i in pending {
+        let blocked = chunk[i].depends_on.iter().any(|d| again.iter().any(|&t| &chunk[t].id == d));
+        if done[i].as_ref().is_some_and(|r| r.status == 424) && blocked && !again.contains(&i) {
+            again.push(i);
+        }
+    }
+    again.sort_unstable();
+    again
 }
 
 /// The `requests` of one `$batch` round: the `pending` items of `chunk`, each depending only on others still pending.

@@ -156,6 +156,14 @@ impl Consent {
 }
 
 impl Watch {
+    /// Watching again from `now`, the setup tool's read access approved.
+    fn resume(&mut self, now: Moment) {
+        self.paused = false;
+        self.active = true;
+        self.last_problem = None;
+        self.next_check = Some(now);
+    }
+
     fn due(&self) -> Option<Moment> {
         if self.active && self.checking.is_none() && !self.paused { self.next_check } else { None }
     }
@@ -361,12 +369,7 @@ impl Wizard {
             {
                 *approval = None;
                 match result {
-                    Ok(()) => {
-                        watch.paused = false;
-                        watch.active = true;
-                        watch.last_problem = None;
-                        watch.next_check = Some(now);
-                    }
+                    Ok(()) => watch.resume(now),
                     Err(failure) => watch.last_problem = Some(failure),
                 }
                 Vec::new()

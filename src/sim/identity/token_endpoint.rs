@@ -343,24 +343,8 @@ pub(super) fn user_tokens(
         "access_token": access,
     });
     if ts.openid {
-        let mut id = json!({
-            "aud": app.client_id,
-            "iss": issuer,
-            "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECS,
-            "name": account.spec.display_name,
-            "oid": account.object_id,
-            "preferred_username": account.spec.upn,
-            "sub": sub,
-            "tid": tenant_id,
-            "ver": "2.0",
-        });
-        if let Some(n) = nonce {
-            id["nonce"] = json!(n);
-        }
-        if ts.oidc.contains("email") {
-            id["email"] = json!(account.spec.mail.clone().unwrap_or_else(|| account.spec.upn.clone()));
-        }
-        body["id_token"] = json!(shared.signer.sign(&id));
+        let id = IdClaims { issuer: &issuer, sub: &sub, tenant_id, now, nonce, email: ts.oidc.contains("email") };
+        body["id_token"] = json!(shared.signer.sign(&id_token(app, account, &id)));
     }
     let mut refresh = None;
     if ts.offline {
@@ -382,6 +366,38 @@ pub(super) fn user_tokens(
         body["client_info"] = json!(client_info(account));
     }
     Ok((body, refresh))
+}
+
+/// What an ID token says beyond the account and the app.
+struct IdClaims<'a> {
+    issuer: &'a str,
+    sub: &'a str,
+    tenant_id: &'a str,
+    now: u64,
+    nonce: Option<&'a str>,
+    email: bool,
+}
+
+/// The ID token's claims (v2.0), before signing.
+fn id_token(app: &AppSpec, account: &Account, c: &IdClaims<'_>) -> Value {
+    let mut id = json!({
+        "aud": app.client_id,
+        "iss": c.issuer,
+        "iat": c.now, "nbf": c.now, "exp": c.now + ACCESS_TOKEN_SECS,
+        "name": account.spec.display_name,
+        "oid": account.object_id,
+        "preferred_username": account.spec.upn,
+        "sub": c.sub,
+        "tid": c.tenant_id,
+        "ver": "2.0",
+    });
+    if let Some(n) = c.nonce {
+        id["nonce"] = json!(n);
+    }
+    if c.email {
+        id["email"] = json!(account.spec.mail.clone().unwrap_or_else(|| account.spec.upn.clone()));
+    }
+    id
 }
 
 pub(super) fn redeem_code(shared: &Shared, st: &mut SimState, form: &Params, app: &AppSpec, ctx: &Ctx) -> Grant {
