@@ -769,3 +769,34 @@ fn the_partners_board_lists_every_customer_with_its_state_and_next_action() {
     assert_eq!(contoso["next_action"], "join_group");
     assert!(lines.iter().all(|l| l["can_consent"] == false && l["can_teams"] == false));
 }
+
+/// The partner's agent runs the steps in a customer's own tenant (`--tenant`), signing in there by GDAP: in
+/// Contoso (both apps approved before) the sign-in, the consent already there and the permission check all hold
+/// with the relationship's Global Administrator; in Litware (Cloud Application Administrator, MSPbots not approved)
+/// the consent step sends the customer's admin the link for Litware's own tenant; staff in no mapped group are
+/// refused (AADSTS50020).
+#[test]
+fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
+    const CONTOSO: &str = "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47";
+    const LITWARE: &str = "367d6103-6577-50cb-a3df-f82065a49e6e";
+    let (_, lines, stderr) = run("msp-partner", &["--tenant", CONTOSO]);
+    let step = |lines: &[Value], name: &str| {
+        lines.iter().find(|l| l["step"] == name).cloned().unwrap_or_else(|| panic!("{name}: {lines:#?} {stderr}"))
+    };
+    let sign_in = step(&lines, "sign_in");
+    assert_eq!(sign_in["status"], "done", "{sign_in:#}");
+    assert_eq!(sign_in["detail"]["tenant_id"], CONTOSO);
+    assert_eq!(sign_in["detail"]["upn"], "lynne.robbins@northwindmsp.com");
+    assert_eq!(sign_in["detail"]["roles"]["names"], serde_json::json!(["Global Administrator"]));
+    assert_eq!(step(&lines, "admin_consent")["status"], "done");
+    assert_eq!(step(&lines, "verify_permissions")["status"], "done");
+
+    let (_, lines, _) = run("msp-partner", &["--tenant", LITWARE]);
+    let consent = step(&lines, "admin_consent");
+    assert_eq!(consent["code"], "precheck_cannot_grant", "{consent:#}");
+    let link = consent["detail"]["consent_link"].as_str().unwrap();
+    assert!(link.contains(&format!("/{LITWARE}/v2.0/adminconsent?")), "Litware's own link: {link}");
+
+    let (_, lines, _) = run("msp-partner", &["--tenant", CONTOSO, "--as", "diego.siciliani@northwindmsp.com"]);
+    assert_eq!(step(&lines, "sign_in")["code"], "AADSTS50020");
+}

@@ -89,6 +89,7 @@ pub fn users(scenario: &Scenario) -> Vec<UserSpec> {
             has_mail: !rng.percent(spec.without_mail_percent),
             guest,
             groups: Vec::new(),
+            gdap: false,
         });
     }
     out

@@ -9,6 +9,8 @@
 mod aad;
 pub mod admin_center;
 pub mod clock;
+mod cloud;
+pub mod customers;
 mod directory;
 mod generator;
 mod graph;
@@ -90,6 +92,8 @@ pub enum SimError {
     },
     #[error("the auto-login account '{upn}' is not an account of scenario '{scenario}'")]
     UnknownAutoLogin { upn: String, scenario: String },
+    #[error("a customer's tenant cannot be served")]
+    Customer(#[from] scenario::ScenarioError),
 }
 
 /// One account, as printed for scripts and shown on the demo's Welcome page.
@@ -133,6 +137,17 @@ pub struct SimInfo {
     /// The account auto mode and the demo suggest first.
     pub default_account: String,
     pub accounts: Vec<AccountInfo>,
+    /// The customers' tenants served beside this one (a partner's; empty otherwise).
+    pub customer_tenants: Vec<CustomerTenantInfo>,
+}
+
+/// A customer's tenant the simulator serves in full, on the same hosts.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerTenantInfo {
+    pub tenant_id: String,
+    pub display_name: String,
+    /// The scenario it runs, and whose customer it is.
+    pub scenario: String,
 }
 
 /// Mutable simulator state, behind one lock that is never held across an await.
@@ -246,14 +261,17 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:PORT/` of the browser front door.
     pub browser_base: String,
     pub graph_base: String,
-    pub signer: jwt::Signer,
-    /// The tenant's clock (the directory's, shared): what decides answers reads it.
+    /// One signing key for every tenant, as Entra signs every tenant's tokens with the same keys.
+    pub signer: Arc<jwt::Signer>,
+    /// The tenant's clock (the directory's, shared by every tenant served): what decides answers reads it.
     pub clock: clock::SimClock,
     state: Mutex<State>,
     pub recorder: Arc<recorder::Recorder>,
-    auto_login: Mutex<Option<String>>,
+    auto_login: Arc<Mutex<Option<String>>>,
     /// Overrides the scenario's consent decision in auto mode (tests switch it mid-run).
-    consent_decision: Mutex<Option<scenario::ConsentDecision>>,
+    consent_decision: Arc<Mutex<Option<scenario::ConsentDecision>>>,
+    /// Refresh tokens of every tenant served.
+    pub refresh_tokens: Arc<identity::RefreshTokens>,
     /// The Graph router itself, for `$batch` to run its sub-requests through.
     pub graph_router: std::sync::OnceLock<axum::Router>,
     /// Generated profile photos by (user, size).
@@ -275,6 +293,42 @@ impl Shared {
     /// What auto mode answers on consent pages: the override, else the scenario's.
     pub fn consent_decision(&self, scenario_default: scenario::ConsentDecision) -> scenario::ConsentDecision {
         self.consent_decision.lock().unwrap_or_else(PoisonError::into_inner).unwrap_or(scenario_default)
+    }
+}
+
+/// What every tenant of one simulator shares: the hosts, the signing key, the clock, the recorder, auto mode and
+/// the refresh tokens.
+struct Common {
+    login_base: String,
+    browser_base: String,
+    graph_base: String,
+    signer: Arc<jwt::Signer>,
+    clock: clock::SimClock,
+    recorder: Arc<recorder::Recorder>,
+    auto_login: Arc<Mutex<Option<String>>>,
+    consent_decision: Arc<Mutex<Option<scenario::ConsentDecision>>>,
+    refresh_tokens: Arc<identity::RefreshTokens>,
+}
+
+impl Common {
+    /// One tenant's shared state, on the common clock.
+    fn tenant(&self, mut dir: Directory) -> Arc<Shared> {
+        dir.clock = self.clock.clone();
+        let fault_count = dir.scenario.faults.len();
+        Arc::new(Shared {
+            login_base: self.login_base.clone(),
+            browser_base: self.browser_base.clone(),
+            graph_base: self.graph_base.clone(),
+            signer: self.signer.clone(),
+            clock: self.clock.clone(),
+            state: Mutex::new(State::new(dir, fault_count)),
+            recorder: self.recorder.clone(),
+            auto_login: self.auto_login.clone(),
+            consent_decision: self.consent_decision.clone(),
+            refresh_tokens: self.refresh_tokens.clone(),
+            graph_router: std::sync::OnceLock::new(),
+            photos: Mutex::new(std::collections::HashMap::new()),
+        })
     }
 }
 
@@ -345,6 +399,7 @@ impl SimInfo {
                     external: u.home_tenant.is_some(),
                 })
                 .collect(),
+            customer_tenants: Vec::new(),
         }
     }
 }
@@ -402,38 +457,46 @@ impl Sim {
         let graph_base = base(&graph).map_err(|source| SimError::Bind { addr, source })?;
         let teams_admin_url = base(&teams).map_err(|source| SimError::Bind { addr, source })?;
 
-        let fault_count = scenario.faults.len();
+        let customer_scenarios = customers::scenarios(&scenario)?;
         let dir = Directory::new(scenario);
-        let info = SimInfo::of(
+        let mut info = SimInfo::of(
             &dir,
             Bases { login: &login_base, browser: &browser_base, graph: &graph_base, teams_admin: &teams_admin_url },
             ca_path,
         );
-        let clock = dir.clock.clone();
-        let shared = Arc::new(Shared {
+        info.customer_tenants = customer_scenarios
+            .iter()
+            .map(|s| CustomerTenantInfo {
+                tenant_id: s.tenant.tenant_id.clone(),
+                display_name: s.tenant.display_name.clone(),
+                scenario: s.name.clone(),
+            })
+            .collect();
+        let common = Common {
             login_base,
             browser_base,
             graph_base,
-            signer,
-            clock,
-            state: Mutex::new(State::new(dir, fault_count)),
+            signer: Arc::new(signer),
+            clock: dir.clock.clone(),
             recorder: Arc::new(recorder::Recorder::default()),
-            auto_login: Mutex::new(auto_login),
-            consent_decision: Mutex::new(None),
-            graph_router: std::sync::OnceLock::new(),
-            photos: Mutex::new(std::collections::HashMap::new()),
-        });
+            auto_login: Arc::new(Mutex::new(auto_login)),
+            consent_decision: Arc::new(Mutex::new(None)),
+            refresh_tokens: Arc::default(),
+        };
+        let shared = common.tenant(dir);
+        let customers: Vec<Arc<Shared>> =
+            customer_scenarios.into_iter().map(|s| common.tenant(Directory::new(s))).collect();
 
         let (stop, stop_rx) = watch::channel(false);
         let mut servers = Vec::new();
         let mut networks = Vec::new();
         for (listener, host) in [(login, Host::Login), (graph, Host::Graph), (teams, Host::TeamsAdmin)] {
-            let router = match host {
-                Host::Login => identity::router(shared.clone()),
-                Host::Graph => graph::router(&shared),
-                Host::TeamsAdmin => teams_admin::router(shared.clone()),
-                Host::LoginPages => identity::browser_router(shared.clone()),
-            }
+            let router = cloud::router(host, &shared, &customers, |tenant| match host {
+                Host::Login => identity::router(tenant.clone()),
+                Host::Graph => graph::router(tenant),
+                Host::TeamsAdmin => teams_admin::router(tenant.clone()),
+                Host::LoginPages => identity::browser_router(tenant.clone()),
+            })
             .layer(axum::middleware::from_fn_with_state(
                 recorder::RecordLayer { recorder: shared.recorder.clone(), host },
                 recorder::record,
@@ -454,10 +517,12 @@ impl Sim {
             }));
         }
         // The browser front door is plain HTTP on loopback: pages only, for a person's browser in demo mode.
-        let pages = identity::browser_router(shared.clone()).layer(axum::middleware::from_fn_with_state(
-            recorder::RecordLayer { recorder: shared.recorder.clone(), host: Host::LoginPages },
-            recorder::record,
-        ));
+        let pages =
+            cloud::router(Host::LoginPages, &shared, &customers, |tenant| identity::browser_router(tenant.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    recorder::RecordLayer { recorder: shared.recorder.clone(), host: Host::LoginPages },
+                    recorder::record,
+                ));
         let mut stop_pages = stop_rx.clone();
         servers.push(tokio::spawn(async move {
             let shutdown = async move {

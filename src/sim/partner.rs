@@ -65,6 +65,15 @@ pub struct RelationshipSpec {
     /// The partner's security groups mapped to roles in this relationship.
     #[serde(default)]
     pub access_assignments: Vec<AssignmentSpec>,
+    /// The shipped scenario the customer's own tenant runs (`happy`, `teams-legacy-policies`, …): the simulator
+    /// then serves that tenant in full, on the same hosts, for the partner's admin agents to sign in to. Without
+    /// it the customer is a directory known by name only.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// The vendor's apps the customer already approved in its tenant (`signin`: the setup tool, `consent`:
+    /// MSPbots), by an admin of the customer or earlier: a partner's agent cannot use an app before (AADSTS90099).
+    #[serde(default)]
+    pub approved: Vec<String>,
 }
 
 fn default_active_days() -> u64 {
@@ -156,6 +165,8 @@ impl PartnerSpec {
                 status: assignment,
                 roles: Vec::new(),
             }],
+            tenant: None,
+            approved: Vec::new(),
         }
     }
 
@@ -187,6 +198,20 @@ impl PartnerSpec {
                 && uuid::Uuid::try_parse(t).is_err()
             {
                 return Some(format!("partner relationship with '{}': customer_tenant_id is not a GUID", r.customer));
+            }
+            let shipped = super::scenario::shipped_names();
+            if let Some(t) = r.tenant.as_deref().filter(|t| !shipped.contains(t) || *t == "msp-partner") {
+                return Some(format!(
+                    "partner relationship with '{}': tenant '{t}' is not a shipped single-tenant scenario (known: {})",
+                    r.customer,
+                    shipped.iter().filter(|n| **n != "msp-partner").copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if let Some(app) = r.approved.iter().find(|a| !matches!(a.as_str(), "signin" | "consent")) {
+                return Some(format!(
+                    "partner relationship with '{}': approved app '{app}' is neither 'signin' nor 'consent'",
+                    r.customer
+                ));
             }
         }
         None
@@ -307,6 +332,8 @@ mod tests {
                 status: AssignmentStatus::Pending,
                 roles: vec![],
             }],
+            tenant: None,
+            approved: Vec::new(),
         }
     }
 

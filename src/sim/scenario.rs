@@ -254,6 +254,11 @@ pub struct UserSpec {
     /// Security groups the account is in, by name (a partner tenant's groups that GDAP access assignments map).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A partner's admin agent with GDAP access here (with `home_tenant`): signs in to this tenant with `roles`,
+    /// the roles of the relationship's access assignments, and to no app this tenant has not approved
+    /// (AADSTS90099). The simulator adds these to a customer's tenant from the partner's relationships.
+    #[serde(default)]
+    pub gdap: bool,
 }
 
 /// Another directory, whose accounts are not members of the customer's tenant.
@@ -574,6 +579,11 @@ impl AppOverride {
 
 fn invalid(origin: &str, problem: impl Into<String>) -> ScenarioError {
     ScenarioError::Invalid { origin: origin.to_owned(), problem: problem.into() }
+}
+
+/// The shipped scenarios' names, in shipping order.
+pub fn shipped_names() -> Vec<&'static str> {
+    SHIPPED.iter().map(|(name, _)| *name).collect()
 }
 
 /// Names and one-line summaries of the shipped scenarios, in shipping order.

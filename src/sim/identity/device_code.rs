@@ -85,6 +85,16 @@ pub(super) async fn device_entry() -> Response {
     html_page(html::device_code_entry("/devicelogin", None))
 }
 
+/// Whether `entered` (as a person types it on `/devicelogin`) is a pending device code of this tenant.
+pub fn knows_user_code(shared: &Shared, entered: &str) -> bool {
+    let entered: String = entered.chars().filter(char::is_ascii_alphanumeric).collect();
+    let st = shared.lock();
+    st.flows
+        .device
+        .values()
+        .any(|g| g.user_code.eq_ignore_ascii_case(&entered) && matches!(g.status, DeviceStatus::Pending))
+}
+
 pub(super) async fn device_entry_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let form = Params::parse(&body);
     let action = "/devicelogin";

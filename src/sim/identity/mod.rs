@@ -39,7 +39,6 @@ const ACCESS_TOKEN_SECS: u64 = 3599;
 pub struct Flows {
     interactions: HashMap<String, Interaction>,
     codes: HashMap<String, IssuedCode>,
-    refresh_tokens: HashMap<String, RefreshGrant>,
     device: HashMap<String, DeviceGrant>,
 }
 
@@ -134,6 +133,32 @@ struct IssuedCode {
     nonce: Option<String>,
     issued: Instant,
     redeemed: bool,
+}
+
+/// Whether `account` may sign in to `client_id` in `tenant_id`: a member always; a partner's admin agent with GDAP
+/// roles here only to an app this tenant approved (else AADSTS90099); anyone else of another directory never
+/// (AADSTS50020).
+fn may_sign_in(st: &SimState, account: &Account, tenant_id: &str, client_id: &str) -> Result<(), u32> {
+    if account.home_tenant_id == tenant_id {
+        Ok(())
+    } else if !account.spec.gdap {
+        Err(50020)
+    } else if st.dir.service_principal(tenant_id, client_id).is_none() {
+        Err(90099)
+    } else {
+        Ok(())
+    }
+}
+
+/// Refresh tokens, one store for every tenant the simulator serves: like Entra's, a refresh token redeems at any
+/// tenant where its account may sign in (a partner's agent at a customer's, by GDAP).
+#[derive(Debug, Default)]
+pub struct RefreshTokens(std::sync::Mutex<HashMap<String, RefreshGrant>>);
+
+impl RefreshTokens {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RefreshGrant>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -257,6 +282,7 @@ mod token_endpoint;
 mod well_known;
 
 use admin_consent::*;
+pub use device_code::knows_user_code;
 use device_code::*;
 use sign_in_pages::*;
 use token_endpoint::*;

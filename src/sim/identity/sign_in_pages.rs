@@ -189,8 +189,11 @@ pub(super) fn with_account(shared: &Shared, st: &mut SimState, ctx_id: &str, upn
     if let Some(hit) = hit.filter(FaultHit::fails) {
         return finish(st, fault_error(&hit, &ctx));
     }
-    if matches!(interaction.tenant_path, TenantPath::Consumers) || account.home_tenant_id != tenant_id {
+    if matches!(interaction.tenant_path, TenantPath::Consumers) {
         return finish(st, AadError::new(50020, &ctx));
+    }
+    if let Err(code) = may_sign_in(st, &account, &tenant_id, &app.client_id) {
+        return finish(st, AadError::new(code, &ctx));
     }
     if st.dir.app_disabled_in(&tenant_id, &app.client_id) {
         return finish(st, AadError::new(7000112, &ctx));

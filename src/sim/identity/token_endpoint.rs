@@ -93,7 +93,7 @@ pub(super) fn token_reply(
     }
     let outcome = match grant_type {
         "authorization_code" => redeem_code(shared, st, form, &app, &ctx),
-        "refresh_token" => redeem_refresh(shared, st, form, &app, &ctx),
+        "refresh_token" => redeem_refresh(shared, st, form, &app, &tenant_path, &ctx),
         "device_code" => redeem_device(shared, st, form, &app, &ctx),
         "client_credentials" => client_credentials_grant(shared, st, form, &app, &tenant_path, &ctx),
         other => Err((AadError::new(70003, &ctx.clone().with("grant_type", other)), None)),
@@ -113,7 +113,7 @@ pub(super) fn token_reply(
     let delay = hit.as_ref().map_or(Duration::ZERO, FaultHit::delay);
     if let Some(hit) = hit.filter(FaultHit::fails) {
         if let Ok(issued) = &outcome {
-            issued.undo(st);
+            issued.undo(shared, st);
         }
         return Reply { response: json_error(shared, &fault_error(&hit, &ctx), headers), delay };
     }
@@ -137,7 +137,7 @@ pub(super) struct Issued {
 }
 
 impl Issued {
-    fn undo(&self, st: &mut SimState) {
+    fn undo(&self, shared: &Shared, st: &mut SimState) {
         if let Some(code) = &self.code
             && let Some(c) = st.flows.codes.get_mut(code)
         {
@@ -149,7 +149,7 @@ impl Issued {
             d.status = status.clone();
         }
         if let Some(rt) = &self.refresh_token {
-            st.flows.refresh_tokens.remove(rt);
+            shared.refresh_tokens.lock().remove(rt);
         }
     }
 }
@@ -349,7 +349,7 @@ pub(super) fn user_tokens(
     let mut refresh = None;
     if ts.offline {
         let rt = format!("1.{}", clock::opaque::<64>());
-        st.flows.refresh_tokens.insert(
+        shared.refresh_tokens.lock().insert(
             rt.clone(),
             RefreshGrant {
                 client_id: app.client_id.clone(),
@@ -477,11 +477,20 @@ pub(super) fn first_resource_only(token_scopes: Vec<String>, authorize_scopes: &
         .collect()
 }
 
-pub(super) fn redeem_refresh(shared: &Shared, st: &mut SimState, form: &Params, app: &AppSpec, ctx: &Ctx) -> Grant {
+/// A refresh token redeemed at the tenant the path names (its own when the path names none): at another tenant
+/// only where its account may sign in (a partner's agent at a customer's, by GDAP).
+pub(super) fn redeem_refresh(
+    shared: &Shared,
+    st: &mut SimState,
+    form: &Params,
+    app: &AppSpec,
+    tenant_path: &TenantPath,
+    ctx: &Ctx,
+) -> Grant {
     let Some(rt) = form.get("refresh_token") else {
         return Err((AadError::new(900144, &ctx.clone().with("parameter", "refresh_token")), None));
     };
-    let Some(grant) = st.flows.refresh_tokens.get(rt).cloned() else {
+    let Some(grant) = shared.refresh_tokens.lock().get(rt).cloned() else {
         return Err((AadError::new(9002313, ctx), None));
     };
     let upn = Some(grant.upn.clone());
@@ -494,8 +503,14 @@ pub(super) fn redeem_refresh(shared: &Shared, st: &mut SimState, form: &Params, 
     let scopes: Vec<String> =
         form.get("scope").map_or_else(|| grant.scopes.clone(), |s| s.split_whitespace().map(str::to_owned).collect());
     let ctx = ctx.clone().with("upn", grant.upn.clone()).with("issued", clock::aad_timestamp(grant.issued_unix));
+    let tenant_id = st.dir.path_tenant_id(tenant_path).unwrap_or_else(|| grant.tenant_id.clone());
+    if tenant_id != grant.tenant_id
+        && let Err(code) = may_sign_in(st, &account, &tenant_id, &app.client_id)
+    {
+        return Err((AadError::new(code, &ctx.with("tenant_id", tenant_id)), upn));
+    }
     let client_info = form.get("client_info") == Some("1");
-    match user_tokens(shared, st, app, &account, &grant.tenant_id, &scopes, None, client_info, &ctx) {
+    match user_tokens(shared, st, app, &account, &tenant_id, &scopes, None, client_info, &ctx) {
         Ok((body, refresh_token)) => Ok(Issued { body, account: upn, code: None, device: None, refresh_token }),
         Err(e) => Err((e, upn)),
     }

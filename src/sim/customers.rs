@@ -1,0 +1,98 @@
+//! A partner's customers as tenants of their own (issue 19): each relationship that names the scenario its
+//! customer's tenant runs (`[[partner.relationships]] tenant = "happy"`) becomes a full simulated tenant served on
+//! the same hosts as the partner's, as Microsoft serves every tenant on the same hosts. The partner's admin agents
+//! are added to it as GDAP users: they sign in to the customer's tenant with the roles of the relationship's active
+//! access assignments of the groups they are in, and to no app the customer has not approved (AADSTS90099,
+//! `docs/msp-multi-tenant.md`).
+
+use super::partner::{AssignmentStatus, RelationshipSpec, RelationshipStatus};
+use super::scenario::{self, ExistingConsent, ExternalTenantSpec, Scenario, ScenarioError};
+
+/// The scenarios of the customers of `partner` whose own tenants are served, in the partner's order.
+pub fn scenarios(partner: &Scenario) -> Result<Vec<Scenario>, ScenarioError> {
+    partner
+        .partner
+        .relationships
+        .iter()
+        .filter_map(|r| r.tenant.as_deref().map(|base| customer(partner, r, base)))
+        .collect()
+}
+
+/// The roles an admin agent in `groups` has in the customer's tenant: those of the relationship's active access
+/// assignments of those groups (the assignment's roles, else the relationship's), while the relationship is active
+/// or expiring; none otherwise.
+pub fn agent_roles(r: &RelationshipSpec, groups: &[String]) -> Vec<String> {
+    if !matches!(r.status, RelationshipStatus::Active | RelationshipStatus::Expiring) {
+        return Vec::new();
+    }
+    let mut roles: Vec<String> = Vec::new();
+    for a in &r.access_assignments {
+        if a.status != AssignmentStatus::Active || !groups.contains(&a.group) {
+            continue;
+        }
+        let granted = if a.roles.is_empty() { &r.roles } else { &a.roles };
+        for role in granted.iter().filter(|role| r.roles.contains(role)) {
+            if !roles.contains(role) {
+                roles.push(role.clone());
+            }
+        }
+    }
+    roles
+}
+
+/// The customer's tenant: the `base` scenario renamed to the customer (its id, name and domains; its people's
+/// addresses on the customer's domain), with the apps it approved and the partner's agents.
+fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str) -> Result<Scenario, ScenarioError> {
+    let mut s = scenario::load(base)?;
+    let tenant_id = r.tenant_id();
+    let known = partner.external_tenants.iter().find(|t| t.tenant_id == tenant_id);
+    let stem: String = r.customer.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+    let initial = known.map_or_else(|| format!("{stem}.onmicrosoft.com"), |t| t.domain.clone());
+    let vanity = format!("{}.com", initial.split('.').next().unwrap_or(&stem));
+    // Every address of the base tenant's people (UPNs, mail, managers, fault filters, the default account) moves
+    // to the customer's domain at once: rename in the scenario's whole serialized form.
+    if let Some(old) = s.tenant.domains.get(1).or_else(|| s.tenant.domains.first()).cloned() {
+        let text = serde_json::to_string(&s).map_err(|e| invalid(base, e.to_string()))?;
+        let renamed = text.replace(&format!("@{old}\""), &format!("@{vanity}\""));
+        s = serde_json::from_str(&renamed).map_err(|e| invalid(base, e.to_string()))?;
+    }
+    s.name = format!("{base} ({})", r.customer);
+    s.summary = format!("{}, a customer of {}", r.customer, partner.tenant.display_name);
+    s.tenant.tenant_id = tenant_id.clone();
+    s.tenant.display_name = r.customer.clone();
+    s.tenant.domains = vec![initial, vanity];
+    s.partner = super::partner::PartnerSpec::default();
+    s.external_tenants.retain(|t| t.tenant_id != tenant_id);
+    let partner_domain = partner.tenant.domains.first().cloned().unwrap_or_default();
+    s.external_tenants.push(ExternalTenantSpec {
+        tenant_id: partner.tenant.tenant_id.clone(),
+        domain: partner_domain.clone(),
+        display_name: partner.tenant.display_name.clone(),
+        cloud: None,
+    });
+    for app in &r.approved {
+        s.existing_consent.retain(|c| &c.app != app);
+        s.existing_consent.push(ExistingConsent { app: app.clone(), scopes: None });
+    }
+    for u in partner.users.iter().filter(|u| u.home_tenant.is_none()) {
+        let roles = agent_roles(r, &u.groups);
+        let mut agent = u.clone();
+        agent.note = Some(if roles.is_empty() {
+            format!("{}'s staff, with no GDAP role here", partner.tenant.display_name)
+        } else {
+            format!("{}'s admin agent (GDAP: {})", partner.tenant.display_name, roles.join(", "))
+        });
+        agent.gdap = !roles.is_empty();
+        agent.roles = roles;
+        agent.home_tenant = Some(partner_domain.clone());
+        agent.licenses = Vec::new();
+        agent.groups = Vec::new();
+        agent.manager = None;
+        s.users.push(agent);
+    }
+    Ok(s)
+}
+
+fn invalid(base: &str, problem: String) -> ScenarioError {
+    ScenarioError::Invalid { origin: format!("'{base}' as a customer's tenant"), problem }
+}

@@ -1,0 +1,135 @@
+//! A partner's customers as tenants of their own (issue 19), served on the partner's hosts as Microsoft serves
+//! every tenant on the same hosts: a GDAP admin agent signs in to a customer's tenant with the roles of the groups
+//! the relationship maps, the partner's refresh token redeems there, an app the customer has not approved is
+//! refused (AADSTS90099), and staff without a role there, or a relationship not active, get nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test code: a failed step should panic, and tests may read the real clock"
+)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const PARTNER: &str = "5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54";
+const CONTOSO: &str = "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47";
+const FABRIKAM: &str = "2a9e6b41-8c3d-4f57-a1e2-6d4c7b9f0e38";
+const LITWARE: &str = "367d6103-6577-50cb-a3df-f82065a49e6e";
+/// Relationship expired: known by name only, not served.
+const ALPINE: &str = "7e146439-13f0-5d23-8ed4-d2b7b0a48d72";
+const AGENT: &str = "lynne.robbins@northwindmsp.com";
+const NO_GROUP: &str = "diego.siciliani@northwindmsp.com";
+const GRAPH_READ: &str = "openid profile offline_access https://graph.microsoft.com/User.Read";
+/// Everything the customer approved the setup tool for.
+const GRAPH_ALL: &str = "openid profile offline_access https://graph.microsoft.com/.default";
+/// Role template ids (Entra's built-in roles).
+const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+const PRIVILEGED_ROLE_ADMIN: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
+const TEAMS_ADMIN: &str = "69091246-20e8-4a56-aa4d-066075b2a7a8";
+
+fn wids(token: &str) -> Vec<String> {
+    let mut w: Vec<String> =
+        claims(token)["wids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    w.sort();
+    w
+}
+
+#[tokio::test]
+async fn the_partner_scenario_serves_three_customers_in_full() {
+    let t = TestSim::start("msp-partner", None).await;
+    let served: Vec<(&str, &str)> =
+        t.sim.info().customer_tenants.iter().map(|c| (c.tenant_id.as_str(), c.display_name.as_str())).collect();
+    assert_eq!(served, [(CONTOSO, "Contoso"), (FABRIKAM, "Fabrikam"), (LITWARE, "Litware")]);
+    // Each on the same login host, answering for itself: its own discovery, renamed to the customer.
+    let doc: Value =
+        t.get(&t.login("litware.onmicrosoft.com/v2.0/.well-known/openid-configuration")).await.json().await.unwrap();
+    assert_eq!(doc["token_endpoint"], t.login(&format!("{LITWARE}/oauth2/v2.0/token")));
+}
+
+#[tokio::test]
+async fn an_admin_agent_signs_in_to_a_customer_with_the_mapped_groups_roles() {
+    let t = TestSim::start("msp-partner", Some(AGENT)).await;
+    for (tenant, name, roles) in
+        [(CONTOSO, "Contoso", vec![GLOBAL_ADMIN]), (FABRIKAM, "Fabrikam", vec![PRIVILEGED_ROLE_ADMIN, TEAMS_ADMIN])]
+    {
+        let (params, verifier) = t.auto_code(tenant, GRAPH_ALL).await;
+        let (status, body) = t.redeem(tenant, &params["code"], &verifier, GRAPH_ALL).await;
+        assert_eq!(status, 200, "{name}: {body:#}");
+        let token = body["access_token"].as_str().unwrap();
+        assert_eq!(claims(token)["tid"], tenant, "{name}: a token for the customer's tenant");
+        assert_eq!(claims(token)["upn"], AGENT);
+        let mut expected: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        expected.sort();
+        assert_eq!(wids(token), expected, "{name}: the roles of the relationship's active assignment");
+        // Graph answers for the customer's tenant with that token.
+        let org = t.graph_get(token, "v1.0/organization").await;
+        assert_eq!(org["value"][0]["displayName"], name);
+        let users = t.graph_get(token, "v1.0/users?$top=5&$select=userPrincipalName").await;
+        let first = users["value"][0]["userPrincipalName"].as_str().unwrap_or_else(|| panic!("{users:#}"));
+        assert!(first.ends_with(&format!("@{}.com", name.to_lowercase())), "{name}'s own people: {first}");
+    }
+}
+
+#[tokio::test]
+async fn the_partners_refresh_token_redeems_at_a_customer_where_the_agent_has_access() {
+    let t = TestSim::start("msp-partner", Some(AGENT)).await;
+    let (params, verifier) = t.auto_code("organizations", GRAPH_READ).await;
+    let (status, body) = t.redeem("organizations", &params["code"], &verifier, GRAPH_READ).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["tid"], PARTNER);
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |tenant: &'static str, rt: String| {
+        let t = &t;
+        async move {
+            let client = t.signin_client();
+            t.token(
+                tenant,
+                &[
+                    ("client_id", &client),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &rt),
+                    ("scope", GRAPH_READ),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = refresh(CONTOSO, rt.clone()).await;
+    assert_eq!(status, 200, "{body:#}");
+    let token = body["access_token"].as_str().unwrap();
+    assert_eq!(claims(token)["tid"], CONTOSO);
+    assert_eq!(wids(token), [GLOBAL_ADMIN]);
+    // A customer whose relationship expired: the tenant is known by name only and the agent is nobody there.
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = refresh(ALPINE, rt).await;
+    assert_eq!(status, 400, "{body:#}");
+    assert_aad_error(&body, "access_denied", 50020);
+}
+
+#[tokio::test]
+async fn an_app_the_customer_has_not_approved_is_refused_to_the_partner_and_left_to_its_admin() {
+    let t = TestSim::start("msp-partner", Some(AGENT)).await;
+    // Litware approved the setup tool only: the agent signs in to it, but MSPbots' consent page refuses them.
+    let (params, verifier) = t.auto_code(LITWARE, GRAPH_READ).await;
+    let (status, body) = t.redeem(LITWARE, &params["code"], &verifier, GRAPH_READ).await;
+    assert_eq!(status, 200, "{body:#}");
+    let params = t.admin_consent(LITWARE).await;
+    assert_redirect_error(&params, "invalid_grant", 90099);
+    assert!(params["error_description"].contains(LITWARE), "{params:?}");
+    // Litware's own Global Administrator (the base scenario's, on Litware's domain) approves it by the same link.
+    t.sim.set_auto_login(Some("adele.vance@litware.com".to_owned()));
+    let params = t.admin_consent(LITWARE).await;
+    assert_eq!(params.get("admin_consent").map(String::as_str), Some("True"), "{params:?}");
+    assert_eq!(params["tenant"], LITWARE);
+}
+
+#[tokio::test]
+async fn staff_in_no_mapped_group_get_nothing_in_a_customers_tenant() {
+    let t = TestSim::start("msp-partner", Some(NO_GROUP)).await;
+    let (url, ..) = t.authorize_url(CONTOSO, GRAPH_READ, &[]);
+    let params = redirect_params(&t.get(&url).await);
+    assert_redirect_error(&params, "access_denied", 50020);
+}
