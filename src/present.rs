@@ -441,7 +441,11 @@ pub fn up_front_refused() -> (&'static str, &'static str) {
 
 /// The admin's own copy of the Teams app, in one sentence (the Teams page and headless).
 pub fn admin_install(app: &crate::wizard::TeamsAppRef) -> String {
-    if app.admin_refusal.is_some() {
+    if app.admin_elsewhere {
+        "not installed for you: you signed in from another organization (your partner account), so you are no user \
+         of this tenant. The next steps make it available and installed for its users."
+            .to_owned()
+    } else if app.admin_refusal.is_some() {
         "not installed for you: you have no Microsoft Teams licence in this tenant. The next steps make it available \
          and installed for everyone with Teams; your own licence is not needed for that."
             .to_owned()

@@ -770,11 +770,11 @@ fn the_partners_board_lists_every_customer_with_its_state_and_next_action() {
     assert!(lines.iter().all(|l| l["can_consent"] == false && l["can_teams"] == false));
 }
 
-/// The partner's agent runs the steps in a customer's own tenant (`--tenant`), signing in there by GDAP: in
-/// Contoso (both apps approved before) the sign-in, the consent already there and the permission check all hold
-/// with the relationship's Global Administrator; in Litware (Cloud Application Administrator, MSPbots not approved)
-/// the consent step sends the customer's admin the link for Litware's own tenant; staff in no mapped group are
-/// refused (AADSTS50020).
+/// The partner's agent runs the five steps in a customer's own tenant (`--tenant`), signing in there by GDAP: in
+/// Contoso (both apps approved before; app-centric Teams) and Fabrikam (least privilege; setup-policy installs)
+/// every step ends done, the Teams app without a copy for the agent, who is no user there; in Litware (Cloud
+/// Application Administrator, MSPbots not approved) the consent step sends the customer's admin the link for
+/// Litware's own tenant; staff in no mapped group are refused (AADSTS50020).
 #[test]
 fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
     const CONTOSO: &str = "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47";
@@ -788,8 +788,19 @@ fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
     assert_eq!(sign_in["detail"]["tenant_id"], CONTOSO);
     assert_eq!(sign_in["detail"]["upn"], "lynne.robbins@northwindmsp.com");
     assert_eq!(sign_in["detail"]["roles"]["names"], serde_json::json!(["Global Administrator"]));
-    assert_eq!(step(&lines, "admin_consent")["status"], "done");
-    assert_eq!(step(&lines, "verify_permissions")["status"], "done");
+    assert_eq!(sign_in["detail"]["home_tenant_id"], "5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54", "Northwind MSP's");
+    let statuses: Vec<&str> = lines.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["done"; 5], "{lines:#?}");
+    assert_eq!(step(&lines, "teams_app")["code"], "teams_admin_from_another_organization");
+
+    let (_, lines, _) = run("msp-partner", &["--tenant", "fabrikam.onmicrosoft.com"]);
+    let statuses: Vec<&str> = lines.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["done"; 5], "{lines:#?}");
+    assert_eq!(
+        step(&lines, "sign_in")["detail"]["roles"]["names"],
+        serde_json::json!(["Privileged Role Administrator", "Teams Administrator"])
+    );
+    assert!(step(&lines, "global_policy")["summary"].as_str().unwrap().contains("legacy model"));
 
     let (_, lines, _) = run("msp-partner", &["--tenant", LITWARE]);
     let consent = step(&lines, "admin_consent");

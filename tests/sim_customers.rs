@@ -61,6 +61,9 @@ async fn an_admin_agent_signs_in_to_a_customer_with_the_mapped_groups_roles() {
         let token = body["access_token"].as_str().unwrap();
         assert_eq!(claims(token)["tid"], tenant, "{name}: a token for the customer's tenant");
         assert_eq!(claims(token)["upn"], AGENT);
+        // Authenticated by the partner's tenant: `idp` names it (absent for the tenant's own members).
+        assert_eq!(claims(token)["idp"], format!("https://sts.windows.net/{PARTNER}/"));
+        assert_eq!(claims(body["id_token"].as_str().unwrap())["idp"], format!("https://sts.windows.net/{PARTNER}/"));
         let mut expected: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         expected.sort();
         assert_eq!(wids(token), expected, "{name}: the roles of the relationship's active assignment");
@@ -80,6 +83,7 @@ async fn the_partners_refresh_token_redeems_at_a_customer_where_the_agent_has_ac
     let (status, body) = t.redeem("organizations", &params["code"], &verifier, GRAPH_READ).await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(claims(body["access_token"].as_str().unwrap())["tid"], PARTNER);
+    assert!(claims(body["access_token"].as_str().unwrap()).get("idp").is_none(), "a member of the tenant");
     let rt = body["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |tenant: &'static str, rt: String| {
         let t = &t;
@@ -132,4 +136,39 @@ async fn staff_in_no_mapped_group_get_nothing_in_a_customers_tenant() {
     let (url, ..) = t.authorize_url(CONTOSO, GRAPH_READ, &[]);
     let params = redirect_params(&t.get(&url).await);
     assert_redirect_error(&params, "access_denied", 50020);
+}
+
+/// One customer needs its own admin: Litware's relationship gives Cloud Application Administrator, which cannot
+/// grant MSPbots' application permissions, and a partner's agent cannot approve an app first anyway. Litware's
+/// Global Administrator approves MSPbots through the tenant's consent link; then the partner's agent runs all five
+/// steps in Litware's tenant, the consent found already there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_customers_admin_approves_by_the_link_the_partner_sets_the_customer_up() {
+    let t = TestSim::start("msp-partner", Some("adele.vance@litware.com")).await;
+    let params = t.admin_consent(LITWARE).await;
+    assert_eq!(params.get("admin_consent").map(String::as_str), Some("True"), "{params:?}");
+    t.sim.set_auto_login(Some(AGENT.to_owned()));
+    let dir = std::env::temp_dir().join(format!("mspbots-litware-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = live_profile(&dir, &t.sim);
+    let mut command = headless_against(env!("CARGO_BIN_EXE_mspbots-setup"), &t.sim, &profile, &dir.join("state"));
+    command.args(["--tenant", LITWARE, "--grant-wait", "20"]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let lines = json_lines(&out);
+    let statuses: Vec<(&str, &str)> =
+        lines.iter().map(|l| (l["step"].as_str().unwrap(), l["status"].as_str().unwrap())).collect();
+    assert_eq!(
+        statuses,
+        [
+            ("sign_in", "done"),
+            ("admin_consent", "done"),
+            ("verify_permissions", "done"),
+            ("teams_app", "done"),
+            ("global_policy", "done")
+        ],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(lines[0]["detail"]["tenant_id"], LITWARE);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -154,6 +154,21 @@ pub struct IdClaims {
     /// Directory role template ids (Microsoft emits them when the app asks for them).
     #[serde(default)]
     pub wids: Vec<String>,
+    /// The identity provider that authenticated the account, when it is not the token's issuer: the home tenant
+    /// (`https://sts.windows.net/{tenant id}/`) of an account of another directory (a guest, or a partner's agent
+    /// signed in by GDAP).
+    #[serde(default)]
+    pub idp: Option<String>,
+}
+
+impl IdClaims {
+    /// The account's home tenant id, when it is not the tenant signed in to (from `idp`).
+    pub fn home_tenant_elsewhere(&self) -> Option<String> {
+        let idp = self.idp.as_deref()?;
+        let home = idp.trim_end_matches('/').rsplit('/').next()?.to_ascii_lowercase();
+        (crate::profile::is_guid(&home) && self.tid.as_deref().is_none_or(|t| !t.eq_ignore_ascii_case(&home)))
+            .then_some(home)
+    }
 }
 
 /// Reads the userinfo endpoint with an access token (providers that keep profile claims out of the id token).
@@ -181,6 +196,7 @@ impl IdClaims {
         fill(&mut self.oid, other.oid);
         fill(&mut self.sub, other.sub);
         fill(&mut self.tid, other.tid);
+        fill(&mut self.idp, other.idp);
     }
 }
 

@@ -234,7 +234,14 @@ async fn read_everything(shell: &mut Shell, device_code: bool, failed: &mut Vec<
         ("the vendor app's consent", Effect::CheckConsent { attempt: attempt() }),
         ("the tenant's grants and licences", Effect::ReadTenant { attempt: attempt() }),
         ("the directory", Effect::LoadDirectory { attempt: attempt() }),
-        ("the Teams app", Effect::InspectTeams { attempt: attempt(), tenant_id: account.tenant_id.clone() }),
+        (
+            "the Teams app",
+            Effect::InspectTeams {
+                attempt: attempt(),
+                tenant_id: account.tenant_id.clone(),
+                own_copy: account.home_tenant_id.is_none(),
+            },
+        ),
         ("the app setup policies", Effect::ReadSetupPolicies { attempt: attempt() }),
     ];
     let mut users = Vec::new();

@@ -84,7 +84,11 @@ pub(super) fn teams_line(w: &Wizard, vendor: &str) -> StepLine {
             let mut status = "done";
             let mut fix = Vec::new();
             // Done without the admin's own copy (no Teams licence): said by its code.
-            let mut code = installed.admin_refusal.is_some().then(|| "teams_admin_without_licence".to_owned());
+            let mut code = if installed.admin_elsewhere {
+                Some("teams_admin_from_another_organization".to_owned())
+            } else {
+                installed.admin_refusal.is_some().then(|| "teams_admin_without_licence".to_owned())
+            };
             let mut explanation = None;
             let bulk_json = match bulk {
                 Bulk::Finished { counts, failures } => {

@@ -542,12 +542,12 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
             report(Outcome::TenantRead { attempt, result }).await;
         }
         Effect::LoadDirectory { attempt } => s.load_directory(attempt, report).await,
-        Effect::InspectTeams { attempt, tenant_id } => {
-            let result = s.inspect_teams(&tenant_id).await;
+        Effect::InspectTeams { attempt, tenant_id, own_copy } => {
+            let result = s.inspect_teams(&tenant_id, own_copy).await;
             report(Outcome::TeamsInspected { attempt, result }).await;
         }
-        Effect::SetUpTeamsApp { attempt, plan } => {
-            let result = s.set_up_teams_app(plan).await;
+        Effect::SetUpTeamsApp { attempt, plan, own_copy } => {
+            let result = s.set_up_teams_app(plan, own_copy).await;
             report(Outcome::TeamsAppReady { attempt, result }).await;
         }
         Effect::BulkInstall { attempt, tenant_id, catalog_id, users } => {

@@ -172,6 +172,7 @@ impl Services {
                 tenant_domain: None,
                 roles: from_claims_roles()
                     .unwrap_or(Roles::Unknown { why: "this identity provider has no Microsoft Graph".into() }),
+                home_tenant_id: claims.home_tenant_elsewhere(),
             });
         };
         let token: &dyn crate::graph::TokenSource = &tokens.access_token;
@@ -183,6 +184,7 @@ impl Services {
             Err(f) => from_claims_roles().unwrap_or(Roles::Unknown { why: f.to_string() }),
         };
         let org = org.ok().flatten();
+        let home_tenant_id = claims.home_tenant_elsewhere();
         Ok(Account {
             display_name: me.display_name.unwrap_or_default(),
             upn: me.user_principal_name.or(me.mail).unwrap_or_default(),
@@ -191,6 +193,7 @@ impl Services {
             tenant_name: org.as_ref().and_then(|o| o.display_name.clone()),
             tenant_domain: org.and_then(|o| o.initial_domain.or(o.default_domain)),
             roles,
+            home_tenant_id,
         })
     }
 

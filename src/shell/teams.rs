@@ -61,7 +61,9 @@ impl Services {
         self.env.state_dir.as_deref().map(|d| BulkProgress::path(d, tenant_id, catalog_id))
     }
 
-    pub(super) async fn inspect_teams(&self, tenant_id: &str) -> Result<TeamsFacts, Failure> {
+    /// What the Teams step decides on; with `own_copy` false (an account of another organization), without the
+    /// admin's own apps and licence, which it does not have in this tenant.
+    pub(super) async fn inspect_teams(&self, tenant_id: &str, own_copy: bool) -> Result<TeamsFacts, Failure> {
         let graph = self.graph()?;
         let tokens = self.teams_tokens();
         let package = match &self.env.teams_package {
@@ -78,8 +80,9 @@ impl Services {
         let ids: Vec<String> = store.iter().chain(org.iter()).map(|e: &CatalogEntry| e.catalog_id.clone()).collect();
         // The admin's own apps and the org-wide settings do not depend on each other: one wave.
         let admin_tokens = self.teams_admin_tokens();
-        let apps =
-            async { if ids.is_empty() { Ok(false) } else { graph.user_has_app(&tokens, SIGNED_IN, &ids).await } };
+        let apps = async {
+            if ids.is_empty() || !own_copy { Ok(false) } else { graph.user_has_app(&tokens, SIGNED_IN, &ids).await }
+        };
         let settings = async {
             match self.config_api() {
                 Ok(api) => api.org_settings(&admin_tokens).await,
@@ -90,12 +93,12 @@ impl Services {
         // read access): not known is no warning.
         let reader = self.tenant_reader();
         let me = [SIGNED_IN.to_owned()];
-        let licence = graph.users_with_teams(&reader, &me);
+        let licence = async { if own_copy { graph.users_with_teams(&reader, &me).await.ok() } else { None } };
         let (admin_has_app, settings, licence) = tokio::join!(apps, settings, licence);
         let admin_has_app = admin_has_app?;
         let admin_has_teams = match licence.as_deref() {
-            Ok([(_, Ok(has))]) => Some(*has),
-            Ok(_) | Err(_) => None,
+            Some([(_, Ok(has))]) => Some(*has),
+            Some(_) | None => None,
         };
         let unfinished_bulk = ids.iter().find_map(|id| {
             let path = self.progress_path(tenant_id, id)?;
@@ -116,11 +119,12 @@ impl Services {
             settings,
             admin_has_app,
             admin_has_teams,
+            admin_elsewhere: !own_copy,
             unfinished_bulk,
         })
     }
 
-    pub(super) async fn set_up_teams_app(&self, plan: AppPlan) -> Result<TeamsAppRef, Failure> {
+    pub(super) async fn set_up_teams_app(&self, plan: AppPlan, own_copy: bool) -> Result<TeamsAppRef, Failure> {
         let graph = self.graph()?;
         let tokens = self.teams_tokens();
         let load = || match &self.env.teams_package {
@@ -141,6 +145,16 @@ impl Services {
                 (graph.publish_app_version(&tokens, catalog_id, p.zip, to).await?.catalog_id, to.clone())
             }
         };
+        if !own_copy {
+            return Ok(TeamsAppRef {
+                catalog_id,
+                version,
+                via: plan,
+                newly_installed_for_admin: false,
+                admin_refusal: None,
+                admin_elsewhere: true,
+            });
+        }
         let (newly_installed_for_admin, admin_refusal) = match graph.install_app(&tokens, SIGNED_IN, &catalog_id).await
         {
             Ok(installed) => (installed == Installed::New, None),
@@ -148,7 +162,14 @@ impl Services {
             Err(f) if f.teams_refusal() == Some(crate::wizard::TeamsRefusal::NoTeamsLicence) => (false, Some(f)),
             Err(f) => return Err(f),
         };
-        Ok(TeamsAppRef { catalog_id, version, via: plan, newly_installed_for_admin, admin_refusal })
+        Ok(TeamsAppRef {
+            catalog_id,
+            version,
+            via: plan,
+            newly_installed_for_admin,
+            admin_refusal,
+            admin_elsewhere: false,
+        })
     }
 
     /// Installs for `users`, resuming saved progress, saving after every batch; reports progress as it goes.

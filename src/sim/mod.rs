@@ -427,8 +427,11 @@ impl Sim {
     /// Starts the three hosts on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<Self, SimError> {
         let SimConfig { addr, scenario, auto_login, work_dir } = config;
+        let customer_scenarios = customers::scenarios(&scenario)?;
+        // An account of the scenario's tenant, or of a customer's tenant it serves.
         if let Some(upn) = &auto_login
             && scenario.user(upn).is_none()
+            && customer_scenarios.iter().all(|s| s.user(upn).is_none())
         {
             return Err(SimError::UnknownAutoLogin { upn: upn.clone(), scenario: scenario.name.clone() });
         }
@@ -457,7 +460,6 @@ impl Sim {
         let graph_base = base(&graph).map_err(|source| SimError::Bind { addr, source })?;
         let teams_admin_url = base(&teams).map_err(|source| SimError::Bind { addr, source })?;
 
-        let customer_scenarios = customers::scenarios(&scenario)?;
         let dir = Directory::new(scenario);
         let mut info = SimInfo::of(
             &dir,

@@ -320,11 +320,14 @@ pub enum Effect {
     ReadTenant { attempt: Attempt },
     /// Page through the directory; report [`Outcome::DirectoryPage`]s then [`Outcome::DirectoryLoaded`].
     LoadDirectory { attempt: Attempt },
-    /// Look at the tenant's cloud, catalog, org-wide app settings and the admin's apps, read the vendor's
-    /// package and any unfinished install for everyone; report [`Outcome::TeamsInspected`].
-    InspectTeams { attempt: Attempt, tenant_id: String },
-    /// Carry out `plan` and install the app for the signed-in admin; report [`Outcome::TeamsAppReady`].
-    SetUpTeamsApp { attempt: Attempt, plan: AppPlan },
+    /// Look at the tenant's cloud, catalog, org-wide app settings and (with `own_copy`) the admin's own apps and
+    /// licence, read the vendor's package and any unfinished install for everyone; report
+    /// [`Outcome::TeamsInspected`]. `own_copy` is false for an account of another organization (a partner's agent
+    /// signed in by GDAP), which is no user of the tenant.
+    InspectTeams { attempt: Attempt, tenant_id: String, own_copy: bool },
+    /// Carry out `plan` and (with `own_copy`) install the app for the signed-in admin; report
+    /// [`Outcome::TeamsAppReady`].
+    SetUpTeamsApp { attempt: Attempt, plan: AppPlan, own_copy: bool },
     /// Install the app for `users` (object ids), resuming saved progress; report [`Outcome::BulkProgress`]es then
     /// [`Outcome::BulkFinished`].
     BulkInstall { attempt: Attempt, tenant_id: String, catalog_id: String, users: Vec<String> },

@@ -478,9 +478,13 @@ impl Wizard {
         }
     }
 
-    /// The users the delivery check reads: the admin, then enabled members of the directory.
+    /// The users the delivery check reads: the admin (unless of another organization, a partner's agent, who is
+    /// no user here), then enabled members of the directory.
     pub fn delivery_sample(&self) -> Vec<SampleUser> {
-        let admin = self.account().map(|a| (a.object_id.as_str(), a.display_name.as_str()));
+        let admin = self
+            .account()
+            .filter(|a| a.home_tenant_id.is_none())
+            .map(|a| (a.object_id.as_str(), a.display_name.as_str()));
         sample(admin, &self.preview.users, SAMPLE_SIZE)
     }
 

@@ -115,6 +115,10 @@ pub struct Account {
     /// The tenant's initial (`*.onmicrosoft.com`) or default domain, when it could be read.
     pub tenant_domain: Option<String>,
     pub roles: Roles,
+    /// The account's own organization when it is not this tenant: a partner's agent signed in by GDAP (or a
+    /// guest). Such an account is not a user of the tenant: it has no Teams of its own there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_tenant_id: Option<String>,
 }
 
 /// The account's directory roles.

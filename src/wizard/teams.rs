@@ -96,8 +96,12 @@ pub struct TeamsFacts {
     /// True when the admin already has the app.
     pub admin_has_app: bool,
     /// Whether the signed-in admin's own licences include Microsoft Teams (`/me/licenseDetails`), read before
-    /// anything is installed for them; `None` when it could not be read.
+    /// anything is installed for them; `None` when it could not be read (or was not: an account of another
+    /// organization).
     pub admin_has_teams: Option<bool>,
+    /// The signed-in account belongs to another organization (a partner's agent signed in by GDAP): it is no user
+    /// of this tenant, so nothing is installed for it and its own apps are not read.
+    pub admin_elsewhere: bool,
     /// Progress of an earlier install for everyone, kept on this computer.
     pub unfinished_bulk: Option<BulkCounts>,
 }
@@ -139,6 +143,9 @@ pub enum Blocker {
     /// The signed-in admin has no licence with Teams: installing the app for them will be refused (as a warning:
     /// the pins and the install for everyone do not need it).
     AdminWithoutTeamsLicence,
+    /// The signed-in account belongs to another organization (a partner's agent signed in by GDAP): the app is
+    /// not installed for it (as a warning: the pins and the install for everyone reach the tenant's users).
+    AdminFromAnotherOrganization,
 }
 
 impl Blocker {
@@ -153,6 +160,7 @@ impl Blocker {
             Self::WaitingForReview { .. } => "teams_app_waiting_for_review",
             Self::Rejected { .. } => "teams_app_rejected",
             Self::AdminWithoutTeamsLicence => "teams_admin_without_licence",
+            Self::AdminFromAnotherOrganization => "teams_admin_from_another_organization",
         }
     }
 
@@ -193,7 +201,9 @@ pub fn plan(facts: &TeamsFacts) -> Result<AppPlan, Blocker> {
 pub fn warnings(facts: &TeamsFacts, plan: &AppPlan) -> Vec<Blocker> {
     let s = facts.settings;
     let mut out = Vec::new();
-    if facts.admin_has_teams == Some(false) {
+    if facts.admin_elsewhere {
+        out.push(Blocker::AdminFromAnotherOrganization);
+    } else if facts.admin_has_teams == Some(false) {
         out.push(Blocker::AdminWithoutTeamsLicence);
     }
     match plan {
@@ -224,12 +234,15 @@ pub struct TeamsAppRef {
     pub version: String,
     /// What the setup tool did to get it there.
     pub via: AppPlan,
-    /// False when the admin already had it (or could not get it: `admin_refusal`).
+    /// False when the admin already had it (or could not get it: `admin_refusal`; or was not asked for it:
+    /// `admin_elsewhere`).
     pub newly_installed_for_admin: bool,
     /// The admin's own install was refused for want of a Teams licence (Graph's refusal, kept for the bundle and
     /// its replay): the app is in the tenant, and pins and installs for everyone do not need the admin's licence
     /// (partner admins often have none in a customer's tenant), so the step goes on.
     pub admin_refusal: Option<Failure>,
+    /// Not installed for the signed-in account: it belongs to another organization (a partner's agent by GDAP).
+    pub admin_elsewhere: bool,
 }
 
 /// Installing for every user.
@@ -380,7 +393,7 @@ impl Wizard {
         let mut effects = self.abandon_teams();
         let attempt = self.new_attempt();
         self.teams = TeamsStep::Inspecting { attempt };
-        effects.push(Effect::InspectTeams { attempt, tenant_id: self.tenant_id() });
+        effects.push(Effect::InspectTeams { attempt, tenant_id: self.tenant_id(), own_copy: self.own_copy() });
         effects
     }
 
@@ -417,7 +430,7 @@ impl Wizard {
                 let (facts, plan) = (facts.clone(), plan.clone());
                 let attempt = self.new_attempt();
                 self.teams = TeamsStep::Installing { attempt, facts, plan: plan.clone() };
-                vec![Effect::SetUpTeamsApp { attempt, plan }]
+                vec![Effect::SetUpTeamsApp { attempt, plan, own_copy: self.own_copy() }]
             }
             TeamsIntent::InstallForEveryone => {
                 let users = everyone(&self.preview.users);
@@ -479,6 +492,7 @@ impl Wizard {
                     via: plan.clone(),
                     newly_installed_for_admin: false,
                     admin_refusal: None,
+                    admin_elsewhere: !self.own_copy(),
                 },
                 facts: facts.clone(),
                 bulk: facts.unfinished_bulk.map_or(Bulk::Idle, |counts| Bulk::Stopped { counts }),
@@ -573,6 +587,12 @@ impl Wizard {
         self.account().map(|a| a.tenant_id.clone()).unwrap_or_default()
     }
 
+    /// Whether the app can be installed for the signed-in account itself: not for an account of another
+    /// organization (a partner's agent signed in by GDAP is no user of the customer's tenant).
+    fn own_copy(&self) -> bool {
+        self.account().is_none_or(|a| a.home_tenant_id.is_none())
+    }
+
     /// True when the Teams step may start: permissions verified.
     pub(super) fn teams_unlocked(&self) -> bool {
         self.verify.checklist.as_ref().is_some_and(super::Checklist::all_granted)
@@ -597,6 +617,7 @@ mod tests {
             settings: OrgAppSettings::default(),
             admin_has_app: false,
             admin_has_teams: Some(true),
+            admin_elsewhere: false,
             unfinished_bulk: None,
         }
     }

@@ -56,7 +56,13 @@ fn attempt_of(e: &Effect) -> Attempt {
 /// Signed in, consent done, permissions verified, a directory of four (one disabled, one guest) loaded, and the
 /// Teams step inspecting. Returns the inspect attempt.
 fn at_teams() -> (Wizard, Attempt) {
-    let mut w = signed_in(account(&["Global Administrator"]));
+    at_teams_as(account(&["Global Administrator"]))
+}
+
+/// [`at_teams`] signed in as `acct`.
+fn at_teams_as(acct: Account) -> (Wizard, Attempt) {
+    let own_copy = acct.home_tenant_id.is_none();
+    let mut w = signed_in(acct);
     expect_effects(w.update(Event::User(Intent::Continue), at(5)), &[]);
     let consent = open_consent(&mut w, at(10));
     expect_effects(
@@ -79,7 +85,7 @@ fn at_teams() -> (Wizard, Attempt) {
     let effects = w.update(Event::User(Intent::Continue), at(24));
     assert_eq!(w.page(), StepId::TeamsApp);
     let inspect = find(&effects, |e| matches!(e, Effect::InspectTeams { .. }));
-    assert_eq!(inspect, Effect::InspectTeams { attempt: attempt_of(&inspect), tenant_id: "tid-1".into() });
+    assert_eq!(inspect, Effect::InspectTeams { attempt: attempt_of(&inspect), tenant_id: "tid-1".into(), own_copy });
     (w, attempt_of(&inspect))
 }
 
@@ -96,6 +102,7 @@ fn facts() -> TeamsFacts {
         settings: OrgAppSettings::default(),
         admin_has_app: false,
         admin_has_teams: Some(true),
+        admin_elsewhere: false,
         unfinished_bulk: None,
     }
 }
@@ -120,6 +127,7 @@ fn teams_done() -> Wizard {
         via: AppPlan::UseStore { catalog_id: APP.into() },
         newly_installed_for_admin: true,
         admin_refusal: None,
+        admin_elsewhere: false,
     };
     expect_effects(
         w.update(Event::Done(Outcome::TeamsAppReady { attempt: attempt_of(&set_up), result: Ok(app) }), at(27)),
@@ -821,4 +829,22 @@ fn a_browser_that_does_not_open_for_an_approval_switches_it_to_a_code() {
     let effects = w.update(Event::User(Intent::SignInAsSomeoneElse), at(44));
     assert!(effects.contains(&Effect::Abandon { attempt: code }), "{effects:?}");
     assert_eq!(w.device_approval(), None);
+}
+
+/// A partner's agent signed in by GDAP is no user of the customer's tenant: the step neither reads nor installs the
+/// app for them, says why (a warning, not a stop), and the delivery sample holds only the tenant's own users.
+#[test]
+fn a_partners_agent_gets_no_copy_of_their_own_and_is_left_out_of_the_delivery_sample() {
+    let mut agent = account(&["Global Administrator"]);
+    agent.home_tenant_id = Some("partner-tid".into());
+    let (mut w, inspect) = at_teams_as(agent);
+    let facts = TeamsFacts { admin_elsewhere: true, admin_has_teams: None, ..facts() };
+    expect_effects(w.update(Event::Done(Outcome::TeamsInspected { attempt: inspect, result: Ok(facts) }), at(25)), &[]);
+    let TeamsStep::Ready { facts, plan } = w.teams() else { panic!("{:?}", w.teams()) };
+    assert_eq!(warnings(facts, plan), [Blocker::AdminFromAnotherOrganization]);
+    let effects = w.update(Event::User(Intent::InstallTeamsApp), at(26));
+    let set_up = find(&effects, |e| matches!(e, Effect::SetUpTeamsApp { .. }));
+    assert!(matches!(set_up, Effect::SetUpTeamsApp { own_copy: false, .. }), "{set_up:?}");
+    let sample: Vec<String> = w.delivery_sample().into_iter().map(|u| u.id).collect();
+    assert_eq!(sample, ["a", "b"], "the directory's enabled members, without the agent");
 }

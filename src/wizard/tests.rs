@@ -35,6 +35,7 @@ pub(super) fn account(roles: &[&str]) -> Account {
         tenant_name: Some("Contoso".into()),
         tenant_domain: Some("contoso.onmicrosoft.com".into()),
         roles: Roles::Known { names: roles.iter().map(|r| (*r).to_owned()).collect() },
+        home_tenant_id: None,
     }
 }
 

@@ -317,7 +317,7 @@ pub(super) fn user_tokens(
     let issuer = format!("{}{tenant_id}/v2.0", shared.login_base);
     let sub = clock::stable_guid("sub", &format!("{}/{}", account.object_id, app.client_id));
     let scp_text = scp.iter().cloned().collect::<Vec<_>>().join(" ");
-    let access = shared.signer.sign(&json!({
+    let mut access = json!({
         "aud": ts.resource.audience,
         "iss": issuer,
         "iat": now, "nbf": now, "exp": now + ACCESS_TOKEN_SECS,
@@ -333,7 +333,16 @@ pub(super) fn user_tokens(
         "wids": account.role_template_ids(),
         "uti": clock::opaque::<16>(),
         "ver": "2.0",
-    }));
+    });
+    // An account of another directory (a partner's agent by GDAP, a guest): `idp` names its home tenant's
+    // issuer, in access and ID tokens alike (the ID token claims reference: `idp` equals `iss` otherwise, and is
+    // then left out).
+    let idp =
+        (account.home_tenant_id != tenant_id).then(|| format!("https://sts.windows.net/{}/", account.home_tenant_id));
+    if let Some(idp) = &idp {
+        access["idp"] = json!(idp);
+    }
+    let access = shared.signer.sign(&access);
     let scope_out = ts.echo(&scp);
     let mut body = json!({
         "token_type": "Bearer",
@@ -343,7 +352,15 @@ pub(super) fn user_tokens(
         "access_token": access,
     });
     if ts.openid {
-        let id = IdClaims { issuer: &issuer, sub: &sub, tenant_id, now, nonce, email: ts.oidc.contains("email") };
+        let id = IdClaims {
+            issuer: &issuer,
+            sub: &sub,
+            tenant_id,
+            now,
+            nonce,
+            email: ts.oidc.contains("email"),
+            idp: idp.as_deref(),
+        };
         body["id_token"] = json!(shared.signer.sign(&id_token(app, account, &id)));
     }
     let mut refresh = None;
@@ -376,6 +393,8 @@ struct IdClaims<'a> {
     now: u64,
     nonce: Option<&'a str>,
     email: bool,
+    /// The home tenant's issuer of an account of another directory.
+    idp: Option<&'a str>,
 }
 
 /// The ID token's claims (v2.0), before signing.
@@ -393,6 +412,9 @@ fn id_token(app: &AppSpec, account: &Account, c: &IdClaims<'_>) -> Value {
     });
     if let Some(n) = c.nonce {
         id["nonce"] = json!(n);
+    }
+    if let Some(idp) = c.idp {
+        id["idp"] = json!(idp);
     }
     if c.email {
         id["email"] = json!(account.spec.mail.clone().unwrap_or_else(|| account.spec.upn.clone()));
