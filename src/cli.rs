@@ -95,6 +95,38 @@ pub enum CustomersCommand {
     /// One line per customer (one JSON object per line with --json): relationship status and end, whether your
     /// roles there can grant consent and set up Teams, and the next action. Exit 0 when the list was read.
     List(CustomersListArgs),
+    /// Run the five steps in customers' own tenants, signed in there with your partner account (GDAP): each
+    /// TENANT_ID named, or with --all-ready every customer the list says is ready. Step lines (JSON with --json)
+    /// carry the customer's tenant_id. Exit 0 only when every step of every customer succeeded.
+    Setup(CustomersSetupArgs),
+}
+
+/// Options of `customers setup`.
+#[derive(Debug, Args)]
+pub struct CustomersSetupArgs {
+    /// Customers' tenant ids (or verified domains).
+    #[arg(value_name = "TENANT_ID", value_parser = tenant_name, required_unless_present = "all_ready", conflicts_with = "all_ready")]
+    pub tenants: Vec<String>,
+    /// Every customer whose relationship gives you the roles (read from your partner tenant first).
+    #[arg(long)]
+    pub all_ready: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run without the window (required: the window sets customers up from its board).
+    #[arg(long)]
+    pub headless: bool,
+    /// Sign in with a device code instead of the browser.
+    #[arg(long)]
+    pub device_code: bool,
+    /// Also install the Teams app for every enabled member of each customer.
+    #[arg(long)]
+    pub install_for_everyone: bool,
+    /// After a consent, how long (seconds) to re-check permissions still missing.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub grant_wait: u64,
+    /// One JSON object per step line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `customers list`.
@@ -374,7 +406,10 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
 
 /// `mspbots-setup customers list --headless`.
 pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
-    let CustomersCommand::List(args) = command;
+    let args = match command {
+        CustomersCommand::List(args) => args,
+        CustomersCommand::Setup(args) => return set_customers_up(args, state_dir, browser),
+    };
     if !args.headless {
         report(
             "nothing to do",
@@ -390,6 +425,30 @@ pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Opt
         browser,
         ..crate::headless::HeadlessOptions::default()
     })
+}
+
+/// `mspbots-setup customers setup --headless`.
+fn set_customers_up(args: CustomersSetupArgs, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
+    if !args.headless {
+        report("nothing to do", &std::io::Error::other("`customers setup` needs --headless"));
+        return ExitCode::from(2);
+    }
+    let targets = if args.all_ready {
+        crate::headless::CustomerTargets::AllReady
+    } else {
+        crate::headless::CustomerTargets::Tenants(args.tenants)
+    };
+    let options = crate::headless::HeadlessOptions {
+        launch: args.target.launch(),
+        device_code: args.device_code,
+        install_for_everyone: args.install_for_everyone,
+        grant_wait: std::time::Duration::from_secs(args.grant_wait),
+        json: args.json,
+        state_dir,
+        browser,
+        ..crate::headless::HeadlessOptions::default()
+    };
+    crate::headless::set_customers_up(options, targets)
 }
 
 /// `mspbots-setup conformance record|compare`.

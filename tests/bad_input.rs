@@ -225,6 +225,26 @@ fn customers_list_refuses_bad_files_names_and_values() {
 }
 
 #[test]
+fn customers_setup_refuses_bad_files_names_and_values() {
+    let files = Files::new();
+    target_cases(&files, &["customers", "setup", "--headless", "--all-ready"]);
+    let cases: Vec<(Vec<&str>, By, Vec<&str>)> = vec![
+        (vec!["customers", "setup", "--demo", "--all-ready"], By::Program, vec!["needs --headless"]),
+        (vec!["customers", "setup", "--headless", "--demo"], By::Clap, vec!["TENANT_ID"]),
+        (vec!["customers", "setup", "--headless", "not a tenant"], By::Clap, vec!["'not a tenant'"]),
+        (
+            vec!["customers", "setup", "--headless", "--all-ready", "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47"],
+            By::Clap,
+            vec!["--all-ready"],
+        ),
+        (vec!["customers", "setup", "--headless", "--all-ready", "--grant-wait", "soon"], By::Clap, vec!["soon"]),
+    ];
+    for (args, by, says) in cases {
+        refused(&args, by, &says, None);
+    }
+}
+
+#[test]
 fn sim_refuses_bad_names_and_values() {
     let files = Files::new();
     let a_file = files.write("a-file", "not a folder");

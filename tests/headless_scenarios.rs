@@ -811,3 +811,45 @@ fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
     let (_, lines, _) = run("msp-partner", &["--tenant", CONTOSO, "--as", "diego.siciliani@northwindmsp.com"]);
     assert_eq!(step(&lines, "sign_in")["code"], "AADSTS50020");
 }
+
+/// `customers setup --all-ready` sets up every customer the board says is ready (those the demo serves in full:
+/// Adventure Works, Contoso, Fabrikam), each line carrying its tenant; a customer needing its admin's consent
+/// (Litware) named on its own ends with the consent step needing attention, and the command exits 1.
+#[test]
+fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
+    let dir = std::env::temp_dir().join(format!("mspbots-customers-setup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let setup = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["customers", "setup", "--headless", "--demo", "--json", "--scenario", "msp-partner"])
+            .args(extra)
+            .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+            .env_remove("BROWSER")
+            .output()
+            .unwrap();
+        lines_of("customers setup", &out)
+    };
+    let (exit, lines, stderr) = setup(&["--all-ready"]);
+    assert_eq!(exit, 0, "{stderr}");
+    let mut tenants: Vec<&str> = lines.iter().map(|l| l["tenant_id"].as_str().unwrap()).collect();
+    tenants.dedup();
+    assert_eq!(
+        tenants,
+        [
+            "a30f0cdf-091b-570b-8986-25c3ee3c5b16",
+            "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47",
+            "2a9e6b41-8c3d-4f57-a1e2-6d4c7b9f0e38"
+        ]
+    );
+    assert_eq!(lines.len(), 15, "five steps each: {lines:#?}");
+    assert!(lines.iter().all(|l| l["status"] == "done"), "{lines:#?}");
+
+    let (exit, lines, _) = setup(&["367d6103-6577-50cb-a3df-f82065a49e6e"]);
+    assert_eq!(exit, 1);
+    let consent = lines.iter().find(|l| l["step"] == "admin_consent").unwrap();
+    assert_eq!(
+        (consent["tenant_id"].as_str(), consent["code"].as_str()),
+        (Some("367d6103-6577-50cb-a3df-f82065a49e6e"), Some("precheck_cannot_grant"))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -87,11 +87,22 @@ pub fn list(options: HeadlessOptions) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Ok(Err(Stopped::SignIn(line))) => {
-            lines::print_lines(&[line], json);
+        Ok(Err(stopped)) => {
+            print_stopped(stopped, json);
             ExitCode::FAILURE
         }
-        Ok(Err(Stopped::Board(failure, vendor))) => {
+        Err(e) => {
+            crate::launch::report("cannot list the customers", &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Says why the partner's board could not be read: the sign-in's line, or the read's failure explained.
+fn print_stopped(stopped: Stopped, json: bool) {
+    match stopped {
+        Stopped::SignIn(line) => lines::print_lines(&[line], json),
+        Stopped::Board(failure, vendor) => {
             let e = Catalogue::shipped().explain(&failure, &vendor);
             let text = if json {
                 serde_json::json!({ "step": "customers", "status": "failed", "code": e.code, "summary": e.summary, "fix": e.fix })
@@ -102,11 +113,6 @@ pub fn list(options: HeadlessOptions) -> ExitCode {
                 format!("[failed] Customers: {} ({}){}", e.summary, e.code, fixes.concat())
             };
             let _ignored = writeln!(std::io::stdout().lock(), "{text}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            crate::launch::report("cannot list the customers", &e);
-            ExitCode::from(2)
         }
     }
 }
@@ -142,4 +148,77 @@ async fn read_board(
             vendor,
         )),
     })
+}
+
+/// Which customers `customers setup` sets up.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// These tenants (ids or verified domains).
+    Tenants(Vec<String>),
+    /// Every customer the board says is ready (read first, signed in to the partner's tenant).
+    AllReady,
+}
+
+/// `customers setup --headless`: the five steps in each customer's own tenant, signed in there as the partner's
+/// agent (GDAP), one customer after another; each step line carries the customer's `tenant_id`. Exit 0 only when
+/// every step of every customer succeeded (a policy still reaching users counts), 1 otherwise, 2 when the command
+/// line names something it cannot use (nothing started).
+pub fn setup(options: HeadlessOptions, targets: Targets) -> ExitCode {
+    let (checked, runtime) = match prepare(&options, "cannot set the customers up") {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let json = options.json;
+    let result = runtime.block_on(async move {
+        let tenants = match targets {
+            Targets::Tenants(tenants) => tenants,
+            Targets::AllReady => match read_board(checked, options.clone()).await? {
+                Ok(lines) => lines
+                    .into_iter()
+                    .filter(|l| matches!(l.state, RowState::Ready { .. }))
+                    .map(|l| l.tenant_id)
+                    .collect(),
+                Err(stopped) => return Ok(Err(stopped)),
+            },
+        };
+        let mut all_done = true;
+        for tenant in tenants {
+            let mut one = options.clone();
+            one.launch.tenant = Some(tenant.clone());
+            let (lines, _) = drive(check(&one)?, one).await?;
+            all_done &= !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
+            print_for(&tenant, &lines, json);
+        }
+        Ok::<_, SetupError>(Ok(all_done))
+    });
+    match result {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        Ok(Ok(false)) => ExitCode::FAILURE,
+        Ok(Err(stopped)) => {
+            print_stopped(stopped, json);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            crate::launch::report("cannot set the customers up", &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// One customer's step lines: JSON objects with the customer's `tenant_id`, or the lines under its heading.
+fn print_for(tenant: &str, lines: &[StepLine], json: bool) {
+    if json {
+        let mut out = std::io::stdout().lock();
+        for line in lines {
+            let mut object = serde_json::Map::from_iter([("tenant_id".to_owned(), tenant.into())]);
+            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(line) {
+                object.extend(fields);
+            }
+            // A closed stdout (e.g. `| head`) is not worth an error.
+            let _ignored = writeln!(out, "{}", serde_json::Value::Object(object));
+        }
+    } else {
+        let _ignored = writeln!(std::io::stdout().lock(), "Customer {tenant}:");
+        lines::print_lines(lines, false);
+    }
 }
