@@ -212,6 +212,20 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
         ui.add_space(4.0);
         ui.label(&next.text);
         ui.horizontal_wrapped(|ui| {
+            // Where the partner's roles can get somewhere: every step, or all but the consent (its link).
+            if matches!(row.state, RowState::Ready { .. } | RowState::CannotConsent)
+                && ui
+                    .button(format!("Set up {}", row.name))
+                    .on_hover_text(
+                        "The five steps in this customer's tenant, signed in there with your partner account",
+                    )
+                    .clicked()
+            {
+                asks.session = Some(super::views::SessionAsk::SetUpCustomer {
+                    tenant_id: row.tenant_id.clone(),
+                    name: row.name.clone(),
+                });
+            }
             if let RowState::ApprovalPending { relationship_id } = &row.state
                 && ui.button("Copy invitation link").clicked()
             {

@@ -132,6 +132,22 @@ pub struct WizardApp {
     frame_timer: frame_timer::FrameTimer,
     shell: Shell,
     services: AppServices,
+    /// The profile and endpoints the wizard runs with (the demo tenant's once it is up), for a customer's session.
+    session_base: Option<(Profile, Endpoints)>,
+    /// The partner's session, kept while one of its customers is set up from the board.
+    pub partner: Option<PartnerSession>,
+}
+
+/// A partner's session (its board) put aside while a customer of it is set up in the same window; "Back to the
+/// customers" brings it back as it was.
+#[derive(Debug)]
+pub struct PartnerSession {
+    driver: Option<Driver>,
+    shell: Shell,
+    /// The customer being set up: its tenant id and name.
+    pub customer: (String, String),
+    /// The partner's organization, for the way back.
+    pub partner_name: String,
 }
 
 impl WizardApp {
@@ -161,6 +177,8 @@ impl WizardApp {
             frame_timer: frame_timer::FrameTimer::default(),
             shell,
             services,
+            session_base: None,
+            partner: None,
         };
         if app.services.find_console && matches!(app.launch.mode, Mode::Live) {
             app.shell.find_console();
@@ -190,17 +208,52 @@ impl WizardApp {
     }
 
     fn start_wizard(&mut self, profile: &Profile, endpoints: &Endpoints) {
-        let mut env = session::environment(profile, endpoints, self.launch.tenant.as_deref());
+        self.session_base = Some((profile.clone(), endpoints.clone()));
+        let tenant = self.launch.tenant.clone();
+        self.start_wizard_in(profile, endpoints, tenant.as_deref(), true);
+    }
+
+    /// "Set up" on the partner's board: the five steps in the customer's own tenant, signed in there with the
+    /// partner's account (GDAP), in a session of their own beside the partner's, which is kept for the way back.
+    pub fn set_up_customer(&mut self, tenant_id: String, name: String) {
+        let Some((profile, endpoints)) = self.session_base.clone() else { return };
+        let partner_name =
+            self.wizard().and_then(|w| w.account()).and_then(|a| a.tenant_name.clone()).unwrap_or_default();
+        let customer_shell = self.shell.sibling();
+        let partner = PartnerSession {
+            driver: self.driver.take(),
+            shell: std::mem::replace(&mut self.shell, customer_shell),
+            customer: (tenant_id, name),
+            partner_name,
+        };
+        let tenant = partner.customer.0.clone();
+        self.partner = Some(partner);
+        // Not kept as the window's progress: that file is the one setup picked up at the next start.
+        self.start_wizard_in(&profile, &endpoints, Some(&tenant), false);
+        // Straight to the sign-in: Welcome's choice was made on the partner's side.
+        self.dispatch(Intent::Continue);
+    }
+
+    /// Leaves the customer's session (what it did stays in its tenant) and shows the partner's board again.
+    pub fn back_to_customers(&mut self) {
+        let Some(partner) = self.partner.take() else { return };
+        self.shell = partner.shell;
+        self.driver = partner.driver;
+    }
+
+    fn start_wizard_in(&mut self, profile: &Profile, endpoints: &Endpoints, tenant: Option<&str>, keep_progress: bool) {
+        let mut env = session::environment(profile, endpoints, tenant);
         env.state_dir.clone_from(&self.services.state_dir);
         let opener = (self.services.opener)(endpoints, self.shell.runtime());
         if let Err(e) = self.shell.configure(env.clone(), opener, self.services.vault.clone()) {
             self.setup_problem = Some(format!("{e:#}"));
             return;
         }
-        let settings = session::settings(profile, &env, self.launch.tenant.as_deref());
+        let settings = session::settings(profile, &env, tenant);
         // A live setup is saved as it goes and picked up after a crash or a closed window; the demo tenant lives
         // only as long as the window, so there is nothing to pick up. (One small file, read once at start.)
-        let state_dir = self.services.state_dir.clone().filter(|_| matches!(self.launch.mode, Mode::Live));
+        let state_dir =
+            self.services.state_dir.clone().filter(|_| keep_progress && matches!(self.launch.mode, Mode::Live));
         let Some(state_dir) = state_dir else {
             self.driver = Some(Driver::new(Wizard::new(settings)));
             return;

@@ -205,7 +205,8 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
                 ui.label(RichText::new(format!("{app}{version} is in your tenant ({where_})")).strong());
             });
             ui.horizontal(|ui| {
-                mark(ui, installed.admin_refusal.is_none().then_some(true), "for you");
+                // Refused for want of a licence, or not asked for an account of another organization: no mark.
+                mark(ui, (installed.admin_refusal.is_none() && !installed.admin_elsewhere).then_some(true), "for you");
                 let text = crate::present::admin_install(installed);
                 let mut chars = text.chars();
                 let sentence =

@@ -29,6 +29,15 @@ pub(super) struct Asks {
     /// Given to the page, not asked by it: whether "Run in PowerShell" can be offered, and what the last one did.
     pub console: ConsoleOffer,
     pub script_started: Option<Result<std::path::PathBuf, String>>,
+    /// Set a customer of the partner's board up (its tenant id and name), or go back to the board.
+    pub session: Option<SessionAsk>,
+}
+
+/// Moving between the partner's board and a customer's setup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SessionAsk {
+    SetUpCustomer { tenant_id: String, name: String },
+    BackToCustomers,
 }
 
 /// Whether a script can be run in PowerShell from the window.
@@ -54,7 +63,7 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
         ..Asks::default()
     };
     app.preview_state.avatars.upload(ui.ctx());
-    egui::Panel::top("header").show(ui, |ui| header_ui(ui, app));
+    egui::Panel::top("header").show(ui, |ui| header_ui(ui, app, &mut asks));
     egui::Panel::bottom("status").show(ui, |ui| status_line_ui(ui, app, &mut asks));
     egui::Panel::bottom("footer").show(ui, |ui| super::footer::footer_ui(ui, app, &mut asks));
     if app.launch.reproduction.is_some() {
@@ -75,6 +84,11 @@ pub fn window_ui(ui: &mut Ui, app: &mut WizardApp) {
     if let Some(text) = asks.copy {
         ui.ctx().copy_text(text.clone());
         app.copied = Some(text);
+    }
+    match asks.session.take() {
+        Some(SessionAsk::SetUpCustomer { tenant_id, name }) => app.set_up_customer(tenant_id, name),
+        Some(SessionAsk::BackToCustomers) => app.back_to_customers(),
+        None => {}
     }
     for intent in asks.intents {
         app.dispatch(intent);
@@ -131,7 +145,7 @@ pub(super) fn refusal_ui(ui: &mut Ui, line: &str) -> bool {
     close
 }
 
-fn header_ui(ui: &mut Ui, app: &mut WizardApp) {
+fn header_ui(ui: &mut Ui, app: &mut WizardApp, asks: &mut Asks) {
     ui.add_space(6.0);
     let icon = app.header_icon.0.get_or_insert_with(|| super::header_icon(ui.ctx())).clone();
     ui.horizontal(|ui| {
@@ -141,6 +155,20 @@ fn header_ui(ui: &mut Ui, app: &mut WizardApp) {
             ui.label(RichText::new(crate::PRODUCT_NAME).weak());
         });
     });
+    // A customer's setup started from the partner's board: where it is, and the way back.
+    if let Some(partner) = &app.partner {
+        ui.horizontal_wrapped(|ui| {
+            let back = if partner.partner_name.is_empty() {
+                "Back to the customers".to_owned()
+            } else {
+                format!("Back to {}'s customers", partner.partner_name)
+            };
+            if ui.button(back).clicked() {
+                asks.session = Some(SessionAsk::BackToCustomers);
+            }
+            ui.label(format!("Setting up {} ({}) with your partner account", partner.customer.1, partner.customer.0));
+        });
+    }
     if let Mode::Demo { reason, scenario } = &app.launch.mode {
         let title = format!(
             "Demo mode: a simulated tenant ({}), not Microsoft. Nothing here changes a real tenant.",

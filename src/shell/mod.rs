@@ -307,6 +307,24 @@ impl Shell {
         }
     }
 
+    /// A new shell beside this one, for another session in the same window (a partner setting up one of its
+    /// customers): the same runtime, waker, clock and state-file writer; its own reports, journal and
+    /// configuration.
+    pub fn sibling(&self) -> Self {
+        let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
+        Self {
+            runtime: self.runtime.clone(),
+            journal: crate::diagnostics::journal::Journal::new(self.clock.clone()),
+            sender,
+            receiver,
+            waker: self.waker.clone(),
+            services: None,
+            clock: self.clock.clone(),
+            state_files: self.state_files.clone(),
+            last_session: Arc::default(),
+        }
+    }
+
     /// Whether no effect's work is under way (a browser being waited for counts as work).
     pub fn idle(&self) -> bool {
         self.services.as_ref().is_none_or(|s| s.running.lock().unwrap_or_else(PoisonError::into_inner).is_empty())

@@ -1,0 +1,138 @@
+//! The partner's board in the window (issue 19): every customer's state and the links it needs, and customers set
+//! up from the board in their own tenants with the partner's account, with the way back to the board.
+
+use super::*;
+
+/// Signs in to the demo's partner tenant as Lynne Robbins and waits for the board.
+fn on_the_board(harness: &mut Harness<'static, WizardApp>) {
+    demo_ready_as(harness, "lynne.robbins@northwindmsp.com");
+    click(harness, "Customers of a partner…");
+    primary_on_screen(harness, "Sign in to the partner tenant…");
+    click(harness, "Sign in to the partner tenant…");
+    step_until(harness, "the board", |app| {
+        app.wizard().is_some_and(|w| matches!(w.board(), mspbots_setup::wizard::board::Board::Loaded { .. }))
+    });
+    harness.run_steps(2);
+}
+
+#[test]
+fn a_partner_sees_every_customer_with_what_to_do_next_and_copies_the_links_it_needs() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("msp-partner")));
+    on_the_board(&mut harness);
+    harness.get_by_label(
+        "Signed in to the partner tenant Northwind MSP as Lynne Robbins (lynne.robbins@northwindmsp.com).",
+    );
+    harness.get_by_label_contains("12 customers, 10 need action.");
+    for (customer, next) in [
+        ("Contoso", "Set up"),
+        ("Litware", "Send the consent link"),
+        ("Tailspin Toys", "Send the invitation again"),
+        ("Margie's Travel", "Join a mapped group"),
+    ] {
+        harness.get_by_role_and_label(Role::Button, customer);
+        assert!(harness.query_all_by_label(next).count() >= 1, "{customer}: {next}");
+    }
+    primary_on_screen(&harness, "Check all again");
+
+    // The customer whose admin must approve the relationship: its explanation and the invitation link.
+    click(&mut harness, "Tailspin Toys");
+    harness.get_by_label_contains("has not approved the GDAP relationship yet");
+    click(&mut harness, "Copy invitation link");
+    let copied = harness.state().copied.clone().unwrap();
+    assert!(copied.contains("/partners/invitation/granularAdminRelationships/"), "{copied}");
+    // The customer whose roles cannot grant consent: the consent link of that tenant, for its own admin.
+    click(&mut harness, "Litware");
+    click(&mut harness, "Copy consent link for the customer's admin");
+    let copied = harness.state().copied.clone().unwrap();
+    let litware = harness
+        .state()
+        .wizard()
+        .unwrap()
+        .board()
+        .data()
+        .unwrap()
+        .customers
+        .iter()
+        .find(|c| c.name == "Litware")
+        .unwrap()
+        .tenant_id
+        .clone();
+    assert!(copied.contains(&format!("/{litware}/v2.0/adminconsent?client_id=")), "{copied}");
+
+    // Only the customers that need action, then the search.
+    harness.get_by_role_and_label(Role::CheckBox, "Needs action only").click_accesskit();
+    harness.run_steps(2);
+    assert!(harness.query_by_role_and_label(Role::Button, "Contoso").is_none(), "Contoso is ready");
+    harness.get_by_role_and_label(Role::Button, "Litware");
+
+    // The diagnostics bundle covers the partner's session: every customer, names masked when hiding details.
+    let bundle = bundle_of(harness.state());
+    assert_eq!(bundle.customers.len(), 12);
+    let tailspin = bundle.customers.iter().find(|c| c.name == "Tailspin Toys").unwrap();
+    assert_eq!((tailspin.state.as_str(), tailspin.next_action.as_str()), ("approval_pending", "send_invitation"));
+    let hidden = serde_json::to_string(&bundle.hidden()).unwrap();
+    for name in ["Tailspin Toys", "Litware", "Margie's Travel", &litware] {
+        assert!(!hidden.contains(name), "{name} in the hidden bundle");
+    }
+
+    // Checked again: the rows stay while it runs.
+    click(&mut harness, "Check all again");
+    assert!(harness.state().wizard().unwrap().board().data().is_some());
+    step_until(&mut harness, "the board read again", |app| {
+        app.wizard().is_some_and(|w| matches!(w.board(), mspbots_setup::wizard::board::Board::Loaded { .. }))
+    });
+}
+
+/// "Set up" on a ready customer runs the five steps in its own tenant, signed in there with the partner's account:
+/// the header names the customer and the way back; the Teams app is not installed for the partner's agent, who is
+/// no user there; and the way back shows the board as it was. A customer whose relationship cannot grant consent
+/// (Litware) reaches the consent step, which offers its own admin's link.
+#[test]
+fn a_partner_sets_a_customer_up_from_the_board_and_comes_back_to_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("msp-partner")));
+    on_the_board(&mut harness);
+    click(&mut harness, "Contoso");
+    click(&mut harness, "Set up Contoso");
+    harness.get_by_label("Setting up Contoso (7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47) with your partner account");
+    harness.get_by_role_and_label(Role::Button, "Back to Northwind MSP's customers");
+    assert_eq!(harness.state().page(), StepId::SignIn, "straight to the sign-in");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "the sign-in in Contoso", |app| {
+        app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
+    });
+    let account = harness.state().wizard().unwrap().account().unwrap().clone();
+    assert_eq!(
+        (account.tenant_id.as_str(), account.upn.as_str()),
+        ("7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47", "lynne.robbins@northwindmsp.com")
+    );
+    // MSPbots was approved in Contoso before: on through the check to the Teams step.
+    harness.run_steps(2);
+    assert_eq!(harness.state().page(), StepId::VerifyPermissions, "the consent found there, on by itself");
+    on_to_teams(&mut harness);
+    harness.run_steps(2);
+    harness.get_by_label("You signed in from another organization");
+    click(&mut harness, "Install MSPbots for me");
+    step_until(&mut harness, "the app in Contoso", |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { .. }))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("Not installed for you: you signed in from another organization");
+
+    click(&mut harness, "Back to Northwind MSP's customers");
+    harness.run_steps(2);
+    assert!(harness.state().partner.is_none());
+    harness.get_by_label_contains("12 customers");
+    assert_eq!(harness.state().wizard().unwrap().account().unwrap().tenant_id, "5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54");
+
+    click(&mut harness, "Litware");
+    click(&mut harness, "Set up Litware");
+    click(&mut harness, "Sign in with Microsoft…");
+    step_until(&mut harness, "the consent step in Litware", |app| signed_in(app) && app.page() == StepId::AdminConsent);
+    harness.run_steps(2);
+    harness.get_by_label("This account cannot grant the permissions");
+    // In the fix's sentence, and alone to copy by hand.
+    let link = "/367d6103-6577-50cb-a3df-f82065a49e6e/v2.0/adminconsent?client_id=";
+    assert_eq!(harness.query_all_by_label_contains(link).count(), 2, "Litware's own consent link");
+}
