@@ -99,6 +99,20 @@ pub enum CustomersCommand {
     /// TENANT_ID named, or with --all-ready every customer the list says is ready. Step lines (JSON with --json)
     /// carry the customer's tenant_id. Exit 0 only when every step of every customer succeeded.
     Setup(CustomersSetupArgs),
+    /// The list, then every customer where your roles reach checked in its own tenant (signed in there with your
+    /// partner account, no browser): MSPbots' consent and permissions, its Teams app and the Global policy's pin
+    /// (`done`, `missing`, `not_read`). Exit 0 when every customer checked could be read.
+    Check(CustomersCheckArgs),
+}
+
+/// Options of `customers check`.
+#[derive(Debug, Args)]
+pub struct CustomersCheckArgs {
+    /// Every customer where your roles reach (required: the one kind of check there is).
+    #[arg(long, required = true)]
+    pub all: bool,
+    #[command(flatten)]
+    pub list: CustomersListArgs,
 }
 
 /// Options of `customers setup`.
@@ -134,7 +148,7 @@ pub struct CustomersSetupArgs {
 pub struct CustomersListArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Run without the window (the board in the window is not built yet, so this is required).
+    /// Run without the window (required: in the window, the board is Welcome's second way in).
     #[arg(long)]
     pub headless: bool,
     /// Sign in with a device code instead of the browser.
@@ -406,25 +420,26 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
 
 /// `mspbots-setup customers list --headless`.
 pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
-    let args = match command {
-        CustomersCommand::List(args) => args,
+    let (args, check) = match command {
+        CustomersCommand::List(args) => (args, false),
+        CustomersCommand::Check(args) => (args.list, true),
         CustomersCommand::Setup(args) => return set_customers_up(args, state_dir, browser),
     };
+    let name = if check { "customers check" } else { "customers list" };
     if !args.headless {
-        report(
-            "nothing to do",
-            &std::io::Error::other("`customers list` needs --headless (the board in the window is not built yet)"),
-        );
+        let why = format!("`{name}` needs --headless (in the window, the board is Welcome's second way in)");
+        report("nothing to do", &std::io::Error::other(why));
         return ExitCode::from(2);
     }
-    crate::headless::list_customers(crate::headless::HeadlessOptions {
+    let options = crate::headless::HeadlessOptions {
         launch: args.target.launch(),
         device_code: args.device_code,
         json: args.json,
         state_dir,
         browser,
         ..crate::headless::HeadlessOptions::default()
-    })
+    };
+    if check { crate::headless::check_customers(options) } else { crate::headless::list_customers(options) }
 }
 
 /// `mspbots-setup customers setup --headless`.

@@ -225,6 +225,20 @@ fn customers_list_refuses_bad_files_names_and_values() {
 }
 
 #[test]
+fn customers_check_refuses_bad_files_names_and_values() {
+    let files = Files::new();
+    target_cases(&files, &["customers", "check", "--all", "--headless"]);
+    let cases: Vec<(Vec<&str>, By, Vec<&str>)> = vec![
+        (vec!["customers", "check", "--all", "--demo"], By::Program, vec!["needs --headless"]),
+        (vec!["customers", "check", "--headless", "--demo"], By::Clap, vec!["--all"]),
+        (vec!["customers", "check", "--all", "--headless", "--every"], By::Clap, vec!["--every"]),
+    ];
+    for (args, by, says) in cases {
+        refused(&args, by, &says, None);
+    }
+}
+
+#[test]
 fn customers_setup_refuses_bad_files_names_and_values() {
     let files = Files::new();
     target_cases(&files, &["customers", "setup", "--headless", "--all-ready"]);

@@ -853,3 +853,35 @@ fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `customers check --all` reads every customer where the user has roles in its own tenant, signed in there with
+/// the partner's account and no browser: MSPbots consented with every permission where its admin approved it
+/// (not in Litware), the Teams app in each catalog, pinned nowhere yet; customers without roles stay not checked.
+#[test]
+fn customers_check_reads_each_customer_in_its_own_tenant() {
+    let dir = std::env::temp_dir().join(format!("mspbots-customers-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(BIN)
+        .args(["customers", "check", "--all", "--headless", "--demo", "--json", "--scenario", "msp-partner"])
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    let (exit, lines, stderr) = lines_of("customers check", &out);
+    assert_eq!(exit, 0, "{stderr}");
+    let by_name = |name: &str| lines.iter().find(|l| l["name"] == name).unwrap_or_else(|| panic!("{name}: {lines:#?}"));
+    let findings = |name: &str| {
+        let l = by_name(name);
+        ["consent", "permissions", "teams_app", "policy", "delivery"].map(|f| l[f].as_str().unwrap().to_owned())
+    };
+    for ready in ["Contoso", "Fabrikam", "Adventure Works", "Fourth Coffee"] {
+        assert_eq!(findings(ready), ["done", "done", "done", "missing", "not_checked"], "{ready}");
+        assert!(by_name(ready)["checked_at"].as_str().is_some());
+    }
+    assert_eq!(findings("Litware"), ["missing", "missing", "done", "missing", "not_checked"]);
+    for without_roles in ["Tailspin Toys", "Margie's Travel", "Alpine Ski House"] {
+        assert_eq!(findings(without_roles), ["not_checked"; 5], "{without_roles}");
+        assert!(by_name(without_roles)["checked_at"].is_null());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -101,8 +101,10 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
             TeamsStep::NeedsApproval { failure, approval: None } => {
                 Some(Primary::approval("Approve Teams access…", failure, Intent::ApproveTeamsAccess))
             }
-            TeamsStep::Ready { plan, .. } => Some(Primary::new(
+            TeamsStep::Ready { plan, facts } => Some(Primary::new(
                 match plan {
+                    // A partner's agent is no user of the customer's tenant: nothing is installed for them.
+                    _ if facts.admin_elsewhere => format!("Put {app} in the tenant"),
                     AppPlan::Publish { .. } | AppPlan::Update { .. } => format!("Upload and install {app} for me"),
                     AppPlan::UseStore { .. } | AppPlan::UseOrg { .. } => format!("Install {app} for me"),
                 },

@@ -127,6 +127,18 @@ fn facts_ui(ui: &mut Ui, w: &Wizard, facts: &TeamsFacts) {
 
 fn plan_text(plan: &AppPlan, w: &Wizard) -> String {
     let vendor = &w.settings().vendor_name;
+    // A partner's agent (another organization's account) is no user of the tenant: the app is only put there.
+    if w.account().is_some_and(|a| a.home_tenant_id.is_some()) {
+        let from = match plan {
+            AppPlan::UseStore { .. } => "from the Teams store".to_owned(),
+            AppPlan::UseOrg { .. } => "already in the organization's catalog".to_owned(),
+            AppPlan::Publish { version } => format!("uploading its package (version {version}) to the catalog"),
+            AppPlan::Update { from, to, .. } => format!("updating it in the catalog from version {from} to {to}"),
+        };
+        return format!(
+            "The setup tool puts {vendor} in this tenant ({from}); it is not installed for you, who sign in from another organization."
+        );
+    }
     let who = w.account().map_or_else(|| "you".to_owned(), |a| format!("you ({})", a.upn));
     match plan {
         AppPlan::UseStore { .. } => format!("The setup tool installs {vendor} from the Teams store for {who}."),
@@ -176,7 +188,9 @@ pub(super) fn teams_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) {
         TeamsStep::Installing { plan, .. } => {
             ui.horizontal(|ui| {
                 ui.spinner();
+                let elsewhere = w.account().is_some_and(|a| a.home_tenant_id.is_some());
                 ui.label(match plan {
+                    _ if elsewhere => format!("Putting {app} in the tenant…"),
                     AppPlan::Publish { .. } | AppPlan::Update { .. } => {
                         format!("Uploading {app} and installing it for you…")
                     }

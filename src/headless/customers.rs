@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use super::*;
 use crate::wizard::board::{Board, RelationshipStatus, Row, RowState};
+use crate::wizard::customer_checks::{CustomerStatus, Finding};
 
 /// One customer's line.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -16,13 +17,18 @@ pub struct CustomerLine {
     pub relationship_end: Option<String>,
     pub can_consent: bool,
     pub can_teams: bool,
-    /// The customer's own steps, read in its tenant: not read by `customers list` (it reads the partner's tenant
-    /// only), so `not_checked`.
+    /// The customer's own steps, read in its tenant by `customers check` (`done`, `missing`, `not_read`);
+    /// `not_checked` by `customers list`, which reads the partner's tenant only, and for a customer where the
+    /// user has no roles. `delivery` (who has the app) is not read by a check of many customers.
     pub consent: &'static str,
     pub permissions: &'static str,
     pub teams_app: &'static str,
     pub policy: &'static str,
     pub delivery: &'static str,
+    /// When the customer's tenant was read (RFC 3339), by `customers check`.
+    pub checked_at: Option<String>,
+    /// Why the customer's tenant could not be read (its code, e.g. `AADSTS90099`).
+    pub check_failed: Option<String>,
     /// Where the customer stands (`ready`, `approval_pending`, …).
     pub state: RowState,
     pub next_action: &'static str,
@@ -58,6 +64,8 @@ impl CustomerLine {
             teams_app: NOT_CHECKED,
             policy: NOT_CHECKED,
             delivery: NOT_CHECKED,
+            checked_at: None,
+            check_failed: None,
             state: row.state.clone(),
             next_action: next.code,
             explanation: next.text,
@@ -67,6 +75,70 @@ impl CustomerLine {
 }
 
 const NOT_CHECKED: &str = "not_checked";
+
+impl CustomerLine {
+    /// With what the customer's own tenant showed, if it was checked.
+    fn with_check(mut self, status: Option<&CustomerStatus>) -> Self {
+        let word = |f: Finding| match f {
+            Finding::Done => "done",
+            Finding::Missing => "missing",
+            Finding::NotRead => "not_read",
+        };
+        match status {
+            Some(CustomerStatus::Checked(c)) => {
+                (self.consent, self.permissions, self.teams_app, self.policy) =
+                    (word(c.consent), word(c.permissions), word(c.teams_app), word(c.policy));
+                self.checked_at = Some(crate::present::rfc3339(c.checked_at));
+                self.text.push_str(&format!(
+                    "\n    In its tenant: consent {}, permissions {}, Teams app {}, pinned {}",
+                    self.consent, self.permissions, self.teams_app, self.policy
+                ));
+            }
+            Some(CustomerStatus::Failed { failure, at }) => {
+                self.checked_at = Some(crate::present::rfc3339(*at));
+                self.check_failed = Some(failure.code());
+                self.text.push_str(&format!("\n    Its tenant could not be read: {failure}"));
+            }
+            Some(CustomerStatus::Waiting) | None => {}
+        }
+        self
+    }
+}
+
+/// `customers check --all --headless`: `customers list`, then every customer where the user has roles checked in
+/// its own tenant (a few at a time), the same lines with what each tenant showed. Exit 0 when the list was read
+/// and every customer checked could be read, 1 otherwise, 2 for bad input.
+pub fn check(options: HeadlessOptions) -> ExitCode {
+    let (checked, runtime) = match prepare(&options, "cannot check the customers") {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let json = options.json;
+    match runtime.block_on(async move { read_board_and(checked, options, true).await }) {
+        Ok(Ok(lines)) => {
+            let all_read = lines.iter().all(|l| l.check_failed.is_none());
+            print_customers(&lines, json);
+            if all_read { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Ok(Err(stopped)) => {
+            print_stopped(stopped, json);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            crate::launch::report("cannot check the customers", &e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_customers(lines: &[CustomerLine], json: bool) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let text = if json { serde_json::to_string(line).unwrap_or_default() } else { line.text.clone() };
+        // A closed stdout (e.g. `| head`) is not worth an error.
+        let _ignored = writeln!(out, "{text}");
+    }
+}
 
 /// `customers list --headless`: signs the partner in and prints a line per customer. Exit 0 when the list was
 /// read, 1 when the sign-in or the read failed (its line says why), 2 when the command line names something it
@@ -79,12 +151,7 @@ pub fn list(options: HeadlessOptions) -> ExitCode {
     let json = options.json;
     match runtime.block_on(async move { read_board(checked, options).await }) {
         Ok(Ok(lines)) => {
-            let mut out = std::io::stdout().lock();
-            for line in &lines {
-                let text = if json { serde_json::to_string(line).unwrap_or_default() } else { line.text.clone() };
-                // A closed stdout (e.g. `| head`) is not worth an error.
-                let _ignored = writeln!(out, "{text}");
-            }
+            print_customers(&lines, json);
             ExitCode::SUCCESS
         }
         Ok(Err(stopped)) => {
@@ -128,6 +195,15 @@ async fn read_board(
     checked: Checked,
     options: HeadlessOptions,
 ) -> Result<Result<Vec<CustomerLine>, Stopped>, SetupError> {
+    read_board_and(checked, options, false).await
+}
+
+/// [`read_board`], then (with `check_tenants`) every customer where the user has roles read in its own tenant.
+async fn read_board_and(
+    checked: Checked,
+    options: HeadlessOptions,
+    check_tenants: bool,
+) -> Result<Result<Vec<CustomerLine>, Stopped>, SetupError> {
     let Connected { mut shell, profile, env, launch, _tenant, .. } = connect(checked, &options, |_| ()).await?;
     let settings = session::settings(&profile, &env, launch.tenant.as_deref());
     let mut driver = Driver::new(Wizard::new(settings));
@@ -138,10 +214,16 @@ async fn read_board(
         return Ok(Err(Stopped::SignIn(lines::sign_in_line(&driver.wizard, switched.as_ref(), &vendor))));
     }
     steps::wait_until(&mut driver, &mut shell, |w| !matches!(w.board(), Board::Loading { .. })).await;
+    if check_tenants && matches!(driver.wizard.board(), Board::Loaded { .. }) {
+        driver.dispatch(&shell, Intent::CheckCustomersTenants);
+        steps::wait_until(&mut driver, &mut shell, |w| w.customer_checks().running.is_none()).await;
+    }
+    let checks = driver.wizard.customer_checks();
     Ok(match driver.wizard.board() {
-        Board::Loaded { data } => {
-            Ok(crate::wizard::board::rows(data).iter().map(|r| CustomerLine::of(r, &vendor)).collect())
-        }
+        Board::Loaded { data } => Ok(crate::wizard::board::rows(data)
+            .iter()
+            .map(|r| CustomerLine::of(r, &vendor).with_check(checks.by_tenant.get(&r.tenant_id)))
+            .collect()),
         Board::Failed { failure, .. } => Err(Stopped::Board(failure.clone(), vendor)),
         other => Err(Stopped::Board(
             Failure::Parse { what: "the partner's board".into(), excerpt: format!("it did not load ({other:?})") },
@@ -185,7 +267,7 @@ pub fn setup(options: HeadlessOptions, targets: Targets) -> ExitCode {
         for tenant in tenants {
             let mut one = options.clone();
             one.launch.tenant = Some(tenant.clone());
-            let (lines, _) = drive(check(&one)?, one).await?;
+            let (lines, _) = drive(super::check(&one)?, one).await?;
             all_done &= !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
             print_for(&tenant, &lines, json);
         }

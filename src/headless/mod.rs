@@ -28,7 +28,10 @@ use crate::wizard::{
     Bulk, CodeWait, Consent, ConsentCheck, Failure, Gap, Intent, Load, PolicyStep, Precheck, SignIn, StepId,
     SwitchReason, TeamsStep, VerifyPhase, Wizard,
 };
-pub use customers::{CustomerLine, Targets as CustomerTargets, list as list_customers, setup as set_customers_up};
+pub use customers::{
+    CustomerLine, Targets as CustomerTargets, check as check_customers, list as list_customers,
+    setup as set_customers_up,
+};
 pub use lines::StepLine;
 use lines::print_lines;
 use steps::run_steps;

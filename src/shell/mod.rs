@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod console;
+mod customers;
 mod files;
 mod sign_in;
 mod teams;
@@ -440,7 +441,8 @@ impl Shell {
             | Effect::ReadSetupPolicies { attempt }
             | Effect::CheckDelivery { attempt, .. }
             | Effect::WriteGlobalPolicy { attempt, .. }
-            | Effect::ReadPartner { attempt, .. } => *attempt,
+            | Effect::ReadPartner { attempt, .. }
+            | Effect::CheckCustomers { attempt, .. } => *attempt,
         };
         let (sender, waker) = (self.sender.clone(), self.waker.clone());
         self.track(&services, step, attempt, work(services.clone(), effect, sender, waker));
@@ -592,6 +594,14 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
                 s.save_board(&partner_tenant, data).await;
             }
             report(Outcome::PartnerRead { attempt, result }).await;
+        }
+        Effect::CheckCustomers { attempt, tenants } => {
+            s.check_customers(tenants, |tenant_id, result| {
+                let at = s.clock.unix_seconds();
+                report(Outcome::CustomerChecked { attempt, tenant_id, result, at })
+            })
+            .await;
+            report(Outcome::CustomersChecked { attempt }).await;
         }
     }
 }

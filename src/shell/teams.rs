@@ -25,7 +25,7 @@ impl Services {
         self.scoped(ScopeSet::TeamsAdmin)
     }
 
-    fn config_api(&self) -> Result<ConfigApi, Failure> {
+    pub(super) fn config_api(&self) -> Result<ConfigApi, Failure> {
         let base = self
             .env
             .teams_admin_base
@@ -297,7 +297,7 @@ impl Services {
     }
 
     /// The vendor app's manifest id: the profile's, else its package's.
-    fn manifest_id(&self) -> Result<String, Failure> {
+    pub(super) fn manifest_id(&self) -> Result<String, Failure> {
         if !self.env.teams_manifest_id.is_empty() {
             return Ok(self.env.teams_manifest_id.clone());
         }

@@ -82,7 +82,7 @@ impl Services {
     }
 
     /// The discovery document of `tenant_id` on the sign-in authority's host (its tenant segment swapped).
-    fn discovery_url_of(&self, tenant_id: &str) -> Option<String> {
+    pub(super) fn discovery_url_of(&self, tenant_id: &str) -> Option<String> {
         let url = &self.env.discovery_url;
         let tail = url.find("/v2.0/.well-known/")?;
         let head = url[..tail].rfind('/')?;

@@ -202,6 +202,17 @@ impl Services {
     }
 
     async fn refresh(&self, set: ScopeSet) -> Result<(Secret, Instant), Failure> {
+        let endpoints = self.endpoints().await?;
+        self.refresh_at(&endpoints, set).await
+    }
+
+    /// Redeems the vault's refresh token at `endpoints` (the sign-in's tenant, or a partner's customer's) for the
+    /// scopes of `set`, keeping the refresh token that comes back.
+    pub(super) async fn refresh_at(
+        &self,
+        endpoints: &signin::Endpoints,
+        set: ScopeSet,
+    ) -> Result<(Secret, Instant), Failure> {
         let vault = self.vault().await;
         let rt =
             tokio::task::spawn_blocking(move || vault.load(REFRESH_TOKEN)).await.ok().and_then(Result::ok).flatten();
@@ -213,9 +224,8 @@ impl Services {
                 ..Default::default()
             }));
         };
-        let endpoints = self.endpoints().await?;
         let tokens =
-            signin::refresh(&self.http_auth, &endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
+            signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
         self.save_refresh_token(&tokens).await;
         Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
     }

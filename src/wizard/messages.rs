@@ -65,6 +65,10 @@ pub enum Intent {
     CustomersOfAPartner,
     /// Read the partner's customers again.
     RecheckCustomers,
+    /// Check every customer where the user has roles, in its own tenant (consent, permissions, Teams app, pin).
+    CheckCustomersTenants,
+    /// Stop that check (what answered is kept).
+    CancelCustomerChecks,
 }
 
 /// An intent with the step that takes it (`Intent::route`).
@@ -79,6 +83,7 @@ pub(super) enum Routed {
     Teams(teams::TeamsIntent),
     Policy(policy::PolicyIntent),
     Board(super::board::BoardIntent),
+    Check(super::customer_checks::CheckIntent),
 }
 
 impl Intent {
@@ -120,6 +125,8 @@ impl Intent {
             Self::OpenAdminCenter => Routed::Policy(P::OpenAdminCenter),
             Self::CustomersOfAPartner => Routed::Board(super::board::BoardIntent::Open),
             Self::RecheckCustomers => Routed::Board(super::board::BoardIntent::Recheck),
+            Self::CheckCustomersTenants => Routed::Check(super::customer_checks::CheckIntent::CheckAll),
+            Self::CancelCustomerChecks => Routed::Check(super::customer_checks::CheckIntent::Cancel),
         }
     }
 }
@@ -134,6 +141,7 @@ pub(super) enum RoutedOutcome {
     Teams(teams::TeamsOutcome),
     Policy(policy::PolicyOutcome),
     Board(super::board::BoardOutcome),
+    Check(super::customer_checks::CheckOutcome),
     /// An approval sign-in finished; the step that asked for it knows it by its attempt.
     AccessApproved {
         attempt: Attempt,
@@ -175,6 +183,12 @@ impl Outcome {
             Self::DeliveryChecked { attempt, result } => RoutedOutcome::Policy(P::DeliveryChecked { attempt, result }),
             Self::PartnerSaved { attempt, data } => {
                 RoutedOutcome::Board(super::board::BoardOutcome::PartnerSaved { attempt, data })
+            }
+            Self::CustomerChecked { attempt, tenant_id, result, at } => {
+                RoutedOutcome::Check(super::customer_checks::CheckOutcome::One { attempt, tenant_id, result, at })
+            }
+            Self::CustomersChecked { attempt } => {
+                RoutedOutcome::Check(super::customer_checks::CheckOutcome::AllDone { attempt })
             }
             Self::PartnerRead { attempt, result } => {
                 RoutedOutcome::Board(super::board::BoardOutcome::PartnerRead { attempt, result })
@@ -286,6 +300,18 @@ pub enum Outcome {
         attempt: Attempt,
         result: Result<super::board::PartnerData, Failure>,
     },
+    /// One customer's tenant as read there with the partner's account, or why it could not be (at `at`, Unix
+    /// seconds).
+    CustomerChecked {
+        attempt: Attempt,
+        tenant_id: String,
+        result: Result<super::customer_checks::CustomerReading, Failure>,
+        at: u64,
+    },
+    /// Every customer of the check has answered.
+    CustomersChecked {
+        attempt: Attempt,
+    },
     /// The Global policy was written; the policy as read back.
     GlobalPolicyWritten {
         attempt: Attempt,
@@ -342,6 +368,10 @@ pub enum Effect {
     /// groups and each customer's cloud; report the board last saved for `partner_tenant` first, if there is one
     /// ([`Outcome::PartnerSaved`]), then [`Outcome::PartnerRead`] (and save it).
     ReadPartner { attempt: Attempt, partner_tenant: String },
+    /// Read each of `tenants` (customers' tenant ids) there with the partner's account, a few at a time, each
+    /// obeying its own tenant's throttling; report [`Outcome::CustomerChecked`] for each as it answers, then
+    /// [`Outcome::CustomersChecked`].
+    CheckCustomers { attempt: Attempt, tenants: Vec<String> },
 }
 
 impl Effect {
@@ -361,7 +391,11 @@ impl Effect {
             Self::ReadSetupPolicies { .. } | Self::WriteGlobalPolicy { .. } | Self::CheckDelivery { .. } => {
                 StepId::GlobalPolicy
             }
-            Self::Abandon { .. } | Self::OpenUrl { .. } | Self::SignOut | Self::ReadPartner { .. } => return None,
+            Self::Abandon { .. }
+            | Self::OpenUrl { .. }
+            | Self::SignOut
+            | Self::ReadPartner { .. }
+            | Self::CheckCustomers { .. } => return None,
         })
     }
 }

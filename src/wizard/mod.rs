@@ -9,6 +9,7 @@
 mod approval;
 pub mod board;
 mod consent;
+pub mod customer_checks;
 mod failure;
 mod messages;
 mod policy;
@@ -283,6 +284,8 @@ pub struct Wizard {
     /// Which way in Welcome took: one organization, or a partner's customers.
     way: board::WayIn,
     board: board::Board,
+    /// The customers' checks in their own tenants (the partner's board).
+    customer_checks: customer_checks::CustomerChecks,
 }
 
 /// Whether sign-in asks, in the same visit, for what the later steps need ([`ScopeSet::SignInWithSteps`]).
@@ -316,6 +319,7 @@ impl Wizard {
             device_approval: None,
             way: board::WayIn::OneOrganization,
             board: board::Board::Closed,
+            customer_checks: customer_checks::CustomerChecks::default(),
         }
     }
 
@@ -382,7 +386,8 @@ impl Wizard {
             | Effect::ReadSetupPolicies { .. }
             | Effect::WriteGlobalPolicy { .. }
             | Effect::CheckDelivery { .. }
-            | Effect::ReadPartner { .. } => None,
+            | Effect::ReadPartner { .. }
+            | Effect::CheckCustomers { .. } => None,
         }
     }
 
@@ -562,6 +567,7 @@ impl Wizard {
                 Routed::Teams(intent) => self.on_teams_intent(intent),
                 Routed::Policy(intent) => self.on_policy_intent(intent, now),
                 Routed::Board(intent) => self.on_board_intent(intent),
+                Routed::Check(intent) => self.on_check_intent(intent),
             },
             Event::Done(outcome) => match outcome.route() {
                 RoutedOutcome::SignIn(o) => match self.on_approval_outcome(o, now) {
@@ -574,6 +580,7 @@ impl Wizard {
                 RoutedOutcome::Teams(o) => self.on_teams_outcome(o),
                 RoutedOutcome::Policy(o) => self.on_policy_outcome(o, now),
                 RoutedOutcome::Board(o) => self.on_board_outcome(o),
+                RoutedOutcome::Check(o) => self.on_check_outcome(o),
                 RoutedOutcome::AccessApproved { attempt, result } => self.on_access_approved(attempt, result, now),
             },
             Event::Tick => {

@@ -42,7 +42,7 @@ fn snapshot(granted: Vec<GrantedPermission>) -> TenantSnapshot {
     }
 }
 
-fn all_granted() -> TenantSnapshot {
+pub(super) fn all_granted() -> TenantSnapshot {
     snapshot(vec![
         granted(PermissionKind::Delegated, "User.Read", GrantReach::Organization),
         granted(PermissionKind::Delegated, "openid", GrantReach::Organization),
