@@ -516,6 +516,48 @@ pub fn gdap_invitation_link(relationship_id: &str) -> String {
     )
 }
 
+/// What a customer's own tenant showed when it was last checked: a few words for the board's column, and a
+/// sentence for the selected row and headless.
+pub fn tenant_check(status: Option<&crate::wizard::customer_checks::CustomerStatus>) -> (&'static str, String) {
+    use crate::wizard::customer_checks::{CustomerStatus, Finding};
+    let word = |f: Finding| match f {
+        Finding::Done => "yes",
+        Finding::Missing => "no",
+        Finding::NotRead => "could not be read",
+    };
+    match status {
+        None => ("not checked", String::new()),
+        Some(CustomerStatus::Waiting) => ("checking…", "Checking its tenant…".to_owned()),
+        Some(CustomerStatus::Failed { failure, at }) => {
+            ("could not read", format!("Its tenant could not be read ({}, {}): {failure}", failure.code(), date(*at)))
+        }
+        Some(CustomerStatus::Checked(c)) => {
+            let short = if c.complete() {
+                "set up"
+            } else if c.consent != Finding::Done {
+                "no consent yet"
+            } else if c.permissions != Finding::Done {
+                "permissions missing"
+            } else if c.teams_app != Finding::Done {
+                "no Teams app"
+            } else if c.policy != Finding::Done {
+                "not pinned"
+            } else {
+                "incomplete"
+            };
+            let long = format!(
+                "In its tenant ({}): consented {}, every permission granted {}, Teams app in the catalog {}, pinned in the Global policy {}.",
+                date(c.checked_at),
+                word(c.consent),
+                word(c.permissions),
+                word(c.teams_app),
+                word(c.policy)
+            );
+            (short, long)
+        }
+    }
+}
+
 /// The board row's explanation and next action, for the window and headless (`docs/msp-multi-tenant.md`).
 pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> NextAction {
     use crate::wizard::board::RowState as S;

@@ -19,6 +19,8 @@ const CONTOSO: &str = "7c1f3a52-2d4e-4b8a-9f61-3e5d8c2b1a47";
 const FABRIKAM: &str = "2a9e6b41-8c3d-4f57-a1e2-6d4c7b9f0e38";
 const LITWARE: &str = "367d6103-6577-50cb-a3df-f82065a49e6e";
 const ADVENTURE_WORKS: &str = "a30f0cdf-091b-570b-8986-25c3ee3c5b16";
+/// In GCC.
+const FOURTH_COFFEE: &str = "07050c9c-871f-50bd-8bf9-7201c42bf0a5";
 /// Relationship expired: known by name only, not served.
 const ALPINE: &str = "7e146439-13f0-5d23-8ed4-d2b7b0a48d72";
 const AGENT: &str = "lynne.robbins@northwindmsp.com";
@@ -39,18 +41,29 @@ fn wids(token: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_partner_scenario_serves_four_customers_in_full() {
+async fn the_partner_scenario_serves_five_customers_in_full() {
     let t = TestSim::start("msp-partner", None).await;
     let served: Vec<(&str, &str)> =
         t.sim.info().customer_tenants.iter().map(|c| (c.tenant_id.as_str(), c.display_name.as_str())).collect();
     assert_eq!(
         served,
-        [(CONTOSO, "Contoso"), (FABRIKAM, "Fabrikam"), (LITWARE, "Litware"), (ADVENTURE_WORKS, "Adventure Works")]
+        [
+            (CONTOSO, "Contoso"),
+            (FABRIKAM, "Fabrikam"),
+            (LITWARE, "Litware"),
+            (ADVENTURE_WORKS, "Adventure Works"),
+            (FOURTH_COFFEE, "Fourth Coffee")
+        ]
     );
     // Each on the same login host, answering for itself: its own discovery, renamed to the customer.
     let doc: Value =
         t.get(&t.login("litware.onmicrosoft.com/v2.0/.well-known/openid-configuration")).await.json().await.unwrap();
     assert_eq!(doc["token_endpoint"], t.login(&format!("{LITWARE}/oauth2/v2.0/token")));
+    assert!(doc.get("tenant_region_sub_scope").is_none(), "a commercial tenant");
+    // A customer in GCC says so in its own discovery, as the partner's board reads it.
+    let doc: Value =
+        t.get(&t.login(&format!("{FOURTH_COFFEE}/v2.0/.well-known/openid-configuration"))).await.json().await.unwrap();
+    assert_eq!(doc["tenant_region_sub_scope"], "GCC");
 }
 
 #[tokio::test]

@@ -112,8 +112,9 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, now_unix: u64, state: &mut Board
                 ui.selectable_value(&mut state.sort, SortBy::Ends, "Relationship ends");
             });
     });
+    checks_ui(ui, w, asks);
     let list = shown(&all, state);
-    table_ui(ui, &list, state);
+    table_ui(ui, w, &list, state);
     if let Some(row) = state.selected.as_ref().and_then(|t| all.iter().find(|r| &r.tenant_id == t)) {
         ui.add_space(6.0);
         details_ui(ui, w, row, asks);
@@ -122,8 +123,39 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, now_unix: u64, state: &mut Board
     }
 }
 
+/// The check of every customer's own tenant: its progress and Cancel while it runs, else the button that starts
+/// it (the footer's "Check all again" also reads the relationships first).
+fn checks_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
+    let checks = w.customer_checks();
+    ui.horizontal(|ui| match checks.running {
+        Some((_, total)) => {
+            let done = total.saturating_sub(checks.waiting());
+            let fraction = if total == 0 { 1.0 } else { done as f32 / total as f32 };
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .desired_width(260.0)
+                    .text(format!("Checking customers' tenants: {done} of {total}")),
+            );
+            if ui.button("Cancel").clicked() {
+                asks.intents.push(Intent::CancelCustomerChecks);
+            }
+        }
+        None => {
+            if ui
+                .button("Check every customer's tenant")
+                .on_hover_text(
+                    "Signed in there with your partner account, no browser: consent, permissions, Teams app, pin",
+                )
+                .clicked()
+            {
+                asks.intents.push(Intent::CheckCustomersTenants);
+            }
+        }
+    });
+}
+
 /// Column widths of the table.
-const WIDTHS: [f32; 5] = [190.0, 170.0, 70.0, 60.0, 250.0];
+const WIDTHS: [f32; 6] = [170.0, 160.0, 60.0, 50.0, 140.0, 210.0];
 
 /// One cell: left-aligned in its column's width.
 fn cell(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
@@ -134,9 +166,12 @@ fn cell(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
 }
 
 /// The table: a header and only the rows on screen.
-fn table_ui(ui: &mut Ui, list: &[&Row], state: &mut BoardViewState) {
+fn table_ui(ui: &mut Ui, w: &Wizard, list: &[&Row], state: &mut BoardViewState) {
+    let checks = &w.customer_checks().by_tenant;
     ui.horizontal(|ui| {
-        for (title, width) in ["Customer", "Relationship", "Consent", "Teams", "Next"].iter().zip(WIDTHS) {
+        for (title, width) in
+            ["Customer", "Relationship", "Consent", "Teams", "In its tenant", "Next"].iter().zip(WIDTHS)
+        {
             cell(ui, width, |ui| {
                 ui.label(RichText::new(*title).strong());
             });
@@ -166,6 +201,10 @@ fn table_ui(ui: &mut Ui, list: &[&Row], state: &mut BoardViewState) {
                         ui.label(yes_no(row.can_teams));
                     });
                     cell(ui, WIDTHS[4], |ui| {
+                        let (short, _) = crate::present::tenant_check(checks.get(&row.tenant_id));
+                        ui.add(egui::Label::new(short).truncate());
+                    });
+                    cell(ui, WIDTHS[5], |ui| {
                         ui.add(egui::Label::new(next_text(row)).truncate());
                     });
                 });
@@ -209,6 +248,10 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
         } else {
             format!("Your roles there: {}", roles.join(", "))
         });
+        let (_, checked) = crate::present::tenant_check(w.customer_checks().by_tenant.get(&row.tenant_id));
+        if !checked.is_empty() {
+            ui.label(checked);
+        }
         ui.add_space(4.0);
         ui.label(&next.text);
         ui.horizontal_wrapped(|ui| {

@@ -89,17 +89,16 @@ impl CustomerLine {
                 (self.consent, self.permissions, self.teams_app, self.policy) =
                     (word(c.consent), word(c.permissions), word(c.teams_app), word(c.policy));
                 self.checked_at = Some(crate::present::rfc3339(c.checked_at));
-                self.text.push_str(&format!(
-                    "\n    In its tenant: consent {}, permissions {}, Teams app {}, pinned {}",
-                    self.consent, self.permissions, self.teams_app, self.policy
-                ));
             }
             Some(CustomerStatus::Failed { failure, at }) => {
                 self.checked_at = Some(crate::present::rfc3339(*at));
                 self.check_failed = Some(failure.code());
-                self.text.push_str(&format!("\n    Its tenant could not be read: {failure}"));
             }
             Some(CustomerStatus::Waiting) | None => {}
+        }
+        let (_, sentence) = crate::present::tenant_check(status);
+        if !sentence.is_empty() {
+            self.text.push_str(&format!("\n    {sentence}"));
         }
         self
     }

@@ -61,6 +61,10 @@ fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str) -> Result<Scen
     s.tenant.tenant_id = tenant_id.clone();
     s.tenant.display_name = r.customer.clone();
     s.tenant.domains = vec![initial, vanity];
+    // Its cloud, as the partner's scenario knows it (what its discovery document says).
+    if let Some(cloud) = known.and_then(|t| t.cloud.clone()) {
+        s.teams.cloud = cloud;
+    }
     s.partner = super::partner::PartnerSpec::default();
     s.external_tenants.retain(|t| t.tenant_id != tenant_id);
     let partner_domain = partner.tenant.domains.first().cloned().unwrap_or_default();

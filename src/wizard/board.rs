@@ -84,10 +84,12 @@ impl Wizard {
                 self.page = StepId::SignIn;
                 Vec::new()
             }
+            // Everything again: the relationships, then (once read) every customer's own tenant.
             BoardIntent::Recheck
                 if matches!(self.board, Board::Loaded { .. } | Board::Failed { .. })
                     && matches!(self.sign_in, SignIn::Done(_)) =>
             {
+                self.customer_checks.after_read = true;
                 self.read_partner()
             }
             BoardIntent::Open | BoardIntent::Recheck => Vec::new(),
@@ -118,10 +120,14 @@ impl Wizard {
                 if *current != attempt {
                     return Vec::new();
                 }
+                let read = result.is_ok();
                 self.board = match result {
                     Ok(data) => Board::Loaded { data },
                     Err(failure) => Board::Failed { failure, last: last.take() },
                 };
+                if std::mem::take(&mut self.customer_checks.after_read) && read {
+                    return self.on_check_intent(super::customer_checks::CheckIntent::CheckAll);
+                }
                 Vec::new()
             }
         }

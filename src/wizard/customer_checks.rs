@@ -117,12 +117,14 @@ pub struct CustomerChecks {
     pub by_tenant: BTreeMap<String, CustomerStatus>,
     /// The check under way: its attempt and how many customers it asked.
     pub running: Option<(Attempt, usize)>,
+    /// "Check all again" asked for the tenants' check once the partner's relationships are read again.
+    pub(super) after_read: bool,
 }
 
 impl CustomerChecks {
-    /// How many of the check under way have answered.
-    pub fn answered(&self) -> usize {
-        self.by_tenant.values().filter(|s| !matches!(s, CustomerStatus::Waiting)).count()
+    /// How many customers of the check under way have not answered yet.
+    pub fn waiting(&self) -> usize {
+        self.by_tenant.values().filter(|s| matches!(s, CustomerStatus::Waiting)).count()
     }
 }
 
@@ -313,7 +315,7 @@ mod tests {
             |tenant: &str, result| Outcome::CustomerChecked { attempt, tenant_id: tenant.into(), result, at: NOW };
         let ok = reading(found(), entry(PublishingState::Published), &["app-1"]);
         assert!(w.update(Event::Done(one("contoso", Ok(ok))), at(6)).is_empty());
-        assert_eq!(w.customer_checks().answered(), 1);
+        assert_eq!(w.customer_checks().waiting(), 1);
         let refused = identity(90099, "invalid_grant");
         assert!(w.update(Event::Done(one("fabrikam", Err(refused.clone()))), at(7)).is_empty());
         assert!(w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(8)).is_empty());
@@ -339,5 +341,25 @@ mod tests {
         assert!(w.update(Event::Done(late), at(7)).is_empty());
         assert!(!w.customer_checks().by_tenant.contains_key("fabrikam"), "a cancelled check's late answer");
         assert!(matches!(w.customer_checks().by_tenant["contoso"], CustomerStatus::Checked(_)));
+    }
+
+    #[test]
+    fn check_all_again_reads_the_relationships_then_every_customers_tenant() {
+        let mut w = on_the_board();
+        let effects = w.update(Event::User(Intent::RecheckCustomers), at(4));
+        let [Effect::ReadPartner { attempt: read, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        let data = w.board().data().cloned().unwrap();
+        let effects = w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data) }), at(5));
+        assert!(
+            matches!(effects.as_slice(), [Effect::CheckCustomers { tenants, .. }] if tenants.len() == 2),
+            "{effects:?}"
+        );
+        // A read that fails starts no check, and the next plain read does not either.
+        let mut w = on_the_board();
+        let effects = w.update(Event::User(Intent::RecheckCustomers), at(4));
+        let [Effect::ReadPartner { attempt: read, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        let failed = Outcome::PartnerRead { attempt: *read, result: Err(identity(65001, "invalid_grant")) };
+        assert!(w.update(Event::Done(failed), at(5)).is_empty());
+        assert_eq!(w.customer_checks().running, None);
     }
 }

@@ -120,12 +120,50 @@ fn a_partner_sets_a_customer_up_from_the_board_and_comes_back_to_it() {
     });
     harness.run_steps(2);
     harness.get_by_label_contains("Not installed for you: you signed in from another organization");
+    click(&mut harness, "Continue: Global policy");
+    step_until(&mut harness, "Contoso's policies", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
+    });
+    click(&mut harness, "Add to the Global policy");
+    step_until(&mut harness, "pinned in Contoso", |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Applied { .. }))
+    });
 
     click(&mut harness, "Back to Northwind MSP's customers");
     harness.run_steps(2);
     assert!(harness.state().partner.is_none());
     harness.get_by_label_contains("12 customers");
     assert_eq!(harness.state().wizard().unwrap().account().unwrap().tenant_id, "5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54");
+
+    // Every customer checked in its own tenant: Contoso now set up, the others as they were.
+    click(&mut harness, "Check every customer's tenant");
+    step_until(&mut harness, "the customers' tenants checked", |app| {
+        app.wizard().is_some_and(|w| w.customer_checks().running.is_none())
+    });
+    harness.run_steps(2);
+    let column = |name: &str| {
+        let tenant = harness
+            .state()
+            .wizard()
+            .unwrap()
+            .board()
+            .data()
+            .unwrap()
+            .customers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .tenant_id
+            .clone();
+        mspbots_setup::present::tenant_check(harness.state().wizard().unwrap().customer_checks().by_tenant.get(&tenant))
+            .0
+    };
+    assert_eq!(
+        [column("Contoso"), column("Fabrikam"), column("Litware"), column("Tailspin Toys")],
+        ["set up", "not pinned", "no consent yet", "not checked"]
+    );
+    assert_eq!(harness.query_all_by_label("set up").count(), 1, "Contoso's column");
+    harness.get_by_label_contains("In its tenant (");
 
     click(&mut harness, "Litware");
     click(&mut harness, "Set up Litware");
