@@ -285,6 +285,12 @@ impl Graph {
         Self { http, base, policy: RetryPolicy::default(), quiet_until: Arc::default(), throttled_retries: None }
     }
 
+    /// The same client with a throttling gate of its own, for another tenant: Microsoft throttles an app per
+    /// tenant, so one customer's wait must not hold the others' requests (a partner checking many customers).
+    pub fn for_another_tenant(&self) -> Self {
+        Self { quiet_until: Arc::default(), ..self.clone() }
+    }
+
     /// The same client with another retry policy.
     #[must_use]
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {

@@ -1,6 +1,6 @@
 //! A partner's customers checked in their own tenants (issue 19): each read there with the partner's account, its
-//! tokens by the partner's refresh token redeemed at the customer's tenant (as GDAP allows, without a browser), a
-//! few customers at a time. Each customer's requests go through the one Graph client, which obeys that tenant's
+//! tokens by the partner's refresh token redeemed at the customer's tenant (as GDAP allows, without a browser), as
+//! many customers at once as the wizard says. Each customer's requests go through the one Graph client, which obeys that tenant's
 //! throttling answers; a customer that fails is reported as such and the others go on.
 
 use std::future::Future;
@@ -16,9 +16,6 @@ use crate::teams::policy::SetupPolicyApi as _;
 use crate::wizard::customer_checks::CustomerReading;
 use crate::wizard::{Failure, ScopeSet};
 
-/// Customers read at once.
-pub const CUSTOMER_CHECKS: usize = 8;
-
 /// Tokens for one customer's tenant: the partner's refresh token redeemed at that tenant, cached by tenant and
 /// scopes like every token (one refresh however many requests ask at once).
 struct CustomerTokens<'a> {
@@ -26,6 +23,8 @@ struct CustomerTokens<'a> {
     /// The customer's discovery document (the cache key's authority) and what it says.
     discovery: &'a str,
     endpoints: &'a signin::Endpoints,
+    /// The partner's refresh token, read from the vault once for the whole check.
+    refresh_token: &'a Secret,
     set: ScopeSet,
 }
 
@@ -37,38 +36,47 @@ impl crate::graph::TokenSource for CustomerTokens<'_> {
                 self.services.tokens.forget(&key, r).await;
             }
             let now = || -> Instant { self.services.clock.instant() };
-            self.services.tokens.get_or_refresh(&key, now, || self.services.refresh_at(self.endpoints, self.set)).await
+            let refresh = || self.services.refresh_elsewhere(self.endpoints, self.refresh_token, self.set);
+            self.services.tokens.get_or_refresh(&key, now, refresh).await
         })
     }
 }
 
 impl Services {
-    /// Reads each of `tenants` in its own tenant, [`CUSTOMER_CHECKS`] at a time, reporting each as it answers.
-    pub(super) async fn check_customers<F, Fut>(&self, tenants: Vec<String>, report: F)
+    /// Reads each of `tenants` in its own tenant, `at_once` at a time (the wizard's pacing), reporting each as it
+    /// answers.
+    pub(super) async fn check_customers<F, Fut>(&self, tenants: Vec<String>, at_once: usize, report: F)
     where
         F: Fn(String, Result<CustomerReading, Failure>) -> Fut,
         Fut: Future<Output = ()>,
     {
+        let refresh_token = self.saved_refresh_token().await;
+        let refresh_token = &refresh_token;
         let mut checks = futures_util::stream::iter(tenants)
             .map(|tenant| async move {
-                let result = self.check_customer(&tenant).await;
+                let result = match refresh_token {
+                    Ok(rt) => self.check_customer(&tenant, rt).await,
+                    Err(failure) => Err(failure.clone()),
+                };
                 (tenant, result)
             })
-            .buffer_unordered(CUSTOMER_CHECKS);
+            .buffer_unordered(at_once.max(1));
         while let Some((tenant, result)) = checks.next().await {
             report(tenant, result).await;
         }
     }
 
     /// One customer's tenant: MSPbots' grants, the Teams app in its catalog and its Global setup policy.
-    async fn check_customer(&self, tenant_id: &str) -> Result<CustomerReading, Failure> {
-        let graph = self.graph()?;
+    async fn check_customer(&self, tenant_id: &str, refresh_token: &Secret) -> Result<CustomerReading, Failure> {
+        // Its own throttling gate: this tenant's 429s hold this tenant's requests only.
+        let graph = &self.graph()?.for_another_tenant();
         let discovery = self.discovery_url_of(tenant_id).ok_or_else(|| Failure::Parse {
             what: "the sign-in authority".into(),
             excerpt: "no tenant segment to swap for the customer's".into(),
         })?;
         let endpoints = signin::discover(&self.http_auth, &discovery).await?;
-        let tokens = |set| CustomerTokens { services: self, discovery: &discovery, endpoints: &endpoints, set };
+        let tokens =
+            |set| CustomerTokens { services: self, discovery: &discovery, endpoints: &endpoints, refresh_token, set };
         let (reader, teams, admin) =
             (tokens(ScopeSet::TenantRead), tokens(ScopeSet::TeamsSetup), tokens(ScopeSet::TeamsAdmin));
         let snapshot = graph.tenant_snapshot(&reader, &self.env.consent_client_id).await?;

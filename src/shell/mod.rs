@@ -595,8 +595,8 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
             }
             report(Outcome::PartnerRead { attempt, result }).await;
         }
-        Effect::CheckCustomers { attempt, tenants } => {
-            s.check_customers(tenants, |tenant_id, result| {
+        Effect::CheckCustomers { attempt, tenants, at_once } => {
+            s.check_customers(tenants, at_once, |tenant_id, result| {
                 let at = s.clock.unix_seconds();
                 report(Outcome::CustomerChecked { attempt, tenant_id, result, at })
             })

@@ -202,31 +202,40 @@ impl Services {
     }
 
     async fn refresh(&self, set: ScopeSet) -> Result<(Secret, Instant), Failure> {
+        let rt = self.saved_refresh_token().await?;
         let endpoints = self.endpoints().await?;
-        self.refresh_at(&endpoints, set).await
+        let tokens =
+            signin::refresh(&self.http_auth, &endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
+        self.save_refresh_token(&tokens).await;
+        Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
     }
 
-    /// Redeems the vault's refresh token at `endpoints` (the sign-in's tenant, or a partner's customer's) for the
-    /// scopes of `set`, keeping the refresh token that comes back.
-    pub(super) async fn refresh_at(
-        &self,
-        endpoints: &signin::Endpoints,
-        set: ScopeSet,
-    ) -> Result<(Secret, Instant), Failure> {
+    /// The refresh token the vault keeps, or the failure that says to sign in again.
+    pub(super) async fn saved_refresh_token(&self) -> Result<Secret, Failure> {
         let vault = self.vault().await;
         let rt =
             tokio::task::spawn_blocking(move || vault.load(REFRESH_TOKEN)).await.ok().and_then(Result::ok).flatten();
-        let Some(rt) = rt else {
-            return Err(Failure::Identity(crate::wizard::IdentityError {
+        rt.ok_or_else(|| {
+            Failure::Identity(crate::wizard::IdentityError {
                 error: "interaction_required".into(),
                 description: Some("No saved sign-in: sign in again.".into()),
                 source: "this computer".into(),
                 ..Default::default()
-            }));
-        };
+            })
+        })
+    }
+
+    /// Redeems `rt` at `endpoints` (a partner's customer's tenant) for the scopes of `set`. The refresh token that
+    /// comes back is not kept: the vault keeps the sign-in's own, which stays valid, so checking many customers
+    /// at once writes nothing.
+    pub(super) async fn refresh_elsewhere(
+        &self,
+        endpoints: &signin::Endpoints,
+        rt: &Secret,
+        set: ScopeSet,
+    ) -> Result<(Secret, Instant), Failure> {
         let tokens =
-            signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
-        self.save_refresh_token(&tokens).await;
+            signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, rt, &self.scopes(set)).await?;
         Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
     }
 

@@ -8,14 +8,30 @@
 use super::partner::{AssignmentStatus, RelationshipSpec, RelationshipStatus};
 use super::scenario::{self, ExistingConsent, ExternalTenantSpec, Scenario, ScenarioError};
 
-/// The scenarios of the customers of `partner` whose own tenants are served, in the partner's order.
+/// The scenarios of the customers of `partner` whose own tenants are served, in the partner's order (the named
+/// relationships', then the generated ones' with the partner's `generated_faults`).
 pub fn scenarios(partner: &Scenario) -> Result<Vec<Scenario>, ScenarioError> {
-    partner
-        .partner
-        .relationships
-        .iter()
-        .filter_map(|r| r.tenant.as_deref().map(|base| customer(partner, r, base)))
-        .collect()
+    let named = partner.partner.relationships.len();
+    let mut out = Vec::new();
+    // A generated customer's tenant is the same scenario renamed: load it once.
+    let mut base_cache: Option<(String, Scenario)> = None;
+    for (i, r) in partner.partner.all().iter().enumerate() {
+        let Some(base) = r.tenant.as_deref() else { continue };
+        let loaded = match &base_cache {
+            Some((name, s)) if name == base => s.clone(),
+            _ => {
+                let s = scenario::load(base)?;
+                base_cache = Some((base.to_owned(), s.clone()));
+                s
+            }
+        };
+        let mut s = customer(partner, r, base, loaded)?;
+        if i >= named {
+            s.faults.extend(partner.partner.generated_faults.iter().cloned());
+        }
+        out.push(s);
+    }
+    Ok(out)
 }
 
 /// The roles an admin agent in `groups` has in the customer's tenant: those of the relationship's active access
@@ -42,8 +58,7 @@ pub fn agent_roles(r: &RelationshipSpec, groups: &[String]) -> Vec<String> {
 
 /// The customer's tenant: the `base` scenario renamed to the customer (its id, name and domains; its people's
 /// addresses on the customer's domain), with the apps it approved and the partner's agents.
-fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str) -> Result<Scenario, ScenarioError> {
-    let mut s = scenario::load(base)?;
+fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str, mut s: Scenario) -> Result<Scenario, ScenarioError> {
     let tenant_id = r.tenant_id();
     let known = partner.external_tenants.iter().find(|t| t.tenant_id == tenant_id);
     let stem: String = r.customer.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();

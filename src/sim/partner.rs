@@ -27,6 +27,16 @@ pub struct PartnerSpec {
     /// The partner group the generated relationships map (default `MSPbots Onboarding`).
     #[serde(default = "default_generated_group")]
     pub generated_group: String,
+    /// The shipped scenario every generated customer's own tenant runs (served in full, as a relationship's
+    /// `tenant`); none: they are known by name only.
+    #[serde(default)]
+    pub generated_tenant: Option<String>,
+    /// The vendor's apps each generated customer approved (`signin`, `consent`).
+    #[serde(default)]
+    pub generated_approved: Vec<String>,
+    /// Faults added to each generated customer's tenant (delays, throttling), each counted per tenant.
+    #[serde(default)]
+    pub generated_faults: Vec<super::scenario::FaultSpec>,
 }
 
 fn default_generated_group() -> String {
@@ -35,7 +45,14 @@ fn default_generated_group() -> String {
 
 impl Default for PartnerSpec {
     fn default() -> Self {
-        Self { relationships: Vec::new(), generated_customers: 0, generated_group: default_generated_group() }
+        Self {
+            relationships: Vec::new(),
+            generated_customers: 0,
+            generated_group: default_generated_group(),
+            generated_tenant: None,
+            generated_approved: Vec::new(),
+            generated_faults: Vec::new(),
+        }
     }
 }
 
@@ -165,8 +182,8 @@ impl PartnerSpec {
                 status: assignment,
                 roles: Vec::new(),
             }],
-            tenant: None,
-            approved: Vec::new(),
+            tenant: self.generated_tenant.clone(),
+            approved: self.generated_approved.clone(),
         }
     }
 
@@ -175,6 +192,13 @@ impl PartnerSpec {
     pub fn problem(&self) -> Option<String> {
         if self.generated_customers > MAX_GENERATED {
             return Some(format!("partner.generated_customers is limited to {MAX_GENERATED}"));
+        }
+        if self.generated_customers > 0 {
+            // The generated relationships' tenant and apps are checked as the named ones are.
+            let sample = self.generated(1);
+            let mut checked = self.relationships.clone();
+            checked.push(sample);
+            return Self { relationships: checked, generated_customers: 0, ..self.clone() }.problem();
         }
         for r in &self.relationships {
             let names = r.roles.iter().chain(r.access_assignments.iter().flat_map(|a| &a.roles));

@@ -164,7 +164,11 @@ impl Wizard {
                     self.customer_checks.by_tenant.entry(t.clone()).or_insert(CustomerStatus::Waiting);
                 }
                 self.customer_checks.running = Some((attempt, tenants.len()));
-                vec![Effect::CheckCustomers { attempt, tenants }]
+                vec![Effect::CheckCustomers {
+                    attempt,
+                    tenants,
+                    at_once: self.settings.timing.customers_at_once.max(1),
+                }]
             }
             CheckIntent::Cancel => match self.customer_checks.running.take() {
                 Some((attempt, _)) => {
@@ -305,8 +309,9 @@ mod tests {
     fn checking_every_customer_asks_those_the_user_has_roles_in_and_keeps_each_answer() {
         let mut w = on_the_board();
         let effects = w.update(Event::User(Intent::CheckCustomersTenants), at(4));
-        let [Effect::CheckCustomers { attempt, tenants }] = effects.as_slice() else { panic!("{effects:?}") };
+        let [Effect::CheckCustomers { attempt, tenants, at_once }] = effects.as_slice() else { panic!("{effects:?}") };
         assert_eq!(tenants, &["contoso".to_owned(), "fabrikam".to_owned()], "not the one awaiting approval");
+        assert_eq!(*at_once, 32, "the wizard's pacing");
         let attempt = *attempt;
         assert_eq!(w.customer_checks().running, Some((attempt, 2)));
         assert!(w.update(Event::User(Intent::CheckCustomersTenants), at(5)).is_empty(), "one check at a time");

@@ -368,10 +368,10 @@ pub enum Effect {
     /// groups and each customer's cloud; report the board last saved for `partner_tenant` first, if there is one
     /// ([`Outcome::PartnerSaved`]), then [`Outcome::PartnerRead`] (and save it).
     ReadPartner { attempt: Attempt, partner_tenant: String },
-    /// Read each of `tenants` (customers' tenant ids) there with the partner's account, a few at a time, each
+    /// Read each of `tenants` (customers' tenant ids) there with the partner's account, `at_once` at a time, each
     /// obeying its own tenant's throttling; report [`Outcome::CustomerChecked`] for each as it answers, then
     /// [`Outcome::CustomersChecked`].
-    CheckCustomers { attempt: Attempt, tenants: Vec<String> },
+    CheckCustomers { attempt: Attempt, tenants: Vec<String>, at_once: usize },
 }
 
 impl Effect {

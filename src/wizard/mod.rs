@@ -211,6 +211,9 @@ pub struct Timing {
     /// First wait before re-checking the permissions; doubles up to `recheck_max`.
     pub recheck_first: Duration,
     pub recheck_max: Duration,
+    /// How many of a partner's customers are read in their own tenants at once. Each tenant has its own Graph
+    /// limits, so customers are read side by side; a customer's own requests stay few (about seven).
+    pub customers_at_once: usize,
 }
 
 impl Default for Timing {
@@ -224,6 +227,7 @@ impl Default for Timing {
             settle_patience: Duration::from_secs(5 * 60),
             recheck_first: Duration::from_secs(2),
             recheck_max: Duration::from_secs(30),
+            customers_at_once: 32,
         }
     }
 }
@@ -393,6 +397,11 @@ impl Wizard {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The waits and pacing, to tune after the wizard started (benchmarks compare pacings on one session).
+    pub fn timing_mut(&mut self) -> &mut Timing {
+        &mut self.settings.timing
     }
 
     /// The step whose page is shown.
