@@ -285,6 +285,15 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
             if ui.button("Copy tenant id").clicked() {
                 asks.copy = Some(row.tenant_id.clone());
             }
+            if !row.roles.is_empty()
+                && w.customer_checks().running.is_none()
+                && ui
+                    .button("Check its tenant again")
+                    .on_hover_text("Signed in there with your partner account: consent, permissions, Teams app, pin")
+                    .clicked()
+            {
+                asks.intents.push(Intent::CheckCustomerTenant(row.tenant_id.clone()));
+            }
         });
     });
 }

@@ -129,9 +129,11 @@ impl CustomerChecks {
 }
 
 /// What the person asks (`Intent::route` hands them over).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum CheckIntent {
     CheckAll,
+    /// One customer, by tenant id.
+    One(String),
     Cancel,
 }
 
@@ -150,11 +152,19 @@ impl Wizard {
 
     pub(super) fn on_check_intent(&mut self, intent: CheckIntent) -> Vec<Effect> {
         match intent {
-            CheckIntent::CheckAll if self.customer_checks.running.is_none() => {
-                // Every customer where the user has roles now: the others' tenants refuse them anyway.
+            CheckIntent::CheckAll | CheckIntent::One(_) if self.customer_checks.running.is_none() => {
+                // Customers where the user has roles now (every one, or the one asked): the others' tenants refuse
+                // them anyway.
                 let Some(data) = self.board.data() else { return Vec::new() };
-                let tenants: Vec<String> =
-                    rows(data).into_iter().filter(|r| !r.roles.is_empty()).map(|r| r.tenant_id).collect();
+                let only = match &intent {
+                    CheckIntent::One(tenant) => Some(tenant.as_str()),
+                    CheckIntent::CheckAll | CheckIntent::Cancel => None,
+                };
+                let tenants: Vec<String> = rows(data)
+                    .into_iter()
+                    .filter(|r| !r.roles.is_empty() && only.is_none_or(|t| t == r.tenant_id))
+                    .map(|r| r.tenant_id)
+                    .collect();
                 if tenants.is_empty() {
                     return Vec::new();
                 }
@@ -178,7 +188,7 @@ impl Wizard {
                 }
                 None => Vec::new(),
             },
-            CheckIntent::CheckAll => Vec::new(),
+            CheckIntent::CheckAll | CheckIntent::One(_) => Vec::new(),
         }
     }
 
@@ -366,5 +376,19 @@ mod tests {
         let failed = Outcome::PartnerRead { attempt: *read, result: Err(identity(65001, "invalid_grant")) };
         assert!(w.update(Event::Done(failed), at(5)).is_empty());
         assert_eq!(w.customer_checks().running, None);
+    }
+
+    #[test]
+    fn one_customer_is_checked_again_on_its_own_when_the_user_has_roles_there() {
+        let mut w = on_the_board();
+        let effects = w.update(Event::User(Intent::CheckCustomerTenant("fabrikam".into())), at(4));
+        let [Effect::CheckCustomers { attempt, tenants, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        assert_eq!(tenants, &["fabrikam".to_owned()]);
+        assert_eq!(w.customer_checks().running, Some((*attempt, 1)));
+        let attempt = *attempt;
+        assert!(w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(5)).is_empty());
+        // Awaiting approval: no roles there, nothing to read.
+        assert!(w.update(Event::User(Intent::CheckCustomerTenant("tailspin".into())), at(6)).is_empty());
+        assert!(w.update(Event::User(Intent::CheckCustomerTenant("nobody".into())), at(7)).is_empty());
     }
 }

@@ -8,7 +8,7 @@ use super::{
     TeamsFacts, TenantSnapshot, consent, policy, preview, sign_in, teams, verify,
 };
 /// Something the person did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     /// The page's main button: leave Welcome, or go on from a finished step.
     Continue,
@@ -69,10 +69,12 @@ pub enum Intent {
     CheckCustomersTenants,
     /// Stop that check (what answered is kept).
     CancelCustomerChecks,
+    /// Check one customer (its tenant id) in its own tenant again.
+    CheckCustomerTenant(String),
 }
 
 /// An intent with the step that takes it (`Intent::route`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Routed {
     Continue,
     ShowStep(StepId),
@@ -127,6 +129,7 @@ impl Intent {
             Self::RecheckCustomers => Routed::Board(super::board::BoardIntent::Recheck),
             Self::CheckCustomersTenants => Routed::Check(super::customer_checks::CheckIntent::CheckAll),
             Self::CancelCustomerChecks => Routed::Check(super::customer_checks::CheckIntent::Cancel),
+            Self::CheckCustomerTenant(tenant) => Routed::Check(super::customer_checks::CheckIntent::One(tenant)),
         }
     }
 }

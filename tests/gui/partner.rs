@@ -141,29 +141,24 @@ fn a_partner_sets_a_customer_up_from_the_board_and_comes_back_to_it() {
         app.wizard().is_some_and(|w| w.customer_checks().running.is_none())
     });
     harness.run_steps(2);
-    let column = |name: &str| {
-        let tenant = harness
-            .state()
-            .wizard()
-            .unwrap()
-            .board()
-            .data()
-            .unwrap()
-            .customers
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap()
-            .tenant_id
-            .clone();
-        mspbots_setup::present::tenant_check(harness.state().wizard().unwrap().customer_checks().by_tenant.get(&tenant))
-            .0
+    let column = |app: &WizardApp, name: &str| {
+        let w = app.wizard().unwrap();
+        let tenant = &w.board().data().unwrap().customers.iter().find(|c| c.name == name).unwrap().tenant_id;
+        mspbots_setup::present::tenant_check(w.customer_checks().by_tenant.get(tenant)).0
     };
     assert_eq!(
-        [column("Contoso"), column("Fabrikam"), column("Litware"), column("Tailspin Toys")],
+        ["Contoso", "Fabrikam", "Litware", "Tailspin Toys"].map(|name| column(harness.state(), name)),
         ["set up", "not pinned", "no consent yet", "not checked"]
     );
     assert_eq!(harness.query_all_by_label("set up").count(), 1, "Contoso's column");
     harness.get_by_label_contains("In its tenant (");
+    // One customer again on its own.
+    click(&mut harness, "Check its tenant again");
+    assert!(harness.state().wizard().unwrap().customer_checks().running.is_some());
+    step_until(&mut harness, "Contoso checked again", |app| {
+        app.wizard().is_some_and(|w| w.customer_checks().running.is_none())
+    });
+    assert_eq!(column(harness.state(), "Contoso"), "set up");
 
     click(&mut harness, "Litware");
     click(&mut harness, "Set up Litware");
