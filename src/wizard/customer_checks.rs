@@ -152,34 +152,8 @@ impl Wizard {
 
     pub(super) fn on_check_intent(&mut self, intent: CheckIntent) -> Vec<Effect> {
         match intent {
-            CheckIntent::CheckAll | CheckIntent::One(_) if self.customer_checks.running.is_none() => {
-                // Customers where the user has roles now (every one, or the one asked): the others' tenants refuse
-                // them anyway.
-                let Some(data) = self.board.data() else { return Vec::new() };
-                let only = match &intent {
-                    CheckIntent::One(tenant) => Some(tenant.as_str()),
-                    CheckIntent::CheckAll | CheckIntent::Cancel => None,
-                };
-                let tenants: Vec<String> = rows(data)
-                    .into_iter()
-                    .filter(|r| !r.roles.is_empty() && only.is_none_or(|t| t == r.tenant_id))
-                    .map(|r| r.tenant_id)
-                    .collect();
-                if tenants.is_empty() {
-                    return Vec::new();
-                }
-                let attempt = self.new_attempt();
-                // Earlier findings stay until each customer answers again.
-                for t in &tenants {
-                    self.customer_checks.by_tenant.entry(t.clone()).or_insert(CustomerStatus::Waiting);
-                }
-                self.customer_checks.running = Some((attempt, tenants.len()));
-                vec![Effect::CheckCustomers {
-                    attempt,
-                    tenants,
-                    at_once: self.settings.timing.customers_at_once.max(1),
-                }]
-            }
+            CheckIntent::CheckAll => self.start_check(None),
+            CheckIntent::One(tenant) => self.start_check(Some(&tenant)),
             CheckIntent::Cancel => match self.customer_checks.running.take() {
                 Some((attempt, _)) => {
                     // What answered is kept; the customers not reached are as they were before.
@@ -188,8 +162,31 @@ impl Wizard {
                 }
                 None => Vec::new(),
             },
-            CheckIntent::CheckAll | CheckIntent::One(_) => Vec::new(),
         }
+    }
+
+    /// Checks the customers where the user has roles now (every one, or `only` that one): the others' tenants
+    /// refuse them anyway. One check at a time.
+    fn start_check(&mut self, only: Option<&str>) -> Vec<Effect> {
+        if self.customer_checks.running.is_some() {
+            return Vec::new();
+        }
+        let Some(data) = self.board.data() else { return Vec::new() };
+        let tenants: Vec<String> = rows(data)
+            .into_iter()
+            .filter(|r| !r.roles.is_empty() && only.is_none_or(|t| t == r.tenant_id))
+            .map(|r| r.tenant_id)
+            .collect();
+        if tenants.is_empty() {
+            return Vec::new();
+        }
+        let attempt = self.new_attempt();
+        // Earlier findings stay until each customer answers again.
+        for t in &tenants {
+            self.customer_checks.by_tenant.entry(t.clone()).or_insert(CustomerStatus::Waiting);
+        }
+        self.customer_checks.running = Some((attempt, tenants.len()));
+        vec![Effect::CheckCustomers { attempt, tenants, at_once: self.settings.timing.customers_at_once.max(1) }]
     }
 
     pub(super) fn on_check_outcome(&mut self, outcome: CheckOutcome) -> Vec<Effect> {
