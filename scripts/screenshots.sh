@@ -76,6 +76,15 @@ xdotool mousemove $((width - 207)) 237 click 1
 sleep 1
 primary                # Sign in to the partner tenant…
 sleep 5
-# Select Tailspin Toys (its relationship awaits the customer's approval) by its name, tenth row.
-xdotool mousemove 175 429 click 1
+# Every customer checked in its own tenant, then Contoso (fourth row) selected: its findings and actions.
+xdotool mousemove 225 178 click 1   # Check every customer's tenant
+sleep 4
+xdotool mousemove 163 302 click 1
 shot 10-partner-board 1
+# Contoso set up from the board, in its own tenant with the partner's account: on to the Teams step.
+xdotool mousemove 190 490 click 1   # Set up Contoso
+sleep 1
+primary                # Sign in with Microsoft…
+sleep 5
+primary                # Continue: Teams app
+shot 11-customer-teams-app 4

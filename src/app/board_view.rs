@@ -177,7 +177,7 @@ fn table_ui(ui: &mut Ui, w: &Wizard, list: &[&Row], state: &mut BoardViewState) 
             });
         }
     });
-    egui::ScrollArea::vertical().id_salt("board-rows").max_height(260.0).auto_shrink([false, true]).show_rows(
+    egui::ScrollArea::vertical().id_salt("board-rows").max_height(230.0).auto_shrink([false, true]).show_rows(
         ui,
         ROW_HEIGHT,
         list.len(),
@@ -241,19 +241,7 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&row.name).strong());
-        ui.label(format!("Tenant id {} · relationship {}", row.tenant_id, crate::present::relationship(row)));
-        let roles: Vec<&str> = row.roles.iter().filter_map(|r| crate::graph::role_name(r)).collect();
-        ui.label(if roles.is_empty() {
-            "Your roles there: none".to_owned()
-        } else {
-            format!("Your roles there: {}", roles.join(", "))
-        });
-        let (_, checked) = crate::present::tenant_check(w.customer_checks().by_tenant.get(&row.tenant_id));
-        if !checked.is_empty() {
-            ui.label(checked);
-        }
-        ui.add_space(4.0);
-        ui.label(&next.text);
+        // The actions first, where they are seen without scrolling; what the customer needs below.
         ui.horizontal_wrapped(|ui| {
             // Where the partner's roles can get somewhere: every step, or all but the consent (its link).
             if matches!(row.state, RowState::Ready { .. } | RowState::CannotConsent)
@@ -295,6 +283,20 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
                 asks.intents.push(Intent::CheckCustomerTenant(row.tenant_id.clone()));
             }
         });
+        ui.add_space(4.0);
+        ui.label(format!("Tenant id {} · relationship {}", row.tenant_id, crate::present::relationship(row)));
+        let roles: Vec<&str> = row.roles.iter().filter_map(|r| crate::graph::role_name(r)).collect();
+        ui.label(if roles.is_empty() {
+            "Your roles there: none".to_owned()
+        } else {
+            format!("Your roles there: {}", roles.join(", "))
+        });
+        let (_, checked) = crate::present::tenant_check(w.customer_checks().by_tenant.get(&row.tenant_id));
+        if !checked.is_empty() {
+            ui.label(checked);
+        }
+        ui.add_space(4.0);
+        ui.label(&next.text);
     });
 }
 
