@@ -14,12 +14,11 @@
 
 mod kit;
 
-use kit::{app, click, frame, percentiles, scroll, until};
+use kit::{frame, partner_signing_in, percentiles, scroll, until};
 
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
-use mspbots_setup::app::{DemoTenant, WizardApp};
+use mspbots_setup::app::WizardApp;
 use mspbots_setup::wizard::board::Board;
 
 const CUSTOMERS: u32 = 500;
@@ -44,15 +43,7 @@ fn main() {
     )
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut h = Harness::builder()
-        .with_size([1000.0, 760.0])
-        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, scenario.to_str().unwrap(), Some(AGENT)));
-    until(&mut h, "the demo tenant", |a| a.wizard().is_some());
-    if let DemoTenant::Ready(sim) = &h.state().demo {
-        sim.sim().set_auto_login(Some(AGENT.to_owned()));
-    }
-    click(&mut h, "Customers of a partner…");
-    click(&mut h, "Sign in to the partner tenant…");
+    let mut h = partner_signing_in(&rt, scenario.to_str().unwrap(), AGENT);
     until(&mut h, "the read under way", |a| a.wizard().is_some_and(|w| matches!(w.board(), Board::Loading { .. })));
 
     // One frame per 16 ms, as a display would ask for them, for as long as the read runs.

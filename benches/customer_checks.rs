@@ -15,7 +15,7 @@
 
 mod kit;
 
-use kit::{app, click, frame, percentiles, until};
+use kit::{click, frame, partner_signing_in, percentiles, until};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -83,15 +83,7 @@ fn main() {
     let file = dir.join("partner.toml");
     std::fs::write(&file, scenario()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut h = Harness::builder()
-        .with_size([1000.0, 760.0])
-        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(&rt, file.to_str().unwrap(), Some(AGENT)));
-    until(&mut h, "the demo tenant", |a| a.wizard().is_some());
-    if let DemoTenant::Ready(sim) = &h.state().demo {
-        sim.sim().set_auto_login(Some(AGENT.to_owned()));
-    }
-    click(&mut h, "Customers of a partner…");
-    click(&mut h, "Sign in to the partner tenant…");
+    let mut h = partner_signing_in(&rt, file.to_str().unwrap(), AGENT);
     until(&mut h, "the board", |a| a.wizard().is_some_and(|w| matches!(w.board(), Board::Loaded { .. })));
     let DemoTenant::Ready(tenant) = &h.state().demo else { panic!("no demo tenant") };
     let before = tenant.sim().requests().len();

@@ -125,22 +125,13 @@ pub struct CustomersSetupArgs {
     #[arg(long)]
     pub all_ready: bool,
     #[command(flatten)]
-    pub target: TargetArgs,
-    /// Run without the window (required: the window sets customers up from its board).
-    #[arg(long)]
-    pub headless: bool,
-    /// Sign in with a device code instead of the browser.
-    #[arg(long)]
-    pub device_code: bool,
+    pub list: CustomersListArgs,
     /// Also install the Teams app for every enabled member of each customer.
     #[arg(long)]
     pub install_for_everyone: bool,
     /// After a consent, how long (seconds) to re-check permissions still missing.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub grant_wait: u64,
-    /// One JSON object per step line.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Options of `customers list`.
@@ -154,7 +145,7 @@ pub struct CustomersListArgs {
     /// Sign in with a device code instead of the browser.
     #[arg(long)]
     pub device_code: bool,
-    /// One JSON object per customer.
+    /// One JSON object per line (per customer; per step for `customers setup`).
     #[arg(long)]
     pub json: bool,
 }
@@ -444,7 +435,7 @@ pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Opt
 
 /// `mspbots-setup customers setup --headless`.
 fn set_customers_up(args: CustomersSetupArgs, state_dir: PathBuf, browser: Option<String>) -> ExitCode {
-    if !args.headless {
+    if !args.list.headless {
         report("nothing to do", &std::io::Error::other("`customers setup` needs --headless"));
         return ExitCode::from(2);
     }
@@ -454,11 +445,11 @@ fn set_customers_up(args: CustomersSetupArgs, state_dir: PathBuf, browser: Optio
         crate::headless::CustomerTargets::Tenants(args.tenants)
     };
     let options = crate::headless::HeadlessOptions {
-        launch: args.target.launch(),
-        device_code: args.device_code,
+        launch: args.list.target.launch(),
+        device_code: args.list.device_code,
         install_for_everyone: args.install_for_everyone,
         grant_wait: std::time::Duration::from_secs(args.grant_wait),
-        json: args.json,
+        json: args.list.json,
         state_dir,
         browser,
         ..crate::headless::HeadlessOptions::default()

@@ -29,15 +29,7 @@ async fn proxy() -> (String, Arc<Mutex<Vec<String>>>) {
             let Ok((mut client, _)) = listener.accept().await else { return };
             let seen = seen.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 || head.len() > 8192 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
+                let Some(head) = request_head(&mut client).await else { return };
                 let Some(target) = head.strip_prefix("CONNECT ").and_then(|r| r.split(' ').next()) else {
                     let _unsent = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
                     return;
@@ -53,6 +45,19 @@ async fn proxy() -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (address, tunnels)
+}
+
+/// A proxy request's head, up to the blank line (`None` when the client goes away first or sends too much).
+async fn request_head(client: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).await.unwrap_or(0) == 0 || head.len() > 8192 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
 }
 
 fn port_of(url: &str) -> String {
@@ -127,13 +132,8 @@ async fn refusing_proxy() -> String {
         loop {
             let Ok((mut client, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 || head.len() > 8192 {
-                        return;
-                    }
-                    head.push(byte[0]);
+                if request_head(&mut client).await.is_none() {
+                    return;
                 }
                 let _unsent = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n").await;
             });

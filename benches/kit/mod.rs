@@ -74,3 +74,18 @@ pub fn percentiles(mut xs: Vec<f64>) -> (f64, f64, f64, usize) {
     let at = |p: f64| xs[((xs.len() as f64 - 1.0) * p).round() as usize];
     (at(0.5), at(0.99), xs[xs.len() - 1], xs.len())
 }
+
+/// The window in demo mode on a partner `scenario` (a file), signed in as the partner's `agent` through
+/// Welcome's second way in, the partner's sign-in started (the board's read under way or done).
+pub fn partner_signing_in(rt: &tokio::runtime::Runtime, scenario: &str, agent: &str) -> Harness<'static, WizardApp> {
+    let mut h = Harness::builder()
+        .with_size([1000.0, 760.0])
+        .build_ui_state(|ui, app: &mut WizardApp| app.ui_body(ui), app(rt, scenario, Some(agent)));
+    until(&mut h, "the demo tenant", |a| a.wizard().is_some());
+    if let mspbots_setup::app::DemoTenant::Ready(sim) = &h.state().demo {
+        sim.sim().set_auto_login(Some(agent.to_owned()));
+    }
+    click(&mut h, "Customers of a partner…");
+    click(&mut h, "Sign in to the partner tenant…");
+    h
+}

@@ -105,29 +105,10 @@ impl CustomerLine {
 }
 
 /// `customers check --all --headless`: `customers list`, then every customer where the user has roles checked in
-/// its own tenant (a few at a time), the same lines with what each tenant showed. Exit 0 when the list was read
-/// and every customer checked could be read, 1 otherwise, 2 for bad input.
+/// its own tenant, the same lines with what each tenant showed. Exit 0 when the list was read and every customer
+/// checked could be read, 1 otherwise, 2 for bad input.
 pub fn check(options: HeadlessOptions) -> ExitCode {
-    let (checked, runtime) = match prepare(&options, "cannot check the customers") {
-        Ok(ready) => ready,
-        Err(code) => return code,
-    };
-    let json = options.json;
-    match runtime.block_on(async move { read_board_and(checked, options, true).await }) {
-        Ok(Ok(lines)) => {
-            let all_read = lines.iter().all(|l| l.check_failed.is_none());
-            print_customers(&lines, json);
-            if all_read { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-        }
-        Ok(Err(stopped)) => {
-            print_stopped(stopped, json);
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            crate::launch::report("cannot check the customers", &e);
-            ExitCode::from(2)
-        }
-    }
+    list_or_check(options, true)
 }
 
 fn print_customers(lines: &[CustomerLine], json: bool) {
@@ -143,22 +124,29 @@ fn print_customers(lines: &[CustomerLine], json: bool) {
 /// read, 1 when the sign-in or the read failed (its line says why), 2 when the command line names something it
 /// cannot use (nothing started).
 pub fn list(options: HeadlessOptions) -> ExitCode {
-    let (checked, runtime) = match prepare(&options, "cannot list the customers") {
+    list_or_check(options, false)
+}
+
+/// The list, and with `check_tenants` every customer's own tenant read too; the lines printed, and the exit code.
+fn list_or_check(options: HeadlessOptions, check_tenants: bool) -> ExitCode {
+    let doing = if check_tenants { "cannot check the customers" } else { "cannot list the customers" };
+    let (checked, runtime) = match prepare(&options, doing) {
         Ok(ready) => ready,
         Err(code) => return code,
     };
     let json = options.json;
-    match runtime.block_on(async move { read_board(checked, options).await }) {
+    match runtime.block_on(async move { read_board_and(checked, options, check_tenants).await }) {
         Ok(Ok(lines)) => {
+            let all_read = lines.iter().all(|l| l.check_failed.is_none());
             print_customers(&lines, json);
-            ExitCode::SUCCESS
+            if all_read { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Ok(Err(stopped)) => {
             print_stopped(stopped, json);
             ExitCode::FAILURE
         }
         Err(e) => {
-            crate::launch::report("cannot list the customers", &e);
+            crate::launch::report(doing, &e);
             ExitCode::from(2)
         }
     }
