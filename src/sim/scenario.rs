@@ -819,6 +819,24 @@ mod tests {
     }
 
     #[test]
+    fn a_partners_customer_tenants_are_checked_as_scenarios_are() {
+        let head = "base = \"msp-partner\"\nname = \"x\"\nsummary = \"y\"\n[partner]\n";
+        let one = "[[partner.relationships]]\ncustomer = \"Fabrikam\"\nstatus = \"active\"\nroles = [\"Global Administrator\"]\n";
+        let err = |text: String| parse_str(&text, "t").unwrap_err().to_string();
+        let e = err(format!("{head}{one}tenant = \"happpy\"\n"));
+        assert!(e.contains("tenant 'happpy' is not a shipped single-tenant scenario") && e.contains("happy"), "{e}");
+        let e = err(format!("{head}{one}tenant = \"happy\"\napproved = [\"mspbots\"]\n"));
+        assert!(e.contains("approved app 'mspbots'"), "{e}");
+        let generated = "generated_customers = 3\ngenerated_tenant = \"happy\"\n";
+        let e = err(format!("{head}{generated}[[partner.generated_faults]]\nendpoint = \"grpah\"\ndelay_ms = 50\n"));
+        assert!(e.contains("the tenant of customer 'Customer 0001'") && e.contains("grpah"), "{e}");
+        let e = err(format!("{head}generated_customers = 3\ngenerated_tenant = \"msp-partner\"\n"));
+        assert!(e.contains("tenant 'msp-partner'"), "{e}");
+        let ok = parse_str(&format!("{head}{generated}generated_approved = [\"signin\"]\n"), "t").unwrap();
+        assert_eq!(super::super::customers::scenarios(&ok).unwrap().len(), 3);
+    }
+
+    #[test]
     fn validation_catches_dangling_references() {
         let err =
             parse_str("base = \"happy\"\nname = \"x\"\nsummary = \"y\"\ndefault_account = \"ghost@nowhere\"\n", "t")

@@ -13,7 +13,16 @@ const CLOUDS: &[&str] = &["public", "gcc", "gcc-high", "dod"];
 pub(super) fn validate(s: &Scenario) -> Result<(), String> {
     tenants_and_users(s)?;
     apps_and_faults(s)?;
-    consent_and_directory(s)
+    consent_and_directory(s)?;
+    customers(s)
+}
+
+/// A partner's customers' own tenants, as the simulator would serve them (the generated ones' faults included).
+fn customers(s: &Scenario) -> Result<(), String> {
+    for c in super::customers::sample(s).map_err(|e| e.to_string())? {
+        validate(&c).map_err(|problem| format!("the tenant of customer '{}': {problem}", c.tenant.display_name))?;
+    }
+    Ok(())
 }
 
 /// The tenant, the external tenants, the users (roles, homes, managers), the partner section and the default account.
