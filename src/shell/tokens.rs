@@ -204,10 +204,14 @@ impl Services {
     async fn refresh(&self, set: ScopeSet) -> Result<(Secret, Instant), Failure> {
         let rt = self.saved_refresh_token().await?;
         let endpoints = self.endpoints().await?;
-        let tokens =
-            signin::refresh(&self.http_auth, &endpoints, &self.env.signin_client_id, &rt, &self.scopes(set)).await?;
+        let tokens = self.redeem(&endpoints, &rt, set).await?;
         self.save_refresh_token(&tokens).await;
         Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
+    }
+
+    /// Redeems `rt` at `endpoints` for the scopes of `set`.
+    async fn redeem(&self, endpoints: &signin::Endpoints, rt: &Secret, set: ScopeSet) -> Result<Tokens, Failure> {
+        signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, rt, &self.scopes(set)).await
     }
 
     /// The refresh token the vault keeps, or the failure that says to sign in again.
@@ -234,8 +238,7 @@ impl Services {
         rt: &Secret,
         set: ScopeSet,
     ) -> Result<(Secret, Instant), Failure> {
-        let tokens =
-            signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, rt, &self.scopes(set)).await?;
+        let tokens = self.redeem(endpoints, rt, set).await?;
         Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
     }
 
