@@ -96,12 +96,14 @@ pub enum CustomersCommand {
     /// roles there can grant consent and set up Teams, and the next action. Exit 0 when the list was read.
     List(CustomersListArgs),
     /// Run the five steps in customers' own tenants, signed in there with your partner account (GDAP): each
-    /// TENANT_ID named, or with --all-ready every customer the list says is ready. Step lines (JSON with --json)
+    /// TENANT_ID named, or with --all-ready every customer whose tenant, checked first, still needs the setup (not
+    /// those set up before, blocking third-party apps, or needing their admin's consent). Step lines (JSON with --json)
     /// carry the customer's tenant_id. Exit 0 only when every step of every customer succeeded.
     Setup(CustomersSetupArgs),
     /// The list, then every customer where your roles reach checked in its own tenant (signed in there with your
-    /// partner account, no browser): MSPbots' consent and permissions, its Teams app and the Global policy's pin
-    /// (`done`, `missing`, `not_read`). Exit 0 when every customer checked could be read.
+    /// partner account, no browser): MSPbots' consent and permissions, its Teams app, the Global policy's pin and
+    /// who of a sample has it (`done`, `missing`, `not_read`), third-party apps blocked, the customer's admin
+    /// centers. Exit 0 when every customer checked could be read.
     Check(CustomersCheckArgs),
 }
 
@@ -121,7 +123,7 @@ pub struct CustomersSetupArgs {
     /// Customers' tenant ids (or verified domains).
     #[arg(value_name = "TENANT_ID", value_parser = tenant_name, required_unless_present = "all_ready", conflicts_with = "all_ready")]
     pub tenants: Vec<String>,
-    /// Every customer whose relationship gives you the roles (read from your partner tenant first).
+    /// Every customer whose relationship gives you the roles and whose tenant, checked first, needs the setup.
     #[arg(long)]
     pub all_ready: bool,
     #[command(flatten)]

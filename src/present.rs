@@ -506,6 +506,8 @@ pub fn date(unix: u64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NextAction {
     pub code: &'static str,
+    /// A few words, for the board's column.
+    pub short: &'static str,
     pub text: String,
 }
 
@@ -532,12 +534,16 @@ pub fn tenant_check(status: Option<&crate::wizard::customer_checks::CustomerStat
             ("could not read", format!("Its tenant could not be read ({}, {}): {failure}", failure.code(), date(*at)))
         }
         Some(CustomerStatus::Checked(c)) => {
-            let short = if c.complete() {
+            let short = if c.onboarded() {
                 "set up"
+            } else if c.complete() {
+                "set up, reaching users"
             } else if c.consent != Finding::Done {
                 "no consent yet"
             } else if c.permissions != Finding::Done {
                 "permissions missing"
+            } else if c.apps_blocked {
+                "third-party apps blocked"
             } else if c.teams_app != Finding::Done {
                 "no Teams app"
             } else if c.policy != Finding::Done {
@@ -545,8 +551,14 @@ pub fn tenant_check(status: Option<&crate::wizard::customer_checks::CustomerStat
             } else {
                 "incomplete"
             };
+            let reached = match (c.delivery, c.reached) {
+                (Finding::NotRead, _) | (_, None) => word(Finding::NotRead).to_owned(),
+                (_, Some(r)) => format!("{} of {} sampled users", r.have_it, r.sampled),
+            };
+            let blocked = if c.apps_blocked { " The org-wide app settings block third-party apps." } else { "" };
             let long = format!(
-                "In its tenant ({}): consented {}, every permission granted {}, Teams app in the catalog {}, pinned in the Global policy {}.",
+                "In its tenant ({}): consented {}, every permission granted {}, Teams app in the catalog {}, pinned \
+                 in the Global policy {}, has it: {reached}.{blocked}",
                 date(c.checked_at),
                 word(c.consent),
                 word(c.permissions),
@@ -558,13 +570,129 @@ pub fn tenant_check(status: Option<&crate::wizard::customer_checks::CustomerStat
     }
 }
 
-/// The board row's explanation and next action, for the window and headless (`docs/msp-multi-tenant.md`).
-pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> NextAction {
+/// The next action a customer's check decides, where it says more than the relationship: already set up, Teams
+/// still delivering, third-party apps blocked, the setup tool not approved there, or what is missing. `None`
+/// leaves it to the relationship (never checked, or its roles cannot act on what is missing).
+fn next_from_check(
+    row: &crate::wizard::board::Row,
+    status: Option<&crate::wizard::customer_checks::CustomerStatus>,
+    vendor: &str,
+) -> Option<NextAction> {
+    use crate::wizard::board::RowState;
+    use crate::wizard::customer_checks::{CustomerStatus, Finding};
+    let renew_by = match &row.state {
+        RowState::Ready { renew_by } => *renew_by,
+        RowState::CannotConsent => None,
+        _ => return None,
+    };
+    let renew =
+        renew_by.map_or(String::new(), |end| format!(" The relationship ends on {}: renew it before then.", date(end)));
+    let c = match status? {
+        CustomerStatus::Checked(c) => c,
+        CustomerStatus::Failed { failure, .. } if failure.code() == "AADSTS90099" => {
+            return Some(NextAction {
+                code: "send_consent_link",
+                short: "Send the consent link",
+                text: format!(
+                    "This customer has not approved the setup tool, and Microsoft refuses a partner's sign-in to an app \
+                     the customer has not approved (AADSTS90099). Copy the consent link for the customer's own \
+                     Global Administrator; once they approve, set it up.{renew}"
+                ),
+            });
+        }
+        CustomerStatus::Failed { .. } | CustomerStatus::Waiting => return None,
+    };
+    let checked = date(c.checked_at);
+    let have = c.reached.map_or(String::new(), |r| format!("{} of {} sampled users have it", r.have_it, r.sampled));
+    if c.onboarded() {
+        return Some(NextAction {
+            code: "none",
+            short: "Nothing: set up",
+            text: format!(
+                "Already onboarded: {vendor} is consented with every permission, its Teams app pinned for everyone, \
+                 and {have} (checked {checked}). Nothing to do.{renew}"
+            ),
+        });
+    }
+    if c.complete() {
+        let (code, short, what) = if c.delivery == Finding::Missing {
+            (
+                "wait_delivery",
+                "Wait for Teams",
+                format!("Teams is still delivering it: {have}. That can take up to a day; check again later."),
+            )
+        } else {
+            ("check_again", "Check again", "Who has it could not be read; check its tenant again.".to_owned())
+        };
+        return Some(NextAction {
+            code,
+            short,
+            text: format!("{vendor} is set up here and pinned for everyone (checked {checked}). {what}{renew}"),
+        });
+    }
+    if c.consent != Finding::Done || c.permissions != Finding::Done {
+        // The relationship's words already say what to do where its roles cannot grant the permissions.
+        if row.state == RowState::CannotConsent {
+            return None;
+        }
+    } else if c.apps_blocked {
+        return Some(NextAction {
+            code: "allow_apps",
+            short: "Allow third-party apps",
+            text: format!(
+                "Teams in this tenant blocks third-party apps org-wide, so {vendor} will probably be refused. In its \
+                 Teams admin center open Teams apps > Manage apps > Actions > Org-wide app settings, allow \
+                 third-party apps and make {vendor} available, then set it up.{renew}"
+            ),
+        });
+    }
+    let missing: Vec<&str> = [
+        (c.consent, "consent"),
+        (c.permissions, "every permission"),
+        (c.teams_app, "the Teams app"),
+        (c.policy, "the pin for everyone"),
+    ]
+    .iter()
+    .filter(|(f, _)| *f != Finding::Done)
+    .map(|(_, what)| *what)
+    .collect();
+    Some(NextAction {
+        code: "set_up",
+        short: "Set up",
+        text: format!(
+            "Its tenant lacks {} (checked {checked}): set it up; the steps already done are kept.{renew}",
+            missing.join(", ")
+        ),
+    })
+}
+
+/// The board row's explanation and next action, for the window and headless (`docs/msp-multi-tenant.md`): what
+/// the customer's last check found where it decides more, else the relationship's.
+pub fn customer_next_action(
+    row: &crate::wizard::board::Row,
+    status: Option<&crate::wizard::customer_checks::CustomerStatus>,
+    vendor: &str,
+) -> NextAction {
+    next_from_check(row, status, vendor).unwrap_or_else(|| relationship_next_action(row, vendor))
+}
+
+/// Someone has to act before the setup can run (or finish): the relationship's states that say so, and what a
+/// check found that needs someone (third-party apps to allow, the customer's admin to consent).
+pub fn customer_needs_action(
+    row: &crate::wizard::board::Row,
+    status: Option<&crate::wizard::customer_checks::CustomerStatus>,
+) -> bool {
+    row.needs_action() || matches!(customer_next_action(row, status, "").code, "allow_apps" | "send_consent_link")
+}
+
+/// The next action the relationship decides.
+fn relationship_next_action(row: &crate::wizard::board::Row, vendor: &str) -> NextAction {
     use crate::wizard::board::RowState as S;
-    let n = |code, text: String| NextAction { code, text };
+    let n = |code, short, text: String| NextAction { code, short, text };
     match &row.state {
         S::GovernmentCloud { scope } => n(
             "check_government_support",
+            "Government cloud: check support",
             format!(
                 "A US government cloud tenant ({scope}). Check with {vendor} that it serves this cloud before \
                  setting it up; the setup tool treats it as not ready."
@@ -572,6 +700,7 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
         ),
         S::ApprovalPending { relationship_id } => n(
             "send_invitation",
+            "Send the invitation again",
             format!(
                 "The customer's Global Administrator has not approved the GDAP relationship yet. Send them the \
                  invitation link again: {}",
@@ -580,10 +709,12 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
         ),
         S::Activating => n(
             "wait_activation",
+            "Wait for the activation",
             "Microsoft is activating the relationship (this takes a few minutes). Check again shortly.".to_owned(),
         ),
         S::JustActivated { usable_at } => n(
             "wait_activation",
+            "Wait for the activation",
             format!(
                 "The relationship was activated moments ago; its roles reach the customer's tenant within about 15 \
                  minutes. Set it up after {} UTC.",
@@ -592,6 +723,7 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
         ),
         S::Ended { status } => n(
             "renew_relationship",
+            "Renew the relationship",
             format!(
                 "The relationship is {}: nothing can be done in the tenant through it. Create a new one in Partner \
                  Center and have the customer approve it.",
@@ -605,24 +737,28 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
         ),
         S::AssignmentPending => n(
             "wait_assignment",
+            "Wait for the access assignment",
             "The security groups' access to this customer is still being assigned (pending). Check again in a \
              few minutes."
                 .to_owned(),
         ),
         S::AssignmentError => n(
             "fix_assignment",
+            "Fix the access assignment",
             "Assigning a security group's access to this customer failed (error). In Partner Center, remove the \
              group's access assignment and add it again."
                 .to_owned(),
         ),
         S::NotInGroup { .. } => n(
             "join_group",
+            "Join a mapped group",
             "You are in none of the security groups this relationship gives roles to, so you have no roles in \
              the customer's tenant. Ask a partner admin to add you to one (and to AdminAgents)."
                 .to_owned(),
         ),
         S::CannotConsent => n(
             "send_consent_link",
+            "Send the consent link",
             format!(
                 "Your roles here cannot grant the application permissions {vendor} asks for (that takes Global \
                  Administrator or Privileged Role Administrator). Copy the consent link for the customer's admin, or ask for a \
@@ -631,6 +767,7 @@ pub fn customer_next_action(row: &crate::wizard::board::Row, vendor: &str) -> Ne
         ),
         S::Ready { renew_by } => n(
             "set_up",
+            if renew_by.is_some() { "Set up (renew soon)" } else { "Set up" },
             format!(
                 "Your roles there allow the setup.{} Microsoft refuses a partner's sign-in to an app this customer has \
                  not approved yet (AADSTS90099): if it does, send the consent link to the customer's admin first.",
@@ -701,5 +838,85 @@ mod tool_permission_tests {
         a.sort_unstable();
         l.sort_unstable();
         assert_eq!(a, l);
+    }
+}
+
+#[cfg(test)]
+mod customer_next_action_tests {
+    use super::customer_next_action;
+    use crate::wizard::board::{Row, RowState};
+    use crate::wizard::customer_checks::{CustomerCheck, CustomerStatus, Finding, Reached};
+
+    fn row(state: RowState) -> Row {
+        Row {
+            tenant_id: "tid".into(),
+            name: "Contoso".into(),
+            relationship_id: Some("rel".into()),
+            relationship_status: Some(crate::wizard::board::RelationshipStatus::Active),
+            relationship_end: None,
+            roles: vec![crate::wizard::board::GLOBAL_ADMINISTRATOR.into()],
+            can_consent: true,
+            can_teams: true,
+            state,
+        }
+    }
+
+    fn check(policy: Finding, delivery: Finding) -> CustomerCheck {
+        CustomerCheck {
+            checked_at: 1_800_000_000,
+            consent: Finding::Done,
+            permissions: Finding::Done,
+            teams_app: Finding::Done,
+            policy,
+            delivery,
+            reached: Some(Reached { have_it: 3, sampled: 4 }),
+            apps_blocked: false,
+            admin_centers: None,
+        }
+    }
+
+    fn code(r: &Row, status: Option<CustomerStatus>) -> &'static str {
+        match status {
+            Some(s) => customer_next_action(r, Some(&s), "MSPbots").code,
+            None => customer_next_action(r, None, "MSPbots").code,
+        }
+    }
+
+    #[test]
+    fn what_a_customers_tenant_showed_decides_the_next_action_where_the_roles_allow_acting() {
+        let ready = row(RowState::Ready { renew_by: None });
+        let checked = |c| Some(CustomerStatus::Checked(c));
+        assert_eq!(code(&ready, None), "set_up");
+        assert_eq!(code(&ready, checked(check(Finding::Done, Finding::Done))), "none");
+        let onboarded = customer_next_action(&ready, checked(check(Finding::Done, Finding::Done)).as_ref(), "MSPbots");
+        assert!(onboarded.text.contains("3 of 4 sampled users"), "{}", onboarded.text);
+        assert_eq!(code(&ready, checked(check(Finding::Done, Finding::Missing))), "wait_delivery");
+        assert_eq!(code(&ready, checked(check(Finding::Done, Finding::NotRead))), "check_again");
+        assert_eq!(code(&ready, checked(check(Finding::Missing, Finding::Missing))), "set_up");
+        let mut blocked = check(Finding::Missing, Finding::Missing);
+        blocked.apps_blocked = true;
+        assert_eq!(code(&ready, checked(blocked.clone())), "allow_apps");
+        // An app-centric tenant that let the app through anyway is onboarded all the same.
+        let mut through = check(Finding::Done, Finding::Done);
+        through.apps_blocked = true;
+        assert_eq!(code(&ready, checked(through)), "none");
+        // The setup tool not approved there: the customer's admin first.
+        let refused = crate::wizard::Failure::Identity(crate::wizard::IdentityError {
+            error: "invalid_grant".into(),
+            error_codes: vec![90099],
+            ..Default::default()
+        });
+        assert_eq!(code(&ready, Some(CustomerStatus::Failed { failure: refused, at: 0 })), "send_consent_link");
+
+        // Roles that cannot consent: a missing consent stays the relationship's consent link; with consent done,
+        // the steps can run.
+        let cannot = row(RowState::CannotConsent);
+        let mut no_consent = check(Finding::Missing, Finding::Missing);
+        no_consent.consent = Finding::Missing;
+        assert_eq!(code(&cannot, checked(no_consent)), "send_consent_link");
+        assert_eq!(code(&cannot, checked(check(Finding::Missing, Finding::Missing))), "set_up");
+        // Where the relationship stops everything, a check changes nothing.
+        let ended = row(RowState::Ended { status: crate::wizard::board::RelationshipStatus::Expired });
+        assert_eq!(code(&ended, checked(check(Finding::Done, Finding::Done))), "renew_relationship");
     }
 }

@@ -398,6 +398,19 @@ const EXPECTED: &[Expect] = &[
         ],
         exit: 1,
     },
+    // Set up before: every step finds its work done.
+    Expect {
+        scenario: "already-onboarded",
+        extra: &[],
+        lines: &[
+            ("sign_in", "done", None),
+            ("admin_consent", "done", None),
+            ("verify_permissions", "done", None),
+            ("teams_app", "done", None),
+            ("global_policy", "done", None),
+        ],
+        exit: 0,
+    },
 ];
 
 type Run = (i32, Vec<Value>, String);
@@ -714,7 +727,7 @@ fn the_board_is_saved_per_partner_tenant_without_secrets_and_a_broken_save_is_re
     let file = dir.join("partner-board-5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54.json");
     let saved = std::fs::read_to_string(&file).unwrap();
     let board: Value = serde_json::from_str(&saved).unwrap();
-    assert_eq!(board["customers"].as_array().unwrap().len(), 12);
+    assert_eq!(board["customers"].as_array().unwrap().len(), 14);
     assert!(board["read_at"].as_u64().is_some());
     for secret in ["eyJ", "refresh_token", "access_token", "@northwindmsp.com"] {
         assert!(!saved.contains(secret), "the saved board holds {secret:?}");
@@ -722,7 +735,7 @@ fn the_board_is_saved_per_partner_tenant_without_secrets_and_a_broken_save_is_re
     // A file that cannot be read is ignored and replaced by the next read.
     std::fs::write(&file, "{ not json").unwrap();
     let (exit, lines, stderr) = customers_in(&dir, "lynne.robbins@northwindmsp.com");
-    assert_eq!((exit, lines.len()), (0, 12), "{stderr}");
+    assert_eq!((exit, lines.len()), (0, 14), "{stderr}");
     assert!(serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap()).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -745,6 +758,8 @@ fn the_partners_board_lists_every_customer_with_its_state_and_next_action() {
         ("Margie's Travel", "active", "not_in_group", "join_group", false, false),
         ("Proseware", "active", "assignment_error", "fix_assignment", false, false),
         ("Trey Research", "terminated", "ended", "renew_relationship", false, false),
+        ("Relecloud", "active", "ready", "set_up", true, true),
+        ("Woodgrove Bank", "active", "ready", "set_up", true, true),
     ];
     assert_eq!(lines.len(), expect.len(), "one line per customer: {lines:#?}");
     for (name, status, state, next, consent, teams) in expect {
@@ -812,9 +827,10 @@ fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
     assert_eq!(step(&lines, "sign_in")["code"], "AADSTS50020");
 }
 
-/// `customers setup --all-ready` sets up every customer the board says is ready (those the demo serves in full:
-/// Adventure Works, Contoso, Fabrikam), each line carrying its tenant; a customer needing its admin's consent
-/// (Litware) named on its own ends with the consent step needing attention, and the command exits 1.
+/// `customers setup --all-ready` checks every customer's tenant first and sets up those whose next action is the
+/// setup (Adventure Works, Contoso, Fabrikam), each line carrying its tenant; not Relecloud (onboarded before)
+/// nor Woodgrove Bank (third-party apps blocked). A customer needing its admin's consent (Litware) named on its
+/// own ends with the consent step needing attention, and the command exits 1.
 #[test]
 fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
     let dir = std::env::temp_dir().join(format!("mspbots-customers-setup-{}", std::process::id()));
@@ -875,13 +891,44 @@ fn customers_check_reads_each_customer_in_its_own_tenant() {
         ["consent", "permissions", "teams_app", "policy", "delivery"].map(|f| l[f].as_str().unwrap().to_owned())
     };
     for ready in ["Contoso", "Fabrikam", "Adventure Works", "Fourth Coffee"] {
-        assert_eq!(findings(ready), ["done", "done", "done", "missing", "not_checked"], "{ready}");
+        assert_eq!(findings(ready), ["done", "done", "done", "missing", "missing"], "{ready}");
+        assert_eq!(by_name(ready)["have_app"], serde_json::json!([0, 25]), "{ready}");
         assert!(by_name(ready)["checked_at"].as_str().is_some());
     }
-    assert_eq!(findings("Litware"), ["missing", "missing", "done", "missing", "not_checked"]);
+    assert_eq!(by_name("Contoso")["next_action"], "set_up");
+    assert_eq!(findings("Litware"), ["missing", "missing", "done", "missing", "missing"]);
+    assert_eq!(by_name("Litware")["next_action"], "send_consent_link");
     for without_roles in ["Tailspin Toys", "Margie's Travel", "Alpine Ski House"] {
         assert_eq!(findings(without_roles), ["not_checked"; 5], "{without_roles}");
         assert!(by_name(without_roles)["checked_at"].is_null());
     }
+    // Onboarded before: nothing to do. Third-party apps blocked: its admin allows them first.
+    let relecloud = by_name("Relecloud");
+    assert_eq!(findings("Relecloud"), ["done"; 5]);
+    assert_eq!(
+        (relecloud["next_action"].as_str(), relecloud["have_app"].clone()),
+        (Some("none"), serde_json::json!([25, 25]))
+    );
+    let woodgrove = by_name("Woodgrove Bank");
+    assert_eq!(
+        (woodgrove["next_action"].as_str(), woodgrove["apps_blocked"].as_bool()),
+        (Some("allow_apps"), Some(true))
+    );
+    // The admin centers as Microsoft lists them for the partner, in the customer's context.
+    assert_eq!(
+        relecloud["teams_admin_center"],
+        "https://admin.teams.microsoft.com/?delegatedOrg=relecloud.onmicrosoft.com"
+    );
+    assert_eq!(relecloud["entra_admin_center"], "https://aad.portal.azure.com/relecloud.onmicrosoft.com");
+
+    // Saved with the board (findings and counts, no user): the next list opens with them.
+    let saved = std::fs::read_to_string(dir.join("partner-board-5b0d8e27-4f19-4c3a-96b8-1e7a2d6c9f54.json")).unwrap();
+    let board: Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(board["checks"]["150721c3-c24f-4e57-a243-db3cdac79c0e"]["delivery"], "done", "{saved}");
+    assert!(!saved.contains("@relecloud.com") && !saved.contains("eyJ"), "no user, no token: {saved}");
+    let (exit, lines, stderr) = customers_in(&dir, "lynne.robbins@northwindmsp.com");
+    assert_eq!(exit, 0, "{stderr}");
+    let relecloud = lines.iter().find(|l| l["name"] == "Relecloud").unwrap();
+    assert_eq!((relecloud["next_action"].as_str(), relecloud["checked_at"].is_string()), (Some("none"), true));
     std::fs::remove_dir_all(&dir).unwrap();
 }

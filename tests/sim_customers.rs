@@ -41,7 +41,7 @@ fn wids(token: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_partner_scenario_serves_five_customers_in_full() {
+async fn the_partner_scenario_serves_seven_customers_in_full() {
     let t = TestSim::start("msp-partner", None).await;
     let served: Vec<(&str, &str)> =
         t.sim.info().customer_tenants.iter().map(|c| (c.tenant_id.as_str(), c.display_name.as_str())).collect();
@@ -52,6 +52,8 @@ async fn the_partner_scenario_serves_five_customers_in_full() {
             (FABRIKAM, "Fabrikam"),
             (LITWARE, "Litware"),
             (ADVENTURE_WORKS, "Adventure Works"),
+            ("150721c3-c24f-4e57-a243-db3cdac79c0e", "Relecloud"),
+            ("14994e8c-229f-423e-8c24-a3f57c2af5a9", "Woodgrove Bank"),
             (FOURTH_COFFEE, "Fourth Coffee")
         ]
     );

@@ -53,6 +53,7 @@ const COVERED: &[&str] = &[
     "teams-install-ignored",
     "teams-app-blocked",
     "teams-available-to-some",
+    "already-onboarded",
 ];
 
 #[test]
@@ -300,7 +301,7 @@ async fn a_partner_with_hundreds_of_customers_is_paged_300_relationships_at_a_ti
     let next = first["@odata.nextLink"].as_str().unwrap();
     let path = &next[t.sim.info().graph_url.len()..];
     let second = t.graph_get(&token, path).await;
-    assert_eq!(second["value"].as_array().unwrap().len(), 512 - 300, "the dozen named and the 500 generated");
+    assert_eq!(second["value"].as_array().unwrap().len(), 514 - 300, "the fourteen named and the 500 generated");
     assert!(second.get("@odata.nextLink").is_none());
     let generated = second["value"]
         .as_array()
@@ -308,7 +309,7 @@ async fn a_partner_with_hundreds_of_customers_is_paged_300_relationships_at_a_ti
         .iter()
         .filter(|r| r["displayName"].as_str().unwrap().starts_with("MSP_Customer_"))
         .count();
-    assert_eq!(generated, 212);
+    assert_eq!(generated, 214);
     let small = t.graph_get(&token, "/v1.0/tenantRelationships/delegatedAdminRelationships?$top=5").await;
     assert_eq!(small["value"].as_array().unwrap().len(), 5);
     let refused = t.graph_get(&token, "/v1.0/tenantRelationships/delegatedAdminRelationships?$top=301").await;
@@ -733,4 +734,23 @@ async fn teams_available_to_some_reaches_only_them() {
     };
     assert!(has("alex.wilber@contoso.com").await, "available to Alex: the pin reached him");
     assert!(!has("megan.bowen@contoso.com").await, "not available to Megan: nothing reaches her");
+}
+
+#[tokio::test]
+async fn already_onboarded_has_the_vendor_app_consented_pinned_and_with_every_user() {
+    let t = TestSim::start("already-onboarded", Some("adele.vance@contoso.com")).await;
+    let (status, _) = t.client_credentials(&t.tenant_id()).await;
+    assert_eq!(status, 200, "consented before: the vendor app gets its token");
+    let (_, global) = teams_admin(&t, "TeamsAppSetupPolicy/configuration/Global").await;
+    assert!(ids(&global["PinnedAppBarApps"]).contains(&DEMO_APP.to_owned()), "{global}");
+    let token = t.user_token(TEAMS_SETUP).await;
+    for upn in ["alex.wilber@contoso.com", "megan.bowen@contoso.com"] {
+        let url = format!(
+            "{}v1.0/users/{upn}/teamwork/installedApps?$expand=teamsApp&$filter={}",
+            t.sim.info().graph_url,
+            enc(&format!("teamsApp/externalId eq '{DEMO_APP}'"))
+        );
+        let v: serde_json::Value = t.client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(v["value"].as_array().map(Vec::len), Some(1), "{upn} has it already: {v}");
+    }
 }

@@ -3,10 +3,13 @@
 //! actions (the consent link for the customer's admin, the relationship's invitation link). Rows are drawn only
 //! where they are on screen, for partners with hundreds of customers.
 
+use std::collections::BTreeMap;
+
 use egui::{RichText, Ui};
 
 use super::views::Asks;
 use crate::wizard::board::{Board, Row, RowState, rows};
+use crate::wizard::customer_checks::{AdminCenter, AdminCenters, CustomerStatus};
 use crate::wizard::{Intent, Wizard};
 
 /// How the rows are ordered.
@@ -30,18 +33,20 @@ pub struct BoardViewState {
     pub selected: Option<String>,
 }
 
-/// The rows shown: searched (name or tenant id), filtered and sorted.
-pub fn shown<'r>(all: &'r [Row], state: &BoardViewState) -> Vec<&'r Row> {
+/// The rows shown: searched (name or tenant id), filtered and sorted. Whether a row needs action takes its last
+/// check into account (`checks`, by tenant id).
+pub fn shown<'r>(all: &'r [Row], checks: &BTreeMap<String, CustomerStatus>, state: &BoardViewState) -> Vec<&'r Row> {
     let needle = state.search.trim().to_lowercase();
+    let needs = |r: &Row| crate::present::customer_needs_action(r, checks.get(&r.tenant_id));
     let mut out: Vec<&Row> = all
         .iter()
         .filter(|r| needle.is_empty() || r.name.to_lowercase().contains(&needle) || r.tenant_id.contains(&needle))
-        .filter(|r| !state.needs_action_only || r.needs_action())
+        .filter(|r| !state.needs_action_only || needs(r))
         .collect();
     let by_name = |a: &&Row, b: &&Row| a.name.to_lowercase().cmp(&b.name.to_lowercase());
     match state.sort {
         SortBy::Name => out.sort_by(by_name),
-        SortBy::NeedsAction => out.sort_by(|a, b| b.needs_action().cmp(&a.needs_action()).then_with(|| by_name(a, b))),
+        SortBy::NeedsAction => out.sort_by(|a, b| needs(b).cmp(&needs(a)).then_with(|| by_name(a, b))),
         SortBy::Ends => out.sort_by(|a, b| {
             a.relationship_end
                 .unwrap_or(u64::MAX)
@@ -82,7 +87,8 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, now_unix: u64, state: &mut Board
     }
     let Some(data) = w.board().data() else { return };
     let all = rows(data);
-    let waiting = all.iter().filter(|r| r.needs_action()).count();
+    let checks = &w.customer_checks().by_tenant;
+    let waiting = all.iter().filter(|r| crate::present::customer_needs_action(r, checks.get(&r.tenant_id))).count();
     ui.label(format!(
         "{} customers, {waiting} need action. Read {}.",
         all.len(),
@@ -113,7 +119,7 @@ pub(super) fn board_ui(ui: &mut Ui, w: &Wizard, now_unix: u64, state: &mut Board
             });
     });
     checks_ui(ui, w, asks);
-    let list = shown(&all, state);
+    let list = shown(&all, checks, state);
     table_ui(ui, w, &list, state);
     if let Some(row) = state.selected.as_ref().and_then(|t| all.iter().find(|r| &r.tenant_id == t)) {
         ui.add_space(6.0);
@@ -168,6 +174,7 @@ fn cell(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
 /// The table: a header and only the rows on screen.
 fn table_ui(ui: &mut Ui, w: &Wizard, list: &[&Row], state: &mut BoardViewState) {
     let checks = &w.customer_checks().by_tenant;
+    let vendor = &w.settings().vendor_name;
     ui.horizontal(|ui| {
         for (title, width) in
             ["Customer", "Relationship", "Consent", "Teams", "In its tenant", "Next"].iter().zip(WIDTHS)
@@ -205,7 +212,8 @@ fn table_ui(ui: &mut Ui, w: &Wizard, list: &[&Row], state: &mut BoardViewState) 
                         ui.add(egui::Label::new(short).truncate());
                     });
                     cell(ui, WIDTHS[5], |ui| {
-                        ui.add(egui::Label::new(next_text(row)).truncate());
+                        let next = crate::present::customer_next_action(row, checks.get(&row.tenant_id), vendor);
+                        ui.add(egui::Label::new(next.short).truncate());
                     });
                 });
             }
@@ -218,26 +226,11 @@ fn yes_no(yes: bool) -> &'static str {
     if yes { "yes" } else { "no" }
 }
 
-/// The row's next action in a few words.
-fn next_text(row: &Row) -> &'static str {
-    match &row.state {
-        RowState::GovernmentCloud { .. } => "Government cloud: check support",
-        RowState::ApprovalPending { .. } => "Send the invitation again",
-        RowState::Activating | RowState::JustActivated { .. } => "Wait for the activation",
-        RowState::Ended { .. } => "Renew the relationship",
-        RowState::AssignmentPending => "Wait for the access assignment",
-        RowState::AssignmentError => "Fix the access assignment",
-        RowState::NotInGroup { .. } => "Join a mapped group",
-        RowState::CannotConsent => "Send the consent link",
-        RowState::Ready { renew_by: Some(_) } => "Set up (renew soon)",
-        RowState::Ready { renew_by: None } => "Set up",
-    }
-}
-
 /// The selected customer: its explanation and the actions that help.
 fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
     let vendor = &w.settings().vendor_name;
-    let next = crate::present::customer_next_action(row, vendor);
+    let status = w.customer_checks().by_tenant.get(&row.tenant_id);
+    let next = crate::present::customer_next_action(row, status, vendor);
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&row.name).strong());
@@ -273,11 +266,28 @@ fn details_ui(ui: &mut Ui, w: &Wizard, row: &Row, asks: &mut Asks) {
             if ui.button("Copy tenant id").clicked() {
                 asks.copy = Some(row.tenant_id.clone());
             }
+            // The customer's admin centers, where its check read them from Microsoft.
+            let centers = match status {
+                Some(CustomerStatus::Checked(c)) => c.admin_centers.clone().unwrap_or_default(),
+                _ => AdminCenters::default(),
+            };
+            for (center, label) in [
+                (AdminCenter::Teams, "Open in the Teams admin center"),
+                (AdminCenter::Entra, "Open in the Entra admin center"),
+            ] {
+                if centers.get(center).is_some()
+                    && ui.button(label).on_hover_text("In your partner account's view of this customer").clicked()
+                {
+                    asks.intents.push(Intent::OpenCustomerAdminCenter(row.tenant_id.clone(), center));
+                }
+            }
             if !row.roles.is_empty()
                 && w.customer_checks().running.is_none()
                 && ui
                     .button("Check its tenant again")
-                    .on_hover_text("Signed in there with your partner account: consent, permissions, Teams app, pin")
+                    .on_hover_text(
+                        "Signed in there with your partner account: consent, permissions, Teams app, pin, who has it",
+                    )
                     .clicked()
             {
                 asks.intents.push(Intent::CheckCustomerTenant(row.tenant_id.clone()));
@@ -325,7 +335,9 @@ mod tests {
             row("contoso", RowState::Ready { renew_by: None }, Some(20)),
             row("Adventure Works", RowState::Ready { renew_by: None }, None),
         ];
-        let names = |state: &BoardViewState| shown(&all, state).iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        let names = |state: &BoardViewState| {
+            shown(&all, &BTreeMap::new(), state).iter().map(|r| r.name.clone()).collect::<Vec<_>>()
+        };
         let mut state = BoardViewState::default();
         assert_eq!(names(&state), ["Adventure Works", "contoso", "Litware"], "by name, case aside");
         state.sort = SortBy::NeedsAction;

@@ -153,7 +153,13 @@ fn customers_of(wizard: &Wizard) -> Vec<CustomerRecord> {
                 .and_then(|v| v.get("state").cloned())
                 .and_then(name)
                 .unwrap_or_default(),
-            next_action: crate::present::customer_next_action(&row, "").code.to_owned(),
+            next_action: crate::present::customer_next_action(
+                &row,
+                wizard.customer_checks().by_tenant.get(&row.tenant_id),
+                "",
+            )
+            .code
+            .to_owned(),
             tenant_id: row.tenant_id,
             name: row.name,
         })

@@ -1,6 +1,7 @@
 //! The partner's GDAP picture (`docs/msp-multi-tenant.md`), read from the partner's own tenant with delegated
 //! `DelegatedAdminRelationship.Read.All`: the customers, every relationship (paged, 300 a page), each live or
 //! pending relationship's access assignments (a few at a time), and the signed-in user's security groups.
+//! A customer's admin centers are read per customer, when its tenant is checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 use super::{Call, Graph, TokenSource};
 use crate::wizard::Failure;
 use crate::wizard::board::{Assignment, AssignmentStatus, Customer, Relationship, RelationshipStatus};
+use crate::wizard::customer_checks::AdminCenters;
 
 /// Access-assignment reads in flight at once (one per relationship).
 const ASSIGNMENT_READS: usize = 8;
@@ -142,6 +144,25 @@ impl Graph {
         let mut list: Vec<Customer> = customers.into_values().collect();
         list.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.tenant_id.cmp(&b.tenant_id)));
         Ok(list)
+    }
+
+    /// A customer's admin centers in the partner's context, as Microsoft lists them for the partner:
+    /// `GET /tenantRelationships/delegatedAdminCustomers/{id}/serviceManagementDetails` (a customer's id is its
+    /// tenant id).
+    pub async fn admin_centers(&self, tokens: &dyn TokenSource, tenant_id: &str) -> Result<AdminCenters, Failure> {
+        let mut services = Vec::new();
+        let target = format!(
+            "v1.0/tenantRelationships/delegatedAdminCustomers/{}/serviceManagementDetails",
+            crate::query::value(tenant_id)
+        );
+        self.pages(tokens, Call::get(target), |p| {
+            services.extend(p.items.iter().map(|v| (text(v, "serviceName"), text(v, "serviceManagementUrl"))));
+            true
+        })
+        .await?;
+        Ok(AdminCenters::from_services(
+            services.iter().filter_map(|(n, u)| Some((n.as_deref().unwrap_or(""), u.as_deref()?))),
+        ))
     }
 
     /// The signed-in user's security groups (object ids): `GET /me/transitiveMemberOf/microsoft.graph.group`.

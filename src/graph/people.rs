@@ -15,6 +15,9 @@ use crate::wizard::{DirectoryUser, Failure, ManagerRef};
 /// The users query: what the sync reads, managers expanded, the largest page Graph allows.
 pub const USERS_QUERY: &str = "v1.0/users?$select=id,displayName,mail,userPrincipalName,jobTitle,department,accountEnabled,userType&$expand=manager($select=id,displayName)&$top=999";
 
+/// The first members a delivery check samples in a customer's tenant, with what the sample needs (enabled, member).
+pub const SAMPLE_QUERY: &str = "v1.0/users?$select=id,displayName,accountEnabled,userType&$top=50";
+
 /// The photo size the preview shows.
 pub const AVATAR_SIZE: &str = "48x48";
 

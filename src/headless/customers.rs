@@ -19,12 +19,19 @@ pub struct CustomerLine {
     pub can_teams: bool,
     /// The customer's own steps, read in its tenant by `customers check` (`done`, `missing`, `not_read`);
     /// `not_checked` by `customers list`, which reads the partner's tenant only, and for a customer where the
-    /// user has no roles. `delivery` (who has the app) is not read by a check of many customers.
+    /// user has no roles. `delivery` is `done` when every sampled member with a Teams licence has the app.
     pub consent: &'static str,
     pub permissions: &'static str,
     pub teams_app: &'static str,
     pub policy: &'static str,
     pub delivery: &'static str,
+    /// `[have it, sampled]`: the sampled members with a Teams licence, and how many of them have the app.
+    pub have_app: Option<[u32; 2]>,
+    /// The org-wide app settings block third-party apps (as checked).
+    pub apps_blocked: Option<bool>,
+    /// The customer's admin centers in the partner's context, as Microsoft lists them (as checked).
+    pub teams_admin_center: Option<String>,
+    pub entra_admin_center: Option<String>,
     /// When the customer's tenant was read (RFC 3339), by `customers check`.
     pub checked_at: Option<String>,
     /// Why the customer's tenant could not be read (its code, e.g. `AADSTS90099`).
@@ -40,10 +47,11 @@ pub struct CustomerLine {
 }
 
 impl CustomerLine {
-    pub fn of(row: &Row, vendor: &str) -> Self {
-        let next = crate::present::customer_next_action(row, vendor);
+    /// The line of `row`, with what its own tenant showed if it was checked (`status`).
+    pub fn of(row: &Row, status: Option<&CustomerStatus>, vendor: &str) -> Self {
+        let next = crate::present::customer_next_action(row, status, vendor);
         let yes_no = |b: bool| if b { "yes" } else { "no" };
-        let text = format!(
+        let mut text = format!(
             "{} ({}): {}; can consent: {}, can set up Teams: {}\n    {}",
             row.name,
             row.tenant_id,
@@ -52,7 +60,16 @@ impl CustomerLine {
             yes_no(row.can_teams),
             next.text
         );
-        Self {
+        let (_, sentence) = crate::present::tenant_check(status);
+        if !sentence.is_empty() {
+            text.push_str(&format!("\n    {sentence}"));
+        }
+        let word = |f: Finding| match f {
+            Finding::Done => "done",
+            Finding::Missing => "missing",
+            Finding::NotRead => "not_read",
+        };
+        let mut line = Self {
             tenant_id: row.tenant_id.clone(),
             name: row.name.clone(),
             relationship_status: row.relationship_status,
@@ -64,45 +81,38 @@ impl CustomerLine {
             teams_app: NOT_CHECKED,
             policy: NOT_CHECKED,
             delivery: NOT_CHECKED,
+            have_app: None,
+            apps_blocked: None,
+            teams_admin_center: None,
+            entra_admin_center: None,
             checked_at: None,
             check_failed: None,
             state: row.state.clone(),
             next_action: next.code,
             explanation: next.text,
             text,
+        };
+        match status {
+            Some(CustomerStatus::Checked(c)) => {
+                (line.consent, line.permissions, line.teams_app, line.policy, line.delivery) =
+                    (word(c.consent), word(c.permissions), word(c.teams_app), word(c.policy), word(c.delivery));
+                line.have_app = c.reached.map(|r| [r.have_it, r.sampled]);
+                line.apps_blocked = Some(c.apps_blocked);
+                let centers = c.admin_centers.clone().unwrap_or_default();
+                (line.teams_admin_center, line.entra_admin_center) = (centers.teams, centers.entra);
+                line.checked_at = Some(crate::present::rfc3339(c.checked_at));
+            }
+            Some(CustomerStatus::Failed { failure, at }) => {
+                line.checked_at = Some(crate::present::rfc3339(*at));
+                line.check_failed = Some(failure.code());
+            }
+            Some(CustomerStatus::Waiting) | None => {}
         }
+        line
     }
 }
 
 const NOT_CHECKED: &str = "not_checked";
-
-impl CustomerLine {
-    /// With what the customer's own tenant showed, if it was checked.
-    fn with_check(mut self, status: Option<&CustomerStatus>) -> Self {
-        let word = |f: Finding| match f {
-            Finding::Done => "done",
-            Finding::Missing => "missing",
-            Finding::NotRead => "not_read",
-        };
-        match status {
-            Some(CustomerStatus::Checked(c)) => {
-                (self.consent, self.permissions, self.teams_app, self.policy) =
-                    (word(c.consent), word(c.permissions), word(c.teams_app), word(c.policy));
-                self.checked_at = Some(crate::present::rfc3339(c.checked_at));
-            }
-            Some(CustomerStatus::Failed { failure, at }) => {
-                self.checked_at = Some(crate::present::rfc3339(*at));
-                self.check_failed = Some(failure.code());
-            }
-            Some(CustomerStatus::Waiting) | None => {}
-        }
-        let (_, sentence) = crate::present::tenant_check(status);
-        if !sentence.is_empty() {
-            self.text.push_str(&format!("\n    {sentence}"));
-        }
-        self
-    }
-}
 
 /// `customers check --all --headless`: `customers list`, then every customer where the user has roles checked in
 /// its own tenant, the same lines with what each tenant showed. Exit 0 when the list was read and every customer
@@ -177,15 +187,8 @@ enum Stopped {
     Board(Failure, String),
 }
 
-/// Signs the partner in and reads the board: the customers' lines, or why not.
-async fn read_board(
-    checked: Checked,
-    options: HeadlessOptions,
-) -> Result<Result<Vec<CustomerLine>, Stopped>, SetupError> {
-    read_board_and(checked, options, false).await
-}
-
-/// [`read_board`], then (with `check_tenants`) every customer where the user has roles read in its own tenant.
+/// Signs the partner in and reads the board, then (with `check_tenants`) every customer where the user has roles
+/// read in its own tenant: the customers' lines, or why not.
 async fn read_board_and(
     checked: Checked,
     options: HeadlessOptions,
@@ -209,7 +212,7 @@ async fn read_board_and(
     Ok(match driver.wizard.board() {
         Board::Loaded { data } => Ok(crate::wizard::board::rows(data)
             .iter()
-            .map(|r| CustomerLine::of(r, &vendor).with_check(checks.by_tenant.get(&r.tenant_id)))
+            .map(|r| CustomerLine::of(r, checks.by_tenant.get(&r.tenant_id), &vendor))
             .collect()),
         Board::Failed { failure, .. } => Err(Stopped::Board(failure.clone(), vendor)),
         other => Err(Stopped::Board(
@@ -224,7 +227,8 @@ async fn read_board_and(
 pub enum Targets {
     /// These tenants (ids or verified domains).
     Tenants(Vec<String>),
-    /// Every customer the board says is ready (read first, signed in to the partner's tenant).
+    /// Every customer whose next action, once its tenant is checked, is the setup (the board read and checked
+    /// first, signed in to the partner's tenant).
     AllReady,
 }
 
@@ -241,12 +245,10 @@ pub fn setup(options: HeadlessOptions, targets: Targets) -> ExitCode {
     let result = runtime.block_on(async move {
         let tenants = match targets {
             Targets::Tenants(tenants) => tenants,
-            Targets::AllReady => match read_board(checked, options.clone()).await? {
-                Ok(lines) => lines
-                    .into_iter()
-                    .filter(|l| matches!(l.state, RowState::Ready { .. }))
-                    .map(|l| l.tenant_id)
-                    .collect(),
+            // Checked in their tenants first: onboarded ones, blocked ones and those needing their admin's
+            // consent are left out.
+            Targets::AllReady => match read_board_and(checked, options.clone(), true).await? {
+                Ok(lines) => lines.into_iter().filter(|l| l.next_action == "set_up").map(|l| l.tenant_id).collect(),
                 Err(stopped) => return Ok(Err(stopped)),
             },
         };

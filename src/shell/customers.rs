@@ -11,10 +11,12 @@ use futures_util::StreamExt as _;
 use super::Services;
 use super::tokens::TokenKey;
 use crate::auth::signin;
+use crate::graph::Call;
+use crate::graph::people::SAMPLE_QUERY;
 use crate::secret::Secret;
 use crate::teams::policy::SetupPolicyApi as _;
-use crate::wizard::customer_checks::CustomerReading;
-use crate::wizard::{Failure, ScopeSet};
+use crate::wizard::customer_checks::{CustomerReading, DeliverySample};
+use crate::wizard::{Failure, SAMPLE_SIZE, ScopeSet, delivery_sample};
 
 /// Tokens for one customer's tenant: the partner's refresh token redeemed at that tenant, cached by tenant and
 /// scopes like every token (one refresh however many requests ask at once).
@@ -66,7 +68,8 @@ impl Services {
         }
     }
 
-    /// One customer's tenant: MSPbots' grants, the Teams app in its catalog and its Global setup policy.
+    /// One customer's tenant: MSPbots' grants, the Teams app in its catalog, the org-wide app settings, its Global
+    /// setup policy and who of a sample has the app; and, in the partner's tenant, the customer's admin centers.
     async fn check_customer(&self, tenant_id: &str, refresh_token: &Secret) -> Result<CustomerReading, Failure> {
         // Its own throttling gate: this tenant's 429s hold this tenant's requests only.
         let graph = &self.graph()?.for_another_tenant();
@@ -83,10 +86,48 @@ impl Services {
         let manifest_id = self.manifest_id()?;
         let catalog = async {
             let (store, org) = graph.find_teams_app(&teams, &manifest_id).await?;
-            Ok(store.or(org))
+            Ok((store.is_some(), store.or(org)))
         };
         let policy = async { self.config_api()?.read(&admin).await.map(|reading| reading.global) };
-        let (catalog, policy) = tokio::join!(catalog, policy);
-        Ok(CustomerReading { snapshot, catalog, policy, read_at: self.clock.unix_seconds() })
+        let settings = async {
+            match self.config_api() {
+                Ok(api) => api.org_settings(&admin).await,
+                Err(_) => crate::wizard::OrgAppSettings::default(),
+            }
+        };
+        let delivery = self.customer_delivery(graph, &reader, &teams, &manifest_id);
+        let admin_centers = async { self.graph()?.admin_centers(&self.scoped(ScopeSet::Partner), tenant_id).await };
+        let (catalog, policy, settings, delivery, admin_centers) =
+            tokio::join!(catalog, policy, settings, delivery, admin_centers);
+        let (store_listing, catalog) = match catalog {
+            Ok((store, entry)) => (store, Ok(entry)),
+            Err(f) => (false, Err(f)),
+        };
+        Ok(CustomerReading {
+            snapshot,
+            catalog,
+            store_listing,
+            policy,
+            settings,
+            delivery,
+            admin_centers,
+            read_at: self.clock.unix_seconds(),
+        })
+    }
+
+    /// Who of the tenant's first members has the app: the sample (enabled members, at most the delivery check's
+    /// size) and each one's reading.
+    async fn customer_delivery(
+        &self,
+        graph: &crate::graph::Graph,
+        reader: &dyn crate::graph::TokenSource,
+        teams: &dyn crate::graph::TokenSource,
+        manifest_id: &str,
+    ) -> Result<DeliverySample, Failure> {
+        let (users, _) = graph.users_page(reader, &Call::get(SAMPLE_QUERY)).await?;
+        let sample = delivery_sample(None, &users, SAMPLE_SIZE);
+        let ids: Vec<String> = sample.iter().map(|u| u.id.clone()).collect();
+        let reaches = super::teams::reaches(graph, reader, teams, ids, manifest_id).await?;
+        Ok((sample, reaches))
     }
 }

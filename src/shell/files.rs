@@ -181,7 +181,7 @@ fn board_file(dir: &std::path::Path, partner_tenant: &str) -> Option<PathBuf> {
 impl super::Services {
     /// The board last saved for `partner_tenant`, if there is one that can be read (one that cannot is left as it
     /// is and said in the log; the live read replaces it).
-    pub(super) async fn saved_board(&self, partner_tenant: &str) -> Option<crate::wizard::board::PartnerData> {
+    pub(super) async fn saved_board(&self, partner_tenant: &str) -> Option<crate::wizard::customer_checks::SavedBoard> {
         let path = board_file(self.env.state_dir.as_deref()?, partner_tenant)?;
         let shown = path.display().to_string();
         let bytes = match tokio::task::spawn_blocking(move || std::fs::read(&path)).await {
@@ -197,16 +197,16 @@ impl super::Services {
             .map_err(|e| tracing::warn!("the saved board {shown} is unreadable, ignored: {e}"))
             .ok()
     }
+}
 
-    /// Saves the board just read for `partner_tenant`, privately and atomically, off the async workers.
-    pub(super) async fn save_board(&self, partner_tenant: &str, data: &crate::wizard::board::PartnerData) {
-        let Some(path) = self.env.state_dir.as_deref().and_then(|d| board_file(d, partner_tenant)) else { return };
-        let Ok(json) = serde_json::to_vec_pretty(data) else { return };
-        let written =
-            tokio::task::spawn_blocking(move || crate::fsutil::write_atomic_private(&path, &json).map(|()| path)).await;
-        match written {
-            Ok(Ok(path)) => tracing::debug!("board saved in {}", path.display()),
-            Ok(Err(e)) => tracing::warn!("cannot save the board: {e}"),
+impl super::Shell {
+    /// Keeps the board and its checks for `partner_tenant` in the state folder, through the one state-file writer
+    /// (in order, off the UI thread). Does nothing without a state folder or for a partner tenant that is no GUID.
+    pub(super) fn keep_board(&self, partner_tenant: &str, saved: &crate::wizard::customer_checks::SavedBoard) {
+        let Some(dir) = self.services.as_ref().and_then(|s| s.env.state_dir.clone()) else { return };
+        let Some(path) = board_file(&dir, partner_tenant) else { return };
+        match serde_json::to_vec_pretty(saved) {
+            Ok(json) => self.state_files.put(path, json),
             Err(e) => tracing::warn!("cannot save the board: {e}"),
         }
     }

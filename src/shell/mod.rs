@@ -428,6 +428,7 @@ impl Shell {
                 return;
             }
             Effect::SignOut => return services.sign_out(&self.runtime),
+            Effect::SaveBoard { partner_tenant, saved } => return self.keep_board(partner_tenant, saved),
             Effect::BeginBrowserSignIn { attempt, .. }
             | Effect::BeginDeviceCode { attempt, .. }
             | Effect::PollDeviceCode { attempt }
@@ -543,7 +544,7 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
         }
     };
     match effect {
-        Effect::Abandon { .. } | Effect::OpenUrl { .. } | Effect::SignOut => {}
+        Effect::Abandon { .. } | Effect::OpenUrl { .. } | Effect::SignOut | Effect::SaveBoard { .. } => {}
         Effect::BeginBrowserSignIn { attempt, scopes, prompt, login_hint } => {
             s.browser_sign_in(attempt, scopes, prompt, login_hint, &sender, waker.as_ref()).await;
         }
@@ -586,13 +587,10 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
             report(Outcome::GlobalPolicyWritten { attempt, result }).await;
         }
         Effect::ReadPartner { attempt, partner_tenant } => {
-            if let Some(data) = s.saved_board(&partner_tenant).await {
-                report(Outcome::PartnerSaved { attempt, data }).await;
+            if let Some(saved) = s.saved_board(&partner_tenant).await {
+                report(Outcome::PartnerSaved { attempt, saved }).await;
             }
             let result = s.read_partner().await;
-            if let Ok(data) = &result {
-                s.save_board(&partner_tenant, data).await;
-            }
             report(Outcome::PartnerRead { attempt, result }).await;
         }
         Effect::CheckCustomers { attempt, tenants, at_once } => {

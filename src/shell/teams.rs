@@ -270,30 +270,12 @@ impl Services {
         report(Outcome::BulkFinished { attempt, result: Ok((counts, failures)) }).await;
     }
 
-    /// The delivery check: each sampled user's Teams licence and whether they have the vendor app. Licences first
-    /// (tenant read), then the apps of those with Teams, side by side in `$batch`es.
+    /// The delivery check: each sampled user's Teams licence and whether they have the vendor app ([`reaches`]).
     pub(super) async fn check_delivery(&self, users: &[SampleUser]) -> Result<Vec<(String, Reach)>, Failure> {
         let graph = self.graph()?;
         let manifest_id = self.manifest_id()?;
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let (reader, teams) = (self.tenant_reader(), self.teams_tokens());
-        let (licences, apps) =
-            tokio::join!(graph.users_with_teams(&reader, &ids), graph.users_with_app(&teams, &ids, &manifest_id));
-        let (licences, apps) = (licences?, apps?);
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let licensed = licences.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
-                let has = apps.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
-                let reach = match (licensed, has) {
-                    (_, Some(Ok(true))) => Reach::HasIt,
-                    (Some(Ok(false)), _) => Reach::NoTeamsLicence,
-                    (_, Some(Err(failure))) | (Some(Err(failure)), _) => Reach::Refused { failure },
-                    _ => Reach::NotYet,
-                };
-                (id, reach)
-            })
-            .collect())
+        reaches(graph, &self.tenant_reader(), &self.teams_tokens(), ids, &manifest_id).await
     }
 
     /// The vendor app's manifest id: the profile's, else its package's.
@@ -329,4 +311,32 @@ fn save(progress: &BulkProgress, path: Option<&std::path::Path>) {
     {
         tracing::warn!("could not save the install progress to {}: {e}", p.display());
     }
+}
+
+/// Whether each of `ids` has the app with `manifest_id` and a Teams licence, read in their tenant with `reader`
+/// (licences) and `teams` (installed apps) side by side, in `$batch`es.
+pub(super) async fn reaches(
+    graph: &crate::graph::Graph,
+    reader: &dyn crate::graph::TokenSource,
+    teams: &dyn crate::graph::TokenSource,
+    ids: Vec<String>,
+    manifest_id: &str,
+) -> Result<Vec<(String, Reach)>, Failure> {
+    let (licences, apps) =
+        tokio::join!(graph.users_with_teams(reader, &ids), graph.users_with_app(teams, &ids, manifest_id));
+    let (licences, apps) = (licences?, apps?);
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let licensed = licences.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
+            let has = apps.iter().find(|(u, _)| *u == id).map(|(_, r)| r.clone());
+            let reach = match (licensed, has) {
+                (_, Some(Ok(true))) => Reach::HasIt,
+                (Some(Ok(false)), _) => Reach::NoTeamsLicence,
+                (_, Some(Err(failure))) | (Some(Err(failure)), _) => Reach::Refused { failure },
+                _ => Reach::NotYet,
+            };
+            (id, reach)
+        })
+        .collect())
 }

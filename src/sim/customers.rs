@@ -67,14 +67,24 @@ pub fn agent_roles(r: &RelationshipSpec, groups: &[String]) -> Vec<String> {
     roles
 }
 
+/// The customer's initial domain: the partner scenario's `[[external_tenants]]` entry for it, else
+/// `{name's letters and digits}.onmicrosoft.com`.
+pub fn initial_domain(partner: &Scenario, r: &RelationshipSpec) -> String {
+    let tenant_id = r.tenant_id();
+    let stem: String = r.customer.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+    partner
+        .external_tenants
+        .iter()
+        .find(|t| t.tenant_id == tenant_id)
+        .map_or_else(|| format!("{stem}.onmicrosoft.com"), |t| t.domain.clone())
+}
+
 /// The customer's tenant: the `base` scenario renamed to the customer (its id, name and domains; its people's
 /// addresses on the customer's domain), with the apps it approved and the partner's agents.
 fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str, mut s: Scenario) -> Result<Scenario, ScenarioError> {
     let tenant_id = r.tenant_id();
-    let known = partner.external_tenants.iter().find(|t| t.tenant_id == tenant_id);
-    let stem: String = r.customer.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
-    let initial = known.map_or_else(|| format!("{stem}.onmicrosoft.com"), |t| t.domain.clone());
-    let vanity = format!("{}.com", initial.split('.').next().unwrap_or(&stem));
+    let initial = initial_domain(partner, r);
+    let vanity = format!("{}.com", initial.split('.').next().unwrap_or_default());
     // Every address of the base tenant's people (UPNs, mail, managers, fault filters, the default account) moves
     // to the customer's domain at once: rename in the scenario's whole serialized form.
     if let Some(old) = s.tenant.domains.get(1).or_else(|| s.tenant.domains.first()).cloned() {
@@ -88,6 +98,7 @@ fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str, mut s: Scenari
     s.tenant.display_name = r.customer.clone();
     s.tenant.domains = vec![initial, vanity];
     // Its cloud, as the partner's scenario knows it (what its discovery document says).
+    let known = partner.external_tenants.iter().find(|t| t.tenant_id == tenant_id);
     if let Some(cloud) = known.and_then(|t| t.cloud.clone()) {
         s.teams.cloud = cloud;
     }

@@ -45,6 +45,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("teams-install-ignored", include_str!("../../assets/scenarios/teams-install-ignored.toml")),
     ("teams-app-blocked", include_str!("../../assets/scenarios/teams-app-blocked.toml")),
     ("teams-available-to-some", include_str!("../../assets/scenarios/teams-available-to-some.toml")),
+    ("already-onboarded", include_str!("../../assets/scenarios/already-onboarded.toml")),
 ];
 
 /// Directory roles the simulator knows, with Entra's built-in role template ids.

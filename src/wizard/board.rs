@@ -61,7 +61,7 @@ pub(super) enum BoardIntent {
 /// What the shell reports to the board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum BoardOutcome {
-    PartnerSaved { attempt: Attempt, data: PartnerData },
+    PartnerSaved { attempt: Attempt, saved: super::customer_checks::SavedBoard },
     PartnerRead { attempt: Attempt, result: Result<PartnerData, Failure> },
 }
 
@@ -107,11 +107,12 @@ impl Wizard {
     pub(super) fn on_board_outcome(&mut self, outcome: BoardOutcome) -> Vec<Effect> {
         match outcome {
             // The saved board fills the wait for the first read; it never replaces what this session read.
-            BoardOutcome::PartnerSaved { attempt, data } => {
+            BoardOutcome::PartnerSaved { attempt, saved } => {
                 if let Board::Loading { attempt: current, last: last @ None } = &mut self.board
                     && *current == attempt
                 {
-                    *last = Some(data);
+                    *last = Some(saved.data);
+                    self.restore_checks(saved.checks);
                 }
                 Vec::new()
             }
@@ -125,10 +126,11 @@ impl Wizard {
                     Ok(data) => Board::Loaded { data },
                     Err(failure) => Board::Failed { failure, last: last.take() },
                 };
+                let mut effects: Vec<Effect> = self.save_board().into_iter().filter(|_| read).collect();
                 if std::mem::take(&mut self.customer_checks.after_read) && read {
-                    return self.on_check_intent(super::customer_checks::CheckIntent::CheckAll);
+                    effects.extend(self.on_check_intent(super::customer_checks::CheckIntent::CheckAll));
                 }
-                Vec::new()
+                effects
             }
         }
     }
@@ -520,6 +522,7 @@ mod tests {
         assert_eq!(row_of(c, &["onboarding"]).state, RowState::GovernmentCloud { scope: "GCC".into() });
     }
 
+    use crate::wizard::customer_checks::{CustomerStatus, Finding, SavedBoard};
     use crate::wizard::tests::{account, at, identity, settings, started_attempt};
     use crate::wizard::{ConsentRedirect, Event, Intent, Outcome, ScopeSet};
 
@@ -545,7 +548,8 @@ mod tests {
         assert!(matches!(w.consent(), crate::wizard::Consent::Locked));
         assert!(w.update(Event::User(Intent::RecheckCustomers), at(3)).is_empty(), "one read at a time");
         let effects = w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data()) }), at(4));
-        assert!(effects.is_empty());
+        let [Effect::SaveBoard { saved, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        assert_eq!(saved.data, data(), "what was read is saved");
         assert_eq!(w.board().data().map(|d| rows(d)[0].state.clone()), Some(RowState::Ready { renew_by: None }));
 
         // Re-checked: the rows stay on screen while it runs, and a failure keeps them too.
@@ -571,17 +575,35 @@ mod tests {
         let [Effect::ReadPartner { attempt: read, partner_tenant }] = effects.as_slice() else { panic!("{effects:?}") };
         assert_eq!(partner_tenant, "partner-tid", "saved per partner tenant");
         let read = *read;
-        let mut saved = data();
-        saved.read_at = NOW - 3 * 3600;
-        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: read, data: saved.clone() }), at(3));
+        let mut saved = SavedBoard { data: data(), checks: std::collections::BTreeMap::new() };
+        saved.data.read_at = NOW - 3 * 3600;
+        let check = crate::wizard::customer_checks::CustomerCheck {
+            checked_at: NOW - 3 * 3600,
+            consent: Finding::Done,
+            permissions: Finding::Done,
+            teams_app: Finding::Done,
+            policy: Finding::Missing,
+            delivery: Finding::Missing,
+            reached: None,
+            apps_blocked: false,
+            admin_centers: None,
+        };
+        saved.checks.insert(saved.data.customers[0].tenant_id.clone(), check.clone());
+        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: read, saved: saved.clone() }), at(3));
         assert!(matches!(w.board(), Board::Loading { .. }));
         assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW - 3 * 3600), "shown while the read runs");
-        let _none = w.update(Event::Done(Outcome::PartnerRead { attempt: read, result: Ok(data()) }), at(4));
+        let tenant = &saved.data.customers[0].tenant_id;
+        assert_eq!(w.customer_checks().by_tenant.get(tenant), Some(&CustomerStatus::Checked(check.clone())));
+        let effects = w.update(Event::Done(Outcome::PartnerRead { attempt: read, result: Ok(data()) }), at(4));
         assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW));
+        // Saved again with this read and the checks it opened with.
+        let [Effect::SaveBoard { partner_tenant, saved: again }] = effects.as_slice() else { panic!("{effects:?}") };
+        assert_eq!((partner_tenant.as_str(), again.data.read_at), ("partner-tid", NOW));
+        assert_eq!(again.checks.get(tenant), Some(&check), "the checks are kept with it");
         // Checked again: this session's rows stay; a saved board (from an earlier session) does not replace them.
         let effects = w.update(Event::User(Intent::RecheckCustomers), at(5));
         let [Effect::ReadPartner { attempt: again, .. }] = effects.as_slice() else { panic!("{effects:?}") };
-        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: *again, data: saved }), at(6));
+        let _none = w.update(Event::Done(Outcome::PartnerSaved { attempt: *again, saved }), at(6));
         assert_eq!(w.board().data().map(|d| d.read_at), Some(NOW));
     }
 

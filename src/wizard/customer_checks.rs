@@ -1,8 +1,10 @@
 //! Checking the partner's customers in their own tenants (issue 19): for each customer where the signed-in user
 //! has GDAP roles, the shell reads, signed in there with the partner's account, whether MSPbots is consented, its
-//! permissions granted, its Teams app in the catalog and pinned in the Global setup policy; this decides each
-//! finding from those readings (pure) and keeps the latest per customer while a check of them all runs, with its
-//! progress, cancel and failures per customer.
+//! permissions granted, its Teams app in the catalog (and not blocked org-wide), pinned in the Global setup policy
+//! and reaching a sample of users, and, in the partner's tenant, the customer's admin centers as Microsoft lists
+//! them; this decides each finding from those readings (pure) and keeps the latest per customer while a check of
+//! them all runs, with its progress, cancel and failures per customer. What was found is saved with the board
+//! ([`SavedBoard`]): findings and counts only, no user of the customer.
 //!
 //! ```text
 //! no check ──CheckCustomers──▶ running (attempt, the customers asked)          [CheckCustomers]
@@ -14,9 +16,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::board::PartnerData;
 use super::board::rows;
+use super::policy::{Reach, SampleUser};
 use super::{
-    Attempt, CatalogEntry, Effect, Failure, PermissionView, PublishingState, SetupPolicy, TenantSnapshot, Wizard,
+    Attempt, CatalogEntry, Effect, Failure, Moment, OrgAppSettings, PermissionView, PublishingState, SetupPolicy,
+    TenantSnapshot, Wizard,
 };
 
 /// What the shell read in one customer's tenant.
@@ -26,20 +31,86 @@ pub struct CustomerReading {
     pub snapshot: TenantSnapshot,
     /// The Teams app as the tenant's catalog lists it (store listing first), or why it could not be read.
     pub catalog: Result<Option<CatalogEntry>, Failure>,
+    /// The catalog entry is the store listing (a third-party app), not an upload of the organization's own.
+    pub store_listing: bool,
     /// The Global setup policy, or why it could not be read (no Teams admin API, a refusal).
     pub policy: Result<SetupPolicy, Failure>,
+    /// The org-wide app settings, each `None` where it could not be read.
+    pub settings: OrgAppSettings,
+    /// Who has the app: a sample of the tenant's members and what reading each found, or why it could not be read.
+    pub delivery: Result<DeliverySample, Failure>,
+    /// The customer's admin centers, read in the partner's tenant, or why they could not be.
+    pub admin_centers: Result<AdminCenters, Failure>,
     /// When it was read (Unix seconds).
     pub read_at: u64,
 }
 
+/// The users a delivery check sampled, and what reading each found (by user id).
+pub type DeliverySample = (Vec<SampleUser>, Vec<(String, Reach)>);
+
+/// A customer's admin centers in the partner's context, as Microsoft lists them for the partner
+/// (`delegatedAdminCustomer/serviceManagementDetails`, `docs/msp-multi-tenant.md`): opened from the board, they show
+/// that customer's tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminCenters {
+    pub teams: Option<String>,
+    pub entra: Option<String>,
+}
+
+/// Which admin center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminCenter {
+    Teams,
+    Entra,
+}
+
+impl AdminCenters {
+    /// The address of `center`, if Microsoft listed it.
+    pub fn get(&self, center: AdminCenter) -> Option<&str> {
+        match center {
+            AdminCenter::Teams => self.teams.as_deref(),
+            AdminCenter::Entra => self.entra.as_deref(),
+        }
+    }
+
+    /// Picks the Teams and Entra admin centers from Microsoft's list of `(serviceName, serviceManagementUrl)`, by
+    /// the address's host (Microsoft has renamed the services: Azure Active Directory is Microsoft Entra ID). Only
+    /// `https` addresses of Microsoft's hosts are kept.
+    pub fn from_services<'a>(services: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut out = Self::default();
+        for (_, url) in services {
+            let Ok(parsed) = url::Url::parse(url) else { continue };
+            if parsed.scheme() != "https" {
+                continue;
+            }
+            match parsed.host_str() {
+                Some("admin.teams.microsoft.com") => out.teams = out.teams.or(Some(url.to_owned())),
+                Some("entra.microsoft.com" | "aad.portal.azure.com") => {
+                    out.entra = out.entra.or(Some(url.to_owned()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 /// One thing found in a customer's tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Finding {
     Done,
     Missing,
     /// It could not be read (its reason is in the reading).
+    #[default]
     NotRead,
+}
+
+/// How many of the sampled users who can have the app (a Teams licence) have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reached {
+    pub have_it: u32,
+    pub sampled: u32,
 }
 
 /// A customer's own steps as last checked.
@@ -55,12 +126,30 @@ pub struct CustomerCheck {
     pub teams_app: Finding,
     /// The Teams app is pinned in the Global setup policy.
     pub policy: Finding,
+    /// Every sampled user with a Teams licence has the app.
+    #[serde(default)]
+    pub delivery: Finding,
+    #[serde(default)]
+    pub reached: Option<Reached>,
+    /// The org-wide app settings block the app (third-party apps off, or the organization's own apps off for an
+    /// upload): installs are likely refused until an admin allows it (an app-centric tenant decides per app, so
+    /// a tenant where the app got through anyway is still complete).
+    #[serde(default)]
+    pub apps_blocked: bool,
+    /// `None` when they could not be read.
+    #[serde(default)]
+    pub admin_centers: Option<AdminCenters>,
 }
 
 impl CustomerCheck {
-    /// Everything the setup does is there.
+    /// Everything the setup does is there (whether Teams has delivered it to everyone yet is [`Self::delivery`]).
     pub fn complete(&self) -> bool {
         [self.consent, self.permissions, self.teams_app, self.policy].iter().all(|f| *f == Finding::Done)
+    }
+
+    /// Set up, and the sampled users have it: the customer is onboarded.
+    pub fn onboarded(&self) -> bool {
+        self.complete() && self.delivery == Finding::Done
     }
 }
 
@@ -76,26 +165,46 @@ pub fn check_of(reading: &CustomerReading, required: &[PermissionView]) -> Custo
     } else {
         Finding::Missing
     };
-    let published = match &reading.catalog {
-        Ok(Some(entry)) if entry.state == PublishingState::Published => Some(entry),
-        Ok(_) => None,
-        Err(_) => {
-            return CustomerCheck {
-                checked_at: reading.read_at,
-                consent,
-                permissions,
-                teams_app: Finding::NotRead,
-                policy: Finding::NotRead,
+    let allowed =
+        if reading.store_listing { reading.settings.third_party_allowed } else { reading.settings.custom_allowed };
+    let (delivery, reached) = delivery_of(&reading.delivery);
+    let admin_centers = reading.admin_centers.as_ref().ok().cloned();
+    let (teams_app, policy) = match &reading.catalog {
+        Err(_) => (Finding::NotRead, Finding::NotRead),
+        Ok(entry) => {
+            let published = entry.as_ref().filter(|e| e.state == PublishingState::Published);
+            let policy = match (&reading.policy, published) {
+                (Err(_), _) => Finding::NotRead,
+                (Ok(p), Some(entry)) if p.pinned.contains(&entry.catalog_id) => Finding::Done,
+                (Ok(_), _) => Finding::Missing,
             };
+            (if published.is_some() { Finding::Done } else { Finding::Missing }, policy)
         }
     };
-    let teams_app = if published.is_some() { Finding::Done } else { Finding::Missing };
-    let policy = match (&reading.policy, published) {
-        (Err(_), _) => Finding::NotRead,
-        (Ok(p), Some(entry)) if p.pinned.contains(&entry.catalog_id) => Finding::Done,
-        (Ok(_), _) => Finding::Missing,
-    };
-    CustomerCheck { checked_at: reading.read_at, consent, permissions, teams_app, policy }
+    CustomerCheck {
+        checked_at: reading.read_at,
+        consent,
+        permissions,
+        teams_app,
+        policy,
+        delivery,
+        reached,
+        apps_blocked: allowed == Some(false),
+        admin_centers,
+    }
+}
+
+/// Whether the sample has the app: done when every sampled user with a Teams licence has it, not read when the
+/// sample could not be read or holds no one licensed.
+fn delivery_of(read: &Result<DeliverySample, Failure>) -> (Finding, Option<Reached>) {
+    let Ok((users, reaches)) = read else { return (Finding::NotRead, None) };
+    // Only the counts are kept, not the report's moment.
+    let report = super::policy::report(users, reaches, Moment::from_millis(0));
+    if report.sampled == 0 {
+        return (Finding::NotRead, None);
+    }
+    let reached = Reached { have_it: report.have_it, sampled: report.sampled };
+    (if report.reached() { Finding::Done } else { Finding::Missing }, Some(reached))
 }
 
 /// A customer's latest check.
@@ -128,6 +237,17 @@ impl CustomerChecks {
     }
 }
 
+/// What is saved per partner tenant, so the board opens with it (and says how old it is): the partner's data as
+/// last read and each customer's last check that answered. No token, and nothing of a customer's users but counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedBoard {
+    #[serde(flatten)]
+    pub data: PartnerData,
+    /// By customer tenant id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CustomerCheck>,
+}
+
 /// What the person asks (`Intent::route` hands them over).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum CheckIntent {
@@ -135,6 +255,7 @@ pub(super) enum CheckIntent {
     /// One customer, by tenant id.
     One(String),
     Cancel,
+    OpenAdminCenter(String, AdminCenter),
 }
 
 /// What the shell reports.
@@ -158,9 +279,22 @@ impl Wizard {
                 Some((attempt, _)) => {
                     // What answered is kept; the customers not reached are as they were before.
                     self.customer_checks.by_tenant.retain(|_, s| !matches!(s, CustomerStatus::Waiting));
-                    vec![Effect::Abandon { attempt }]
+                    let mut effects = vec![Effect::Abandon { attempt }];
+                    effects.extend(self.save_board());
+                    effects
                 }
                 None => Vec::new(),
+            },
+            // Only an address the customer's check read from Microsoft is opened.
+            CheckIntent::OpenAdminCenter(tenant, center) => match self.customer_checks.by_tenant.get(&tenant) {
+                Some(CustomerStatus::Checked(c)) => c
+                    .admin_centers
+                    .as_ref()
+                    .and_then(|a| a.get(center))
+                    .map(|url| Effect::OpenUrl { url: url.to_owned() })
+                    .into_iter()
+                    .collect(),
+                Some(CustomerStatus::Waiting | CustomerStatus::Failed { .. }) | None => Vec::new(),
             },
         }
     }
@@ -189,6 +323,29 @@ impl Wizard {
         vec![Effect::CheckCustomers { attempt, tenants, at_once: self.settings.timing.customers_at_once.max(1) }]
     }
 
+    /// Saves the board and the checks that answered, for the partner's tenant.
+    pub(super) fn save_board(&self) -> Option<Effect> {
+        let data = self.board.data()?.clone();
+        let partner_tenant = self.account()?.tenant_id.clone();
+        let checks = self
+            .customer_checks
+            .by_tenant
+            .iter()
+            .filter_map(|(t, s)| match s {
+                CustomerStatus::Checked(c) => Some((t.clone(), c.clone())),
+                CustomerStatus::Waiting | CustomerStatus::Failed { .. } => None,
+            })
+            .collect();
+        Some(Effect::SaveBoard { partner_tenant, saved: SavedBoard { data, checks } })
+    }
+
+    /// The saved board's checks, for the customers this session has not checked.
+    pub(super) fn restore_checks(&mut self, checks: BTreeMap<String, CustomerCheck>) {
+        for (tenant, check) in checks {
+            self.customer_checks.by_tenant.entry(tenant).or_insert(CustomerStatus::Checked(check));
+        }
+    }
+
     pub(super) fn on_check_outcome(&mut self, outcome: CheckOutcome) -> Vec<Effect> {
         let current = self.customer_checks.running.map(|(a, _)| a);
         match outcome {
@@ -203,7 +360,7 @@ impl Wizard {
             CheckOutcome::AllDone { attempt } if current == Some(attempt) => {
                 self.customer_checks.running = None;
                 self.customer_checks.by_tenant.retain(|_, s| !matches!(s, CustomerStatus::Waiting));
-                Vec::new()
+                self.save_board().into_iter().collect()
             }
             // A cancelled or earlier check's late answer.
             CheckOutcome::One { .. } | CheckOutcome::AllDone { .. } => Vec::new(),
@@ -258,7 +415,8 @@ mod tests {
             my_groups: ["onboarding".to_owned()].into(),
             read_at: NOW,
         };
-        assert!(w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data) }), at(3)).is_empty());
+        let effects = w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data) }), at(3));
+        assert!(matches!(effects.as_slice(), [Effect::SaveBoard { .. }]), "{effects:?}");
         assert_eq!(w.page(), StepId::SignIn);
         w
     }
@@ -269,13 +427,21 @@ mod tests {
         CustomerReading {
             snapshot,
             catalog,
+            store_listing: true,
             policy: Ok(SetupPolicy {
                 identity: "Global".into(),
                 installed: Vec::new(),
                 pinned: pinned.iter().map(|p| (*p).to_owned()).collect(),
             }),
+            settings: OrgAppSettings::default(),
+            delivery: Ok((sample_users(), vec![("u1".into(), Reach::HasIt), ("u2".into(), Reach::HasIt)])),
+            admin_centers: Ok(AdminCenters::default()),
             read_at: NOW,
         }
+    }
+
+    fn sample_users() -> Vec<SampleUser> {
+        ["u1", "u2", "u3"].iter().map(|id| SampleUser { id: (*id).into(), name: id.to_uppercase() }).collect()
     }
 
     fn found() -> AppPresence {
@@ -313,6 +479,68 @@ mod tests {
     }
 
     #[test]
+    fn delivery_blocks_and_admin_centers_are_read_from_the_tenant_and_the_partners_list() {
+        let required = settings(ConsentRedirect::Loopback).permissions;
+        let mut r = reading(found(), entry(PublishingState::Published), &["app-1"]);
+        // u3 was sampled but not read: not there yet. Two of three licensed users have it.
+        let c = check_of(&r, &required);
+        assert_eq!((c.delivery, c.reached), (Finding::Missing, Some(Reached { have_it: 2, sampled: 3 })));
+        assert!(c.complete() && !c.onboarded());
+        r.delivery = Ok((sample_users(), ["u1", "u2", "u3"].map(|u| (u.to_owned(), Reach::HasIt)).to_vec()));
+        assert!(check_of(&r, &required).onboarded());
+        // No one licensed in the sample, or a sample that cannot be read: not read, so not onboarded.
+        r.delivery = Ok((sample_users(), ["u1", "u2", "u3"].map(|u| (u.to_owned(), Reach::NoTeamsLicence)).to_vec()));
+        assert_eq!((check_of(&r, &required).delivery, check_of(&r, &required).reached), (Finding::NotRead, None));
+        r.delivery = Err(identity(65001, "invalid_grant"));
+        assert!(!check_of(&r, &required).onboarded());
+
+        // Third-party apps off blocks a store listing; the organization's own apps off blocks an upload.
+        r.settings.third_party_allowed = Some(false);
+        assert!(check_of(&r, &required).apps_blocked);
+        r.store_listing = false;
+        assert!(!check_of(&r, &required).apps_blocked);
+        r.settings.custom_allowed = Some(false);
+        assert!(check_of(&r, &required).apps_blocked);
+
+        // Microsoft's list, by host: the former Azure AD name and the current one both count; others are ignored.
+        let centers = AdminCenters::from_services([
+            ("Azure Active Directory", "https://aad.portal.azure.com/contoso.onmicrosoft.com"),
+            ("Microsoft 365 Lighthouse", "https://lighthouse.microsoft.com"),
+            ("Teams", "https://admin.teams.microsoft.com/?delegatedOrg=contoso.onmicrosoft.com"),
+            ("Teams", "http://admin.teams.microsoft.com/?delegatedOrg=evil"),
+        ]);
+        assert_eq!(
+            centers.teams.as_deref(),
+            Some("https://admin.teams.microsoft.com/?delegatedOrg=contoso.onmicrosoft.com")
+        );
+        assert_eq!(centers.entra.as_deref(), Some("https://aad.portal.azure.com/contoso.onmicrosoft.com"));
+        let renamed = AdminCenters::from_services([("Microsoft Entra ID", "https://entra.microsoft.com/contoso.com")]);
+        assert_eq!((renamed.entra.as_deref(), renamed.teams), (Some("https://entra.microsoft.com/contoso.com"), None));
+        r.admin_centers = Err(identity(65001, "invalid_grant"));
+        assert_eq!(check_of(&r, &required).admin_centers, None);
+    }
+
+    #[test]
+    fn an_admin_center_opens_only_as_the_customers_check_read_it() {
+        let mut w = on_the_board();
+        let open = |w: &mut Wizard, tenant: &str, center| {
+            w.update(Event::User(Intent::OpenCustomerAdminCenter(tenant.into(), center)), at(9))
+        };
+        assert!(open(&mut w, "contoso", AdminCenter::Teams).is_empty(), "not checked yet");
+        let effects = w.update(Event::User(Intent::CheckCustomersTenants), at(4));
+        let [Effect::CheckCustomers { attempt, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        let mut r = reading(found(), entry(PublishingState::Published), &["app-1"]);
+        let teams = "https://admin.teams.microsoft.com/?delegatedOrg=contoso.onmicrosoft.com";
+        r.admin_centers = Ok(AdminCenters { teams: Some(teams.into()), entra: None });
+        let answer =
+            Outcome::CustomerChecked { attempt: *attempt, tenant_id: "contoso".into(), result: Ok(r), at: NOW };
+        let _none = w.update(Event::Done(answer), at(5));
+        assert_eq!(open(&mut w, "contoso", AdminCenter::Teams), [Effect::OpenUrl { url: teams.into() }]);
+        assert!(open(&mut w, "contoso", AdminCenter::Entra).is_empty(), "Microsoft listed none");
+        assert!(open(&mut w, "fabrikam", AdminCenter::Teams).is_empty());
+    }
+
+    #[test]
     fn checking_every_customer_asks_those_the_user_has_roles_in_and_keeps_each_answer() {
         let mut w = on_the_board();
         let effects = w.update(Event::User(Intent::CheckCustomersTenants), at(4));
@@ -330,7 +558,9 @@ mod tests {
         assert_eq!(w.customer_checks().waiting(), 1);
         let refused = identity(90099, "invalid_grant");
         assert!(w.update(Event::Done(one("fabrikam", Err(refused.clone()))), at(7)).is_empty());
-        assert!(w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(8)).is_empty());
+        let effects = w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(8));
+        let [Effect::SaveBoard { saved, .. }] = effects.as_slice() else { panic!("{effects:?}") };
+        assert_eq!(saved.checks.keys().collect::<Vec<_>>(), ["contoso"], "what answered is saved, not a failure");
         let checks = w.customer_checks();
         assert_eq!(checks.running, None);
         assert!(matches!(&checks.by_tenant["contoso"], CustomerStatus::Checked(c) if c.complete()));
@@ -346,7 +576,11 @@ mod tests {
         let ok = reading(found(), entry(PublishingState::Published), &[]);
         let answer = Outcome::CustomerChecked { attempt, tenant_id: "contoso".into(), result: Ok(ok.clone()), at: NOW };
         assert!(w.update(Event::Done(answer), at(5)).is_empty());
-        assert_eq!(w.update(Event::User(Intent::CancelCustomerChecks), at(6)), [Effect::Abandon { attempt }]);
+        let effects = w.update(Event::User(Intent::CancelCustomerChecks), at(6));
+        let [Effect::Abandon { attempt: abandoned }, Effect::SaveBoard { saved, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!((*abandoned, saved.checks.len()), (attempt, 1), "what answered before Cancel is saved");
         assert_eq!(w.customer_checks().running, None);
         assert!(!w.customer_checks().by_tenant.contains_key("fabrikam"), "not reached: as before the check");
         let late = Outcome::CustomerChecked { attempt, tenant_id: "fabrikam".into(), result: Ok(ok), at: NOW };
@@ -363,7 +597,7 @@ mod tests {
         let data = w.board().data().cloned().unwrap();
         let effects = w.update(Event::Done(Outcome::PartnerRead { attempt: *read, result: Ok(data) }), at(5));
         assert!(
-            matches!(effects.as_slice(), [Effect::CheckCustomers { tenants, .. }] if tenants.len() == 2),
+            matches!(effects.as_slice(), [Effect::SaveBoard { .. }, Effect::CheckCustomers { tenants, .. }] if tenants.len() == 2),
             "{effects:?}"
         );
         // A read that fails starts no check, and the next plain read does not either.
@@ -383,7 +617,7 @@ mod tests {
         assert_eq!(tenants, &["fabrikam".to_owned()]);
         assert_eq!(w.customer_checks().running, Some((*attempt, 1)));
         let attempt = *attempt;
-        assert!(w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(5)).is_empty());
+        let _save = w.update(Event::Done(Outcome::CustomersChecked { attempt }), at(5));
         // Awaiting approval: no roles there, nothing to read.
         assert!(w.update(Event::User(Intent::CheckCustomerTenant("tailspin".into())), at(6)).is_empty());
         assert!(w.update(Event::User(Intent::CheckCustomerTenant("nobody".into())), at(7)).is_empty());

@@ -71,6 +71,9 @@ pub enum Intent {
     CancelCustomerChecks,
     /// Check one customer (its tenant id) in its own tenant again.
     CheckCustomerTenant(String),
+    /// Open a customer's (its tenant id) Teams or Entra admin center in the partner's context, as its last check
+    /// read it.
+    OpenCustomerAdminCenter(String, super::customer_checks::AdminCenter),
 }
 
 /// An intent with the step that takes it (`Intent::route`).
@@ -130,6 +133,9 @@ impl Intent {
             Self::CheckCustomersTenants => Routed::Check(super::customer_checks::CheckIntent::CheckAll),
             Self::CancelCustomerChecks => Routed::Check(super::customer_checks::CheckIntent::Cancel),
             Self::CheckCustomerTenant(tenant) => Routed::Check(super::customer_checks::CheckIntent::One(tenant)),
+            Self::OpenCustomerAdminCenter(tenant, center) => {
+                Routed::Check(super::customer_checks::CheckIntent::OpenAdminCenter(tenant, center))
+            }
         }
     }
 }
@@ -184,8 +190,8 @@ impl Outcome {
                 RoutedOutcome::Policy(P::SetupPoliciesRead { attempt, result })
             }
             Self::DeliveryChecked { attempt, result } => RoutedOutcome::Policy(P::DeliveryChecked { attempt, result }),
-            Self::PartnerSaved { attempt, data } => {
-                RoutedOutcome::Board(super::board::BoardOutcome::PartnerSaved { attempt, data })
+            Self::PartnerSaved { attempt, saved } => {
+                RoutedOutcome::Board(super::board::BoardOutcome::PartnerSaved { attempt, saved })
             }
             Self::CustomerChecked { attempt, tenant_id, result, at } => {
                 RoutedOutcome::Check(super::customer_checks::CheckOutcome::One { attempt, tenant_id, result, at })
@@ -296,7 +302,7 @@ pub enum Outcome {
     /// The board as it was last saved for this partner tenant (shown while the live read runs).
     PartnerSaved {
         attempt: Attempt,
-        data: super::board::PartnerData,
+        saved: super::customer_checks::SavedBoard,
     },
     /// The partner's customers, relationships, access assignments and the user's groups, as read.
     PartnerRead {
@@ -369,8 +375,10 @@ pub enum Effect {
     CheckDelivery { attempt: Attempt, users: Vec<SampleUser> },
     /// Read the partner's GDAP customers, their relationships and access assignments, the signed-in user's
     /// groups and each customer's cloud; report the board last saved for `partner_tenant` first, if there is one
-    /// ([`Outcome::PartnerSaved`]), then [`Outcome::PartnerRead`] (and save it).
+    /// ([`Outcome::PartnerSaved`]), then [`Outcome::PartnerRead`].
     ReadPartner { attempt: Attempt, partner_tenant: String },
+    /// Save the board and its checks for `partner_tenant` on this computer (privately; nothing is reported).
+    SaveBoard { partner_tenant: String, saved: super::customer_checks::SavedBoard },
     /// Read each of `tenants` (customers' tenant ids) there with the partner's account, `at_once` at a time, each
     /// obeying its own tenant's throttling; report [`Outcome::CustomerChecked`] for each as it answers, then
     /// [`Outcome::CustomersChecked`].
@@ -398,6 +406,7 @@ impl Effect {
             | Self::OpenUrl { .. }
             | Self::SignOut
             | Self::ReadPartner { .. }
+            | Self::SaveBoard { .. }
             | Self::CheckCustomers { .. } => return None,
         })
     }

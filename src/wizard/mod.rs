@@ -31,7 +31,7 @@ use messages::{Routed, RoutedOutcome};
 pub use policy::{
     Delivery, DeliveryReport, EveryoneInstall, Evidence, ManualReason, Missing, MissingReason, Model, PolicyChange,
     PolicyReading, PolicyStep, Reach, SAMPLE_SIZE, SampleUser, SetupPolicy, change_for, pinned_kept, recheck_after,
-    verified,
+    sample as delivery_sample, verified,
 };
 pub use preview::{DirectoryUser, Gap, Load, ManagerRef, Preview, Readiness};
 pub use progress::{Progress, Resume};
@@ -391,6 +391,7 @@ impl Wizard {
             | Effect::WriteGlobalPolicy { .. }
             | Effect::CheckDelivery { .. }
             | Effect::ReadPartner { .. }
+            | Effect::SaveBoard { .. }
             | Effect::CheckCustomers { .. } => None,
         }
     }

@@ -133,6 +133,7 @@ fn every_graph_answer_fits_microsofts_published_metadata() {
         "GET /v1.0/users/{id}/licenseDetails",
         "GET /v1.0/users/{id}/teamwork/installedApps",
         "GET /v1.0/tenantRelationships/delegatedAdminCustomers",
+        "GET /v1.0/tenantRelationships/delegatedAdminCustomers/{id}/serviceManagementDetails",
         "GET /v1.0/tenantRelationships/delegatedAdminRelationships",
         "GET /v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments",
     ] {
@@ -165,6 +166,18 @@ async fn direct_reads(t: &common::TestSim) {
     let partner = t.user_token(&format!("{GRAPH}/DelegatedAdminRelationship.Read.All")).await;
     let customers = read(t, &partner, "/v1.0/tenantRelationships/delegatedAdminCustomers").await;
     assert_eq!(customers["value"].as_array().unwrap().len(), 2);
+    for c in customers["value"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let services = read(
+            t,
+            &partner,
+            &format!("/v1.0/tenantRelationships/delegatedAdminCustomers/{id}/serviceManagementDetails"),
+        )
+        .await;
+        let names: Vec<&str> =
+            services["value"].as_array().unwrap().iter().filter_map(|s| s["serviceName"].as_str()).collect();
+        assert!(names.contains(&"Teams"), "{services:#}");
+    }
     let relationships = read(t, &partner, "/v1.0/tenantRelationships/delegatedAdminRelationships").await;
     for r in relationships["value"].as_array().unwrap() {
         let id = r["id"].as_str().unwrap();

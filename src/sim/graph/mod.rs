@@ -40,6 +40,10 @@ pub fn router(shared: &Arc<Shared>) -> Router {
         .route("/v1.0/me/licenseDetails", get(my_license_details))
         .route("/v1.0/users/{id}/licenseDetails", get(users::license_details))
         .route("/v1.0/tenantRelationships/delegatedAdminCustomers", get(partner::customers))
+        .route(
+            "/v1.0/tenantRelationships/delegatedAdminCustomers/{id}/serviceManagementDetails",
+            get(partner::service_management),
+        )
         .route("/v1.0/tenantRelationships/delegatedAdminRelationships", get(partner::relationships))
         .route(
             "/v1.0/tenantRelationships/delegatedAdminRelationships/{id}/accessAssignments",

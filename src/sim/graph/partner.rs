@@ -96,3 +96,49 @@ pub async fn access_assignments(
         ),
     }
 }
+
+/// `GET /v1.0/tenantRelationships/delegatedAdminCustomers/{id}/serviceManagementDetails`: the customer's admin
+/// centers in the partner's context, in the shape of Microsoft's documented example (Entra under its former name
+/// on `aad.portal.azure.com`, Teams with `?delegatedOrg=`, Lighthouse), on the customer's initial domain.
+pub async fn service_management(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers, READ_RELATIONSHIPS) {
+        return r;
+    }
+    let domain = {
+        let st = shared.lock();
+        let scenario = &st.dir.scenario;
+        scenario
+            .partner
+            .all()
+            .iter()
+            .find(|r| r.tenant_id().eq_ignore_ascii_case(&id))
+            .map(|r| crate::sim::customers::initial_domain(scenario, r))
+    };
+    let Some(domain) = domain else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("The delegated admin customer '{id}' was not found."),
+            &headers,
+        );
+    };
+    let detail = |name: &str, url: String| {
+        json!({
+            "@odata.type": "#microsoft.graph.delegatedAdminServiceManagementDetail",
+            "id": crate::sim::clock::stable_guid("service-management", &format!("{id}/{name}")),
+            "serviceManagementUrl": url,
+            "serviceName": name,
+        })
+    };
+    let value = vec![
+        detail("Azure Active Directory", format!("https://aad.portal.azure.com/{domain}")),
+        detail("Microsoft 365 Lighthouse", "https://lighthouse.microsoft.com".to_owned()),
+        detail("Teams", format!("https://admin.teams.microsoft.com/?delegatedOrg={domain}")),
+    ];
+    let context = format!("tenantRelationships/delegatedAdminCustomers('{id}')/serviceManagementDetails");
+    graph_ok(&headers, with_context(&shared, &context, json!({ "value": value })))
+}
