@@ -394,6 +394,7 @@ pub fn run_headless(args: RunArgs, state_dir: PathBuf, browser: Option<String>) 
         scopes: args.scopes.map(|s| s.split_whitespace().map(str::to_owned).collect()),
         redirect_host: args.redirect_host,
         device_code: args.device_code,
+        saved_sign_in: false,
         stop_after: args.stop_after.as_deref().map(|s| match s {
             "sign-in" => crate::wizard::StepId::SignIn,
             "admin-consent" => crate::wizard::StepId::AdminConsent,
@@ -427,6 +428,7 @@ pub fn run_customers(command: CustomersCommand, state_dir: PathBuf, browser: Opt
     let options = crate::headless::HeadlessOptions {
         launch: args.target.launch(),
         device_code: args.device_code,
+        saved_sign_in: false,
         json: args.json,
         state_dir,
         browser,

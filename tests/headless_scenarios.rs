@@ -828,7 +828,8 @@ fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
 }
 
 /// `customers setup --all-ready` checks every customer's tenant first and sets up those whose next action is the
-/// setup (Adventure Works, Contoso, Fabrikam), each line carrying its tenant; not Relecloud (onboarded before)
+/// setup (Adventure Works, Contoso, Fabrikam), each line carrying its tenant, each signed in by the partner's
+/// one sign-in without the browser; not Relecloud (onboarded before)
 /// nor Woodgrove Bank (third-party apps blocked). A customer needing its admin's consent (Litware) named on its
 /// own ends with the consent step needing attention, and the command exits 1.
 #[test]
@@ -859,6 +860,8 @@ fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
     );
     assert_eq!(lines.len(), 15, "five steps each: {lines:#?}");
     assert!(lines.iter().all(|l| l["status"] == "done"), "{lines:#?}");
+    // The partner signed in once; every customer by that sign-in, without a trip to the browser.
+    assert!(lines.iter().filter(|l| l["step"] == "sign_in").all(|l| l["detail"]["browser_visits"] == 0), "{lines:#?}");
 
     let (exit, lines, _) = setup(&["367d6103-6577-50cb-a3df-f82065a49e6e"]);
     assert_eq!(exit, 1);

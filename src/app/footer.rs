@@ -63,7 +63,7 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
             SignIn::Failed { .. } if w.offers_basic_access() => {
                 Some(Primary::new("Sign in without approving now", Intent::SignInWithBasicAccess))
             }
-            SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Failed { .. } => None,
+            SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Saved { .. } | SignIn::Failed { .. } => None,
         },
         StepId::AdminConsent => match w.consent() {
             Consent::Ready { precheck: Precheck::CanGrant | Precheck::RolesUnknown { .. } } => {
@@ -138,7 +138,8 @@ pub fn primary_of(w: &Wizard) -> Option<Primary> {
 pub fn cancel_of(w: &Wizard) -> Option<Intent> {
     match w.page() {
         StepId::SignIn => {
-            matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. }).then_some(Intent::CancelSignIn)
+            matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Saved { .. })
+                .then_some(Intent::CancelSignIn)
         }
         StepId::AdminConsent => {
             matches!(w.consent(), Consent::Waiting { .. } | Consent::Applying { .. }).then_some(Intent::CancelConsent)

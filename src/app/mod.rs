@@ -230,8 +230,11 @@ impl WizardApp {
         self.partner = Some(partner);
         // Not kept as the window's progress: that file is the one setup picked up at the next start.
         self.start_wizard_in(&profile, &endpoints, Some(&tenant), false);
-        // Straight to the sign-in: Welcome's choice was made on the partner's side.
+        // Straight to the sign-in, Welcome's choice made on the partner's side; signed in there without the
+        // browser (the partner's sign-in redeemed at the customer's tenant). If that fails, its explanation
+        // offers the browser.
         self.dispatch(Intent::Continue);
+        self.dispatch(Intent::SignInWithSavedAccount);
     }
 
     /// Leaves the customer's session (what it did stays in its tenant) and shows the partner's board again.

@@ -52,6 +52,15 @@ pub(super) fn sign_in_ui(ui: &mut Ui, w: &Wizard, now: Moment, asks: &mut Asks) 
                 asks.intents.push(Intent::SignInWithDeviceCode);
             }
         }
+        SignIn::Saved { .. } => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(match &w.settings().tenant_hint {
+                    Some(t) => format!("Signing in to tenant {t} with your partner account, without the browser…"),
+                    None => "Signing in with your saved sign-in, without the browser…".to_owned(),
+                });
+            });
+        }
         SignIn::DeviceCode { reason, wait, .. } => {
             device_code_ui(ui, w, now, reason.as_ref(), wait, "Browser sign-in", asks);
         }

@@ -194,22 +194,49 @@ async fn read_board_and(
     options: HeadlessOptions,
     check_tenants: bool,
 ) -> Result<Result<Vec<CustomerLine>, Stopped>, SetupError> {
-    let Connected { mut shell, profile, env, launch, _tenant, .. } = connect(checked, &options, |_| ()).await?;
-    let settings = session::settings(&profile, &env, launch.tenant.as_deref());
+    let (mut connected, mut driver) = match signed_in_partner(checked, &options).await? {
+        Ok(partner) => partner,
+        Err(stopped) => return Ok(Err(stopped)),
+    };
+    let lines = board_lines(&mut connected, &mut driver, check_tenants).await;
+    connected.shell.flush_state_files().await;
+    Ok(lines)
+}
+
+/// The partner signed in to its own tenant (the browser, or the way the options say), with its board being read;
+/// or the sign-in's line.
+async fn signed_in_partner(
+    checked: Checked,
+    options: &HeadlessOptions,
+) -> Result<Result<(Connected, Driver), Stopped>, SetupError> {
+    let mut connected = connect(checked, options, |_| ()).await?;
+    let settings = session::settings(&connected.profile, &connected.env, connected.launch.tenant.as_deref());
     let mut driver = Driver::new(Wizard::new(settings));
-    let vendor = profile.vendor_name.clone();
-    driver.dispatch(&shell, Intent::CustomersOfAPartner);
-    let switched = steps::sign_in(&mut driver, &mut shell, &options).await;
+    let vendor = connected.profile.vendor_name.clone();
+    driver.dispatch(&connected.shell, Intent::CustomersOfAPartner);
+    let switched = steps::sign_in(&mut driver, &mut connected.shell, options).await;
     if !matches!(driver.wizard.sign_in(), SignIn::Done(_)) {
         return Ok(Err(Stopped::SignIn(lines::sign_in_line(&driver.wizard, switched.as_ref(), &vendor))));
     }
-    steps::wait_until(&mut driver, &mut shell, |w| !matches!(w.board(), Board::Loading { .. })).await;
+    Ok(Ok((connected, driver)))
+}
+
+/// The board once read (and with `check_tenants`, every customer where the user has roles checked in its own
+/// tenant): a line per customer, or why it could not be read.
+async fn board_lines(
+    connected: &mut Connected,
+    driver: &mut Driver,
+    check_tenants: bool,
+) -> Result<Vec<CustomerLine>, Stopped> {
+    let shell = &mut connected.shell;
+    let vendor = connected.profile.vendor_name.clone();
+    steps::wait_until(driver, shell, |w| !matches!(w.board(), Board::Loading { .. })).await;
     if check_tenants && matches!(driver.wizard.board(), Board::Loaded { .. }) {
-        driver.dispatch(&shell, Intent::CheckCustomersTenants);
-        steps::wait_until(&mut driver, &mut shell, |w| w.customer_checks().running.is_none()).await;
+        driver.dispatch(shell, Intent::CheckCustomersTenants);
+        steps::wait_until(driver, shell, |w| w.customer_checks().running.is_none()).await;
     }
     let checks = driver.wizard.customer_checks();
-    Ok(match driver.wizard.board() {
+    match driver.wizard.board() {
         Board::Loaded { data } => Ok(crate::wizard::board::rows(data)
             .iter()
             .map(|r| CustomerLine::of(r, checks.by_tenant.get(&r.tenant_id), &vendor))
@@ -219,7 +246,7 @@ async fn read_board_and(
             Failure::Parse { what: "the partner's board".into(), excerpt: format!("it did not load ({other:?})") },
             vendor,
         )),
-    })
+    }
 }
 
 /// Which customers `customers setup` sets up.
@@ -232,36 +259,18 @@ pub enum Targets {
     AllReady,
 }
 
-/// `customers setup --headless`: the five steps in each customer's own tenant, signed in there as the partner's
-/// agent (GDAP), one customer after another; each step line carries the customer's `tenant_id`. Exit 0 only when
-/// every step of every customer succeeded (a policy still reaching users counts), 1 otherwise, 2 when the command
-/// line names something it cannot use (nothing started).
+/// `customers setup --headless`: the partner signs in once (its own tenant, the browser), then the five steps run
+/// in each customer's own tenant, one customer after another, each signed in there by the partner's sign-in
+/// without the browser (GDAP; the browser only where that is refused); each step line carries the customer's
+/// `tenant_id`. Exit 0 only when every step of every customer succeeded (a policy still reaching users counts), 1
+/// otherwise, 2 when the command line names something it cannot use (nothing started).
 pub fn setup(options: HeadlessOptions, targets: Targets) -> ExitCode {
     let (checked, runtime) = match prepare(&options, "cannot set the customers up") {
         Ok(ready) => ready,
         Err(code) => return code,
     };
     let json = options.json;
-    let result = runtime.block_on(async move {
-        let tenants = match targets {
-            Targets::Tenants(tenants) => tenants,
-            // Checked in their tenants first: onboarded ones, blocked ones and those needing their admin's
-            // consent are left out.
-            Targets::AllReady => match read_board_and(checked, options.clone(), true).await? {
-                Ok(lines) => lines.into_iter().filter(|l| l.next_action == "set_up").map(|l| l.tenant_id).collect(),
-                Err(stopped) => return Ok(Err(stopped)),
-            },
-        };
-        let mut all_done = true;
-        for tenant in tenants {
-            let mut one = options.clone();
-            one.launch.tenant = Some(tenant.clone());
-            let (lines, _) = drive(super::check(&one)?, one).await?;
-            all_done &= !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
-            print_for(&tenant, &lines, json);
-        }
-        Ok::<_, SetupError>(Ok(all_done))
-    });
+    let result = runtime.block_on(set_up_each(checked, options, targets));
     match result {
         Ok(Ok(true)) => ExitCode::SUCCESS,
         Ok(Ok(false)) => ExitCode::FAILURE,
@@ -274,6 +283,49 @@ pub fn setup(options: HeadlessOptions, targets: Targets) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// [`setup`]'s work: whether every step of every customer succeeded, or why the partner's side stopped.
+async fn set_up_each(
+    checked: Checked,
+    options: HeadlessOptions,
+    targets: Targets,
+) -> Result<Result<bool, Stopped>, SetupError> {
+    let json = options.json;
+    let mut partner = signed_in_partner(checked, &options).await?;
+    let Some((connected, driver)) = partner.as_mut().ok() else {
+        return Ok(Err(partner.err().unwrap_or_else(|| unreachable!())));
+    };
+    let tenants = match targets {
+        Targets::Tenants(tenants) => tenants,
+        // Checked in their tenants first: onboarded ones, blocked ones and those needing their admin's consent
+        // are left out.
+        Targets::AllReady => match board_lines(connected, driver, true).await {
+            Ok(lines) => lines.into_iter().filter(|l| l.next_action == "set_up").map(|l| l.tenant_id).collect(),
+            Err(stopped) => return Ok(Err(stopped)),
+        },
+    };
+    let one = HeadlessOptions { saved_sign_in: true, ..options.clone() };
+    let mut all_done = true;
+    for tenant in tenants {
+        let (mut shell, env) = connected.sibling_for(&tenant, &one)?;
+        let mut settings = crate::session::settings(&connected.profile, &env, Some(&tenant));
+        settings.timing.settle_patience = one.grant_wait;
+        let mut customer = Driver::new(Wizard::new(settings));
+        let lines = steps::run_steps(&mut customer, &mut shell, &one, &connected.profile.vendor_name).await;
+        let lines: Vec<StepLine> = lines
+            .into_iter()
+            .map(|line| {
+                let visits = customer.wizard.browser_visits(line.step);
+                line.with_browser_visits(visits)
+            })
+            .collect();
+        shell.flush_state_files().await;
+        all_done &= !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
+        print_for(&tenant, &lines, json);
+    }
+    connected.shell.flush_state_files().await;
+    Ok(Ok(all_done))
 }
 
 /// One customer's step lines: JSON objects with the customer's `tenant_id`, or the lines under its heading.

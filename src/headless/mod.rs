@@ -53,6 +53,9 @@ pub struct HeadlessOptions {
     pub redirect_host: Option<String>,
     /// Sign in with a device code instead of the browser.
     pub device_code: bool,
+    /// Sign in with the sign-in the vault keeps (a partner's, in one of its customers' tenants), without the
+    /// browser; the browser if that is refused (said on stderr).
+    pub saved_sign_in: bool,
     /// Stop after this step.
     pub stop_after: Option<StepId>,
     /// After a consent, how long to re-check permissions still missing.
@@ -175,6 +178,9 @@ pub(crate) struct Connected {
     pub explicit: bool,
     /// The in-process demo tenant, serving while this lives.
     pub _tenant: Option<crate::demo::Tenant>,
+    pub endpoints: Endpoints,
+    /// How addresses are opened for the person (a browser, printed, or followed in the demo).
+    pub opener: Arc<dyn UrlOpener>,
 }
 
 /// Sets the shell up for the endpoints the options name: explicit ones, the in-process demo tenant, or
@@ -238,7 +244,21 @@ pub(crate) async fn connect(
             return Err(SetupError::ProfileIncomplete(gaps.join(", ")));
         }
     }
-    let mut env = session::environment(&profile, &endpoints, launch.tenant.as_deref());
+    let mut env = environment_for(&profile, &endpoints, launch.tenant.as_deref(), options);
+    adjust(&mut env);
+    let state_dir = options.state_dir.clone();
+    shell.configure(env.clone(), opener.clone(), Arc::new(move || open_platform_store(&state_dir)))?;
+    Ok(Connected { shell, launch, profile, env, explicit, _tenant, endpoints, opener })
+}
+
+/// The shell's environment for `tenant` (the sign-in's authority) at `endpoints`, as the options adjust it.
+fn environment_for(
+    profile: &crate::profile::Profile,
+    endpoints: &Endpoints,
+    tenant: Option<&str>,
+    options: &HeadlessOptions,
+) -> crate::shell::Environment {
+    let mut env = session::environment(profile, endpoints, tenant);
     if let Some(scopes) = &options.scopes {
         env.sign_in_scopes = scopes.clone();
     }
@@ -246,15 +266,29 @@ pub(crate) async fn connect(
         env.redirect_host = host.clone();
     }
     env.state_dir = Some(options.state_dir.clone());
-    adjust(&mut env);
-    let state_dir = options.state_dir.clone();
-    shell.configure(env.clone(), opener, Arc::new(move || open_platform_store(&state_dir)))?;
-    Ok(Connected { shell, launch, profile, env, explicit, _tenant })
+    env
+}
+
+impl Connected {
+    /// A shell beside this one for `tenant` (a partner's customer): the same endpoints, browser, token vault
+    /// and demo tenant, signed in there by the partner's saved sign-in.
+    pub(crate) fn sibling_for(
+        &self,
+        tenant: &str,
+        options: &HeadlessOptions,
+    ) -> Result<(Shell, crate::shell::Environment), SetupError> {
+        let env = environment_for(&self.profile, &self.endpoints, Some(tenant), options);
+        let mut shell = self.shell.sibling();
+        let state_dir = options.state_dir.clone();
+        shell.configure(env.clone(), self.opener.clone(), Arc::new(move || open_platform_store(&state_dir)))?;
+        Ok((shell, env))
+    }
 }
 
 /// The step lines, and whether the diagnostics bundle asked for (if any) was written.
 async fn drive(checked: Checked, mut options: HeadlessOptions) -> Result<(Vec<StepLine>, bool), SetupError> {
-    let Connected { mut shell, launch, profile, env, explicit, _tenant } = connect(checked, &options, |_| ()).await?;
+    let Connected { mut shell, launch, profile, env, explicit, _tenant, .. } =
+        connect(checked, &options, |_| ()).await?;
     // A replay installs for everyone when the bundle's session did and some users were refused (the refusal is
     // what it reproduces).
     if let Some(reproduction) = &launch.reproduction

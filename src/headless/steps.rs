@@ -52,8 +52,23 @@ pub(super) async fn run_steps(
 /// that switched a browser sign-in to the device code, if one did.
 pub(super) async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &HeadlessOptions) -> Option<Failure> {
     driver.dispatch(shell, Intent::Continue);
-    driver.dispatch(shell, if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser });
     let mut switched: Option<Failure> = None;
+    if options.saved_sign_in {
+        driver.dispatch(shell, Intent::SignInWithSavedAccount);
+        wait_for_sign_in(driver, shell, &mut switched).await;
+        let SignIn::Failed { failure, .. } = driver.wizard.sign_in() else { return switched };
+        // Never in silence: why, then the browser (the window offers the same as Retry).
+        tell(&format!(
+            "Signing in without the browser was refused ({}): signing in through the browser.",
+            failure.code()
+        ));
+        driver.dispatch(shell, Intent::RetrySignIn);
+    } else {
+        driver.dispatch(
+            shell,
+            if options.device_code { Intent::SignInWithDeviceCode } else { Intent::SignInWithBrowser },
+        );
+    }
     wait_for_sign_in(driver, shell, &mut switched).await;
     // The setup tool's own permissions were declined, or this account may not approve them: sign in without them
     // (each step then asks for its own), as the window offers.
@@ -79,7 +94,7 @@ async fn wait_for_sign_in(driver: &mut Driver, shell: &mut Shell, switched: &mut
             shown_code = true;
             tell(&format!("{} (code {})", view.message, view.user_code));
         }
-        !matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Idle)
+        !matches!(w.sign_in(), SignIn::Browser { .. } | SignIn::DeviceCode { .. } | SignIn::Saved { .. } | SignIn::Idle)
     })
     .await;
 }

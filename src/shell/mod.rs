@@ -204,7 +204,8 @@ struct Services {
     graph: Option<Graph>,
     opener: Arc<dyn UrlOpener>,
     open_vault: VaultOpener,
-    vault: OnceCell<Arc<dyn SecretStore>>,
+    /// Opened once; shared with the sessions beside this one ([`Shell::sibling`]).
+    vault: Arc<OnceCell<Arc<dyn SecretStore>>>,
     endpoints: OnceCell<Endpoints>,
     clock: Clock,
     /// Access tokens by authority and scopes, refreshed one at a time per key.
@@ -230,6 +231,9 @@ pub struct Shell {
     clock: Clock,
     state_files: Arc<StateFiles>,
     last_session: Arc<files::LastSession>,
+    /// The token vault once opened: one for this shell's sessions and its siblings', so a customer's session can
+    /// sign in with the partner's saved sign-in.
+    vault: Arc<OnceCell<Arc<dyn SecretStore>>>,
 }
 
 /// Files waiting to be kept in the state folder: the newest bytes of each, written one at a time and in order by
@@ -305,12 +309,13 @@ impl Shell {
             clock,
             state_files,
             last_session: Arc::default(),
+            vault: Arc::default(),
         }
     }
 
     /// A new shell beside this one, for another session in the same window (a partner setting up one of its
     /// customers): the same runtime, waker, clock and state-file writer; its own reports, journal and
-    /// configuration.
+    /// configuration, and the same token vault (the partner's sign-in signs the customer's session in).
     pub fn sibling(&self) -> Self {
         let (sender, receiver) = mpsc::channel(REPORT_CAPACITY);
         Self {
@@ -323,6 +328,7 @@ impl Shell {
             clock: self.clock.clone(),
             state_files: self.state_files.clone(),
             last_session: Arc::default(),
+            vault: self.vault.clone(),
         }
     }
 
@@ -368,7 +374,7 @@ impl Shell {
             graph,
             opener,
             open_vault,
-            vault: OnceCell::new(),
+            vault: self.vault.clone(),
             endpoints: OnceCell::new(),
             clock: self.clock.clone(),
             tokens: tokens::TokenCache::default(),
@@ -432,6 +438,7 @@ impl Shell {
             Effect::BeginBrowserSignIn { attempt, .. }
             | Effect::BeginDeviceCode { attempt, .. }
             | Effect::PollDeviceCode { attempt }
+            | Effect::SignInSilently { attempt, .. }
             | Effect::BeginAdminConsent { attempt, .. }
             | Effect::CheckConsent { attempt }
             | Effect::ReadTenant { attempt }
@@ -553,6 +560,10 @@ async fn work(s: Arc<Services>, effect: Effect, sender: mpsc::Sender<Report>, wa
             report(Outcome::DeviceCodeReady { attempt, result }).await;
         }
         Effect::PollDeviceCode { attempt } => report(s.poll_device_code(attempt).await).await,
+        Effect::SignInSilently { attempt, scopes } => {
+            let result = s.silent_sign_in(scopes).await;
+            report(Outcome::SignInFinished { attempt, result }).await;
+        }
         Effect::BeginAdminConsent { attempt, tenant_id } => s.admin_consent(attempt, tenant_id, report).await,
         Effect::CheckConsent { attempt } => {
             let result = s.check_consent().await;

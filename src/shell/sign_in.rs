@@ -142,6 +142,17 @@ impl Services {
         }
     }
 
+    /// Signs in without a browser: the refresh token the vault keeps (a partner's agent's, from the partner's
+    /// sign-in) redeemed at this session's authority (a customer's tenant) for `set`; the tokens kept as a browser
+    /// sign-in's are, and who signed in read the same way. Without a saved sign-in: `interaction_required`.
+    pub(super) async fn silent_sign_in(&self, set: ScopeSet) -> Result<Account, Failure> {
+        let refresh_token = self.saved_refresh_token().await?;
+        let endpoints = self.endpoints().await?;
+        let tokens = self.redeem(&endpoints, &refresh_token, set).await?;
+        self.keep(set, &tokens).await;
+        self.read_account(&tokens).await
+    }
+
     /// Who signed in and where: Graph when the provider has it, the id token otherwise.
     pub(super) async fn read_account(&self, tokens: &Tokens) -> Result<Account, Failure> {
         let mut claims = tokens.id_claims.clone().unwrap_or_default();

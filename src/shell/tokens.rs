@@ -210,7 +210,12 @@ impl Services {
     }
 
     /// Redeems `rt` at `endpoints` for the scopes of `set`.
-    async fn redeem(&self, endpoints: &signin::Endpoints, rt: &Secret, set: ScopeSet) -> Result<Tokens, Failure> {
+    pub(super) async fn redeem(
+        &self,
+        endpoints: &signin::Endpoints,
+        rt: &Secret,
+        set: ScopeSet,
+    ) -> Result<Tokens, Failure> {
         signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, rt, &self.scopes(set)).await
     }
 

@@ -16,6 +16,9 @@ pub enum Intent {
     ShowStep(StepId),
     SignInWithBrowser,
     SignInWithDeviceCode,
+    /// Sign in with the sign-in this computer keeps, without a browser: a partner's agent going on in one of its
+    /// customers' tenants (the partner's refresh token redeemed there, as GDAP allows).
+    SignInWithSavedAccount,
     /// Retry the failed sign-in the same way.
     RetrySignIn,
     CancelSignIn,
@@ -103,6 +106,7 @@ impl Intent {
             Self::ShowStep(step) => Routed::ShowStep(step),
             Self::SignInWithBrowser => Routed::SignIn(S::Browser),
             Self::SignInWithDeviceCode => Routed::SignIn(S::DeviceCode),
+            Self::SignInWithSavedAccount => Routed::SignIn(S::Saved),
             Self::RetrySignIn => Routed::SignIn(S::Retry),
             Self::CancelSignIn => Routed::SignIn(S::Cancel),
             Self::SignInAsSomeoneElse => Routed::SignIn(S::AsSomeoneElse),
@@ -338,6 +342,9 @@ pub enum Effect {
     /// Ask for a device code for `scopes` ([`ScopeSet::SignIn`] or [`ScopeSet::SignInWithSteps`]: the Graph part
     /// only, a device code serves one resource); report [`Outcome::DeviceCodeReady`].
     BeginDeviceCode { attempt: Attempt, scopes: ScopeSet },
+    /// Redeem the refresh token this computer keeps at the tenant the session is for, for `scopes`, and read who
+    /// signed in; no browser. Report [`Outcome::SignInFinished`].
+    SignInSilently { attempt: Attempt, scopes: ScopeSet },
     /// Poll once; report [`Outcome::DevicePolled`].
     PollDeviceCode { attempt: Attempt },
     /// Stop the attempt's work, close its listener and forget its secrets.
@@ -389,7 +396,9 @@ impl Effect {
     /// The step whose work this is (for the diagnostics journal); `None` for housekeeping.
     pub fn step(&self) -> Option<StepId> {
         Some(match self {
-            Self::BeginBrowserSignIn { scopes, .. } | Self::BeginDeviceCode { scopes, .. } => match scopes {
+            Self::BeginBrowserSignIn { scopes, .. }
+            | Self::BeginDeviceCode { scopes, .. }
+            | Self::SignInSilently { scopes, .. } => match scopes {
                 ScopeSet::SignIn | ScopeSet::SignInWithSteps | ScopeSet::Partner => StepId::SignIn,
                 ScopeSet::TenantRead => StepId::VerifyPermissions,
                 ScopeSet::TeamsSetup => StepId::TeamsApp,

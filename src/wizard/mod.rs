@@ -378,7 +378,9 @@ impl Wizard {
                 None
             }
             Effect::OpenUrl { .. } => Some(self.page),
+            // No browser: that is its point.
             Effect::PollDeviceCode { .. }
+            | Effect::SignInSilently { .. }
             | Effect::Abandon { .. }
             | Effect::CheckConsent { .. }
             | Effect::SignOut

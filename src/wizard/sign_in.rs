@@ -48,6 +48,10 @@ pub enum SignIn {
         reason: Option<SwitchReason>,
         wait: CodeWait,
     },
+    /// Signing in with the sign-in this computer keeps (no browser): a partner's agent in a customer's tenant.
+    Saved {
+        attempt: Attempt,
+    },
     Done(Account),
     Failed {
         failure: Failure,
@@ -211,7 +215,7 @@ impl SignIn {
     pub(super) fn status(&self) -> StepStatus {
         match self {
             Self::Idle => StepStatus::NotStarted,
-            Self::Browser { .. } | Self::DeviceCode { .. } => StepStatus::Running,
+            Self::Browser { .. } | Self::DeviceCode { .. } | Self::Saved { .. } => StepStatus::Running,
             Self::Done(_) => StepStatus::Done,
             Self::Failed { .. } => StepStatus::NeedsAttention,
         }
@@ -228,7 +232,9 @@ impl SignIn {
     /// The attempt whose work is running, if any.
     pub(super) fn running(&self) -> Option<Attempt> {
         match self {
-            Self::Browser { attempt, .. } | Self::DeviceCode { attempt, .. } => Some(*attempt),
+            Self::Browser { attempt, .. } | Self::DeviceCode { attempt, .. } | Self::Saved { attempt } => {
+                Some(*attempt)
+            }
             _ => None,
         }
     }
@@ -239,6 +245,7 @@ impl SignIn {
 pub(super) enum SignInIntent {
     Browser,
     DeviceCode,
+    Saved,
     Retry,
     Cancel,
     AsSomeoneElse,
@@ -300,6 +307,13 @@ impl Wizard {
             SignInIntent::Browser if !self.sign_in_busy() => {
                 self.page = StepId::SignIn;
                 self.begin_browser(now, Prompt::SelectAccount)
+            }
+            // A failure of it falls back to the browser (Retry): the failure says why.
+            SignInIntent::Saved if matches!(self.sign_in, SignIn::Idle | SignIn::Failed { .. }) => {
+                let attempt = self.new_attempt();
+                self.page = StepId::SignIn;
+                self.sign_in = SignIn::Saved { attempt };
+                vec![Effect::SignInSilently { attempt, scopes: self.sign_in_scopes() }]
             }
             SignInIntent::DeviceCode if !matches!(self.sign_in, SignIn::DeviceCode { .. } | SignIn::Done(_)) => {
                 let mut effects = self.abandon_sign_in();
@@ -363,13 +377,13 @@ impl Wizard {
                     .collect(),
             },
             // A sign-in is already under way (repeated clicks are ignored, docs/STYLE.md rule 8).
-            SignInIntent::Browser | SignInIntent::DeviceCode => Vec::new(),
+            SignInIntent::Browser | SignInIntent::DeviceCode | SignInIntent::Saved => Vec::new(),
         }
     }
 
     /// Repeated clicks while a sign-in is running are ignored (docs/STYLE.md rule 8).
     fn sign_in_busy(&self) -> bool {
-        matches!(self.sign_in, SignIn::Browser { .. } | SignIn::Done(_))
+        matches!(self.sign_in, SignIn::Browser { .. } | SignIn::Saved { .. } | SignIn::Done(_))
     }
 
     pub(super) fn on_sign_in_outcome(&mut self, outcome: SignInOutcome, now: Moment) -> Vec<Effect> {
@@ -396,7 +410,8 @@ impl Wizard {
                 }
             }
             SignInOutcome::SignInFinished { attempt, result } => {
-                if !matches!(&self.sign_in, SignIn::Browser { attempt: a, .. } if *a == attempt) {
+                if !matches!(&self.sign_in, SignIn::Browser { attempt: a, .. } | SignIn::Saved { attempt: a } if *a == attempt)
+                {
                     return Vec::new();
                 }
                 match result {

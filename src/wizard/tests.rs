@@ -76,6 +76,7 @@ pub(super) fn started_attempt(effects: &[Effect]) -> Attempt {
         .find_map(|e| match e {
             Effect::BeginBrowserSignIn { attempt, .. }
             | Effect::BeginDeviceCode { attempt, .. }
+            | Effect::SignInSilently { attempt, .. }
             | Effect::BeginAdminConsent { attempt, .. }
             | Effect::CheckConsent { attempt }
             | Effect::PollDeviceCode { attempt } => Some(*attempt),
@@ -150,6 +151,30 @@ fn late_results_of_an_abandoned_attempt_are_ignored() {
         &[],
     );
     assert!(matches!(w.sign_in(), SignIn::Browser { .. }), "the first attempt's answer must not sign anyone in");
+}
+
+#[test]
+fn the_saved_sign_in_signs_in_without_the_browser_and_falls_back_to_it() {
+    let mut w = on_sign_in(ConsentRedirect::Loopback);
+    let effects = w.update(Event::User(Intent::SignInWithSavedAccount), at(1));
+    let [Effect::SignInSilently { attempt, scopes: ScopeSet::SignInWithSteps }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let attempt = *attempt;
+    assert_eq!(w.sign_in(), &SignIn::Saved { attempt });
+    assert!(w.update(Event::User(Intent::SignInWithBrowser), at(2)).is_empty(), "one sign-in at a time");
+    let _next = w.update(Event::Done(Outcome::SignInFinished { attempt, result: Ok(account(&[])) }), at(3));
+    assert!(matches!(w.sign_in(), SignIn::Done(_)));
+    assert_eq!(w.browser_visits(StepId::SignIn), 0, "no trip to the browser");
+
+    // Refused (no saved sign-in, or the customer has not approved the tool): said, and Retry opens the browser.
+    let mut w = on_sign_in(ConsentRedirect::Loopback);
+    let attempt = started_attempt(&w.update(Event::User(Intent::SignInWithSavedAccount), at(1)));
+    let refused = identity(90099, "invalid_grant");
+    let _none = w.update(Event::Done(Outcome::SignInFinished { attempt, result: Err(refused.clone()) }), at(2));
+    assert_eq!(w.sign_in(), &SignIn::Failed { failure: refused, method: SignInMethod::Browser });
+    let effects = w.update(Event::User(Intent::RetrySignIn), at(3));
+    assert!(matches!(effects.as_slice(), [Effect::BeginBrowserSignIn { .. }]), "{effects:?}");
 }
 
 #[test]
