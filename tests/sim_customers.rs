@@ -191,3 +191,17 @@ async fn after_the_customers_admin_approves_by_the_link_the_partner_sets_the_cus
     assert_eq!(lines[0]["detail"]["tenant_id"], LITWARE);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An admin center page opened in the partner's context (`?delegatedOrg=`) shows that customer's tenant: Relecloud
+/// installs MSPbots for everyone; the partner's own tenant does not.
+#[tokio::test]
+async fn an_admin_center_page_with_delegated_org_is_the_customers() {
+    let t = TestSim::start("msp-partner", None).await;
+    let page =
+        format!("{}teams-admin/manage-apps/{}", t.sim.info().browser_login_url, mspbots_setup::sim::teams::DEMO_APP_ID);
+    let installs_for_everyone = |html: &str| html.contains(r#"name="installs" value="everyone" checked"#);
+    let own = t.get(&page).await.text().await.unwrap();
+    assert!(own.contains("Availability") && !installs_for_everyone(&own), "{own}");
+    let relecloud = t.get(&format!("{page}?delegatedOrg=relecloud.onmicrosoft.com")).await.text().await.unwrap();
+    assert!(installs_for_everyone(&relecloud), "{relecloud}");
+}

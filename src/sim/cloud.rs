@@ -2,8 +2,8 @@
 //! partner's tenant and the customers' tenants it runs in full ([`super::customers`]). Each tenant keeps its own
 //! state and routers; this layer picks the tenant of each request the way Entra and Graph know it: the login
 //! host's first path segment (a tenant id or domain), the tenant whose pending device code a person types on
-//! `/devicelogin`, and on Graph and the Teams admin API the bearer token's `tid`. Anything else is the scenario's
-//! own tenant.
+//! `/devicelogin`, a page's `delegatedOrg` (an admin center opened in a partner's context), and on Graph and the
+//! Teams admin API the bearer token's `tid`. Anything else is the scenario's own tenant.
 
 use std::sync::Arc;
 
@@ -96,7 +96,14 @@ impl Dispatch {
                         self.customers.iter().position(|c| super::identity::knows_user_code(&c.shared, &entered));
                     return (Request::from_parts(parts, Body::from(bytes)), found);
                 }
-                let found = self.customers.iter().position(|c| c.id == segment || c.domains.contains(&segment));
+                // The admin centers name a customer in the partner's context by `delegatedOrg`.
+                let delegated = request.uri().query().and_then(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "delegatedOrg")
+                        .map(|(_, v)| v.to_ascii_lowercase())
+                });
+                let named = delegated.unwrap_or(segment);
+                let found = self.customers.iter().position(|c| c.id == named || c.domains.contains(&named));
                 (request, found)
             }
         }

@@ -352,7 +352,17 @@ impl Wizard {
 
     /// The vendor app's page in the Teams admin center, once its catalog id is known.
     pub fn admin_center_url(&self) -> Option<String> {
-        self.teams.catalog_id().map(|id| format!("{}{id}", self.settings.teams_admin_center))
+        let page = format!("{}{}", self.settings.teams_admin_center, self.teams.catalog_id()?);
+        // A partner's agent (an account of another organization) sees the customer's admin center in the
+        // partner's context, named by `delegatedOrg` as Microsoft's own links for partners do
+        // (docs/msp-multi-tenant.md).
+        match self.account().filter(|a| a.home_tenant_id.is_some()) {
+            Some(a) => {
+                let org = a.tenant_domain.as_deref().unwrap_or(&a.tenant_id);
+                Some(format!("{page}?delegatedOrg={}", crate::query::value(org)))
+            }
+            None => Some(page),
+        }
     }
 
     /// How many times `step` sent the admin to the browser so far.

@@ -847,4 +847,18 @@ fn a_partners_agent_gets_no_copy_of_their_own_and_is_left_out_of_the_delivery_sa
     assert!(matches!(set_up, Effect::SetUpTeamsApp { own_copy: false, .. }), "{set_up:?}");
     let sample: Vec<String> = w.delivery_sample().into_iter().map(|u| u.id).collect();
     assert_eq!(sample, ["a", "b"], "the directory's enabled members, without the agent");
+    // The app's admin center page opens in the partner's context of this customer.
+    let app = TeamsAppRef {
+        catalog_id: APP.into(),
+        version: "1.4.0".into(),
+        via: AppPlan::UseStore { catalog_id: APP.into() },
+        newly_installed_for_admin: false,
+        admin_refusal: None,
+        admin_elsewhere: true,
+    };
+    let set_up = attempt_of(&set_up);
+    let _done = w.update(Event::Done(Outcome::TeamsAppReady { attempt: set_up, result: Ok(app) }), at(27));
+    let url = w.admin_center_url().unwrap();
+    let org = w.account().unwrap().tenant_domain.clone().unwrap_or_else(|| w.account().unwrap().tenant_id.clone());
+    assert!(url.ends_with(&format!("{APP}?delegatedOrg={}", crate::query::value(&org))), "{url}");
 }
