@@ -111,24 +111,7 @@ fn a_partner_sets_a_customer_up_from_the_board_and_comes_back_to_it() {
     // MSPbots was approved in Contoso before: on through the check to the Teams step.
     harness.run_steps(2);
     assert_eq!(harness.state().page(), StepId::VerifyPermissions, "the consent found there, on by itself");
-    on_to_teams(&mut harness);
-    harness.run_steps(2);
-    harness.get_by_label("You signed in from another organization");
-    harness.get_by_label_contains("it is not installed for you, who sign in from another organization");
-    click(&mut harness, "Put MSPbots in the tenant");
-    step_until(&mut harness, "the app in Contoso", |app| {
-        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { .. }))
-    });
-    harness.run_steps(2);
-    harness.get_by_label_contains("Not installed for you: you signed in from another organization");
-    click(&mut harness, "Continue: Global policy");
-    step_until(&mut harness, "Contoso's policies", |app| {
-        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
-    });
-    click(&mut harness, "Add to the Global policy");
-    step_until(&mut harness, "pinned in Contoso", |app| {
-        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Applied { .. }))
-    });
+    teams_steps_in_customer(&mut harness, "Contoso");
 
     click(&mut harness, "Back to Northwind MSP's customers");
     harness.run_steps(2);
@@ -187,4 +170,72 @@ fn a_partner_sets_a_customer_up_from_the_board_and_comes_back_to_it() {
     // In the fix's sentence, and alone to copy by hand.
     let link = "/367d6103-6577-50cb-a3df-f82065a49e6e/v2.0/adminconsent?client_id=";
     assert_eq!(harness.query_all_by_label_contains(link).count(), 2, "Litware's own consent link");
+}
+
+/// From the verify step of a customer's session: the Teams app put in the tenant (not installed for the partner's
+/// agent, who is no user there) and pinned in the Global policy.
+fn teams_steps_in_customer(harness: &mut Harness<'static, WizardApp>, customer: &str) {
+    on_to_teams(harness);
+    harness.run_steps(2);
+    harness.get_by_label("You signed in from another organization");
+    harness.get_by_label_contains("it is not installed for you, who sign in from another organization");
+    click(harness, "Put MSPbots in the tenant");
+    step_until(harness, &format!("the app in {customer}"), |app| {
+        app.wizard().is_some_and(|w| matches!(w.teams(), TeamsStep::Done { .. }))
+    });
+    harness.run_steps(2);
+    harness.get_by_label_contains("Not installed for you: you signed in from another organization");
+    click(harness, "Continue: Global policy");
+    step_until(harness, &format!("{customer}'s policies"), |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Ready { .. }))
+    });
+    click(harness, "Add to the Global policy");
+    step_until(harness, &format!("pinned in {customer}"), |app| {
+        app.wizard().is_some_and(|w| matches!(w.policy(), PolicyStep::Applied { .. }))
+    });
+}
+
+/// A customer whose relationship cannot grant consent (Litware): its own admin approves MSPbots by the link the
+/// consent step gives; checked again, the board sees the consent, and the partner sets it up to the end.
+#[test]
+fn a_customer_needing_its_admins_consent_is_set_up_once_its_admin_approves_by_the_link() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut harness = harness(app(&rt, &demo("msp-partner")));
+    on_the_board(&mut harness);
+    click(&mut harness, "Litware");
+    click(&mut harness, "Set up Litware");
+    step_until(&mut harness, "the consent step in Litware", |app| signed_in(app) && app.page() == StepId::AdminConsent);
+    harness.run_steps(2);
+    harness.get_by_label("This account cannot grant the permissions");
+    let link = harness.state().wizard().unwrap().consent_link().unwrap();
+
+    // Litware's Global Administrator opens the link in their browser (the demo's pages answering as them).
+    let DemoTenant::Ready(tenant) = &harness.state().demo else { panic!("demo tenant not ready") };
+    tenant.sim().set_auto_login(Some("adele.vance@litware.com".to_owned()));
+    let trust = tenant.endpoints(mspbots_setup::profile::Cloud::Public).trust;
+    let browser = http::client(&HttpConfig::new(Purpose::Api, trust)).unwrap();
+    // The last hop, the vendor's own page, is not served here; the consent is recorded before it.
+    let _last_hop = rt.block_on(async { browser.get(&link).send().await });
+    tenant.sim().set_auto_login(Some("lynne.robbins@northwindmsp.com".to_owned()));
+
+    click(&mut harness, "Back to Northwind MSP's customers");
+    harness.run_steps(2);
+    click(&mut harness, "Check its tenant again");
+    step_until(&mut harness, "Litware checked", |app| {
+        app.wizard().is_some_and(|w| {
+            w.customer_checks().running.is_none()
+                && w.customer_checks().by_tenant.contains_key("367d6103-6577-50cb-a3df-f82065a49e6e")
+        })
+    });
+    harness.run_steps(2);
+    harness.get_by_label("not pinned");
+    click(&mut harness, "Set up Litware");
+    step_until(&mut harness, "the consent found in Litware", |app| {
+        app.wizard().is_some_and(|w| matches!(w.consent(), Consent::Done { .. }))
+    });
+    harness.run_steps(2);
+    teams_steps_in_customer(&mut harness, "Litware");
+    click(&mut harness, "Back to Northwind MSP's customers");
+    harness.run_steps(2);
+    assert!(harness.state().partner.is_none());
 }
