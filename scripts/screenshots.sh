@@ -82,9 +82,7 @@ sleep 4
 xdotool mousemove 163 302 click 1
 shot 10-partner-board 1
 # Contoso set up from the board, in its own tenant with the partner's account: on to the Teams step.
-xdotool mousemove 190 490 click 1   # Set up Contoso
-sleep 1
-primary                # Sign in with Microsoft…
-sleep 5
+xdotool mousemove 190 490 click 1   # Set up Contoso (signed in there by the partner's sign-in, no browser)
+sleep 6
 primary                # Continue: Teams app
 shot 11-customer-teams-app 4

@@ -552,13 +552,13 @@ pub fn tenant_check(status: Option<&crate::wizard::customer_checks::CustomerStat
                 "incomplete"
             };
             let reached = match (c.delivery, c.reached) {
-                (Finding::NotRead, _) | (_, None) => word(Finding::NotRead).to_owned(),
-                (_, Some(r)) => format!("{} of {} sampled users", r.have_it, r.sampled),
+                (Finding::NotRead, _) | (_, None) => "who has it could not be read".to_owned(),
+                (_, Some(r)) => format!("{} of {} sampled users have it", r.have_it, r.sampled),
             };
             let blocked = if c.apps_blocked { " The org-wide app settings block third-party apps." } else { "" };
             let long = format!(
                 "In its tenant ({}): consented {}, every permission granted {}, Teams app in the catalog {}, pinned \
-                 in the Global policy {}, has it: {reached}.{blocked}",
+                 in the Global policy {}; {reached}.{blocked}",
                 date(c.checked_at),
                 word(c.consent),
                 word(c.permissions),
