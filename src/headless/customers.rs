@@ -312,14 +312,7 @@ async fn set_up_each(
         let mut settings = crate::session::settings(&connected.profile, &env, Some(&tenant));
         settings.timing.settle_patience = one.grant_wait;
         let mut customer = Driver::new(Wizard::new(settings));
-        let lines = steps::run_steps(&mut customer, &mut shell, &one, &connected.profile.vendor_name).await;
-        let lines: Vec<StepLine> = lines
-            .into_iter()
-            .map(|line| {
-                let visits = customer.wizard.browser_visits(line.step);
-                line.with_browser_visits(visits)
-            })
-            .collect();
+        let lines = steps::run_steps_with_visits(&mut customer, &mut shell, &one, &connected.profile.vendor_name).await;
         shell.flush_state_files().await;
         all_done &= !lines.is_empty() && lines.iter().all(|l| l.status == "done" || l.status == "pending");
         print_for(&tenant, &lines, json);

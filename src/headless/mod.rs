@@ -34,7 +34,6 @@ pub use customers::{
 };
 pub use lines::StepLine;
 use lines::print_lines;
-use steps::run_steps;
 
 /// Options of `run --headless`.
 #[derive(Debug, Clone, Default)]
@@ -329,14 +328,7 @@ async fn drive(checked: Checked, mut options: HeadlessOptions) -> Result<(Vec<St
     };
     let vendor = profile.vendor_name.clone();
 
-    let lines: Vec<_> = run_steps(&mut driver, &mut shell, &options, &vendor)
-        .await
-        .into_iter()
-        .map(|line| {
-            let visits = driver.wizard.browser_visits(line.step);
-            line.with_browser_visits(visits)
-        })
-        .collect();
+    let lines = steps::run_steps_with_visits(&mut driver, &mut shell, &options, &vendor).await;
     shell.flush_state_files().await;
     let demo_scenario = match &launch.mode {
         Mode::Demo { scenario, .. } if !explicit => Some(scenario.name().to_owned()),

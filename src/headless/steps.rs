@@ -6,6 +6,23 @@ use super::*;
 use crate::wizard::{Delivery, EveryoneInstall};
 
 /// The steps, one line each.
+/// [`run_steps`], each line with how many times its step sent the person to the browser.
+pub(super) async fn run_steps_with_visits(
+    driver: &mut Driver,
+    shell: &mut Shell,
+    options: &HeadlessOptions,
+    vendor: &str,
+) -> Vec<StepLine> {
+    let lines = run_steps(driver, shell, options, vendor).await;
+    lines
+        .into_iter()
+        .map(|line| {
+            let visits = driver.wizard.browser_visits(line.step);
+            line.with_browser_visits(visits)
+        })
+        .collect()
+}
+
 pub(super) async fn run_steps(
     driver: &mut Driver,
     shell: &mut Shell,
