@@ -935,3 +935,40 @@ fn customers_check_reads_each_customer_in_its_own_tenant() {
     assert_eq!((relecloud["next_action"].as_str(), relecloud["checked_at"].is_string()), (Some("none"), true));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `customers setup` signs each customer in with the partner's sign-in; where that is refused for a reason a
+/// person can get past in the browser (here a customer whose tenant refuses refresh tokens as expired,
+/// AADSTS700082), it says so and signs in through the browser; an unknown tenant is not tried there.
+#[test]
+fn customers_setup_falls_back_to_the_browser_only_where_a_person_can_help() {
+    let dir = std::env::temp_dir().join(format!("mspbots-customers-fallback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("expired-customer.toml");
+    std::fs::write(
+        &scenario,
+        "base = \"msp-partner\"\nname = \"expired-customer\"\nsummary = \"one customer refusing refresh tokens\"\n\
+         [partner]\ngenerated_customers = 1\ngenerated_tenant = \"session-expired\"\n\
+         generated_approved = [\"signin\", \"consent\"]\n",
+    )
+    .unwrap();
+    let setup = |target: &str| {
+        let out = Command::new(BIN)
+            .args(["customers", "setup", target, "--headless", "--demo", "--json", "--scenario"])
+            .arg(&scenario)
+            .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+            .env_remove("BROWSER")
+            .output()
+            .unwrap();
+        lines_of("customers setup", &out)
+    };
+    let (_, lines, stderr) = setup("--all-ready");
+    assert!(stderr.contains("Signing in without the browser was refused (AADSTS700082)"), "{stderr}");
+    let sign_in = lines.iter().find(|l| l["step"] == "sign_in").unwrap();
+    assert_eq!((sign_in["status"].as_str(), sign_in["detail"]["browser_visits"].as_u64()), (Some("done"), Some(1)));
+
+    let (exit, lines, stderr) = setup("11111111-1111-1111-1111-111111111111");
+    assert_eq!(exit, 1);
+    assert_eq!(lines[0]["code"], "AADSTS90002", "{lines:#?}");
+    assert!(!stderr.contains("through the browser"), "an unknown tenant is not tried in the browser: {stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
