@@ -24,15 +24,32 @@ fn a_partner_sees_every_customer_with_what_to_do_next_and_copies_the_links_it_ne
         "Signed in to the partner tenant Northwind MSP as Lynne Robbins (lynne.robbins@northwindmsp.com).",
     );
     harness.get_by_label_contains("14 customers, 10 need action.");
-    for (customer, next) in [
-        ("Contoso", "Set up"),
-        ("Litware", "Send the consent link"),
-        ("Tailspin Toys", "Send the invitation again"),
-        ("Margie's Travel", "Join a mapped group"),
+    // Every state on the board, each customer searched for (the table draws only the rows on screen): its row
+    // says the next action, and selected, its explanation.
+    for (customer, next, explained) in [
+        ("Contoso", "Set up", "Your roles there allow the setup."),
+        ("Litware", "Send the consent link", "Copy the consent link for the customer's admin"),
+        ("Tailspin Toys", "Send the invitation again", "has not approved the GDAP relationship yet"),
+        ("Wingtip Toys", "Wait for the activation", "activated moments ago"),
+        ("Adventure Works", "Set up (renew soon)", "renew it before then"),
+        ("Alpine Ski House", "Renew the relationship", "The relationship is expired"),
+        ("Trey Research", "Renew the relationship", "The relationship is terminated"),
+        ("Coho Winery", "Wait for the access assignment", "still being assigned (pending)"),
+        ("Proseware", "Fix the access assignment", "failed (error)"),
+        ("Margie's Travel", "Join a mapped group", "none of the security groups"),
+        ("Fourth Coffee", "Government cloud: check support", "A US government cloud tenant (GCC)"),
+        ("Relecloud", "Set up", "Your roles there allow the setup."),
+        ("Woodgrove Bank", "Set up", "Your roles there allow the setup."),
     ] {
-        harness.get_by_role_and_label(Role::Button, customer);
-        assert!(harness.query_all_by_label(next).count() >= 1, "{customer}: {next}");
+        harness.state_mut().board_view.search = customer.to_owned();
+        harness.run_steps(2);
+        click(&mut harness, customer);
+        assert_eq!(harness.query_all_by_label(next).count(), 1, "{customer}: {next}");
+        harness.get_by_label_contains(explained);
     }
+    harness.state_mut().board_view.search.clear();
+    harness.state_mut().board_view.selected = None;
+    harness.run_steps(2);
     primary_on_screen(&harness, "Check all again");
 
     // The customer whose admin must approve the relationship: its explanation and the invitation link.
