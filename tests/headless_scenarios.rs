@@ -863,6 +863,18 @@ fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
     // The partner signed in once; every customer by that sign-in, without a trip to the browser.
     assert!(lines.iter().filter(|l| l["step"] == "sign_in").all(|l| l["detail"]["browser_visits"] == 0), "{lines:#?}");
 
+    // Customers whose relationship gives this user no role there (awaiting approval, expired, a group the user
+    // is not in): Microsoft lets the partner's account in nowhere (AADSTS50020).
+    let (exit, lines, _) = setup(&[
+        "2f9cf352-c057-5f52-ac7c-28335d132e32",
+        "7e146439-13f0-5d23-8ed4-d2b7b0a48d72",
+        "0f30cc0c-a30a-5154-a185-0199c210bb71",
+    ]);
+    assert_eq!(exit, 1);
+    let refused: Vec<&str> =
+        lines.iter().filter(|l| l["step"] == "sign_in").filter_map(|l| l["code"].as_str()).collect();
+    assert_eq!(refused, ["AADSTS50020"; 3], "{lines:#?}");
+
     let (exit, lines, _) = setup(&["367d6103-6577-50cb-a3df-f82065a49e6e"]);
     assert_eq!(exit, 1);
     let consent = lines.iter().find(|l| l["step"] == "admin_consent").unwrap();
