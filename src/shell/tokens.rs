@@ -291,8 +291,9 @@ mod tests {
         )
     }
 
-    /// `n` callers that ask for the token at the same moment `now`, each with a refresh that counts itself, takes
-    /// a while (every other caller arrives meanwhile) and answers `answer`. Their results, and how many refreshes ran.
+    /// `n` callers that ask for the token at the same moment `now`, each with a refresh that counts itself and
+    /// answers `answer` only once every caller has asked (so all of them are waiting on it, however the runtime
+    /// schedules them: no timing assumed). Their results, and how many refreshes ran.
     async fn together(
         cache: &Arc<TokenCache>,
         n: usize,
@@ -300,20 +301,30 @@ mod tests {
         answer: Result<(Secret, Instant), Failure>,
     ) -> (Vec<Result<Secret, Failure>>, usize) {
         let refreshes = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(tokio::sync::Barrier::new(n));
+        let asked = Arc::new(AtomicUsize::new(0));
         let callers: Vec<_> = (0..n)
             .map(|_| {
-                let (cache, refreshes, gate, answer) = (cache.clone(), refreshes.clone(), gate.clone(), answer.clone());
+                let (cache, refreshes, asked, answer) =
+                    (cache.clone(), refreshes.clone(), asked.clone(), answer.clone());
                 tokio::spawn(async move {
-                    gate.wait().await;
-                    let refresh = || async {
+                    let waiting = asked.clone();
+                    let refresh = || async move {
                         refreshes.fetch_add(1, Ordering::SeqCst);
-                        for _ in 0..50 {
+                        while waiting.load(Ordering::SeqCst) < n {
                             tokio::task::yield_now().await;
                         }
                         answer
                     };
-                    cache.get_or_refresh(&key(), move || now, refresh).await
+                    let k = key();
+                    let mut call = std::pin::pin!(cache.get_or_refresh(&k, move || now, refresh));
+                    // The first poll runs the call up to its first wait (the slot's lock, or the refresh): it has
+                    // asked by then.
+                    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    match first {
+                        std::task::Poll::Ready(result) => result,
+                        std::task::Poll::Pending => call.await,
+                    }
                 })
             })
             .collect();
