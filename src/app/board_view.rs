@@ -201,11 +201,18 @@ fn table_ui(ui: &mut Ui, w: &Wizard, list: &[&Row], state: &mut BoardViewState) 
                     cell(ui, WIDTHS[1], |ui| {
                         ui.label(crate::present::relationship(row));
                     });
+                    // "no" names the role missing when pointed at.
                     cell(ui, WIDTHS[2], |ui| {
-                        ui.label(yes_no(row.can_consent));
+                        let label = ui.label(yes_no(row.can_consent));
+                        if !row.can_consent {
+                            label.on_hover_text("Needs Global Administrator or Privileged Role Administrator");
+                        }
                     });
                     cell(ui, WIDTHS[3], |ui| {
-                        ui.label(yes_no(row.can_teams));
+                        let label = ui.label(yes_no(row.can_teams));
+                        if !row.can_teams {
+                            label.on_hover_text("Needs Global Administrator or Teams Administrator");
+                        }
                     });
                     cell(ui, WIDTHS[4], |ui| {
                         let (short, _) = crate::present::tenant_check(checks.get(&row.tenant_id));
