@@ -984,3 +984,45 @@ fn customers_setup_falls_back_to_the_browser_only_where_a_person_can_help() {
     assert!(!stderr.contains("through the browser"), "an unknown tenant is not tried in the browser: {stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether Graph lists a GDAP agent's roles in a customer's tenant is not documented: where it does not
+/// (`gdap_roles_listed = false`), the agent's roles are unknown (not none: nothing is refused for them), and the
+/// agent sets the customer up, told that the Teams role could not be confirmed.
+#[test]
+fn a_gdap_agents_roles_are_unknown_not_none_when_graph_does_not_list_them() {
+    let dir = std::env::temp_dir().join(format!("mspbots-gdap-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("roles-unlisted.toml");
+    std::fs::write(
+        &scenario,
+        "base = \"msp-partner\"\nname = \"roles-unlisted\"\nsummary = \"GDAP roles in the token only\"\n\
+         [partner]\ngenerated_customers = 1\ngenerated_tenant = \"happy\"\n\
+         generated_approved = [\"signin\", \"consent\"]\ngdap_roles_listed = false\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["customers", "setup", "--all-ready", "--headless", "--demo", "--json", "--scenario"])
+        .arg(&scenario)
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    let (_, lines, stderr) = lines_of("customers setup", &out);
+    let sign_in = lines.iter().find(|l| l["step"] == "sign_in").unwrap();
+    assert_eq!(sign_in["detail"]["roles"]["state"], "unknown", "{sign_in:#}");
+    // Nothing refused for it; the permission check says the Teams role could not be confirmed.
+    let steps: Vec<(&str, &str)> =
+        lines.iter().map(|l| (l["status"].as_str().unwrap(), l["code"].as_str().unwrap_or(""))).collect();
+    assert_eq!(
+        steps,
+        [
+            ("done", ""),
+            ("done", ""),
+            ("needs_attention", "teams_prerequisites"),
+            ("done", "teams_admin_from_another_organization"),
+            ("done", "")
+        ],
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

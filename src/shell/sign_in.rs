@@ -190,12 +190,24 @@ impl Services {
         let (me, roles, org) =
             tokio::join!(graph.me(token), graph.my_directory_roles(token), graph.organization(token));
         let me = me?;
-        let roles = match roles {
-            Ok(names) => Roles::Known { names },
-            Err(f) => from_claims_roles().unwrap_or(Roles::Unknown { why: f.to_string() }),
+        let home_tenant_id = claims.home_tenant_elsewhere();
+        // Graph's list, and the ID token's `wids` besides. Whether Graph lists a GDAP agent's roles in a
+        // customer's tenant is not documented (docs/msp-multi-tenant.md): for an account of another organization
+        // an empty list proves nothing, so its roles are unknown (which blocks nothing) rather than none.
+        let roles = match (roles, from_claims_roles()) {
+            (Ok(mut names), Some(Roles::Known { names: claimed })) => {
+                names.extend(claimed.into_iter().filter(|c| !names.contains(c)).collect::<Vec<_>>());
+                Roles::Known { names }
+            }
+            (Ok(names), _) if names.is_empty() && home_tenant_id.is_some() => Roles::Unknown {
+                why: "Microsoft Graph lists no directory role for an account of another organization here; roles \
+                      given by GDAP may not be listed"
+                    .into(),
+            },
+            (Ok(names), _) => Roles::Known { names },
+            (Err(f), claimed) => claimed.unwrap_or(Roles::Unknown { why: f.to_string() }),
         };
         let org = org.ok().flatten();
-        let home_tenant_id = claims.home_tenant_elsewhere();
         Ok(Account {
             display_name: me.display_name.unwrap_or_default(),
             upn: me.user_principal_name.or(me.mail).unwrap_or_default(),

@@ -129,6 +129,7 @@ fn customer(partner: &Scenario, r: &RelationshipSpec, base: &str, mut s: Scenari
             format!("{}'s admin agent (GDAP: {})", partner.tenant.display_name, roles.join(", "))
         });
         agent.gdap = !roles.is_empty();
+        agent.roles_in_graph = partner.partner.gdap_roles_listed;
         agent.roles = roles;
         agent.home_tenant = Some(partner_domain.clone());
         agent.licenses = Vec::new();

@@ -90,6 +90,7 @@ pub fn users(scenario: &Scenario) -> Vec<UserSpec> {
             guest,
             groups: Vec::new(),
             gdap: false,
+            roles_in_graph: true,
         });
     }
     out

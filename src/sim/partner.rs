@@ -37,6 +37,10 @@ pub struct PartnerSpec {
     /// Faults added to each generated customer's tenant (delays, throttling), each counted per tenant.
     #[serde(default)]
     pub generated_faults: Vec<super::scenario::FaultSpec>,
+    /// Whether Graph lists a GDAP agent's roles under `/me/transitiveMemberOf` in a customer's tenant (true).
+    /// Microsoft does not document it; false models the other case (the roles in the token's `wids` only).
+    #[serde(default = "super::scenario::yes")]
+    pub gdap_roles_listed: bool,
 }
 
 fn default_generated_group() -> String {
@@ -52,6 +56,7 @@ impl Default for PartnerSpec {
             generated_tenant: None,
             generated_approved: Vec::new(),
             generated_faults: Vec::new(),
+            gdap_roles_listed: true,
         }
     }
 }

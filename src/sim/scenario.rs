@@ -260,6 +260,10 @@ pub struct UserSpec {
     /// (AADSTS90099). The simulator adds these to a customer's tenant from the partner's relationships.
     #[serde(default)]
     pub gdap: bool,
+    /// Graph lists this account's roles under `/me/transitiveMemberOf` (true); false: only the token's `wids`
+    /// carry them (set on a partner's agents when `[partner] gdap_roles_listed = false`).
+    #[serde(default = "yes")]
+    pub roles_in_graph: bool,
 }
 
 /// Another directory, whose accounts are not members of the customer's tenant.
@@ -467,7 +471,7 @@ fn merge_teams(
         .map_err(|e: toml::de::Error| invalid(origin, format!("[teams]: {}", e.message())))
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 fn default_interval() -> u64 {

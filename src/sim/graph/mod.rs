@@ -527,7 +527,7 @@ fn memberships(shared: &Arc<Shared>, headers: &HeaderMap, roles: bool, groups: b
         Err(response) => return response,
     };
     let mut value: Vec<Value> = Vec::new();
-    if roles {
+    if roles && account.spec.roles_in_graph {
         value.extend(account.spec.roles.iter().filter_map(|name| KNOWN_ROLES.iter().find(|(n, _)| n == name)).map(
             |(name, template)| {
                 json!({
