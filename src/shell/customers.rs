@@ -89,12 +89,7 @@ impl Services {
             Ok((store.is_some(), store.or(org)))
         };
         let policy = async { self.config_api()?.read(&admin).await.map(|reading| reading.global) };
-        let settings = async {
-            match self.config_api() {
-                Ok(api) => api.org_settings(&admin).await,
-                Err(_) => crate::wizard::OrgAppSettings::default(),
-            }
-        };
+        let settings = self.org_settings(&admin);
         let delivery = self.customer_delivery(graph, &reader, &teams, &manifest_id);
         let admin_centers = async { self.graph()?.admin_centers(&self.scoped(ScopeSet::Partner), tenant_id).await };
         let (catalog, policy, settings, delivery, admin_centers) =

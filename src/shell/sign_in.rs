@@ -146,10 +146,8 @@ impl Services {
     /// sign-in) redeemed at this session's authority (a customer's tenant) for `set`; the tokens kept as a browser
     /// sign-in's are, and who signed in read the same way. Without a saved sign-in: `interaction_required`.
     pub(super) async fn silent_sign_in(&self, set: ScopeSet) -> Result<Account, Failure> {
-        let refresh_token = self.saved_refresh_token().await?;
-        let endpoints = self.endpoints().await?;
-        let tokens = self.redeem(&endpoints, &refresh_token, set).await?;
-        self.keep(set, &tokens).await;
+        let tokens = self.redeem_saved(set).await?;
+        self.cache_access_token(set, &tokens).await;
         self.read_account(&tokens).await
     }
 

@@ -83,12 +83,7 @@ impl Services {
         let apps = async {
             if ids.is_empty() || !own_copy { Ok(false) } else { graph.user_has_app(&tokens, SIGNED_IN, &ids).await }
         };
-        let settings = async {
-            match self.config_api() {
-                Ok(api) => api.org_settings(&admin_tokens).await,
-                Err(_) => OrgAppSettings::default(),
-            }
-        };
+        let settings = self.org_settings(&admin_tokens);
         // The admin's own Teams licence, before anything is installed for them (a licence read, with the tenant
         // read access): not known is no warning.
         let reader = self.tenant_reader();
@@ -268,6 +263,14 @@ impl Services {
             tracing::debug!("could not remove the finished progress file: {e}");
         }
         report(Outcome::BulkFinished { attempt, result: Ok((counts, failures)) }).await;
+    }
+
+    /// The org-wide app settings read with `admin` (the Teams admin API), each unknown where it cannot be read.
+    pub(super) async fn org_settings(&self, admin: &dyn crate::graph::TokenSource) -> OrgAppSettings {
+        match self.config_api() {
+            Ok(api) => api.org_settings(admin).await,
+            Err(_) => OrgAppSettings::default(),
+        }
     }
 
     /// The delivery check: each sampled user's Teams licence and whether they have the vendor app ([`reaches`]).

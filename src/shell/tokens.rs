@@ -179,9 +179,14 @@ impl Services {
 
     /// Keeps an access token for `set` and files the refresh token in the vault.
     pub(super) async fn keep(&self, set: ScopeSet, tokens: &Tokens) -> Option<Durability> {
+        self.cache_access_token(set, tokens).await;
+        self.save_refresh_token(tokens).await
+    }
+
+    /// Caches the access token of `tokens` for `set` (the refresh token is the caller's to keep).
+    pub(super) async fn cache_access_token(&self, set: ScopeSet, tokens: &Tokens) {
         let expiry = self.expiry(tokens.expires_in);
         self.tokens.put(&self.token_key(set), tokens.access_token.clone(), expiry).await;
-        self.save_refresh_token(tokens).await
     }
 
     async fn save_refresh_token(&self, tokens: &Tokens) -> Option<Durability> {
@@ -202,20 +207,21 @@ impl Services {
     }
 
     async fn refresh(&self, set: ScopeSet) -> Result<(Secret, Instant), Failure> {
+        let tokens = self.redeem_saved(set).await?;
+        Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
+    }
+
+    /// The vault's refresh token redeemed at this session's authority for `set`; the rotated one kept.
+    pub(super) async fn redeem_saved(&self, set: ScopeSet) -> Result<Tokens, Failure> {
         let rt = self.saved_refresh_token().await?;
         let endpoints = self.endpoints().await?;
         let tokens = self.redeem(&endpoints, &rt, set).await?;
         self.save_refresh_token(&tokens).await;
-        Ok((tokens.access_token.clone(), self.expiry(tokens.expires_in)))
+        Ok(tokens)
     }
 
     /// Redeems `rt` at `endpoints` for the scopes of `set`.
-    pub(super) async fn redeem(
-        &self,
-        endpoints: &signin::Endpoints,
-        rt: &Secret,
-        set: ScopeSet,
-    ) -> Result<Tokens, Failure> {
+    async fn redeem(&self, endpoints: &signin::Endpoints, rt: &Secret, set: ScopeSet) -> Result<Tokens, Failure> {
         signin::refresh(&self.http_auth, endpoints, &self.env.signin_client_id, rt, &self.scopes(set)).await
     }
 
