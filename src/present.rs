@@ -589,15 +589,12 @@ fn next_from_check(
         renew_by.map_or(String::new(), |end| format!(" The relationship ends on {}: renew it before then.", date(end)));
     let c = match status? {
         CustomerStatus::Checked(c) => c,
-        CustomerStatus::Failed { failure, .. } if failure.code() == "AADSTS90099" => {
+        // The words of the catalogue's explanation, then what follows.
+        CustomerStatus::Failed { failure, .. } if failure.is_partner_app_not_approved() => {
             return Some(NextAction {
                 code: "send_consent_link",
                 short: "Send the consent link",
-                text: format!(
-                    "This customer has not approved the setup tool, and Microsoft refuses a partner's sign-in to an app \
-                     the customer has not approved (AADSTS90099). Copy the consent link for the customer's own \
-                     Global Administrator; once they approve, set it up.{renew}"
-                ),
+                text: format!("{} Once they approve, set it up.{renew}", catalogue_words(failure, vendor)),
             });
         }
         CustomerStatus::Failed { .. } | CustomerStatus::Waiting => return None,
@@ -636,14 +633,11 @@ fn next_from_check(
             return None;
         }
     } else if c.apps_blocked {
+        let blocked = crate::wizard::Blocker::ThirdPartyAppsBlocked.failure();
         return Some(NextAction {
             code: "allow_apps",
             short: "Allow third-party apps",
-            text: format!(
-                "Teams in this tenant blocks third-party apps org-wide, so {vendor} will probably be refused. In its \
-                 Teams admin center open Teams apps > Manage apps > Actions > Org-wide app settings, allow \
-                 third-party apps and make {vendor} available, then set it up.{renew}"
-            ),
+            text: format!("{} Then set it up.{renew}", catalogue_words(&blocked, vendor)),
         });
     }
     let missing: Vec<&str> = [
@@ -664,6 +658,12 @@ fn next_from_check(
             missing.join(", ")
         ),
     })
+}
+
+/// A failure's meaning and fix as the error catalogue words them, in one paragraph.
+fn catalogue_words(failure: &crate::wizard::Failure, vendor: &str) -> String {
+    let e = crate::diagnostics::Catalogue::shipped().explain(failure, vendor);
+    format!("{} {}", e.meaning, e.fix.join(" "))
 }
 
 /// The board row's explanation and next action, for the window and headless (`docs/msp-multi-tenant.md`): what

@@ -76,7 +76,7 @@ pub(super) async fn sign_in(driver: &mut Driver, shell: &mut Shell, options: &He
         let SignIn::Failed { failure, .. } = driver.wizard.sign_in() else { return switched };
         // Only what a person in the browser can get past (no saved sign-in, an expired one, MFA, consent) is
         // tried there; not an unknown tenant, nor a customer that has not approved the tool (AADSTS90099).
-        if !failure.needs_interactive_sign_in() || failure.aadsts() == Some(90099) {
+        if !failure.needs_interactive_sign_in() {
             return switched;
         }
         // Never in silence: why, then the browser (the window offers the same as Retry).

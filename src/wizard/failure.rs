@@ -160,6 +160,9 @@ pub enum LocalFailure {
     PolicyApiUnavailable,
 }
 
+/// AADSTS90099: the tenant has not authorized the app for a partner's (GDAP) account.
+const PARTNER_APP_NOT_APPROVED: u32 = 90099;
+
 /// Conditional Access codes on which sign-in switches to the other method (`docs/field-notes.md` #2).
 const CONDITIONAL_ACCESS: [u32; 2] = [53003, 53000];
 
@@ -195,10 +198,17 @@ impl Failure {
         self.aadsts().is_some_and(|c| [65004, 90094, 90095].contains(&c)) || self.is_consent_required()
     }
 
+    /// The tenant refuses a partner's (GDAP) account an app it has not approved (AADSTS90099).
+    pub fn is_partner_app_not_approved(&self) -> bool {
+        self.aadsts() == Some(PARTNER_APP_NOT_APPROVED)
+    }
+
     /// Only an interactive sign-in can get past this: consent needed, the session expired or was revoked, or MFA
-    /// or Conditional Access must be satisfied in the browser.
+    /// or Conditional Access must be satisfied in the browser. Not a tenant refusing a partner's account an app it
+    /// has not approved (AADSTS90099): no sign-in gets past that, only the customer's admin approving the app.
     pub fn needs_interactive_sign_in(&self) -> bool {
         match self {
+            Self::Identity(_) if self.is_partner_app_not_approved() => false,
             Self::Identity(e) => {
                 self.is_consent_required()
                     || e.error == "interaction_required"
@@ -295,5 +305,14 @@ mod tests {
         assert!(identity(&[], "invalid_grant", Some("consent_required")).is_consent_required());
         assert_eq!(identity(&[50076, 50079], "invalid_grant", None).code(), "AADSTS50076");
         assert_eq!(identity(&[], "slow_down", None).code(), "slow_down");
+        // A refresh refused at the token endpoint needs the browser, unless the tenant refuses the partner's
+        // account the app (no sign-in gets past that).
+        let refused = |codes: &[u32]| {
+            let Failure::Identity(mut e) = identity(codes, "invalid_grant", None) else { unreachable!() };
+            e.source = "token endpoint".into();
+            Failure::Identity(e)
+        };
+        assert!(refused(&[700082]).needs_interactive_sign_in());
+        assert!(!refused(&[90099]).needs_interactive_sign_in());
     }
 }
