@@ -150,7 +150,7 @@ fn checks_ui(ui: &mut Ui, w: &Wizard, asks: &mut Asks) {
             if ui
                 .button("Check every customer's tenant")
                 .on_hover_text(
-                    "Signed in there with your partner account, no browser: consent, permissions, Teams app, pin",
+                    "Signed in there with your partner account, no browser: consent, permissions, Teams app, pin, who has it",
                 )
                 .clicked()
             {

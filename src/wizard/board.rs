@@ -126,7 +126,7 @@ impl Wizard {
                     Ok(data) => Board::Loaded { data },
                     Err(failure) => Board::Failed { failure, last: last.take() },
                 };
-                let mut effects: Vec<Effect> = self.save_board().into_iter().filter(|_| read).collect();
+                let mut effects: Vec<Effect> = if read { self.save_board().into_iter().collect() } else { Vec::new() };
                 if std::mem::take(&mut self.customer_checks.after_read) && read {
                     effects.extend(self.on_check_intent(super::customer_checks::CheckIntent::CheckAll));
                 }

@@ -212,7 +212,7 @@ pub struct Timing {
     pub recheck_first: Duration,
     pub recheck_max: Duration,
     /// How many of a partner's customers are read in their own tenants at once. Each tenant has its own Graph
-    /// limits, so customers are read side by side; a customer's own requests stay few (about seven).
+    /// limits, so customers are read side by side; a customer's own requests stay few (under twenty).
     pub customers_at_once: usize,
 }
 
