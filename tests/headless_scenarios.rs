@@ -836,16 +836,7 @@ fn a_partners_agent_runs_the_steps_in_a_customers_own_tenant() {
 fn customers_setup_runs_the_steps_in_each_ready_customer_and_says_which() {
     let dir = std::env::temp_dir().join(format!("mspbots-customers-setup-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let setup = |extra: &[&str]| {
-        let out = Command::new(BIN)
-            .args(["customers", "setup", "--headless", "--demo", "--json", "--scenario", "msp-partner"])
-            .args(extra)
-            .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
-            .env_remove("BROWSER")
-            .output()
-            .unwrap();
-        lines_of("customers setup", &out)
-    };
+    let setup = |extra: &[&str]| customers_setup(&dir, "msp-partner", extra);
     let (exit, lines, stderr) = setup(&["--all-ready"]);
     assert_eq!(exit, 0, "{stderr}");
     let mut tenants: Vec<&str> = lines.iter().map(|l| l["tenant_id"].as_str().unwrap()).collect();
@@ -955,24 +946,8 @@ fn customers_check_reads_each_customer_in_its_own_tenant() {
 fn customers_setup_falls_back_to_the_browser_only_where_a_person_can_help() {
     let dir = std::env::temp_dir().join(format!("mspbots-customers-fallback-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let scenario = dir.join("expired-customer.toml");
-    std::fs::write(
-        &scenario,
-        "base = \"msp-partner\"\nname = \"expired-customer\"\nsummary = \"one customer refusing refresh tokens\"\n\
-         [partner]\ngenerated_customers = 1\ngenerated_tenant = \"session-expired\"\n\
-         generated_approved = [\"signin\", \"consent\"]\n",
-    )
-    .unwrap();
-    let setup = |target: &str| {
-        let out = Command::new(BIN)
-            .args(["customers", "setup", target, "--headless", "--demo", "--json", "--scenario"])
-            .arg(&scenario)
-            .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
-            .env_remove("BROWSER")
-            .output()
-            .unwrap();
-        lines_of("customers setup", &out)
-    };
+    let scenario = one_customer_partner(&dir, "session-expired", "");
+    let setup = |target: &str| customers_setup(&dir, &scenario, &[target]);
     let (_, lines, stderr) = setup("--all-ready");
     assert!(stderr.contains("Signing in without the browser was refused (AADSTS700082)"), "{stderr}");
     let sign_in = lines.iter().find(|l| l["step"] == "sign_in").unwrap();
@@ -992,22 +967,8 @@ fn customers_setup_falls_back_to_the_browser_only_where_a_person_can_help() {
 fn a_gdap_agents_roles_are_unknown_not_none_when_graph_does_not_list_them() {
     let dir = std::env::temp_dir().join(format!("mspbots-gdap-roles-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let scenario = dir.join("roles-unlisted.toml");
-    std::fs::write(
-        &scenario,
-        "base = \"msp-partner\"\nname = \"roles-unlisted\"\nsummary = \"GDAP roles in the token only\"\n\
-         [partner]\ngenerated_customers = 1\ngenerated_tenant = \"happy\"\n\
-         generated_approved = [\"signin\", \"consent\"]\ngdap_roles_listed = false\n",
-    )
-    .unwrap();
-    let out = Command::new(BIN)
-        .args(["customers", "setup", "--all-ready", "--headless", "--demo", "--json", "--scenario"])
-        .arg(&scenario)
-        .env(mspbots_setup::fsutil::STATE_DIR_VAR, &dir)
-        .env_remove("BROWSER")
-        .output()
-        .unwrap();
-    let (_, lines, stderr) = lines_of("customers setup", &out);
+    let scenario = one_customer_partner(&dir, "happy", "gdap_roles_listed = false\n");
+    let (_, lines, stderr) = customers_setup(&dir, &scenario, &["--all-ready"]);
     let sign_in = lines.iter().find(|l| l["step"] == "sign_in").unwrap();
     assert_eq!(sign_in["detail"]["roles"]["state"], "unknown", "{sign_in:#}");
     // Nothing refused for it; the permission check says the Teams role could not be confirmed.
@@ -1025,4 +986,30 @@ fn a_gdap_agents_roles_are_unknown_not_none_when_graph_does_not_list_them() {
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `customers setup ARGS --headless --demo --json --scenario SCENARIO`, its state kept in `dir`.
+fn customers_setup(dir: &Path, scenario: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args(["customers", "setup", "--headless", "--demo", "--json", "--scenario"])
+        .arg(scenario)
+        .args(args)
+        .env(mspbots_setup::fsutil::STATE_DIR_VAR, dir)
+        .env_remove("BROWSER")
+        .output()
+        .unwrap();
+    lines_of("customers setup", &out)
+}
+
+/// A partner scenario file in `dir`: msp-partner's tenant with one generated customer, served in full as the shipped
+/// scenario `tenant` (both apps approved before), and `extra` `[partner]` keys.
+fn one_customer_partner(dir: &Path, tenant: &str, extra: &str) -> std::path::PathBuf {
+    let file = dir.join(format!("one-customer-{tenant}.toml"));
+    let text = format!(
+        "base = \"msp-partner\"\nname = \"one-customer\"\nsummary = \"one customer running {tenant}\"\n\
+         [partner]\ngenerated_customers = 1\ngenerated_tenant = \"{tenant}\"\n\
+         generated_approved = [\"signin\", \"consent\"]\n{extra}"
+    );
+    std::fs::write(&file, text).unwrap();
+    file
 }
